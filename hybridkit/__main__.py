@@ -1,0 +1,3 @@
+from hybridkit.cli import main
+
+main()

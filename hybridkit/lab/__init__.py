@@ -1,0 +1,1 @@
+"""Exchange lab: a local WSMan/PSRP server emulating on-prem Exchange and Exchange Online."""

@@ -1,0 +1,1 @@
+"""Cmdlet handlers of the lab, one module per area."""
