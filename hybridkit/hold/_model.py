@@ -1,0 +1,210 @@
+"""Values of the litigation-hold capability: what was asked, what Exchange holds, what to do about it.
+
+Everything here is plain frozen data; nothing does I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+__all__ = [
+    "ELIGIBLE_CAPABILITIES",
+    "HoldAction",
+    "HoldItem",
+    "HoldPlan",
+    "HoldSettings",
+    "MailboxHold",
+    "Outcome",
+    "OutcomeStatus",
+    "Selection",
+    "SideName",
+    "UNLIMITED",
+    "duration_text",
+    "parse_duration",
+]
+
+SideName = str  # "onprem" or "online"
+
+UNLIMITED = "unlimited"
+
+# Exchange Online capabilities that allow litigation hold (michev.info 6594): Exchange Online Plan 2
+# (BPOS_S_Enterprise, part of E3/E5), or Plan 1 with the Exchange Online Archiving add-on.
+ELIGIBLE_CAPABILITIES: frozenset[str] = frozenset({"BPOS_S_Enterprise", "BPOS_S_ArchiveAddOn", "BPOS_S_Archive"})
+
+
+def parse_duration(text: str | int | None) -> int | None:
+    """``"unlimited"``/None -> None (Exchange's default); a positive integer of days otherwise.
+
+    Raises:
+        ValueError: not an integer >= 1 and not ``unlimited``.
+    """
+    if text is None:
+        return None
+    if isinstance(text, int) and not isinstance(text, bool):
+        days = text
+    else:
+        raw = str(text).strip()
+        if raw.lower() == UNLIMITED:
+            return None
+        # Exchange shows a duration as a TimeSpan ("2555.00:00:00") when reading it back.
+        if "." in raw and ":" in raw:
+            raw = raw.split(".", 1)[0]
+        elif ":" in raw:
+            raw = "0"
+        if not raw.lstrip("-").isdigit():
+            raise ValueError(f"not a number of days or 'unlimited': {text!r}")
+        days = int(raw)
+    if days < 1:
+        raise ValueError(f"a hold duration must be at least 1 day: {text!r}")
+    return days
+
+
+def duration_text(days: int | None) -> str:
+    """How a duration is shown in reports: the number of days, or ``unlimited``."""
+    return UNLIMITED if days is None else str(days)
+
+
+@dataclasses.dataclass(frozen=True)
+class HoldSettings:
+    """The hold asked for: ``duration`` in days (None = unlimited), optional owner and comment."""
+
+    duration: int | None = None
+    owner: str | None = None
+    comment: str | None = None
+    duration_given: bool = False  # whether --duration was passed (Exchange 2010 cannot take it at all)
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """Which mailboxes: every mailbox, named addresses, or recipient types (RecipientTypeDetails)."""
+
+    all: bool = False
+    mailboxes: tuple[str, ...] = ()
+    recipient_types: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.all:
+            return "all mailboxes"
+        if self.recipient_types:
+            return "recipient types " + ", ".join(self.recipient_types)
+        return f"{len(self.mailboxes)} named mailbox(es)"
+
+
+@dataclasses.dataclass(frozen=True)
+class MailboxHold:
+    """One mailbox as observed: where it lives and its hold state.
+
+    ``key`` is what the person asked for (the address from the selection) or, for ``--all``, the primary SMTP
+    address. ``identity`` is the mailbox's Identity as its own side reports it (what we stream back in).
+    ``side`` is None when the mailbox was not found anywhere; ``note`` then says why.
+    ``capabilities`` is None when unknown (on-prem, or the property was not returned).
+    """
+
+    key: str
+    side: SideName | None
+    identity: str = ""
+    primary_smtp: str = ""
+    display_name: str = ""
+    recipient_type: str = ""
+    enabled: bool = False
+    duration: int | None = None
+    owner: str = ""
+    capabilities: tuple[str, ...] | None = None
+    note: str = ""
+
+    @property
+    def found(self) -> bool:
+        return self.side is not None
+
+    @property
+    def licensed(self) -> bool | None:
+        """Whether Exchange Online would allow a hold, if we can tell."""
+        if self.side != "online" or self.capabilities is None:
+            return None
+        return any(c in ELIGIBLE_CAPABILITIES for c in self.capabilities)
+
+
+class HoldAction(enum.Enum):
+    """What the plan does with one mailbox."""
+
+    ENABLE = "enable"
+    ALREADY = "already on hold"
+    CHANGE = "change"
+    NOT_FOUND = "not found"
+    UNLICENSED = "unlicensed"
+    REFUSED = "refused"
+
+    @property
+    def sends(self) -> bool:
+        """Whether the plan sends Set-Mailbox for this mailbox."""
+        return self in (HoldAction.ENABLE, HoldAction.CHANGE)
+
+
+@dataclasses.dataclass(frozen=True)
+class HoldItem:
+    """One line of the plan."""
+
+    key: str
+    side: SideName | None
+    identity: str
+    action: HoldAction
+    before: str
+    after: str
+    reason: str
+    mailbox: MailboxHold
+
+
+@dataclasses.dataclass(frozen=True)
+class HoldPlan:
+    """The ordered plan and the fingerprint of the state it was made from."""
+
+    settings: HoldSettings
+    items: tuple[HoldItem, ...]
+    fingerprint: str
+
+    @property
+    def has_changes(self) -> bool:
+        return any(i.action.sends for i in self.items)
+
+    def to_send(self, side: SideName) -> list[HoldItem]:
+        """The items whose Set-Mailbox goes to ``side``, in plan order."""
+        return [i for i in self.items if i.action.sends and i.side == side]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for item in self.items:
+            out[item.action.value] = out.get(item.action.value, 0) + 1
+        return out
+
+
+class OutcomeStatus(enum.Enum):
+    """What the report says happened to one mailbox."""
+
+    ENABLED = "enabled"
+    ALREADY = "already on hold"
+    CHANGED = "changed"
+    FAILED = "failed"
+    NOT_FOUND = "not found"
+    UNLICENSED = "unlicensed"
+    REFUSED = "refused"
+    WOULD_ENABLE = "would enable"
+    WOULD_CHANGE = "would change"
+    ON_HOLD = "on hold"
+    NOT_ON_HOLD = "not on hold"
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """One row of the report."""
+
+    key: str
+    side: SideName | None
+    status: OutcomeStatus
+    primary_smtp: str = ""
+    recipient_type: str = ""
+    enabled: bool | None = None
+    duration: str = ""
+    owner: str = ""
+    message: str = ""
+    verified: bool | None = None

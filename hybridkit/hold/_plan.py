@@ -1,0 +1,220 @@
+"""Pure planning for litigation hold: observed hold state + what was asked -> one action per mailbox.
+
+No I/O here: the apply layer reads Exchange, calls ``plan_hold``, sends what the plan says, then calls
+``outcomes_after_apply`` with what came back and what the verification pass read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+
+from hybridkit.hold._model import (
+    HoldAction,
+    HoldItem,
+    HoldPlan,
+    HoldSettings,
+    MailboxHold,
+    Outcome,
+    OutcomeStatus,
+    duration_text,
+)
+
+__all__ = [
+    "LICENCE_MESSAGE_MARK",
+    "fingerprint",
+    "is_licence_error",
+    "outcomes_after_apply",
+    "outcomes_for_status",
+    "plan_hold",
+    "refuse_reason_2010",
+]
+
+# The distinctive part of Exchange Online's licence error for Set-Mailbox -LitigationHoldEnabled $true.
+LICENCE_MESSAGE_MARK = "license doesn't permit you to put a litigation hold"
+
+
+def is_licence_error(message: str) -> bool:
+    """Whether Exchange's message is the Exchange Online licence refusal."""
+    return LICENCE_MESSAGE_MARK.lower() in message.replace("\u2019", "'").lower()
+
+
+def refuse_reason_2010() -> str:
+    return (
+        "LitigationHoldDuration is not available on Exchange Server 2010 (Set-Mailbox documents it for 2013 and "
+        "later); run again without --duration for on-premises mailboxes, or move them first"
+    )
+
+
+def fingerprint(observed: Iterable[MailboxHold]) -> str:
+    """A stable digest of the observed state a plan was made from."""
+    rows = sorted(
+        (m.key.lower(), m.side or "", m.identity, m.enabled, duration_text(m.duration) if m.enabled else "")
+        for m in observed
+    )
+    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def _state_text(m: MailboxHold) -> str:
+    if not m.found:
+        return "-"
+    if not m.enabled:
+        return "not on hold"
+    return f"on hold, {duration_text(m.duration)}"
+
+
+def _plan_one(m: MailboxHold, settings: HoldSettings, onprem_version: str) -> tuple[HoldAction, str, str]:
+    """(action, after, reason) for one observed mailbox."""
+    target = f"on hold, {duration_text(settings.duration)}"
+    if not m.found:
+        return HoldAction.NOT_FOUND, "-", m.note or "no mailbox with this identity on either side"
+    if m.side == "onprem" and onprem_version == "2010" and settings.duration_given:
+        return HoldAction.REFUSED, "-", refuse_reason_2010()
+    same_duration = (not settings.duration_given) or m.duration == settings.duration
+    if m.enabled and same_duration:
+        return HoldAction.ALREADY, _state_text(m), "already on hold with these settings"
+    if m.licensed is False:
+        return (
+            HoldAction.UNLICENSED,
+            "-",
+            "no Exchange Online Plan 2 or Exchange Online Archiving licence (PersistedCapabilities: "
+            + (", ".join(m.capabilities or ()) or "none")
+            + ")",
+        )
+    if m.enabled:
+        return (
+            HoldAction.CHANGE,
+            target,
+            f"duration {duration_text(m.duration)} -> {duration_text(settings.duration)}",
+        )
+    after = target if settings.duration_given else "on hold"
+    return HoldAction.ENABLE, after, "not on hold"
+
+
+def plan_hold(observed: Sequence[MailboxHold], settings: HoldSettings, *, onprem_version: str = "2019") -> HoldPlan:
+    """Decide, for each observed mailbox in order: enable, already on hold, change, not found, unlicensed, refused.
+
+    Rules: a mailbox on hold whose duration matches (or when no duration was asked) is left alone; one on hold
+    with another duration is changed; an Exchange Online mailbox whose PersistedCapabilities show no hold-eligible
+    licence is reported unlicensed without sending; ``--duration`` on Exchange 2010 is refused. The same mailbox
+    reached through two keys is planned once (the second key is reported as the first).
+    """
+    items: list[HoldItem] = []
+    seen: dict[tuple[str, str], HoldItem] = {}
+    for m in observed:
+        action, after, reason = _plan_one(m, settings, onprem_version)
+        ident = (m.side or "", m.identity.lower())
+        if m.found and ident in seen:
+            first = seen[ident]
+            items.append(
+                HoldItem(m.key, m.side, m.identity, HoldAction.ALREADY if first.action.sends else first.action,
+                         _state_text(m), first.after, f"same mailbox as {first.key}", m)
+            )
+            continue
+        item = HoldItem(m.key, m.side, m.identity, action, _state_text(m), after, reason, m)
+        if m.found:
+            seen[ident] = item
+        items.append(item)
+    return HoldPlan(settings=settings, items=tuple(items), fingerprint=fingerprint(observed))
+
+
+_UNSENT = {
+    HoldAction.ALREADY: OutcomeStatus.ALREADY,
+    HoldAction.NOT_FOUND: OutcomeStatus.NOT_FOUND,
+    HoldAction.UNLICENSED: OutcomeStatus.UNLICENSED,
+    HoldAction.REFUSED: OutcomeStatus.REFUSED,
+}
+
+
+def _row(item: HoldItem, status: OutcomeStatus, m: MailboxHold | None, message: str, verified: bool | None) -> Outcome:
+    shown = m or item.mailbox
+    return Outcome(
+        key=item.key,
+        side=item.side,
+        status=status,
+        primary_smtp=shown.primary_smtp,
+        recipient_type=shown.recipient_type,
+        enabled=shown.enabled if shown.found else None,
+        duration=duration_text(shown.duration) if shown.found and shown.enabled else "",
+        owner=shown.owner,
+        message=message,
+        verified=verified,
+    )
+
+
+def outcomes_after_apply(
+    plan: HoldPlan,
+    errors: Mapping[str, str],
+    verified: Mapping[str, MailboxHold] | None,
+    *,
+    what_if: bool = False,
+) -> list[Outcome]:
+    """The report rows: one per plan item.
+
+    Args:
+        plan: the plan that was applied.
+        errors: Exchange's message per identity (``HoldItem.identity``) for mailboxes whose Set-Mailbox failed.
+        verified: hold state read back after applying, by identity (None when no verification pass ran).
+        what_if: nothing was sent; report what would happen.
+    """
+    rows: list[Outcome] = []
+    for item in plan.items:
+        if not item.action.sends:
+            rows.append(_row(item, _UNSENT[item.action], None, item.reason if item.action is not HoldAction.ALREADY
+                             else "", None))
+            continue
+        if what_if:
+            status = OutcomeStatus.WOULD_ENABLE if item.action is HoldAction.ENABLE else OutcomeStatus.WOULD_CHANGE
+            rows.append(_row(item, status, None, item.reason, None))
+            continue
+        message = errors.get(item.identity, "")
+        back = verified.get(item.identity) if verified is not None else None
+        if message:
+            status = OutcomeStatus.UNLICENSED if is_licence_error(message) else OutcomeStatus.FAILED
+            rows.append(_row(item, status, back, message, _matches(back, plan.settings) if back else None))
+            continue
+        if verified is not None:
+            ok = back is not None and _matches(back, plan.settings)
+            if not ok:
+                seen = "mailbox not found" if back is None else (
+                    f"LitigationHoldEnabled={back.enabled}, LitigationHoldDuration={duration_text(back.duration)}"
+                )
+                rows.append(_row(item, OutcomeStatus.FAILED, back, f"verification read back {seen}", False))
+                continue
+        status = OutcomeStatus.ENABLED if item.action is HoldAction.ENABLE else OutcomeStatus.CHANGED
+        rows.append(_row(item, status, back, "", True if verified is not None else None))
+    return rows
+
+
+def _matches(m: MailboxHold, settings: HoldSettings) -> bool:
+    return m.enabled and ((not settings.duration_given) or m.duration == settings.duration)
+
+
+def outcomes_for_status(observed: Sequence[MailboxHold]) -> list[Outcome]:
+    """Report rows for ``hold status``: on hold / not on hold / not found, per mailbox."""
+    rows = []
+    for m in observed:
+        if not m.found:
+            status = OutcomeStatus.NOT_FOUND
+        elif m.enabled:
+            status = OutcomeStatus.ON_HOLD
+        else:
+            status = OutcomeStatus.NOT_ON_HOLD
+        message = m.note
+        if m.found and m.licensed is False and not m.enabled:
+            message = "no hold-eligible Exchange Online licence"
+        rows.append(
+            Outcome(
+                key=m.key,
+                side=m.side,
+                status=status,
+                primary_smtp=m.primary_smtp,
+                recipient_type=m.recipient_type,
+                enabled=m.enabled if m.found else None,
+                duration=duration_text(m.duration) if m.found and m.enabled else "",
+                owner=m.owner,
+                message=message,
+            )
+        )
+    return rows
