@@ -1,0 +1,72 @@
+"""Drive the lab's migration handlers directly (no protocol, no catalogue binding): a fake sink and a tiny org."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from hybridkit.lab._types import EndpointKind, LabError, LabSession, LabTerminatingError
+from hybridkit.lab.cmdlets import migration  # noqa: F401  (registers handlers)
+from hybridkit.lab.cmdlets._registry import HANDLERS, CmdletContext
+from hybridkit.lab.org import Org, Side, VirtualClock
+
+T0 = dt.datetime(2026, 11, 28, 1, 0, tzinfo=dt.timezone.utc)
+
+
+class FakeSink:
+    def __init__(self) -> None:
+        self.out: list[Any] = []
+        self.errors: list[LabError] = []
+        self.warnings: list[str] = []
+
+    def output(self, obj: Any) -> None:
+        self.out.append(obj)
+
+    def error(self, err: LabError) -> None:
+        self.errors.append(err)
+
+    def warning(self, text: str) -> None:
+        self.warnings.append(text)
+
+
+def make_org(count: int = 14) -> Org:
+    onprem = Side("onprem", settings={"domain": "contoso.com"})
+    online = Side("online")
+    for i in range(count):
+        email = f"user{i:02d}@contoso.com"
+        guid = str(uuid.uuid5(uuid.NAMESPACE_URL, email))
+        onprem.recipients[guid] = {
+            "Guid": guid, "Alias": f"user{i:02d}", "DisplayName": f"User {i:02d}", "PrimarySmtpAddress": email,
+            "RecipientTypeDetails": "UserMailbox", "ExchangeGuid": guid, "TotalItemSizeBytes": (i + 1) * 100 * 1024**2,
+        }
+        oguid = str(uuid.uuid5(uuid.NAMESPACE_URL, "cloud:" + email))
+        online.recipients[oguid] = {
+            "Guid": oguid, "Alias": f"user{i:02d}", "PrimarySmtpAddress": email, "RecipientTypeDetails": "MailUser",
+        }
+    org = Org(onprem, online, VirtualClock(T0, scale=0.0))
+    migration.seed_migration(org)
+    return org
+
+
+def run(org: Org, name: str, inputs: list[Any] | None = None, **params: Any) -> FakeSink:
+    """Run one command like the engine does: once per input item (bound to Identity) or once."""
+    sink = FakeSink()
+    state: dict[str, Any] = {}
+    session = LabSession(EndpointKind.ONLINE, "admin@contoso.onmicrosoft.com")
+    for item in inputs if inputs is not None else [None]:
+        bound = dict(params)
+        if item is not None:
+            bound["Identity"] = item
+        ctx = CmdletContext(name, bound, item, org, org.online, session, "Exchange Online", sink, state)
+        try:
+            HANDLERS[name.lower()](ctx)
+        except LabTerminatingError as exc:
+            sink.errors.append(exc.error)
+            break
+    return sink
+
+
+def csv_bytes(emails: list[str], extra: str = "") -> bytes:
+    head = "EmailAddress" + ("," + extra if extra else "")
+    return ("\r\n".join([head, *[e + ("," if extra else "") for e in emails]]) + "\r\n").encode()
