@@ -1,0 +1,116 @@
+"""Values of the cutover capability: planned and observed batches, move states, and the two plans it makes."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+
+__all__ = [
+    "BatchAction",
+    "BatchChange",
+    "CompletionItem",
+    "CompletionMethod",
+    "CompletionPlan",
+    "CreatePlan",
+    "MoveState",
+    "ObservedBatch",
+    "PlannedBatch",
+    "Readiness",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class PlannedBatch:
+    """One batch of plan.json: its name and its mailboxes (primary SMTP, lower case)."""
+
+    name: str
+    mailboxes: tuple[str, ...]
+    size_bytes: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ObservedBatch:
+    """A migration batch as Exchange Online reports it, with its members from Get-MigrationUser."""
+
+    name: str
+    status: str
+    mailboxes: tuple[str, ...]
+
+
+class BatchAction(enum.Enum):
+    CREATE = "create"
+    UNCHANGED = "unchanged"
+    CONFLICT = "conflict"
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchChange:
+    """What ``cutover create`` does for one planned batch, and why."""
+
+    action: BatchAction
+    name: str
+    mailboxes: tuple[str, ...]
+    reason: str
+    missing: tuple[str, ...] = ()  # planned but not in the existing batch
+    extra: tuple[str, ...] = ()  # in the existing batch but not planned
+
+
+@dataclasses.dataclass(frozen=True)
+class CreatePlan:
+    changes: tuple[BatchChange, ...]
+
+    @property
+    def to_create(self) -> tuple[BatchChange, ...]:
+        return tuple(c for c in self.changes if c.action is BatchAction.CREATE)
+
+    @property
+    def conflicts(self) -> tuple[BatchChange, ...]:
+        return tuple(c for c in self.changes if c.action is BatchAction.CONFLICT)
+
+
+@dataclasses.dataclass(frozen=True)
+class MoveState:
+    """One move request as Get-MoveRequest / Get-MoveRequestStatistics show it."""
+
+    mailbox: str
+    status: str
+    status_detail: str = ""
+    batch: str = ""
+    percent: int = 0
+    bytes_transferred: str = ""
+    total_size: str = ""
+    message: str = ""
+    complete_after: dt.datetime | None = None
+
+
+class CompletionMethod(enum.Enum):
+    MOVEREQUEST = "moverequest"  # Set-MoveRequest (clear the holds, CompleteAfter) then Resume-MoveRequest
+    MIGRATIONUSER = "migrationuser"  # Set-MigrationUser -CompleteAfter (the service completes it)
+
+
+class Readiness(enum.Enum):
+    COMPLETE = "complete"  # synced: send the completion now
+    SIGNALLED = "signalled"  # the completion was already delivered (journal or live state): follow it, never resend
+    DONE = "done"  # already Completed
+    NOT_READY = "not-ready"  # not synced: reported and skipped, never forced
+    FAILED = "failed"  # the move failed: reported
+    NOT_FOUND = "not-found"  # no move request for this mailbox
+
+
+@dataclasses.dataclass(frozen=True)
+class CompletionItem:
+    mailbox: str
+    readiness: Readiness
+    reason: str
+    status: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class CompletionPlan:
+    method: CompletionMethod
+    at: dt.datetime
+    items: tuple[CompletionItem, ...]
+
+    def with_readiness(self, *kinds: Readiness) -> tuple[CompletionItem, ...]:
+        return tuple(i for i in self.items if i.readiness in kinds)

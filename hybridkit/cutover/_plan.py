@@ -1,0 +1,181 @@
+"""Pure cutover planning: read plan.json, decide which batches to create, and which mailboxes may complete.
+
+No I/O, no sessions: the inputs are plain values (the parsed plan.json, observed batches and move states) and
+the outputs are the frozen plans of ``_model``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from hybridkit.cutover._model import (
+    BatchAction,
+    BatchChange,
+    CompletionItem,
+    CompletionMethod,
+    CompletionPlan,
+    CreatePlan,
+    MoveState,
+    ObservedBatch,
+    PlannedBatch,
+    Readiness,
+)
+from hybridkit.errors import InputError, PlanError
+
+__all__ = ["csv_data", "parse_plan", "plan_completion", "plan_create", "select_batches"]
+
+MAX_BATCH_NAME = 64
+_DONE = ("Completed", "CompletedWithWarning", "CompletedWithSkippedItems")
+_READY = ("Synced", "AutoSuspended")
+
+
+def parse_plan(data: Any, source: str = "plan.json") -> tuple[PlannedBatch, ...]:
+    """The batches of a plan.json document (schema of ``hybridkit batches plan``), checked."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("batches"), list):
+        raise InputError("not a batch plan: expected an object with a 'batches' list", file=source)
+    batches: list[PlannedBatch] = []
+    owner: dict[str, str] = {}
+    for index, raw in enumerate(data["batches"]):
+        where = f"batches[{index}]"
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str) or not raw["name"].strip():
+            raise InputError(f"{where}: every batch needs a 'name'", file=source)
+        name = raw["name"].strip()
+        if len(name) > MAX_BATCH_NAME:
+            raise InputError(f"{where}: batch name {name!r} is longer than {MAX_BATCH_NAME} characters "
+                             "(New-MigrationBatch refuses it)", file=source)
+        if any(b.name.lower() == name.lower() for b in batches):
+            raise InputError(f"{where}: batch name {name!r} appears twice", file=source)
+        members = raw.get("mailboxes")
+        if not isinstance(members, list) or not members:
+            raise InputError(f"{where} ({name}): 'mailboxes' must be a non-empty list", file=source)
+        seen: list[str] = []
+        for value in members:
+            address = str(value).strip().lower()
+            if "@" not in address or " " in address:
+                raise InputError(f"{where} ({name}): {value!r} is not an email address", file=source)
+            if address in owner:
+                raise InputError(f"{where} ({name}): {address} is also planned in batch {owner[address]!r}",
+                                 file=source)
+            owner[address] = name
+            seen.append(address)
+        size = raw.get("size_bytes", 0)
+        batches.append(PlannedBatch(name, tuple(seen), int(size) if isinstance(size, (int, float)) else 0))
+    return tuple(batches)
+
+
+def select_batches(planned: Iterable[PlannedBatch], names: Iterable[str]) -> tuple[PlannedBatch, ...]:
+    """Only the named batches (all when ``names`` is empty); an unknown name is an ``InputError``."""
+    planned = tuple(planned)
+    wanted = [n.lower() for n in names]
+    if not wanted:
+        return planned
+    known = {b.name.lower() for b in planned}
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise InputError(f"not in the plan: {', '.join(unknown)}")
+    return tuple(b for b in planned if b.name.lower() in wanted)
+
+
+def plan_create(planned: Iterable[PlannedBatch], observed: Mapping[str, ObservedBatch]) -> CreatePlan:
+    """Create what is missing; leave identical batches alone; a same-named batch with other members conflicts."""
+    by_name = {name.lower(): batch for name, batch in observed.items()}
+    member_of = {m: b.name for b in observed.values() for m in b.mailboxes}
+    changes: list[BatchChange] = []
+    for batch in planned:
+        existing = by_name.get(batch.name.lower())
+        if existing is None:
+            elsewhere = sorted(f"{m} (in {member_of[m]})" for m in batch.mailboxes if m in member_of)
+            if elsewhere:
+                changes.append(BatchChange(BatchAction.CONFLICT, batch.name, batch.mailboxes,
+                                           "mailboxes already in another migration batch: " + ", ".join(elsewhere)))
+            else:
+                changes.append(BatchChange(BatchAction.CREATE, batch.name, batch.mailboxes,
+                                           f"new batch of {len(batch.mailboxes)} mailboxes"))
+            continue
+        planned_set, existing_set = set(batch.mailboxes), set(existing.mailboxes)
+        if planned_set == existing_set:
+            changes.append(BatchChange(BatchAction.UNCHANGED, batch.name, batch.mailboxes,
+                                       f"exists with the same {len(planned_set)} mailboxes ({existing.status})"))
+            continue
+        missing = tuple(sorted(planned_set - existing_set))
+        extra = tuple(sorted(existing_set - planned_set))
+        parts = []
+        if missing:
+            parts.append("planned but not in the existing batch: " + ", ".join(missing))
+        if extra:
+            parts.append("in the existing batch but not planned: " + ", ".join(extra))
+        changes.append(BatchChange(BatchAction.CONFLICT, batch.name, batch.mailboxes,
+                                   f"batch {existing.name!r} exists with different members; " + "; ".join(parts),
+                                   missing, extra))
+    return CreatePlan(tuple(changes))
+
+
+def csv_data(mailboxes: Iterable[str]) -> bytes:
+    """The CSVData bytes New-MigrationBatch takes for an onboarding remote move (header EmailAddress)."""
+    lines = ["EmailAddress", *mailboxes]
+    for line in lines[1:]:
+        if any(ch in line for ch in ',"\r\n'):
+            raise PlanError(f"{line!r} cannot be written to a migration CSV")
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def plan_completion(
+    mailboxes: Iterable[str],
+    moves: Mapping[str, MoveState],
+    *,
+    method: CompletionMethod,
+    at: dt.datetime,
+    signalled: Iterable[str] = (),
+    in_doubt: Iterable[str] = (),
+) -> CompletionPlan:
+    """Readiness per mailbox: complete the synced ones, follow the signalled ones, report and skip the rest.
+
+    ``signalled``: mailboxes the journal records as completion delivered (never resent). ``in_doubt``: a
+    completion was being sent when the last run stopped; the live state decides whether it arrived.
+    """
+    if at.tzinfo is None:
+        raise ValueError("completion time must be timezone-aware")
+    signalled_set = {m.lower() for m in signalled}
+    doubt = {m.lower() for m in in_doubt}
+    items: list[CompletionItem] = []
+    seen: set[str] = set()
+    for raw in mailboxes:
+        mailbox = raw.strip().lower()
+        if not mailbox or mailbox in seen:
+            continue
+        seen.add(mailbox)
+        move = moves.get(mailbox)
+        if move is None:
+            items.append(CompletionItem(mailbox, Readiness.NOT_FOUND, "no move request for this mailbox"))
+            continue
+        status = move.status
+        if status in _DONE:
+            items.append(CompletionItem(mailbox, Readiness.DONE, "already completed", status))
+        elif status == "CompletionInProgress":
+            items.append(CompletionItem(mailbox, Readiness.SIGNALLED, "completion in progress", status))
+        elif mailbox in signalled_set:
+            items.append(CompletionItem(mailbox, Readiness.SIGNALLED, "completion already sent (journal)", status))
+        elif status == "Failed":
+            items.append(CompletionItem(mailbox, Readiness.FAILED, move.message or "the move failed", status))
+        elif mailbox in doubt and _arrived(move, method, at):
+            items.append(CompletionItem(mailbox, Readiness.SIGNALLED, "completion arrived before the interruption",
+                                        status))
+        elif status in _READY:
+            items.append(CompletionItem(mailbox, Readiness.COMPLETE, f"{status}: ready to complete", status))
+        else:
+            detail = f" ({move.status_detail})" if move.status_detail else ""
+            items.append(CompletionItem(mailbox, Readiness.NOT_READY,
+                                        f"not synced yet: {status}{detail}; skipped, not forced", status))
+    return CompletionPlan(method, at, tuple(items))
+
+
+def _arrived(move: MoveState, method: CompletionMethod, at: dt.datetime) -> bool:
+    """Whether a completion sent at ``at`` shows in the live state of the move."""
+    if method is CompletionMethod.MOVEREQUEST:
+        # Resume-MoveRequest starts an incremental sync; a synced move shows it as InProgress.
+        return move.status == "InProgress" and move.status_detail == "IncrementalSync" and (
+            move.complete_after is not None and move.complete_after <= at + dt.timedelta(seconds=1)
+        )
+    return move.complete_after is not None and abs((move.complete_after - at).total_seconds()) < 1
