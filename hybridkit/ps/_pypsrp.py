@@ -1,0 +1,437 @@
+"""``PypsrpSession``: the ``PSSession`` over pypsrp. The only module in hybridkit that imports pypsrp.
+
+Design (see STYLE.md 5-7):
+
+* a bounded set of runspace pools ("slots"), each opened lazily and driven by one thread at a time; the number
+  stays under the endpoint's shell limit (``Connection.max_shells``, default 4 against Exchange's 18);
+* every command goes out through ``add_cmdlet``/``add_parameter``, never script text; for Exchange Online
+  through a jump host, ``Connect-ExchangeOnline`` (a cmdlet with app-only certificate parameters) runs first in
+  each new pool;
+* transport-library exceptions are translated by ``_errors.translate_errors``; a pool that failed with a
+  ``TransportError`` is discarded and the next attempt (``runner.call_with_retries``) opens a fresh one;
+* non-terminating error records come back in ``PSResult.errors`` (pypsrp's ``had_errors`` stays False for them),
+  a terminating one raises ``CommandFailed``;
+* WSMan requests are counted by wrapping the transport's ``send``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from pypsrp.complex_objects import GenericComplexObject, PSInvocationState
+from pypsrp.powershell import Fragmenter, PowerShell, RunspacePool
+from pypsrp.serializer import Serializer, TaggedValue
+from pypsrp.wsman import WSMan
+
+from hybridkit.config import Connection
+from hybridkit.errors import AuthError, CommandFailed, HybridkitError, ThrottledError, TransportError
+from hybridkit.ps._command import Command, Pipeline, Secret, Switch
+from hybridkit.ps._errors import is_throttling_message, translate_errors
+from hybridkit.ps._match import match_items
+from hybridkit.ps._result import ItemOutcome, ItemStatus, PSError, PSObject, PSResult
+from hybridkit.runner._retry import DEFAULT_RETRY, RetryPolicy, call_with_retries
+
+__all__ = ["PypsrpSession", "from_wire", "parse_datetime", "to_wire"]
+
+log = logging.getLogger("hybridkit.ps")
+
+_CATEGORIES = (
+    "NotSpecified OpenError CloseError DeviceError DeadlockDetected InvalidArgument InvalidData InvalidOperation "
+    "InvalidResult InvalidType MetadataError NotImplemented NotInstalled ObjectNotFound OperationStopped "
+    "OperationTimeout SyntaxError ParserError PermissionDenied ResourceBusy ResourceExists ResourceUnavailable "
+    "ReadError WriteError FromStdErr SecurityError ProtocolError ConnectionError AuthenticationError "
+    "LimitsExceeded QuotaExceeded NotEnabled"
+).split()
+_I32 = range(-(2**31), 2**31)
+
+
+def parse_datetime(text: str) -> dt.datetime | str:
+    """A .NET round-trip DateTime (``2026-01-02T03:04:05.1234567Z``, 7 fraction digits) as an aware datetime."""
+    raw = text.strip()
+    main, _, rest = raw.partition(".")
+    frac, zone = "", ""
+    if rest:
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        frac, zone = rest[:digits][:6], rest[digits:]
+    else:
+        for sep in ("Z", "+", "-"):
+            idx = main.rfind(sep)
+            if idx > 10:
+                main, zone = main[:idx], main[idx:]
+                break
+    try:
+        value = dt.datetime.fromisoformat(main + (f".{frac}" if frac else "") + (zone or ""))
+    except ValueError:
+        return text
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+class _Serializer(Serializer):
+    """pypsrp's serializer, reading DateTimes as datetimes and Exchange's typed collections as lists/dicts."""
+
+    def deserialize(self, element: Any, metadata: Any = None, clear: bool = True) -> Any:
+        if isinstance(element, ET.Element) and (metadata is None or getattr(metadata, "tag", "*") == "*"):
+            if element.tag == "DT" and element.text:
+                return parse_datetime(element.text)
+            if element.tag == "Obj":
+                for child in element:
+                    if child.tag in ("LST", "IE", "QUE", "STK"):
+                        if clear:
+                            self._clear()
+                        self._get_types_from_obj(element)
+                        values = [self.deserialize(c, clear=False) for c in child]
+                        self.obj[element.attrib["RefId"]] = values
+                        return values
+        return super().deserialize(element, metadata, clear)
+
+
+def to_wire(value: Any, exchange_keys: Callable[[], None] | None = None) -> Any:
+    """A Python value as pypsrp serializes it for a parameter or pipeline input."""
+    if isinstance(value, Secret):
+        if exchange_keys is not None:
+            exchange_keys()
+        return TaggedValue("SS", value.value)
+    if isinstance(value, Switch):
+        return value.present
+    if value is None or isinstance(value, (bool, str, uuid.UUID, bytes)):
+        return value
+    if isinstance(value, int):
+        return value if value in _I32 else TaggedValue("I64", value)
+    if isinstance(value, float):
+        return TaggedValue("Db", value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("datetimes sent to Exchange must carry a time zone")
+        element = ET.Element("DT")
+        element.text = value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+        return element
+    if isinstance(value, PSObject):
+        obj = GenericComplexObject()
+        obj.types = list(value.type_names) or ["System.Management.Automation.PSCustomObject", "System.Object"]
+        obj.extended_properties = {k: to_wire(v, exchange_keys) for k, v in value.properties.items()}
+        obj.to_string = value.to_string
+        return obj
+    if isinstance(value, Mapping):
+        return {str(k): to_wire(v, exchange_keys) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_wire(v, exchange_keys) for v in value]
+    return str(value)
+
+
+def _input_to_wire(item: Any) -> Any:
+    # A dict in pipeline input is an object with properties (so Identity binds by property name), not a hashtable.
+    if isinstance(item, Mapping):
+        return to_wire(PSObject(["System.Management.Automation.PSCustomObject", "System.Object"], dict(item)))
+    return to_wire(item)
+
+
+def from_wire(value: Any) -> Any:
+    """pypsrp output as plain Python: PSObject for complex objects, lists, dicts and primitives."""
+    if isinstance(value, GenericComplexObject):
+        props: dict[str, Any] = {}
+        for source in (value.adapted_properties, value.extended_properties):
+            for k, v in source.items():
+                props[k] = from_wire(v)
+        types = [str(t) for t in value.types]
+        if "System.Enum" in types or "Deserialized.System.Enum" in types:
+            return value.to_string  # an enum value reads as its name, as PowerShell prints it
+        if not props and len(value.property_sets) == 1 and value.to_string is None:
+            return from_wire(value.property_sets[0])
+        return PSObject(type_names=types, properties=props, to_string=value.to_string)
+    if isinstance(value, list):
+        return [from_wire(v) for v in value]
+    if isinstance(value, dict):
+        return {from_wire(k) if not isinstance(k, str) else k: from_wire(v) for k, v in value.items()}
+    if isinstance(value, (str, int, float, bool, bytes, uuid.UUID, dt.datetime)) or value is None:
+        return value
+    return str(value)
+
+
+def _error_from_record(record: Any) -> PSError:
+    exception = from_wire(getattr(record, "exception", None))
+    message = getattr(record, "details_message", None) or ""
+    exception_type = ""
+    if isinstance(exception, PSObject):
+        message = message or str(exception.get("Message") or "")
+        exception_type = exception.type_names[0] if exception.type_names else ""
+        if exception_type.startswith("Deserialized."):
+            exception_type = exception_type[len("Deserialized.") :]
+    if not message:
+        message = str(getattr(record, "message", None) or record)
+    category = getattr(record, "category", 0)
+    category_name = _CATEGORIES[category] if isinstance(category, int) and 0 <= category < len(_CATEGORIES) else str(category)
+    return PSError(
+        message=message,
+        error_id=str(getattr(record, "fq_error", "") or ""),
+        category=category_name,
+        reason=str(getattr(record, "reason", "") or ""),
+        target=from_wire(getattr(record, "target_object", None)),
+        exception_type=exception_type,
+    )
+
+
+class _Slot:
+    """One runspace pool and its WSMan connection, used by one thread at a time."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.wsman: WSMan | None = None
+        self.pool: RunspacePool | None = None
+        self.keys_exchanged = False
+        self.requests = 0
+
+
+class PypsrpSession:
+    """A ``PSSession`` to one endpoint over pypsrp (see the module docstring)."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        max_pools: int | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        chunk_size: int | None = None,
+    ) -> None:
+        self._conn = connection
+        self.max_pools = max(1, max_pools or connection.max_shells)
+        self.retry = retry
+        self.chunk_size = chunk_size or connection.chunk_size
+        self._free: queue.LifoQueue[_Slot] = queue.LifoQueue()
+        for i in range(self.max_pools):
+            self._free.put(_Slot(i))
+        self._lock = threading.Lock()
+        self._requests = 0
+        self._pools_opened = 0
+
+    @property
+    def name(self) -> str:
+        return self._conn.profile_name
+
+    @property
+    def connection(self) -> Connection:
+        return self._conn
+
+    @property
+    def request_count(self) -> int:
+        return self._requests
+
+    @property
+    def pools_opened(self) -> int:
+        """How many runspace pools this session has opened (a retry after a transport failure opens one more)."""
+        return self._pools_opened
+
+    # -- pools ---------------------------------------------------------------------------------------------
+    def _open_slot(self, slot: _Slot) -> None:
+        conn = self._conn
+        with translate_errors():
+            wsman = WSMan(
+                conn.server,
+                port=conn.port,
+                path=conn.path.lstrip("/"),
+                ssl=conn.ssl,
+                auth=conn.auth,
+                username=conn.username,
+                password=conn.password.value if conn.password is not None else None,
+                cert_validation=conn.cert_validation,
+                encryption=conn.encryption,
+                connection_timeout=conn.connection_timeout,
+                operation_timeout=conn.operation_timeout,
+                read_timeout=max(conn.read_timeout, conn.operation_timeout + 5),
+                no_proxy=conn.kind == "lab",
+            )
+            send = wsman.transport.send
+
+            def counted_send(message: bytes, **kwargs: Any) -> bytes:
+                with self._lock:
+                    self._requests += 1
+                slot.requests += 1
+                return send(message, **kwargs)
+
+            wsman.transport.send = counted_send  # type: ignore[method-assign]
+            slot.wsman = wsman
+            pool = RunspacePool(wsman, configuration_name=conn.configuration, min_runspaces=1, max_runspaces=1)
+            serializer = _Serializer()
+            pool._serializer = serializer  # read DateTimes and typed collections (see _Serializer)
+            pool._fragmenter = Fragmenter(wsman.max_payload_size, serializer)
+            log.debug("opening runspace pool %d on %s", slot.index, conn.url)
+            pool.open()
+            slot.pool = pool
+            slot.keys_exchanged = False
+        with self._lock:
+            self._pools_opened += 1
+        if conn.online is not None:
+            connect = Command.of(
+                "Connect-ExchangeOnline",
+                AppId=conn.online.app_id,
+                CertificateThumbprint=conn.online.certificate_thumbprint,
+                Organization=conn.online.organization,
+                ShowBanner=Switch(False),
+            )
+            try:
+                result = self._invoke(slot, Pipeline.of(connect), None)
+            except CommandFailed as exc:
+                raise AuthError(f"Connect-ExchangeOnline failed: {exc.message}") from exc
+            if result.errors:
+                raise AuthError(f"Connect-ExchangeOnline failed: {result.errors[0].message}")
+
+    def _discard(self, slot: _Slot) -> None:
+        pool, wsman = slot.pool, slot.wsman
+        slot.pool, slot.wsman, slot.keys_exchanged = None, None, False
+        # Best effort: ask the server to drop the shell (frees the user's shell quota); the pool may be dead.
+        with suppress(Exception):
+            if pool is not None:
+                pool.close()
+        with suppress(Exception):
+            if wsman is not None:
+                wsman.close()
+
+    @contextmanager
+    def _slot(self) -> Iterator[_Slot]:
+        slot = self._free.get()
+        try:
+            if slot.pool is None:
+                try:
+                    self._open_slot(slot)
+                except BaseException:
+                    self._discard(slot)
+                    raise
+            yield slot
+        except TransportError:
+            self._discard(slot)
+            raise
+        finally:
+            self._free.put(slot)
+
+    def open(self) -> None:
+        """Open one runspace pool now (fails fast on a wrong endpoint or credentials)."""
+        call_with_retries(lambda: self._touch(), self.retry, what="open")
+
+    def _touch(self) -> None:
+        with self._slot():
+            pass
+
+    # -- pipelines -----------------------------------------------------------------------------------------
+    def _invoke(self, slot: _Slot, pipeline: Pipeline, input_items: Sequence[Any] | None) -> PSResult:
+        assert slot.pool is not None
+        pool = slot.pool
+
+        def exchange_keys() -> None:
+            if not slot.keys_exchanged:
+                pool.exchange_keys()
+                slot.keys_exchanged = True
+
+        before = slot.requests
+        with translate_errors():
+            ps = PowerShell(pool)
+            for command in pipeline.commands:
+                ps.add_cmdlet(command.cmdlet)
+                for name, value in command.parameters:
+                    if isinstance(value, Switch) and value.present:
+                        ps.add_parameter(name)
+                    else:
+                        ps.add_parameter(name, to_wire(value, exchange_keys))
+            wire_input = [_input_to_wire(i) for i in input_items] if input_items else None
+            ps.invoke(input=wire_input)
+        records = list(ps.streams.error)
+        failed = ps.state == PSInvocationState.FAILED
+        terminating = _error_from_record(records.pop()) if failed and records else None
+        result = PSResult(
+            output=[from_wire(o) for o in ps.output],
+            errors=[_error_from_record(r) for r in records],
+            warnings=[str(getattr(w, "message", w)) for w in ps.streams.warning],
+            requests=slot.requests - before,
+        )
+        if failed:
+            names = " | ".join(c.cmdlet for c in pipeline.commands)
+            message = terminating.message if terminating else "the pipeline failed"
+            if is_throttling_message(message):
+                raise ThrottledError(f"{names}: {message}")
+            raise CommandFailed(message, command=names, error_id=terminating.error_id if terminating else None)
+        return result
+
+    def _run_once(self, pipeline: Pipeline, input_items: Sequence[Any] | None) -> PSResult:
+        with self._slot() as slot:
+            log.debug(
+                "pipeline %s (%d input items) on pool %d",
+                " | ".join(c.cmdlet for c in pipeline.commands), len(input_items or ()), slot.index,
+            )
+            return self._invoke(slot, pipeline, input_items)
+
+    def run(self, command: Command | Pipeline, input_items: Sequence[Any] | None = None) -> PSResult:
+        """Run one pipeline, retrying transient faults on a fresh pool. ``CommandFailed`` if it terminates."""
+        pipeline = command if isinstance(command, Pipeline) else Pipeline.of(command)
+        what = " | ".join(c.cmdlet for c in pipeline.commands)
+        return call_with_retries(lambda: self._run_once(pipeline, input_items), self.retry, what=what)
+
+    def run_items(
+        self,
+        command: Command | Pipeline,
+        items: Sequence[Any],
+        *,
+        chunk_size: int | None = None,
+        key: Callable[[Any], Any] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> list[ItemOutcome]:
+        """Stream ``items`` through one pipeline per chunk, up to ``max_pools`` chunks at once (see PSSession).
+
+        A chunk whose pipeline fails as a whole (``CommandFailed``) yields failed outcomes for its items with
+        that error; transport and authentication failures that survive the retries are raised.
+        """
+        items = list(items)
+        size = max(1, chunk_size or self.chunk_size)
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
+        results: list[list[ItemOutcome]] = [[] for _ in chunks]
+
+        def work(chunk: list[Any]) -> list[ItemOutcome]:
+            try:
+                return match_items(chunk, self.run(command, chunk), key)
+            except CommandFailed as exc:
+                error = PSError(message=exc.message, error_id=exc.error_id or "")
+                return [ItemOutcome(item=i, status=ItemStatus.FAILED, errors=[error]) for i in chunk]
+
+        if len(chunks) <= 1 or self.max_pools == 1:
+            for n, chunk in enumerate(chunks):
+                results[n] = work(chunk)
+                if on_progress:
+                    on_progress(len(chunk))
+        else:
+            with ThreadPoolExecutor(max_workers=min(self.max_pools, len(chunks)), thread_name_prefix="hk-pool") as ex:
+                futures = {ex.submit(work, chunk): n for n, chunk in enumerate(chunks)}
+                try:
+                    for future in as_completed(futures):
+                        n = futures[future]
+                        results[n] = future.result()
+                        if on_progress:
+                            on_progress(len(chunks[n]))
+                except HybridkitError:
+                    for f in futures:
+                        f.cancel()
+                    raise
+        return [outcome for chunk_outcomes in results for outcome in chunk_outcomes]
+
+    def close(self) -> None:
+        """Close every runspace pool (each one frees a shell on the server)."""
+        drained: list[_Slot] = []
+        while True:
+            try:
+                drained.append(self._free.get_nowait())
+            except queue.Empty:
+                break
+        for slot in drained:
+            self._discard(slot)
+            self._free.put(slot)
+
+    def __enter__(self) -> PypsrpSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

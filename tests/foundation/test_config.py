@@ -1,0 +1,131 @@
+"""hybridkit.toml discovery, validation, secrets resolution and lab ready files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hybridkit.config import Profile, find_config, load_config, resolve_connection, resolve_password
+from hybridkit.errors import ConfigError
+from hybridkit.ps import Secret
+
+GOOD = """
+default_profile = "ex"
+
+[profiles.ex]
+kind = "onprem"
+server = "ex01.contoso.local"
+https = true
+auth = "ntlm"
+username = "CONTOSO\\\\svc"
+password_env = "HK_TEST_PW"
+ca_bundle = "/etc/ssl/contoso-ca.pem"
+exchange_version = "2016"
+
+[profiles.eol]
+kind = "online"
+server = "jump01.contoso.local"
+auth = "negotiate"
+username = "svc"
+password_env = "HK_TEST_PW"
+app_id = "app"
+certificate_thumbprint = "ABCDEF"
+organization = "contoso.onmicrosoft.com"
+"""
+
+
+@pytest.fixture()
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HYBRIDKIT_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    return tmp_path
+
+
+def test_discovery_order(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert find_config() is None
+    user = in_tmp / "xdg" / "hybridkit" / "hybridkit.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text(GOOD)
+    assert find_config() == user
+    local = in_tmp / "hybridkit.toml"
+    local.write_text(GOOD)
+    assert find_config() == local
+    env = in_tmp / "env.toml"
+    env.write_text(GOOD)
+    monkeypatch.setenv("HYBRIDKIT_CONFIG", str(env))
+    assert find_config() == env
+    explicit = in_tmp / "explicit.toml"
+    explicit.write_text(GOOD)
+    assert find_config(explicit) == explicit
+    with pytest.raises(ConfigError, match="not found"):
+        find_config(in_tmp / "missing.toml")
+
+
+def test_profiles_and_connection(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (in_tmp / "hybridkit.toml").write_text(GOOD)
+    config = load_config()
+    ex = config.profile()
+    assert ex.name == "ex" and ex.path == "/PowerShell" and ex.configuration == "Microsoft.Exchange"
+    eol = config.profile("eol")
+    assert eol.path == "/wsman" and eol.configuration == "Microsoft.PowerShell"
+    monkeypatch.setenv("HK_TEST_PW", "pa55")
+    conn = resolve_connection(ex)
+    assert conn.cert_validation == "/etc/ssl/contoso-ca.pem" and conn.port == 443 and conn.ssl
+    assert conn.password == Secret("pa55") and "pa55" not in repr(conn)
+    online = resolve_connection(eol)
+    assert online.online is not None and online.online.organization == "contoso.onmicrosoft.com"
+    assert "pa55" not in json.dumps(ex.redacted())
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('kind = "onprem"', "server is required"),
+        ('kind = "nope"\nserver = "x"', "kind must be one of"),
+        ('kind = "onprem"\nserver = "x"\npassword = "p"', "do not write passwords"),
+        ('kind = "onprem"\nserver = "x"\nauth = "digest"', "auth must be one of"),
+        ('kind = "onprem"\nserver = "x"\nauth = "basic"\nhttps = false', "sends the password in clear"),
+        ('kind = "onprem"\nserver = "x"\nmax_shells = 18', "below shell_limit"),
+        ('kind = "online"\nserver = "x"', "app_id"),
+        ('kind = "onprem"\nserver = "x"\nport = "80"', "port must be int"),
+        ('kind = "onprem"\nserver = "x"\ncolour = "red"', "unknown setting"),
+    ],
+)
+def test_validation(in_tmp: Path, table: str, message: str) -> None:
+    (in_tmp / "hybridkit.toml").write_text(f"[profiles.p]\n{table}\n")
+    with pytest.raises(ConfigError, match=message):
+        load_config()
+
+
+def test_nothing_configured_points_at_init_and_demo(in_tmp: Path) -> None:
+    with pytest.raises(ConfigError, match=r"profiles init.*hybridkit demo"):
+        load_config().profile(None)
+
+
+def test_missing_password_env_and_non_interactive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HK_NOPE", raising=False)
+    with pytest.raises(ConfigError, match="HK_NOPE is not set"):
+        resolve_password(Profile(name="p", kind="onprem", server="x", username="u", password_env="HK_NOPE"))
+    with pytest.raises(ConfigError, match="no password"):
+        resolve_password(Profile(name="p", kind="onprem", server="x", username="u", auth="ntlm"), interactive=False)
+    assert resolve_password(Profile(name="p", kind="onprem", server="x")) is None  # kerberos ticket cache
+
+
+def test_lab_profile_reads_the_ready_file(tmp_path: Path) -> None:
+    ready = tmp_path / "lab.json"
+    ready.write_text(json.dumps({
+        "port": 5999, "onprem_url": "https://127.0.0.1:5999/PowerShell", "online_url": "https://127.0.0.1:5999/wsman",
+        "username": "labadmin", "password": "lab-pw", "ca_path": str(tmp_path / "ca.pem"),
+        "online_app_id": "a", "online_certificate_thumbprint": "T", "online_organization": "o.onmicrosoft.com",
+    }))
+    profile = Profile(name="lab", kind="lab", ready_file=str(ready), https=False, auth="basic", allow_unencrypted=True)
+    conn = resolve_connection(profile)
+    assert (conn.server, conn.port, conn.ssl, conn.path) == ("127.0.0.1", 5999, True, "/PowerShell")
+    assert conn.cert_validation == str(tmp_path / "ca.pem") and conn.password == Secret("lab-pw")
+    online = resolve_connection(Profile(name="lab", kind="lab", ready_file=str(ready), endpoint="online"))
+    assert online.path == "/wsman" and online.online is not None and online.configuration == "Microsoft.PowerShell"
+    with pytest.raises(ConfigError, match="ready file not found"):
+        resolve_connection(Profile(name="lab", kind="lab", ready_file=str(tmp_path / "none.json")))
