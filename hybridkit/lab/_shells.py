@@ -1,0 +1,240 @@
+"""WSMan shell service: dispatch parsed WSMan requests to per-shell PSRP drivers. No sockets.
+
+``WSManService.handle`` takes an authenticated request body for an endpoint and returns ``(status, body)``;
+faults come back as SOAP fault envelopes with HTTP 500 like WinRM sends them. Shell ownership is per user:
+another user cannot drive someone else's shell, and ``max_shells`` limits open shells per user.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+from typing import Callable
+
+from hybridkit.lab._audit import AuditLog
+from hybridkit.lab._faults import quota_fault
+from hybridkit.lab._psrp import PipelineReport, ShellDriver
+from hybridkit.lab._types import EndpointKind, Engine, LabSession
+from hybridkit.lab._wsman import (
+    NS,
+    Action,
+    WSManFault,
+    WSManRequest,
+    command_response,
+    create_response,
+    empty_response,
+    envelope_overhead,
+    fault_envelope,
+    parse_request,
+    receive_response,
+)
+
+__all__ = ["ENDPOINTS", "WSManService"]
+
+_PS_URI = "http://schemas.microsoft.com/powershell/"
+ENDPOINTS: dict[EndpointKind, tuple[str, str]] = {
+    EndpointKind.ONPREM: ("/PowerShell", "Microsoft.Exchange"),
+    EndpointKind.ONLINE: ("/wsman", "Microsoft.PowerShell"),
+}
+_SIGNAL_TERMINATE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/Terminate"
+
+
+def _short(action: str) -> str:
+    return action.rsplit("/", 1)[-1] if action else "?"
+
+
+class WSManService:
+    """All shells of a lab server, and the WSMan operations on them.
+
+    Args:
+        engine: The Exchange emulation.
+        audit: Where requests and pipelines are recorded.
+        max_shells: Open shells allowed per user (WinRM's MaxShellsPerUser); None = unlimited.
+        address: The base URL used in Create's EPR.
+        create_fault: Optional hook called on Create with the user; returns a fault to refuse it (throttling).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        audit: AuditLog,
+        max_shells: int | None = None,
+        address: str = "http://localhost",
+        create_fault: Callable[[str], WSManFault | None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.audit = audit
+        self.max_shells = max_shells
+        self.address = address
+        self._create_fault = create_fault
+        self._shells: dict[str, ShellDriver] = {}
+        self._lock = threading.Lock()
+
+    # -- entry point -------------------------------------------------------------------------------------------
+
+    def handle(self, endpoint: EndpointKind, user: str, body: bytes, client_ip: str) -> tuple[int, bytes]:
+        """Serve one WSMan request; returns the HTTP status and the response envelope."""
+        request: WSManRequest | None = None
+        command_id: str | None = None
+        try:
+            request = parse_request(body)
+            command_id = self._command_id(request)
+            response = self._dispatch(endpoint, user, request, client_ip)
+            self._audit(endpoint, user, request, 200, None, command_id)
+            return 200, response
+        except WSManFault as fault:
+            if request is not None:
+                self._audit(endpoint, user, request, fault.http_status, fault.subcode, command_id)
+            return fault.http_status, fault_envelope(fault, request.message_id if request else "")
+
+    def _audit(self, endpoint: EndpointKind, user: str, request: WSManRequest, status: int, fault: str | None,
+               command_id: str | None) -> None:
+        self.audit.request(endpoint=endpoint.value, user=user, action=_short(request.action),
+                           shell_id=request.shell_id, status=status, fault=fault, command_id=command_id)
+
+    @staticmethod
+    def _command_id(request: WSManRequest) -> str | None:
+        for path in ("rsp:CommandLine", "rsp:Send/rsp:Stream", "rsp:Receive/rsp:DesiredStream", "rsp:Signal"):
+            element = request.find(path)
+            if element is not None:
+                return element.get("CommandId")
+        return None
+
+    def _dispatch(self, endpoint: EndpointKind, user: str, request: WSManRequest, client_ip: str) -> bytes:
+        expected = _PS_URI + ENDPOINTS[endpoint][1]
+        if request.action == Action.CREATE:
+            if request.resource_uri.lower() != expected.lower():
+                raise WSManFault.resource_not_found(request.resource_uri)
+            return self._create(endpoint, user, request, client_ip)
+        shell = self._shell(user, request)
+        shell.set_max_envelope(request.max_envelope_size)
+        if request.action == Action.COMMAND:
+            return self._command(shell, request)
+        if request.action == Action.SEND:
+            return self._send(shell, request)
+        if request.action == Action.RECEIVE:
+            return self._receive(shell, request)
+        if request.action == Action.SIGNAL:
+            return self._signal(shell, request)
+        if request.action == Action.DELETE:
+            self._delete(shell)
+            return empty_response(request)
+        raise WSManFault.action_not_supported(request.action)
+
+    # -- operations --------------------------------------------------------------------------------------------
+
+    def _create(self, endpoint: EndpointKind, user: str, request: WSManRequest, client_ip: str) -> bytes:
+        shell_el = request.find("rsp:Shell")
+        creation = request.find("rsp:Shell/pwsh:creationXml")
+        if shell_el is None or creation is None or not creation.text:
+            raise WSManFault.invalid("The Create request has no rsp:Shell/creationXml.")
+        shell_id = (shell_el.get("ShellId") or "").upper()
+        if not shell_id:
+            raise WSManFault.invalid("The Create request has no ShellId.")
+        with self._lock:
+            if self.max_shells is not None:
+                open_count = sum(1 for s in self._shells.values() if s.session.user.lower() == user.lower())
+                if open_count >= self.max_shells:
+                    raise quota_fault(self.max_shells)
+            if self._create_fault is not None:
+                fault = self._create_fault(user)
+                if fault is not None:
+                    raise fault
+            session = LabSession(endpoint=endpoint, user=user, shell_id=shell_id)
+            driver = ShellDriver(shell_id, session, self.engine, self._pipeline_reporter(endpoint, user))
+            self._shells[shell_id] = driver
+        self.engine.open_session(session)
+        driver.set_max_envelope(request.max_envelope_size)
+        driver.receive_fragments(_b64(creation.text))
+        path = ENDPOINTS[endpoint][0]
+        return create_response(request, shell_id, f"{self.address}{path}", user, client_ip)
+
+    def _command(self, shell: ShellDriver, request: WSManRequest) -> bytes:
+        line = request.find("rsp:CommandLine")
+        if line is None:
+            raise WSManFault.invalid("The Command request has no rsp:CommandLine.")
+        command_id = (line.get("CommandId") or "").upper()
+        if not command_id:
+            raise WSManFault.invalid("The Command request has no CommandId.")
+        args = line.find("rsp:Arguments", NS)
+        shell.receive_fragments(_b64(args.text if args is not None else ""), command_id)
+        return command_response(request, command_id)
+
+    def _send(self, shell: ShellDriver, request: WSManRequest) -> bytes:
+        for stream in request.body.findall("rsp:Send/rsp:Stream", NS):
+            command_id = stream.get("CommandId")
+            shell.receive_fragments(_b64(stream.text or ""), command_id.upper() if command_id else None,
+                                    stream.get("Name", "stdin"))
+        return empty_response(request)
+
+    def _receive(self, shell: ShellDriver, request: WSManRequest) -> bytes:
+        desired = request.find("rsp:Receive/rsp:DesiredStream")
+        command_id = desired.get("CommandId") if desired is not None else None
+        max_bytes = max(1024, (request.max_envelope_size - envelope_overhead()) * 3 // 4)
+        result = shell.receive(command_id, max_bytes, request.operation_timeout)
+        if result is None:
+            raise WSManFault.timed_out()
+        chunks, done = result
+        return receive_response(request, command_id.upper() if command_id else None, chunks, done)
+
+    def _signal(self, shell: ShellDriver, request: WSManRequest) -> bytes:
+        signal = request.find("rsp:Signal")
+        code_el = request.find("rsp:Signal/rsp:Code")
+        command_id = (signal.get("CommandId") or "") if signal is not None else ""
+        code = (code_el.text or "").strip() if code_el is not None else ""
+        if code == _SIGNAL_TERMINATE:
+            if not shell.terminate(command_id):
+                raise WSManFault.invalid(f"The command {command_id} was not found in shell {shell.shell_id}.")
+        else:  # powershell/signal/ctrl_c and the WinRS ctrl_c/ctrl_break codes stop the pipeline
+            shell.stop(command_id)
+        return empty_response(request)
+
+    def _delete(self, shell: ShellDriver) -> None:
+        with self._lock:
+            self._shells.pop(shell.shell_id, None)
+        shell.close()
+        self.engine.close_session(shell.session)
+
+    # -- helpers -----------------------------------------------------------------------------------------------
+
+    def _shell(self, user: str, request: WSManRequest) -> ShellDriver:
+        shell_id = (request.shell_id or "").upper()
+        with self._lock:
+            shell = self._shells.get(shell_id)
+        if shell is None or shell.session.user.lower() != user.lower():
+            raise WSManFault.shell_not_found(request.shell_id or "")
+        return shell
+
+    def _pipeline_reporter(self, endpoint: EndpointKind, user: str) -> Callable[[PipelineReport], None]:
+        def report(r: PipelineReport) -> None:
+            self.audit.pipeline(endpoint=endpoint.value, user=user, shell_id=r.shell_id, command_id=r.command_id,
+                                commands=r.commands, input_count=r.input_count, outcome=r.outcome,
+                                output_count=r.output_count, error_count=r.error_count,
+                                warning_count=r.warning_count, seconds=r.seconds, error=r.error)
+
+        return report
+
+    def open_shell_count(self, user: str | None = None) -> int:
+        """How many shells are open (for one user, or in total)."""
+        with self._lock:
+            return sum(1 for s in self._shells.values() if user is None or s.session.user.lower() == user.lower())
+
+    def close_all(self) -> None:
+        """Close every shell (server shutdown)."""
+        with self._lock:
+            shells = list(self._shells.values())
+            self._shells.clear()
+        for shell in shells:
+            shell.close()
+            try:
+                self.engine.close_session(shell.session)
+            except Exception:  # noqa: BLE001 - shutting down; the engine's own errors must not block it
+                pass
+
+
+def _b64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text.strip())
+    except (binascii.Error, ValueError):
+        raise WSManFault.invalid("The stream data is not valid base64.") from None
