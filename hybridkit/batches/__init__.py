@@ -1,1 +1,59 @@
-"""batches"""
+"""Batch planning from permission exports: ``hybridkit batches plan`` and ``hybridkit batches validate``.
+
+Pure planning code (no server). Other code calls it in two steps::
+
+    from hybridkit.batches import PlanOptions, load_inputs, plan_batches, write_plan
+
+    inputs = load_inputs(["mailboxes.csv", "sizes.csv", "fullaccess.csv", "sendas.csv"])  # kind=None: by header
+    plan = plan_batches(inputs, PlanOptions(max_mailboxes=100, max_gb=500))
+    write_plan(plan, "out/")            # out/batches/<name>.csv, out/plan.json, out/plan.xlsx, all or nothing
+    plan.to_json()                      # the plan.json document
+
+``load_inputs(paths, kind=None) -> PlanInputs`` reads CSV files and workbooks (every sheet) the way Exchange,
+PowerShell and Excel write them and recognises each by its header (``kind`` forces one for all inputs, or per file
+as a mapping). ``plan_batches(inputs, options) -> BatchPlan`` raises :class:`BatchInputError` (an ``InputError``,
+exit 2) listing every problem when the input has blocking problems. ``validate_inputs(inputs)`` lists the problems
+without planning.
+"""
+
+from hybridkit.batches._model import (
+    Batch,
+    BatchInputError,
+    BatchPlan,
+    CrossLink,
+    ExcludedTrustee,
+    Kind,
+    Placement,
+    PlanInputs,
+    PlanOptions,
+    Problem,
+    Table,
+)
+from hybridkit.batches._plan import plan_batches, validate_inputs
+from hybridkit.batches._read import load_inputs
+
+__all__ = [
+    "Batch",
+    "BatchInputError",
+    "BatchPlan",
+    "CrossLink",
+    "ExcludedTrustee",
+    "Kind",
+    "Placement",
+    "PlanInputs",
+    "PlanOptions",
+    "Problem",
+    "Table",
+    "load_inputs",
+    "plan_batches",
+    "validate_inputs",
+    "write_plan",
+]
+
+
+def __getattr__(name: str) -> object:
+    if name == "write_plan":  # the writer pulls in xlsxwriter; load it only when asked
+        from hybridkit.batches._write import write_plan
+
+        return write_plan
+    raise AttributeError(name)

@@ -1,0 +1,251 @@
+"""Grouping resolved links into capped, balanced, stably named batches (steps 3-5 of :mod:`._plan`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import math
+import re
+
+import numpy as np
+
+from hybridkit.batches._graph import HARD, Csr, aggregate, components, partition
+from hybridkit.batches._model import Batch, PlanOptions
+
+__all__ = ["Grouping", "group_mailboxes"]
+
+
+@dataclasses.dataclass
+class Grouping:
+    """Batches, the batch index of each mailbox, each batch's members, and why each mailbox is where it is."""
+
+    batch_of: np.ndarray
+    batches: list[Batch]
+    members: list[list[int]]
+    reasons: list[str]
+    warnings: list[str]
+    largest_group: int
+    split_groups: int
+
+
+def _pinned_name(label: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-.") or "wave"
+    return name if name[0].isalpha() else f"Wave-{name}"
+
+
+def _members_by(label: np.ndarray, count: int) -> list[list[int]]:
+    order = np.argsort(label, kind="stable")
+    bounds = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(label, minlength=count), out=bounds[1:])
+    flat = order.tolist()
+    b = bounds.tolist()
+    return [flat[b[i] : b[i + 1]] for i in range(count)]
+
+
+def group_mailboxes(
+    n: int,
+    em: np.ndarray,
+    et: np.ndarray,
+    weight: np.ndarray,
+    sizes: np.ndarray,
+    pins: list[str],
+    options: PlanOptions,
+) -> Grouping:
+    """Group ``n`` mailboxes linked by edges ``em[i] - et[i]`` (weight ``HARD`` or 1) into batches."""
+    cap_c = float(options.max_mailboxes) if options.max_mailboxes else math.inf
+    cap_b = float(options.max_bytes) if options.max_bytes else math.inf
+    warnings: list[str] = []
+    size_list = sizes.tolist()
+    ones = [1] * n
+    reasons = [""] * n
+    pa, pb, pw = aggregate(em, et, weight, max(n, 1))
+
+    # Step 3: hard groups; split those over the caps or holding more than one pinned wave.
+    hmask = pw >= HARD
+    hard_label = np.asarray(components(n, pa[hmask].tolist(), pb[hmask].tolist()), dtype=np.int64)
+    nh = int(hard_label.max()) + 1 if n else 0
+    h_count = np.bincount(hard_label, minlength=nh)
+    h_size = np.bincount(hard_label, weights=sizes, minlength=nh)
+    h_pins: dict[int, set[str]] = {}
+    for x, pin in enumerate(pins):
+        if pin:
+            h_pins.setdefault(int(hard_label[x]), set()).add(pin)
+    over = ((h_count > cap_c) | (h_size > cap_b)) & (h_count > 1)
+    split = set(np.nonzero(over)[0].tolist()) | {c for c, p in h_pins.items() if len(p) > 1}
+    supernode = hard_label.copy()
+    next_id = nh
+    scratch_part = [-1] * n
+    scratch_seen = [False] * n
+    if split:
+        split_mask = np.zeros(nh, dtype=bool)
+        split_mask[list(split)] = True
+        sel = split_mask[hard_label[pa]] & (hard_label[pa] == hard_label[pb])
+        g1 = Csr(n, pa[sel], pb[sel], pw[sel])
+        groups = _members_by(hard_label, nh)
+        for c in sorted(split):
+            nodes = groups[c]
+            fixed = {x: pins[x] for x in nodes if pins[x]}
+            parts = partition(nodes, g1, ones, size_list, cap_c, cap_b, fixed, scratch_part, scratch_seen)
+            why = (f"its hard-linked group (SendAs/calendar) of {len(nodes)} mailboxes is over the cap or spans "
+                   f"pinned waves; split into {len(parts)} parts along the fewest hard links")  # fmt: skip
+            for _label, part in parts:
+                for x in part:
+                    supernode[x] = next_id
+                    reasons[x] = why
+                next_id += 1
+    uniq, supernode = np.unique(supernode, return_inverse=True)
+    ns = int(uniq.size)
+
+    # Step 4: permission groups over super-nodes; split those over the caps or spanning pinned waves.
+    s_count = np.bincount(supernode, minlength=ns).tolist()
+    s_size = np.bincount(supernode, weights=sizes, minlength=ns).astype(np.int64).tolist()
+    s_pin: dict[int, str] = {}
+    for x, pin in enumerate(pins):
+        if pin:
+            s_pin[int(supernode[x])] = pin
+    qa, qb, qw = aggregate(supernode[pa], supernode[pb], pw, max(ns, 1))
+    group = components(ns, qa.tolist(), qb.tolist())
+    ng = max(group) + 1 if ns else 0
+    g_nodes = _members_by(np.asarray(group, dtype=np.int64), ng)
+    g2: Csr | None = None
+    units: list[tuple[str | None, list[int]]] = []
+    largest, split_groups = 0, 0
+    scratch_part, scratch_seen = [-1] * ns, [False] * ns
+    s_members = _members_by(supernode, ns)
+    for nodes in g_nodes:
+        count = sum(s_count[s] for s in nodes)
+        size = sum(s_size[s] for s in nodes)
+        labels = {s_pin[s] for s in nodes if s in s_pin}
+        largest = max(largest, count)
+        if count <= cap_c and size <= cap_b and len(labels) <= 1:
+            units.append((next(iter(labels)) if labels else None, nodes))
+            why = ("no permission links to other planned mailboxes" if count == 1 else
+                   f"moves with its permission group of {count} mailboxes")  # fmt: skip
+            for s in nodes:
+                for x in s_members[s]:
+                    reasons[x] = reasons[x] or why
+            continue
+        split_groups += 1
+        if g2 is None:
+            g2 = Csr(ns, qa, qb, qw)
+        fixed = {s: s_pin[s] for s in nodes if s in s_pin}
+        parts = partition(nodes, g2, s_count, s_size, cap_c, cap_b, fixed, scratch_part, scratch_seen)
+        for label, part in parts:
+            k = sum(s_count[s] for s in part)
+            why = (f"its permission group of {count} mailboxes is over the cap or spans pinned waves; split along "
+                   f"the fewest links, this part holds {k}")  # fmt: skip
+            for s in part:
+                for x in s_members[s]:
+                    reasons[x] = reasons[x] or why
+            units.append((label, part))
+    return _pack(n, units, s_members, s_count, s_size, size_list, pins, reasons, warnings, options, cap_c, cap_b,
+                 largest, split_groups)  # fmt: skip
+
+
+def _pack(
+    n: int,
+    units: list[tuple[str | None, list[int]]],
+    s_members: list[list[int]],
+    s_count: list[int],
+    s_size: list[int],
+    size_list: list[int],
+    pins: list[str],
+    reasons: list[str],
+    warnings: list[str],
+    options: PlanOptions,
+    cap_c: float,
+    cap_b: float,
+    largest: int,
+    split_groups: int,
+) -> Grouping:
+    """Step 5: pinned units to their wave, the rest worst-fit-decreasing into the fewest bins the caps allow."""
+    pinned: dict[str, list[int]] = {}
+    free: list[tuple[int, int, list[int]]] = []
+    for label, nodes in units:
+        mailboxes = [x for s in nodes for x in s_members[s]]
+        if label is not None:
+            pinned.setdefault(label, []).extend(mailboxes)
+            for x in mailboxes:
+                reasons[x] = (f"pinned to {label} by the Wave/Batch column" if pins[x] else
+                              f"moves with mailboxes pinned to {label}; {reasons[x]}")  # fmt: skip
+        else:
+            free.append((sum(s_count[s] for s in nodes), sum(s_size[s] for s in nodes), mailboxes))
+    total_c = sum(c for c, _, _ in free)
+    total_b = sum(b for _, b, _ in free)
+    bins_needed = max(1 if free else 0, math.ceil(total_c / cap_c) if cap_c < math.inf else 1,
+                      math.ceil(total_b / cap_b) if cap_b < math.inf else 1)  # fmt: skip
+    free.sort(key=lambda u: (-u[0], -u[1], min(u[2])))
+    bins: list[list[int]] = []  # [count, bytes, index]
+    contents: list[list[int]] = []
+    heap: list[tuple[float, int]] = []
+
+    def load(c: int, b: int) -> float:
+        return max(c / cap_c if cap_c < math.inf else 0.0, b / cap_b if cap_b < math.inf else 0.0, c / 1e12)
+
+    for i in range(bins_needed if free else 0):
+        bins.append([0, 0])
+        contents.append([])
+        heapq.heappush(heap, (0.0, i))
+    for c, b, mailboxes in free:
+        aside: list[tuple[float, int]] = []
+        chosen = -1
+        while heap:
+            item = heapq.heappop(heap)
+            i = item[1]
+            if bins[i][0] + c <= cap_c and bins[i][1] + b <= cap_b:
+                chosen = i
+                break
+            aside.append(item)
+        if chosen < 0:
+            chosen = len(bins)
+            bins.append([0, 0])
+            contents.append([])
+            if bins[chosen][0] + c > cap_c or b > cap_b:
+                warnings.append(f"a group of {c} mailboxes ({b} bytes) alone exceeds the caps")
+        bins[chosen][0] += c
+        bins[chosen][1] += b
+        contents[chosen].extend(mailboxes)
+        heapq.heappush(heap, (load(*bins[chosen]), chosen))
+        for item in aside:
+            heapq.heappush(heap, item)
+
+    batches: list[Batch] = []
+    members_out: list[list[int]] = []
+    auto = [sorted(members) for members in contents if members]
+    return _name(n, auto, pinned, size_list, reasons, warnings, options, cap_c, cap_b, largest, split_groups,
+                 batches, members_out)  # fmt: skip
+
+
+def _name(
+    n: int,
+    auto: list[list[int]],
+    pinned: dict[str, list[int]],
+    size_list: list[int],
+    reasons: list[str],
+    warnings: list[str],
+    options: PlanOptions,
+    cap_c: float,
+    cap_b: float,
+    largest: int,
+    split_groups: int,
+    batches: list[Batch],
+    members_out: list[list[int]],
+) -> Grouping:
+    """Name batches: pinned waves by their label, the others ``<prefix>-NNN`` in order of their first mailbox."""
+    width = max(3, len(str(len(auto))))
+    batch_of = np.full(n, -1, dtype=np.int64)
+    for label in sorted(pinned):
+        members = sorted(pinned[label])
+        name = _pinned_name(label)
+        size = sum(size_list[x] for x in members)
+        if len(members) > cap_c or size > cap_b:
+            warnings.append(f"pinned batch {name} holds {len(members)} mailboxes ({size} bytes), over the caps")
+        batches.append(Batch(name, (), size, pinned=True))
+        members_out.append(members)
+    # order auto batches by their lowest mailbox index, which is the inventory order: stable across re-runs
+    for i, members in enumerate(sorted(auto, key=lambda ms: ms[0]), start=1):
+        batches.append(Batch(f"{options.name_prefix}-{i:0{width}d}", (), sum(size_list[x] for x in members)))
+        members_out.append(members)
+    for index, members in enumerate(members_out):
+        batch_of[members] = index
+    return Grouping(batch_of, batches, members_out, reasons, warnings, largest, split_groups)

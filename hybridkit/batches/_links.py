@@ -1,0 +1,167 @@
+"""From permission tables to resolved links: which rows are relationships, and between which mailboxes.
+
+Each permission table kind has its own columns and its own non-relationships (SELF, Default, Anonymous, inherited,
+Deny, "None" rights, rights that are not the one the export is about). Those are skipped and counted; names that
+cannot be resolved are kept with their file/sheet/row/column so the planner can report them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+
+from hybridkit.batches._identity import Directory
+from hybridkit.batches._model import Kind, Problem, Table
+from hybridkit.batches._read import MAILBOX_ID_COLUMNS
+
+__all__ = ["RIGHTS", "Links", "collect_links"]
+
+FULLACCESS, SENDONBEHALF, SENDAS, CALENDAR, FOLDER = range(5)
+RIGHTS = ("FullAccess", "SendOnBehalf", "SendAs", "Calendar", "Folder")
+_PERMISSION_KINDS = (Kind.FULLACCESS, Kind.SENDAS, Kind.SENDONBEHALF, Kind.FOLDER, Kind.FASTTRACK)
+
+
+@dataclasses.dataclass
+class Links:
+    """Resolved permission rows (parallel lists) plus what was skipped and what did not resolve."""
+
+    mailbox: list[int] = dataclasses.field(default_factory=list)
+    trustee: list[int] = dataclasses.field(default_factory=list)  # >= 0 a mailbox, < 0: -(1 + unresolved id)
+    right: list[int] = dataclasses.field(default_factory=list)
+    unresolved_names: dict[str, int] = dataclasses.field(default_factory=dict)  # lower-case name -> id
+    unresolved_written: list[str] = dataclasses.field(default_factory=list)  # id -> name as first written
+    # rows whose trustee did not resolve, reported unless the trustee is a super-connector:
+    # (unresolved id, file, sheet, row, column, value, reason)
+    pending: list[tuple[int, str, str | None, int, str, str, str]] = dataclasses.field(default_factory=list)
+    skipped: Counter[str] = dataclasses.field(default_factory=Counter)
+    rows: int = 0
+
+
+def _truthy(value: str) -> bool:
+    return value[:1] in ("T", "t", "1", "Y", "y")
+
+
+def _fasttrack_right(text: str) -> int | None:
+    low = text.lower().replace(" ", "").replace("-", "")
+    if "fullaccess" in low:
+        return FULLACCESS
+    if "sendas" in low:
+        return SENDAS
+    if "behalf" in low:
+        return SENDONBEHALF
+    if "calendar" in low:
+        return CALENDAR
+    if "folder" in low:
+        return FOLDER
+    return None
+
+
+def _split_delegates(value: str, resolve_ok: bool) -> list[str]:
+    if ";" in value:
+        return [v for v in (p.strip() for p in value.split(";")) if v]
+    if "," in value and not resolve_ok:
+        return [v for v in (p.strip() for p in value.split(",")) if v]
+    return [value] if value else []
+
+
+def collect_links(tables: list[Table], directory: Directory, problems: list[Problem]) -> Links:
+    """Resolve every permission row of every permission table (the hot loop of planning)."""
+    links = Links()
+    resolve = directory.resolver()
+    for table in tables:
+        if table.kind in _PERMISSION_KINDS:
+            _collect_table(table, resolve, links, problems)
+    return links
+
+
+def _collect_table(table: Table, resolve: object, links: Links, problems: list[Problem]) -> None:  # noqa: C901
+    res = resolve  # type: ignore[assignment]
+    cols = table.columns
+    kind = table.kind
+    n = len(table)
+    links.rows += n
+    empty = [""] * n
+    if kind is Kind.SENDONBEHALF:
+        mcol = next(c for c in MAILBOX_ID_COLUMNS if c in cols)
+        tcol = "grantsendonbehalfto"
+    else:
+        mcol = "mailbox" if "mailbox" in cols else "identity"
+        tcol = "trustee" if "trustee" in cols and "user" not in cols else "user"
+    mboxes, trustees = cols[mcol], cols[tcol]
+    inherited = cols.get("isinherited", empty)
+    deny = cols.get("deny", empty)
+    rights_col = cols.get("extendedrights") or cols.get("accessrights") or empty
+    folder = cols.get("foldername", empty)
+    skipped = links.skipped
+    out_m, out_t, out_r = links.mailbox, links.trustee, links.right
+    names, written, pending = links.unresolved_names, links.unresolved_written, links.pending
+    where = (table.file, table.sheet)
+    mhead, thead = table.headers.get(mcol, mcol), table.headers.get(tcol, tcol)
+
+    for i in range(n):
+        if _truthy(inherited[i]):
+            skipped["inherited"] += 1
+            continue
+        if _truthy(deny[i]):
+            skipped["deny"] += 1
+            continue
+        rights = rights_col[i]
+        if kind is Kind.FULLACCESS:
+            if rights and "fullaccess" not in rights.replace(" ", "").lower():
+                skipped["other rights"] += 1
+                continue
+            right = FULLACCESS
+        elif kind is Kind.SENDAS:
+            if rights and "sendas" not in rights.replace("-", "").replace(" ", "").lower():
+                skipped["other rights"] += 1
+                continue
+            right = SENDAS
+        elif kind is Kind.FOLDER:
+            if rights.lower() in ("none", "{none}"):
+                skipped["no rights"] += 1
+                continue
+            right = CALENDAR if "calendar" in (folder[i] or mboxes[i]).lower() else FOLDER
+        elif kind is Kind.SENDONBEHALF:
+            right = SENDONBEHALF
+        else:
+            found = _fasttrack_right(rights)
+            if found is None:
+                skipped["other rights"] += 1
+                continue
+            right = found
+        tvalue = trustees[i]
+        if kind is Kind.SENDONBEHALF:
+            values = _split_delegates(tvalue, isinstance(res(tvalue), int))
+        else:
+            values = [tvalue]
+        targets = []
+        for value in values:
+            t = res(value)
+            if t in ("self", "default", "anonymous"):
+                skipped[t] += 1  # type: ignore[index]
+            else:
+                targets.append((value, t))
+        if not targets:
+            continue
+        mvalue = mboxes[i]
+        m = res(mvalue)
+        if not isinstance(m, int):
+            if m in ("self", "default", "anonymous"):
+                m = f"not a mailbox name ({m})"
+            problems.append(Problem(*where, table.rows[i], mhead, mvalue, f"mailbox: {m}"))
+            continue
+        for value, t in targets:
+            if isinstance(t, str):
+                key = value.strip().lower()
+                uid = names.get(key)
+                if uid is None:
+                    uid = names[key] = len(written)
+                    written.append(value.strip())
+                pending.append((uid, where[0], where[1], table.rows[i], thead, value, t))
+                t = -1 - uid
+            elif t == m:
+                skipped["self"] += 1
+                continue
+            out_m.append(m)
+            out_t.append(t)
+            out_r.append(right)

@@ -1,0 +1,255 @@
+"""Reading exports as Exchange, PowerShell and Excel really write them.
+
+CSV: UTF-8 with or without BOM, UTF-16 (``Out-File``), Windows-1252; a ``#TYPE`` first line; comma, semicolon or tab
+delimiters; title rows above the header; blank rows; stray spaces. Workbooks (read with python-calamine, the fastest
+reader available): every sheet, same rules. Each file or sheet is recognised by its header unless ``kind`` forces it.
+
+Nothing here raises for bad input: every problem becomes a :class:`Problem` (blocking or not) in the result.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from hybridkit.batches._model import Kind, PlanInputs, Problem, Table
+
+__all__ = ["load_inputs", "normalise_header", "recognise"]
+
+_ALIASES = {
+    "emailaddress": "primarysmtpaddress",
+    "primarysmtp": "primarysmtpaddress",
+    "smtpaddress": "primarysmtpaddress",
+    "upn": "userprincipalname",
+    "sam": "samaccountname",
+    "dn": "distinguishedname",
+    "migrationwave": "wave",
+    "migrationbatch": "batch",
+    "batchname": "batch",
+}
+SIZE_COLUMNS = (
+    "totalitemsize",
+    "totalitemsizebytes",
+    "sizebytes",
+    "bytes",
+    "totalitemsizemb",
+    "sizemb",
+    "totalitemsizegb",
+    "sizegb",
+)
+MAILBOX_ID_COLUMNS = ("primarysmtpaddress", "mailbox", "identity", "userprincipalname", "alias", "displayname")
+_INVENTORY_ONLY = {"alias", "userprincipalname", "samaccountname", "recipienttypedetails", "distinguishedname"}
+_KNOWN = set(SIZE_COLUMNS) | set(MAILBOX_ID_COLUMNS) | _INVENTORY_ONLY | {
+    "database", "department", "office", "wave", "batch", "user", "trustee", "accessrights", "extendedrights",
+    "isinherited", "deny", "grantsendonbehalfto", "foldername",
+}  # fmt: skip
+_REQUIRED: dict[Kind, tuple[tuple[str, ...], ...]] = {
+    Kind.MAILBOXES: (("primarysmtpaddress",),),
+    Kind.SIZES: (MAILBOX_ID_COLUMNS, SIZE_COLUMNS),
+    Kind.FULLACCESS: (("identity", "mailbox"), ("user",)),
+    Kind.SENDAS: (("identity", "mailbox"), ("user", "trustee")),
+    Kind.SENDONBEHALF: (MAILBOX_ID_COLUMNS, ("grantsendonbehalfto",)),
+    Kind.FOLDER: (("identity", "mailbox"), ("user",)),
+    Kind.FASTTRACK: (("mailbox",), ("user",), ("accessrights",)),
+}
+_HEADER_SCAN = 30
+_CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+_BOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
+
+
+def normalise_header(text: str) -> str:
+    """``" Primary SMTP Address "`` -> ``"primarysmtpaddress"`` (then known synonyms)."""
+    key = re.sub(r"[^a-z0-9]", "", text.lower())
+    return _ALIASES.get(key, key)
+
+
+def recognise(keys: Iterable[str]) -> Kind | None:
+    """The kind of table a set of normalised header names stands for, or ``None``."""
+    k = set(keys)
+    has_mailbox = bool(k & {"identity", "mailbox"})
+    if "grantsendonbehalfto" in k and k & set(MAILBOX_ID_COLUMNS):
+        return Kind.SENDONBEHALF
+    if "foldername" in k and "user" in k and has_mailbox:
+        return Kind.FOLDER
+    if has_mailbox and ("extendedrights" in k and "user" in k or "trustee" in k):
+        return Kind.SENDAS
+    if "identity" in k and "user" in k:
+        return Kind.FULLACCESS
+    if {"mailbox", "user", "accessrights"} <= k:
+        return Kind.FASTTRACK
+    sizes = bool(k & set(SIZE_COLUMNS))
+    if "primarysmtpaddress" in k and (k & _INVENTORY_ONLY or not sizes):
+        return Kind.MAILBOXES
+    if sizes and k & set(MAILBOX_ID_COLUMNS):
+        return Kind.SIZES
+    return None
+
+
+def _has_required(kind: Kind, keys: set[str]) -> bool:
+    return all(keys & set(group) for group in _REQUIRED[kind])
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    else:
+        head = data[:2000]
+        if head.count(b"\x00") > len(head) // 4:
+            odd_nuls = head[1::2].count(b"\x00")
+            return data.decode("utf-16-le" if odd_nuls >= head[0::2].count(b"\x00") else "utf-16-be")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _find_header(rows: Sequence[Sequence[str]], kind: Kind | None) -> tuple[int, Kind | None]:
+    """Index of the header row among the first rows (title rows above it are skipped) and its kind."""
+    for index, row in enumerate(rows[:_HEADER_SCAN]):
+        keys = {normalise_header(c) for c in row if c}
+        if not keys:
+            continue
+        if kind is not None:
+            if _has_required(kind, keys):
+                return index, kind
+        else:
+            found = recognise(keys)
+            if found is not None:
+                return index, found
+    return -1, None
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def _table(
+    file: str, sheet: str | None, rows: list[list[str]], kind: Kind | None, first_row: int, problems: list[Problem]
+) -> Table | None:
+    """Cut a grid of cells into a Table, or record why not. ``first_row`` is the file row number of ``rows[0]``."""
+    header_index, found = _find_header(rows, kind)
+    if found is None:
+        if any("".join(r).strip() for r in rows[:_HEADER_SCAN]):
+            wanted = f"the columns a {kind.value} export needs" if kind else "a header this tool recognises"
+            first = next(r for r in rows if "".join(r).strip())
+            problems.append(
+                Problem(file, sheet, None, None, ", ".join(c for c in first if c)[:200],
+                        f"no row with {wanted} (use --kind to say what it is)", blocking=sheet is None)
+            )  # fmt: skip
+        return None
+    header = rows[header_index]
+    positions: dict[str, int] = {}
+    headers: dict[str, str] = {}
+    for position, text in enumerate(header):
+        key = normalise_header(text)
+        if key in _KNOWN and key not in positions:
+            positions[key] = position
+            headers[key] = text.strip()
+    data = rows[header_index + 1 :]
+    start = first_row + header_index + 1
+    keep = [i for i, r in enumerate(data) if "".join(r).strip()]
+    if len(keep) != len(data):
+        data = [data[i] for i in keep]
+    columns: dict[str, list[str]] = {}
+    for key, position in positions.items():
+        try:
+            columns[key] = [r[position].strip() for r in data]
+        except IndexError:
+            columns[key] = [r[position].strip() if len(r) > position else "" for r in data]
+    return Table(file, sheet, found, columns, headers, [start + i for i in keep])
+
+
+def _read_csv(path: Path, kind: Kind | None, problems: list[Problem]) -> list[Table]:
+    text = _decode(path.read_bytes())
+    first_row = 1
+    if text.lstrip("\ufeff").startswith("#TYPE"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        first_row = 2
+    head_lines = text.splitlines()[:_HEADER_SCAN]
+    best: tuple[int, str] | None = None
+    for delimiter in (",", ";", "\t"):
+        sample = list(csv.reader(head_lines, delimiter=delimiter))
+        index, found = _find_header(sample, kind)
+        if found is not None and (best is None or index < best[0]):
+            best = (index, delimiter)
+    if best is None:
+        nonblank = next((line for line in head_lines if line.strip()), "")
+        delimiter = max((",", ";", "\t"), key=nonblank.count)
+    else:
+        delimiter = best[1]
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    table = _table(str(path), None, rows, kind, first_row, problems)
+    return [table] if table else []
+
+
+def _read_book(path: Path, kind: Kind | None, problems: list[Problem]) -> list[Table]:
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(path))
+    tables: list[Table] = []
+    for name in book.sheet_names:
+        grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        rows = [[_cell(v) for v in row] for row in grid]
+        table = _table(str(path), name, rows, kind, 1, problems)
+        if table is not None:
+            tables.append(table)
+    return tables
+
+
+def _kind_for(path: Path, kinds: Mapping[str, Kind]) -> Kind | None:
+    for key in (str(path), path.name, path.stem, "*"):
+        if key in kinds:
+            return kinds[key]
+    return None
+
+
+def load_inputs(paths: Iterable[str | Path], kind: Kind | str | Mapping[str, Kind | str] | None = None) -> PlanInputs:
+    """Read every file (every sheet of a workbook) and recognise what each holds.
+
+    Args:
+        paths: CSV files and workbooks, in any mix.
+        kind: force a kind for every input (``"fullaccess"``), or per file as a mapping of path, file name or stem
+            to kind (``"*"`` for the rest); otherwise each file or sheet is recognised by its header.
+
+    Returns:
+        The recognised tables and the problems met (an unreadable file or an unrecognised CSV is blocking).
+    """
+    if kind is None:
+        kinds: dict[str, Kind] = {}
+    elif isinstance(kind, Mapping):
+        kinds = {k: Kind(v) for k, v in kind.items()}
+    else:
+        kinds = {"*": Kind(kind)}
+    tables: list[Table] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        path = Path(raw)
+        forced = _kind_for(path, kinds)
+        try:
+            with path.open("rb") as handle:
+                magic = handle.read(4)
+            is_book = path.suffix.lower() in _BOOK_SUFFIXES or (
+                path.suffix.lower() not in _CSV_SUFFIXES and magic.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0"))
+            )
+            tables.extend((_read_book if is_book else _read_csv)(path, forced, problems))
+        except (OSError, csv.Error, UnicodeError, ValueError) as exc:
+            problems.append(Problem(str(path), None, None, None, str(path), f"cannot read file: {exc}", True))
+        except Exception as exc:  # calamine raises its own error types for corrupt workbooks
+            if type(exc).__module__.split(".")[0] != "python_calamine":
+                raise
+            problems.append(Problem(str(path), None, None, None, str(path), f"cannot read workbook: {exc}", True))
+    return PlanInputs(tuple(tables), tuple(problems))

@@ -1,0 +1,177 @@
+"""``hybridkit batches plan`` and ``hybridkit batches validate``: thin shells over the pure planner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hybridkit._context import AppContext
+from hybridkit.batches._model import BatchInputError, BatchPlan, Kind, PlanOptions, Problem
+from hybridkit.batches._plan import plan_batches, validate_inputs
+from hybridkit.batches._read import load_inputs
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Plan migration batches from permission exports (CSV or workbooks); no server needed.",
+    no_args_is_help=True,
+)
+
+InputsArg = Annotated[
+    list[Path], typer.Argument(help="CSV files and workbooks: inventory, sizes, permission exports.", metavar="INPUT...")
+]
+KindOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--kind", help=f"Force what an input holds: KIND for all, or FILE=KIND ({', '.join(k.value for k in Kind)})."),
+]  # fmt: skip
+_MAX_ROWS = 40
+
+
+def _app_ctx(ctx: typer.Context) -> AppContext:
+    obj = ctx.find_root().obj
+    if isinstance(obj, AppContext):
+        return obj
+    return AppContext(None, None, "table", False, Console(), Console(stderr=True))
+
+
+def _kinds(values: list[str] | None) -> dict[str, Kind] | None:
+    if not values:
+        return None
+    kinds: dict[str, Kind] = {}
+    for value in values:
+        file, _, name = value.rpartition("=")
+        try:
+            kinds[file or "*"] = Kind(name.strip().lower())
+        except ValueError:
+            raise typer.BadParameter(f"unknown kind {name!r}", param_hint="--kind") from None
+    return kinds
+
+
+def _problem_table(problems: list[Problem], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("", "File", "Sheet", "Row", "Column", "Value", "Problem"):
+        table.add_column(column, overflow="fold")
+    ordered = sorted(problems, key=lambda p: not p.blocking)
+    for p in ordered[:_MAX_ROWS]:
+        table.add_row("[red]blocking[/]" if p.blocking else "[yellow]note[/]", Path(p.file).name if p.file else "",
+                      p.sheet or "", "" if p.row is None else str(p.row), p.column or "", p.value[:60], p.reason)  # fmt: skip
+    if len(ordered) > _MAX_ROWS:
+        table.caption = f"... and {len(ordered) - _MAX_ROWS} more"
+    return table
+
+
+def _report_problems(app_ctx: AppContext, problems: list[Problem]) -> None:
+    blocking = [p for p in problems if p.blocking]
+    if app_ctx.json:
+        payload = {"blocking": len(blocking), "problems": [p.to_json() | {"blocking": p.blocking} for p in problems]}
+        app_ctx.console.print_json(json.dumps(payload))
+    elif problems:
+        app_ctx.err_console.print(_problem_table(problems, f"{len(blocking)} blocking problem(s), "
+                                                           f"{len(problems) - len(blocking)} note(s)"))  # fmt: skip
+
+
+def _summary_table(plan: BatchPlan, out: Path) -> Table:
+    s = plan.summary
+    table = Table(title=f"{s['batches']} batches for {s['mailboxes']} mailboxes -> {out}", title_justify="left")
+    table.add_column("Batch")
+    table.add_column("Mailboxes", justify="right")
+    table.add_column("Size (GB)", justify="right")
+    table.add_column("Pinned")
+    for batch in plan.batches[:_MAX_ROWS]:
+        table.add_row(batch.name, str(len(batch.mailboxes)), f"{batch.size_bytes / 1024**3:,.1f}",
+                      "yes" if batch.pinned else "")  # fmt: skip
+    if len(plan.batches) > _MAX_ROWS:
+        table.add_row(f"... {len(plan.batches) - _MAX_ROWS} more", "", "", "")
+    cross = s["cross_batch_links"]
+    skipped = ", ".join(f"{k} {v}" for k, v in s["skipped"].items()) or "none"
+    table.caption = (
+        f"links hard {s['links']['hard']} / soft {s['links']['soft']}; crossing batches hard {cross['hard']} / "
+        f"soft {cross['soft']}; unresolved {s['unresolved']}; super-connectors {s['excluded_trustees']}; "
+        f"skipped {skipped}"
+    )
+    return table
+
+
+@app.command("plan")
+def plan_cmd(
+    ctx: typer.Context,
+    inputs: InputsArg,
+    out: Annotated[Path, typer.Option("--out", help="Directory for batches/*.csv, plan.json and plan.xlsx.")],
+    kind: KindOpt = None,
+    max_mailboxes: Annotated[int, typer.Option("--max-mailboxes", help="Most mailboxes per batch.")] = 500,
+    max_gb: Annotated[Optional[float], typer.Option("--max-gb", help="Most GB per batch.")] = None,
+    super_connector_degree: Annotated[
+        int, typer.Option("--super-connector-degree", help="Trustees linked to more mailboxes than this never glue.")
+    ] = 50,
+    exclude_trustee: Annotated[
+        Optional[list[str]], typer.Option("--exclude-trustee", help="A trustee whose links never glue (repeatable).")
+    ] = None,
+    source_version: Annotated[
+        int, typer.Option("--source-version", help="On-prem Exchange version: 2010 makes every permission hard.")
+    ] = 2016,
+    name_prefix: Annotated[str, typer.Option("--name-prefix", help="Batch names: PREFIX-001, PREFIX-002...")] = "Batch",
+    xlsx: Annotated[bool, typer.Option("--xlsx/--no-xlsx", help="Also write plan.xlsx.")] = True,
+) -> None:
+    """Plan batches: mailboxes linked by permissions move together, within the caps, every decision explained."""
+    app_ctx = _app_ctx(ctx)
+    from hybridkit.batches._write import write_plan
+
+    options = PlanOptions(
+        max_mailboxes=max_mailboxes,
+        max_gb=max_gb,
+        super_connector_degree=super_connector_degree,
+        exclude_trustees=tuple(exclude_trustee or ()),
+        source_version=source_version,
+        name_prefix=name_prefix,
+    )
+    loaded = load_inputs(inputs, _kinds(kind))
+    try:
+        plan = plan_batches(loaded, options)
+    except BatchInputError as exc:
+        _report_problems(app_ctx, exc.problems)
+        if not app_ctx.json:
+            app_ctx.err_console.print(f"[bold red]error:[/] {exc}; nothing written", highlight=False)
+        raise typer.Exit(2) from None
+    written = write_plan(plan, out, xlsx=xlsx)
+    if app_ctx.json:
+        payload: dict[str, Any] = {"out": str(written), **plan.to_json()}
+        app_ctx.console.print_json(json.dumps(payload))
+        return
+    app_ctx.console.print(_summary_table(plan, written))
+    for warning in plan.summary["warnings"]:
+        app_ctx.err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+
+
+@app.command("validate")
+def validate_cmd(
+    ctx: typer.Context,
+    inputs: InputsArg,
+    kind: KindOpt = None,
+    super_connector_degree: Annotated[
+        int, typer.Option("--super-connector-degree", help="As for plan: such trustees are not listed row by row.")
+    ] = 50,
+) -> None:
+    """Check the inputs and list every problem (file, sheet, row, column); exit 2 if any is blocking."""
+    app_ctx = _app_ctx(ctx)
+    loaded = load_inputs(inputs, _kinds(kind))
+    problems = validate_inputs(loaded, PlanOptions(super_connector_degree=super_connector_degree))
+    blocking = sum(1 for p in problems if p.blocking)
+    if app_ctx.json:
+        _report_problems(app_ctx, problems)
+    else:
+        recognised = Table(title="Inputs", title_justify="left")
+        for column in ("File", "Sheet", "Kind", "Rows"):
+            recognised.add_column(column)
+        for t in loaded.tables:
+            recognised.add_row(Path(t.file).name, t.sheet or "", t.kind.value, str(len(t)))
+        app_ctx.console.print(recognised)
+        _report_problems(app_ctx, problems)
+        verdict = f"{blocking} blocking problem(s)" if blocking else "no blocking problems"
+        app_ctx.console.print(f"{verdict}, {len(problems) - blocking} note(s)", highlight=False)
+    if blocking:
+        raise typer.Exit(2)
