@@ -1,0 +1,330 @@
+"""``hybridkit cutover``: create migration batches from a plan, watch them, complete batches or mailboxes.
+
+Thin: parse options, call ``_apply``, render with the shared consoles (``ctx.obj``). Batches live in Exchange
+Online, so every command needs an online profile (``kind = "online"``, or a lab profile with
+``endpoint = "online"``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hybridkit._context import AppContext
+from hybridkit.cutover import _apply
+from hybridkit.cutover._model import CompletionMethod, MoveState, Readiness
+from hybridkit.cutover._plan import plan_create, select_batches
+from hybridkit.cutover._read import read_mailbox_list, read_plan
+from hybridkit.cutover._when import parse_when, show_time
+from hybridkit.errors import ConfigError, InputError, PlanError
+from hybridkit.journal import DEFAULT_JOURNAL, Journal
+from hybridkit.ps import PSSession
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Create migration batches from a plan, watch them, and complete batches or single mailboxes.",
+                  no_args_is_help=True)
+
+
+def _app(ctx: typer.Context) -> AppContext:
+    obj = ctx.obj
+    if not isinstance(obj, AppContext):  # invoked without the root callback (tests of the sub-app)
+        from rich.console import Console
+
+        obj = AppContext(None, None, "table", False, Console(), Console(stderr=True))
+    return obj
+
+
+@contextmanager
+def _session(app_ctx: AppContext) -> Iterator[PSSession]:
+    from hybridkit.config import load_config
+    from hybridkit.ps import open_session
+
+    profile = load_config(app_ctx.config).profile(app_ctx.profile)
+    if profile.kind == "onprem" or (profile.kind == "lab" and profile.endpoint != "online"):
+        raise ConfigError(f"profile {profile.name!r} reaches on-premises Exchange; migration batches are created in "
+                          "Exchange Online: use an online profile (or a lab profile with endpoint = \"online\")")
+    session = open_session(profile)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _emit_json(app_ctx: AppContext, data: Any) -> None:
+    app_ctx.console.print_json(json.dumps(data, default=str))
+
+
+# ---------------------------------------------------------------- create
+
+
+@app.command()
+def create(
+    ctx: typer.Context,
+    plan_dir: Annotated[Path, typer.Argument(help="Directory with plan.json (from `hybridkit batches plan`).")],
+    endpoint: Annotated[str, typer.Option("--endpoint", help="Migration endpoint (Get-MigrationEndpoint).")],
+    target_delivery_domain: Annotated[str, typer.Option("--target-delivery-domain", help="e.g. contoso.mail.onmicrosoft.com")],
+    batch: Annotated[Optional[list[str]], typer.Option("--batch", help="Only these planned batches.")] = None,
+    start: Annotated[bool, typer.Option("--start", help="Start the batches (AutoStart).")] = False,
+    complete_after: Annotated[Optional[str], typer.Option("--complete-after", help="WHEN: ISO 8601 with a zone, now, +2h.")] = None,
+    notify: Annotated[Optional[list[str]], typer.Option("--notify", help="NotificationEmails address.")] = None,
+    what_if: Annotated[bool, typer.Option("--what-if", help="Print the PowerShell and change nothing.")] = False,
+) -> None:
+    """One migration batch per planned batch; batches that already exist with the same members are left alone."""
+    app_ctx = _app(ctx)
+    planned = select_batches(read_plan(plan_dir), batch or [])
+    when = parse_when(complete_after, _utcnow(), option="--complete-after") if complete_after else None
+    options = _apply.CreateOptions(endpoint, target_delivery_domain, start, when, tuple(notify or ()))
+    with _session(app_ctx) as session:
+        observed, _ = _apply.observe_batches(session)
+        plan = plan_create(planned, observed)
+        if plan.conflicts:
+            raise PlanError("; ".join(f"batch {c.name}: {c.reason}" for c in plan.conflicts))
+        if what_if:
+            _print_what_if(app_ctx, plan_dir, _apply.create_commands(plan, options), plan)
+            return
+        results = _apply.create_batches(session, plan, options)
+    if app_ctx.json:
+        _emit_json(app_ctx, {"batches": [{"name": n, "outcome": o, "detail": d} for n, o, d in results]})
+    else:
+        table = Table(title="Migration batches")
+        for col in ("Batch", "Outcome", "Detail"):
+            table.add_column(col)
+        for name, outcome, detail in results:
+            style = {"created": "green", "unchanged": "dim", "failed": "red"}.get(outcome, "")
+            table.add_row(name, f"[{style}]{outcome}[/]", detail)
+        app_ctx.console.print(table)
+        if when:
+            app_ctx.console.print(f"CompleteAfter: {show_time(when)}")
+    if any(o == "failed" for _, o, _ in results):
+        raise typer.Exit(1)
+
+
+def _print_what_if(app_ctx: AppContext, plan_dir: Path, commands: list[Any], plan: Any) -> None:
+    base = plan_dir if plan_dir.is_dir() else plan_dir.parent
+    for change in plan.changes:
+        if change.action.value == "unchanged":
+            app_ctx.err_console.print(f"# {change.name}: {change.reason}; left alone", highlight=False)
+    for command in commands:
+        name = command.param("Name")
+        csv_path = (base / "batches" / f"{name}.csv").resolve()
+        line = type(command)(command.cmdlet, tuple((k, "\x00CSV\x00" if k == "CSVData" else v)
+                                                   for k, v in command.parameters)).render()
+        line = line.replace("'\x00CSV\x00'", "([System.IO.File]::ReadAllBytes('" + str(csv_path).replace("'", "''") + "'))")
+        app_ctx.console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+# ---------------------------------------------------------------- status
+
+
+def _status_data(session: PSSession, names: list[str]) -> dict[str, Any]:
+    observed, objects = _apply.observe_batches(session)
+    wanted = [n.lower() for n in names]
+    if wanted:
+        unknown = [n for n in names if n.lower() not in {o.lower() for o in observed}]
+        if unknown:
+            raise InputError(f"no migration batch named {', '.join(unknown)}")
+    chosen = [o for o in objects if not wanted or str(o.get("Identity")).lower() in wanted]
+    moves = _apply.read_moves(session, batches=[str(o.get("Identity")) for o in chosen])
+    batches = []
+    for obj in chosen:
+        name = str(obj.get("Identity"))
+        members = observed[name].mailboxes
+        rows = []
+        for mailbox in members:
+            move = moves.get(mailbox) or MoveState(mailbox, "NotStarted")
+            rows.append({"mailbox": mailbox, "status": move.status, "status_detail": move.status_detail,
+                         "percent": move.percent, "bytes_transferred": move.bytes_transferred,
+                         "total_size": move.total_size, "message": move.message})
+        batches.append({
+            "name": name, "status": str(obj.get("Status")), "total": obj.get("TotalCount"),
+            "synced": obj.get("SyncedCount"), "completed": obj.get("FinalizedCount"), "failed": obj.get("FailedCount"),
+            "complete_after": show_time(obj.get("CompleteAfter")) if obj.get("CompleteAfter") else None,
+            "mailboxes": rows,
+        })
+    return {"observed_at": show_time(_utcnow()), "batches": batches}
+
+
+def _status_view(data: dict[str, Any]) -> Table:
+    outer = Table.grid(padding=(0, 0))
+    summary = Table(title=f"Migration batches at {data['observed_at']}")
+    for col in ("Batch", "Status", "Total", "Synced", "Completed", "Failed", "CompleteAfter"):
+        summary.add_column(col)
+    for b in data["batches"]:
+        summary.add_row(b["name"], b["status"], str(b["total"]), str(b["synced"]), str(b["completed"]),
+                        str(b["failed"]), b["complete_after"] or "-")
+    outer.add_row(summary)
+    for b in data["batches"]:
+        detail = Table(title=f"{b['name']}: mailboxes")
+        for col in ("Mailbox", "Status", "Detail", "%", "Transferred", "Message"):
+            detail.add_column(col, overflow="fold")
+        for row in b["mailboxes"]:
+            style = "red" if row["status"] == "Failed" else "green" if row["status"].startswith("Completed") else ""
+            detail.add_row(row["mailbox"], f"[{style}]{row['status']}[/]" if style else row["status"],
+                           row["status_detail"], str(row["percent"]), row["bytes_transferred"], row["message"])
+        outer.add_row(detail)
+    return outer
+
+
+_SETTLED = ("Completed", "CompletedWithErrors", "Failed", "Synced", "SyncedwithErrors", "Stopped", "Created")
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    batch: Annotated[Optional[list[str]], typer.Option("--batch", help="Only these batches.")] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh until every batch settles (or --timeout).")] = False,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between refreshes with --watch.")] = 30.0,
+    timeout: Annotated[float, typer.Option("--timeout", help="Stop watching after this many seconds.")] = 4 * 3600.0,
+) -> None:
+    """Batches and per-mailbox move status: percent, bytes transferred, failures with Exchange's message."""
+    app_ctx = _app(ctx)
+    with _session(app_ctx) as session:
+        data = _status_data(session, batch or [])
+        if watch and not app_ctx.json:
+            deadline = time.monotonic() + timeout
+            with Live(_status_view(data), console=app_ctx.console, refresh_per_second=2) as live:
+                while time.monotonic() < deadline and not all(b["status"] in _SETTLED for b in data["batches"]):
+                    time.sleep(max(0.05, interval))
+                    data = _status_data(session, batch or [])
+                    live.update(_status_view(data))
+            return
+    if app_ctx.json:
+        _emit_json(app_ctx, data)
+    else:
+        app_ctx.console.print(_status_view(data))
+
+
+# ---------------------------------------------------------------- complete
+
+
+class _ProgressReporter:
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._tasks: dict[str, Any] = {}
+
+    def progress(self, label: str, done: int, total: int) -> None:
+        if label not in self._tasks:
+            self._tasks[label] = self._progress.add_task(label, total=total)
+        self._progress.update(self._tasks[label], completed=done, total=total)
+
+    def note(self, text: str) -> None:
+        self._progress.console.print(text, highlight=False)
+
+
+def _progress(app_ctx: AppContext) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=app_ctx.err_console, disable=not app_ctx.err_console.is_terminal)
+
+
+@app.command()
+def complete(
+    ctx: typer.Context,
+    batch: Annotated[Optional[list[str]], typer.Option("--batch", help="Complete every mailbox of these batches.")] = None,
+    mailbox: Annotated[Optional[list[str]], typer.Option("--mailbox", help="Complete this mailbox.")] = None,
+    from_file: Annotated[Optional[Path], typer.Option("--from-file", help="CSV/XLSX with an EmailAddress column.")] = None,
+    at: Annotated[str, typer.Option("--at", help="WHEN: ISO 8601 with a zone, now, +2h.")] = "now",
+    method: Annotated[CompletionMethod, typer.Option("--method", case_sensitive=False)] = CompletionMethod.MOVEREQUEST,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow every mailbox to Completed or Failed.")] = False,
+    what_if: Annotated[bool, typer.Option("--what-if", help="Print the PowerShell and change nothing.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run of this selection.")] = False,
+    poll_interval: Annotated[float, typer.Option("--poll-interval", help="Seconds between polls with --wait.")] = 30.0,
+    timeout: Annotated[float, typer.Option("--timeout", help="Give up waiting after this many seconds.")] = 6 * 3600.0,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Mailboxes per pipeline.")] = 500,
+    journal_path: Annotated[Path, typer.Option("--journal", help="Run journal (SQLite).")] = DEFAULT_JOURNAL,
+) -> None:
+    """Complete synced mailboxes (a mailbox that is not synced is reported and skipped, never forced)."""
+    app_ctx = _app(ctx)
+    sources = [s for s in (batch, mailbox, from_file) if s]
+    if len(sources) != 1:
+        raise InputError("give exactly one of --batch, --mailbox or --from-file")
+    when = parse_when(at, _utcnow(), option="--at")
+    listed = [m.strip().lower() for m in mailbox or []] + (read_mailbox_list(from_file) if from_file else [])
+    with _session(app_ctx) as session:
+        targets = _apply.batch_members(session, batch) if batch else listed
+        moves = _apply.read_moves(session, batches=batch or [], mailboxes=[] if batch else listed)
+        if what_if:
+            _what_if_complete(app_ctx, targets, moves, method, when)
+            return
+        with Journal(journal_path) as journal:
+            if resume and journal.find_resumable(_apply.JOURNAL_KIND, _apply.fingerprint(targets, method)) is None:
+                raise PlanError("nothing to resume: no interrupted completion run for this selection")
+            progress = _progress(app_ctx)
+            with progress:
+                reporter = _ProgressReporter(progress)
+                outcome = _apply.run_completion(
+                    session, journal, targets, moves, method=method, at=when, chunk_size=chunk_size,
+                    argv=sys.argv, profile=app_ctx.profile, reporter=reporter)
+                final: dict[str, MoveState] = {}
+                if wait and outcome.followed:
+                    final = _apply.follow(session, outcome.followed, poll_interval=poll_interval, timeout=timeout,
+                                          reporter=reporter)
+    failed = _report_completion(app_ctx, outcome, final, when, wait)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _what_if_complete(app_ctx: AppContext, targets: list[str], moves: dict[str, MoveState],
+                      method: CompletionMethod, when: dt.datetime) -> None:
+    from hybridkit.cutover._plan import plan_completion
+
+    plan = plan_completion(targets, moves, method=method, at=when)
+    for item in plan.items:
+        if item.readiness is not Readiness.COMPLETE:
+            app_ctx.err_console.print(f"# {item.mailbox}: {item.readiness.value}: {item.reason}", highlight=False)
+    ready = [i.mailbox for i in plan.with_readiness(Readiness.COMPLETE)]
+    app_ctx.err_console.print(f"# CompleteAfter {show_time(when)}; {len(ready)} mailboxes ready", highlight=False)
+    if ready:
+        for pipeline in _apply.completion_pipelines(method, when):
+            app_ctx.console.print(pipeline.render(ready), highlight=False, markup=False, soft_wrap=True)
+
+
+def _report_completion(app_ctx: AppContext, outcome: _apply.CompletionOutcome, final: dict[str, MoveState],
+                       when: dt.datetime, waited: bool) -> bool:
+    rows = []
+    failed = False
+    for item in outcome.plan.items:
+        state = final.get(item.mailbox)
+        result = item.readiness.value
+        detail = item.reason
+        if item.mailbox in outcome.send_failed:
+            result, detail = "failed", outcome.send_failed[item.mailbox]
+        elif item.readiness is Readiness.COMPLETE:
+            result, detail = "sent", "completion sent"
+        if state is not None:
+            result = state.status
+            detail = state.message or state.status_detail
+        if result in ("failed", "Failed", "not-found", "not-ready") or (waited and item.mailbox in outcome.followed
+                                                                      and (state is None or state.status not in _apply.TERMINAL)):
+            failed = True
+        rows.append({"mailbox": item.mailbox, "readiness": item.readiness.value, "result": result, "detail": detail})
+    if app_ctx.json:
+        _emit_json(app_ctx, {"complete_after": show_time(when), "method": outcome.plan.method.value,
+                             "run_id": outcome.run_id, "mailboxes": rows})
+        return failed
+    table = Table(title=f"Completion (CompleteAfter {show_time(when)}, method {outcome.plan.method.value})")
+    for col in ("Mailbox", "Readiness", "Result", "Detail"):
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        bad = row["result"] in ("failed", "Failed", "not-found", "not-ready")
+        table.add_row(row["mailbox"], row["readiness"], f"[red]{row['result']}[/]" if bad else row["result"],
+                      row["detail"])
+    app_ctx.console.print(table)
+    app_ctx.err_console.print(f"journal run {outcome.run_id}" + (" (resumed)" if outcome.resumed else ""),
+                              highlight=False)
+    return failed
