@@ -1,0 +1,128 @@
+"""``_apply`` against the lab's handlers through an in-memory session: create, readiness, journaled completion."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from hybridkit.cutover import _apply
+from hybridkit.cutover._model import CompletionMethod, PlannedBatch, Readiness
+from hybridkit.cutover._plan import plan_create
+from hybridkit.errors import PlanError
+from hybridkit.journal import Journal
+from hybridkit.lab.cmdlets.migration import DEFAULT_ENDPOINT
+from tests.cutover._fakesession import FakeSession
+from tests.cutover._labkit import make_org
+
+EMAILS = [f"user{i:02d}@contoso.com" for i in range(14)]
+OPTIONS = _apply.CreateOptions(DEFAULT_ENDPOINT, "contoso.mail.onmicrosoft.com", start=True)
+
+
+def _setup(tmp_path, emails=EMAILS):
+    org = make_org()
+    session = FakeSession(org)
+    planned = [PlannedBatch("Wave1", tuple(emails))]
+    observed, _ = _apply.observe_batches(session)
+    results = _apply.create_batches(session, plan_create(planned, observed), OPTIONS)
+    assert results[0][1] == "created"
+    org.clock.advance(6 * 3600)
+    return org, session, Journal(tmp_path / "j.sqlite")
+
+
+def _audit(org, event):
+    return [e["identity"] for e in org.online.settings["lab_migration_audit"] if e["event"] == event]
+
+
+def test_create_is_idempotent_and_conflicts_name_the_difference(tmp_path):
+    org, session, _ = _setup(tmp_path)
+    observed, _ = _apply.observe_batches(session)
+    again = plan_create([PlannedBatch("Wave1", tuple(EMAILS))], observed)
+    assert [c.action.value for c in again.changes] == ["unchanged"]
+    moved = plan_create([PlannedBatch("Wave1", tuple(EMAILS[:-1]) + ("new@contoso.com",))], observed)
+    with pytest.raises(PlanError, match="new@contoso.com"):
+        _apply.create_commands(moved, OPTIONS)
+
+
+def test_complete_batch_in_chunks_skips_failed_and_follows(tmp_path):
+    org, session, journal = _setup(tmp_path)
+    moves = _apply.read_moves(session, batches=["Wave1"])
+    at = org.clock.now()
+    before = len(session.pipelines)
+    outcome = _apply.run_completion(session, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST, at=at,
+                                    chunk_size=5)
+    sent = session.pipelines[before:]
+    assert [p for p, _ in sent].count("Set-MoveRequest") == 3 and [p for p, _ in sent].count("Resume-MoveRequest") == 3
+    failed = {i.mailbox for i in outcome.plan.with_readiness(Readiness.FAILED)}
+    assert failed == {"user03@contoso.com", "user07@contoso.com"}
+    org.clock.advance(3600)
+    final = _apply.follow(session, outcome.followed, poll_interval=0, timeout=5)
+    assert {s.status for s in final.values()} == {"Completed"} and len(final) == 12
+    assert sorted(_audit(org, "Resume-MoveRequest")) == sorted(outcome.followed)
+    # a re-run repeats nothing
+    moves = _apply.read_moves(session, batches=["Wave1"])
+    again = _apply.run_completion(session, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST,
+                                  at=org.clock.now())
+    assert again.sent == [] and len(_audit(org, "Resume-MoveRequest")) == 12
+
+
+def test_not_synced_is_reported_and_skipped(tmp_path):
+    org = make_org()
+    session = FakeSession(org)
+    _apply.create_batches(session, plan_create([PlannedBatch("W", tuple(EMAILS[:2]))], {}), OPTIONS)
+    moves = _apply.read_moves(session, mailboxes=EMAILS[:2] + ["ghost@contoso.com"])
+    outcome = _apply.run_completion(session, Journal(tmp_path / "j.sqlite"), EMAILS[:2] + ["ghost@contoso.com"],
+                                    moves, method=CompletionMethod.MOVEREQUEST, at=org.clock.now())
+    kinds = {i.mailbox: i.readiness for i in outcome.plan.items}
+    assert kinds == {EMAILS[0]: Readiness.NOT_READY, EMAILS[1]: Readiness.NOT_READY,
+                     "ghost@contoso.com": Readiness.NOT_FOUND}
+    assert outcome.sent == [] and _audit(org, "Resume-MoveRequest") == []
+
+
+def test_interrupted_run_resumes_without_repeating(tmp_path):
+    org, session, journal = _setup(tmp_path)
+    moves = _apply.read_moves(session, batches=["Wave1"])
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_first(index):
+        if index == 0:
+            raise Killed
+
+    with pytest.raises(Killed):
+        _apply.run_completion(session, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST,
+                              at=org.clock.now(), chunk_size=4, after_chunk=kill_after_first)
+    # simulate a kill between the Resume and the journal commit for the second chunk: mark them started by hand
+    run = journal.list_runs(kind=_apply.JOURNAL_KIND)[0]
+    pending = [s for s in journal.steps(run.run_id) if s.state.value == "pending"]
+    second = [s.target for s in pending[:4]]
+    for mailbox in second:
+        journal.mark_started(run.run_id, f"complete:{mailbox}")
+    session.run(_apply.completion_pipelines(CompletionMethod.MOVEREQUEST, org.clock.now())[0],
+                [{"Identity": m} for m in second])
+    session.run(_apply.completion_pipelines(CompletionMethod.MOVEREQUEST, org.clock.now())[1],
+                [{"Identity": m} for m in second])
+    moves = _apply.read_moves(session, batches=["Wave1"])
+    outcome = _apply.run_completion(session, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST,
+                                    at=org.clock.now() + dt.timedelta(seconds=1))
+    assert outcome.resumed
+    assert not set(outcome.sent) & set(second)
+    org.clock.advance(3600)
+    _apply.follow(session, EMAILS, poll_interval=0, timeout=1)
+    resumes = _audit(org, "Resume-MoveRequest")
+    completed = _audit(org, "Completed")
+    assert sorted(resumes) == sorted(set(resumes)) and len(resumes) == 12
+    assert sorted(completed) == sorted(resumes)
+
+
+def test_migrationuser_method(tmp_path):
+    org, session, journal = _setup(tmp_path, EMAILS[:3])
+    moves = _apply.read_moves(session, mailboxes=EMAILS[:1])
+    outcome = _apply.run_completion(session, journal, EMAILS[:1], moves, method=CompletionMethod.MIGRATIONUSER,
+                                    at=org.clock.now())
+    assert outcome.sent == [EMAILS[0]] and session.pipelines[-1][0] == "Set-MigrationUser"
+    org.clock.advance(1800)
+    final = _apply.follow(session, EMAILS[:1], poll_interval=0, timeout=1)
+    assert final[EMAILS[0]].status == "Completed"
+    assert _apply.read_moves(session, mailboxes=[EMAILS[1]])[EMAILS[1]].status == "Synced"
