@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import threading
 from typing import Callable
 
@@ -31,6 +32,8 @@ from hybridkit.lab._wsman import (
 )
 
 __all__ = ["ENDPOINTS", "WSManService"]
+
+log = logging.getLogger(__name__)
 
 _PS_URI = "http://schemas.microsoft.com/powershell/"
 ENDPOINTS: dict[EndpointKind, tuple[str, str]] = {
@@ -84,6 +87,12 @@ class WSManService:
             self._audit(endpoint, user, request, 200, None, command_id)
             return 200, response
         except WSManFault as fault:
+            if request is not None:
+                self._audit(endpoint, user, request, fault.http_status, fault.subcode, command_id)
+            return fault.http_status, fault_envelope(fault, request.message_id if request else "")
+        except Exception as exc:  # noqa: BLE001 - a bad PSRP message must fault the request, not the connection
+            log.exception("cannot process %s", request.action if request else "request")
+            fault = WSManFault.internal(f"{type(exc).__name__}: {exc}")
             if request is not None:
                 self._audit(endpoint, user, request, fault.http_status, fault.subcode, command_id)
             return fault.http_status, fault_envelope(fault, request.message_id if request else "")

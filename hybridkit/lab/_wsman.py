@@ -129,6 +129,11 @@ class WSManFault(Exception):
         )
 
     @classmethod
+    def internal(cls, detail: str) -> "WSManFault":
+        """The plugin failed processing the request (a PSRP message it cannot deserialize, ...)."""
+        return cls(2152992672, "w:InternalError", f"The WS-Management service cannot process the request. {detail}")
+
+    @classmethod
     def invalid(cls, detail: str) -> "WSManFault":
         """A malformed request."""
         return cls(2150858817, "wsman:InvalidParameter", f"The WS-Management service cannot process the request. {detail}",
