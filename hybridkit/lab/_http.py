@@ -42,6 +42,9 @@ class HttpOptions:
     faults: FaultPlan
     ssl_context: ssl.SSLContext | None = None
     on_fault: Callable[[EndpointKind, str, FaultKind], None] | None = None
+    # auth "kerberos"/"negotiate" (hybridkit.lab._kerberos_auth.LabKerberos.http_options): context and challenge.
+    context_factory: Callable[[], NegotiateContext] = NegotiateContext
+    challenge: str = "Negotiate"
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -90,7 +93,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if endpoint is None:
             self._send(404, b"", None)
             return
-        if self.server.options.auth == "ntlm":
+        if self.server.options.auth in ("ntlm", "kerberos", "negotiate"):
             self._post_negotiate(endpoint, body)
         else:
             self._post_basic(endpoint, body)
@@ -113,15 +116,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _post_negotiate(self, endpoint: EndpointKind, body: bytes) -> None:
         header = self.headers.get("Authorization", "")
-        if header.split(" ", 1)[0].lower() in ("negotiate", "ntlm"):
+        if header.split(" ", 1)[0].lower() in ("negotiate", "ntlm", "kerberos"):
             if self._negotiate is None or self._negotiate.complete:
-                self._negotiate, self._user = NegotiateContext(), None
+                self._negotiate, self._user = self.server.options.context_factory(), None
             try:
                 token = self._negotiate.step(header)
             except AuthFailed as exc:
                 log.info("authentication failed: %s", exc)
                 self._negotiate = None
-                self._send(401, b"", None, {"WWW-Authenticate": "Negotiate"})
+                self._send(401, b"", None, {"WWW-Authenticate": self.server.options.challenge})
                 return
             scheme = self._negotiate.scheme
             if not self._negotiate.complete:
@@ -133,12 +136,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._send(200, b"", None, final)
                 return
         if self._negotiate is None or not self._negotiate.complete or self._user is None:
-            self._send(401, b"", None, {"WWW-Authenticate": "Negotiate"})
+            self._send(401, b"", None, {"WWW-Authenticate": self.server.options.challenge})
             return
         content_type = self.headers.get("Content-Type", "")
         if not content_type.startswith("multipart/encrypted"):
             # WinRM with AllowUnencrypted=false refuses plaintext once a sealing context exists.
-            self._send(401, b"", None, {"WWW-Authenticate": "Negotiate"})
+            self._send(401, b"", None, {"WWW-Authenticate": self.server.options.challenge})
             return
         try:
             plain = self._negotiate.unwrap(body, content_type)

@@ -61,10 +61,11 @@ class LabOptions:
     password: str | None = None
     ready_file: Path | None = None
     ca_path: Path | None = None
+    kdc: bool = False  # start a throwaway Kerberos realm and KDC on loopback (hybridkit.lab._kerberos)
 
     def __post_init__(self) -> None:
-        if self.auth not in ("basic", "ntlm"):
-            raise ValueError("auth must be 'basic' or 'ntlm'")
+        if self.auth not in ("basic", "ntlm", "kerberos", "negotiate"):
+            raise ValueError("auth must be 'basic', 'ntlm', 'kerberos' or 'negotiate'")
         if self.state is not None:
             self.state = Path(self.state)
         if self.audit is not None:
@@ -89,6 +90,7 @@ class LabServer:
         self._ntlm: NtlmUserFile | None = None
         self._certs: LabCertificates | None = None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        self._kerberos: Any = None  # hybridkit.lab._kerberos_auth.LabKerberos for --auth kerberos|negotiate
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -132,10 +134,15 @@ class LabServer:
                 ca_path = Path(self._tmpdir.name) / "lab-ca.pem"
             self._certs = make_certificates(Path(ca_path))
             ssl_context = self._certs.ssl_context()
-        if opts.auth == "ntlm":
+        if opts.auth in ("ntlm", "negotiate"):
             self._ntlm = NtlmUserFile(users).__enter__()
+        if opts.auth in ("kerberos", "negotiate"):
+            from hybridkit.lab._kerberos_auth import LabKerberos  # needs pyspnego's Kerberos (gssapi) only here
+
+            self._kerberos = LabKerberos(opts.auth, kdc=opts.kdc)
         http_options = HttpOptions(auth=opts.auth, users=users, faults=plan, ssl_context=ssl_context,
-                                   on_fault=self._record_fault)
+                                   on_fault=self._record_fault,
+                                   **(self._kerberos.http_options() if self._kerberos else {}))
         self._service = WSManService(engine, self._audit, opts.max_shells)
         self._http = LabHTTPServer((opts.host, opts.port), self._service.handle, http_options)
         self._service.address = self._base_url()
@@ -170,6 +177,9 @@ class LabServer:
             if self._ntlm is not None:
                 self._ntlm.__exit__(None, None, None)
                 self._ntlm = None
+            if self._kerberos is not None:
+                self._kerberos.close()
+                self._kerberos = None
             if self._certs is not None:
                 self._certs.remove_private()
             if self._audit is not None:
@@ -213,6 +223,7 @@ class LabServer:
             "online_app_id": online_app.get("app_id"),
             "online_certificate_thumbprint": online_app.get("certificate_thumbprint"),
             "online_organization": online_app.get("organization"),
+            **(self._kerberos.ready_info() if self._kerberos is not None else {}),
         }
 
 
