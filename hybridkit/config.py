@@ -365,7 +365,7 @@ def lab_profile_from_ready(name: str, ready: Mapping[str, Any], *, endpoint: str
         https=ssl,
         path=url.path or "/PowerShell",
         configuration="Microsoft.Exchange" if endpoint == "onprem" else "Microsoft.PowerShell",
-        auth="basic",
+        auth=str(ready.get("auth") or "basic"),
         username=str(ready["username"]),
         password=Secret(str(ready["password"])),
         ca_bundle=str(ready["ca_path"]) if ssl and ready.get("ca_path") else None,

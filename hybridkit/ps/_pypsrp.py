@@ -79,6 +79,11 @@ class _Serializer(Serializer):
     """pypsrp's serializer, reading DateTimes as datetimes and Exchange's typed collections as lists/dicts."""
 
     def deserialize(self, element: Any, metadata: Any = None, clear: bool = True) -> Any:
+        if isinstance(element, str) and metadata is None:
+            try:
+                element = ET.fromstring(element)
+            except ET.ParseError:
+                return super().deserialize(element, metadata, clear)
         if isinstance(element, ET.Element) and (metadata is None or getattr(metadata, "tag", "*") == "*"):
             if element.tag == "DT" and element.text:
                 return parse_datetime(element.text)

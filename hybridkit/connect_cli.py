@@ -1,0 +1,88 @@
+"""``hybridkit connect test``: open a session through a profile and show who and what is on the other end."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from hybridkit.cli_support import app_context, emit_json, profile_for
+from hybridkit.config import resolve_connection
+from hybridkit.errors import CommandFailed
+from hybridkit.ps import Command, PSObject, PSSession
+from hybridkit.ps._pypsrp import PypsrpSession
+
+__all__ = ["app", "probe"]
+
+app = typer.Typer(help="Check connections to Exchange.", no_args_is_help=True)
+
+
+def _first(result_output: list[Any]) -> PSObject | None:
+    return next((o for o in result_output if isinstance(o, PSObject)), None)
+
+
+def probe(session: PSSession, *, online: bool) -> dict[str, Any]:
+    """Org name, servers and a timed round trip (``Get-OrganizationConfig``), through an open session."""
+    started = time.perf_counter()
+    org = _first(session.run(Command.of("Get-OrganizationConfig")).output)
+    rtt_ms = (time.perf_counter() - started) * 1000
+    info: dict[str, Any] = {
+        "organization": str(org.get("Name") or org) if org else None,
+        "round_trip_ms": round(rtt_ms, 1),
+    }
+    if not online:
+        try:
+            servers = session.run(Command.of("Get-ExchangeServer")).output
+        except CommandFailed:
+            servers = []
+        info["servers"] = [
+            {"name": str(s.get("Name")), "version": str(s.get("AdminDisplayVersion") or ""),
+             "roles": str(s.get("ServerRole") or "")}
+            for s in servers if isinstance(s, PSObject)
+        ]
+    return info
+
+
+@app.command("test")
+def test(
+    ctx: typer.Context,
+    profile: Annotated[Optional[str], typer.Option("--profile", "-p", help="Profile to test.")] = None,
+) -> None:
+    """Open a session and show the endpoint, server/organisation, account and round-trip time."""
+    app_ctx = app_context(ctx)
+    chosen = profile_for(app_ctx, profile)
+    connection = resolve_connection(chosen)
+    started = time.perf_counter()
+    with PypsrpSession(connection, max_pools=1) as session:
+        session.open()
+        open_ms = (time.perf_counter() - started) * 1000
+        info = probe(session, online=connection.online is not None)
+        requests = session.request_count
+    data = {
+        "profile": chosen.name,
+        "kind": chosen.kind,
+        "endpoint": connection.url,
+        "configuration": connection.configuration,
+        "auth": connection.auth,
+        "account": connection.username or "(Kerberos ticket cache)",
+        "certificate_validation": "CA bundle " + connection.cert_validation
+        if isinstance(connection.cert_validation, str) else ("on" if connection.cert_validation else "OFF"),
+        "connect_ms": round(open_ms, 1),
+        **info,
+        "wsman_requests": requests,
+    }
+    if app_ctx.json:
+        emit_json(app_ctx, data)
+        return
+    table = Table(title=f"Connected: {chosen.name}", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    for key in ("endpoint", "configuration", "auth", "account", "certificate_validation", "organization"):
+        table.add_row(key.replace("_", " "), str(data.get(key) or ""))
+    if "servers" in data:
+        table.add_row("servers", ", ".join(f"{s['name']} ({s['version']})" for s in data["servers"]) or "none visible")
+    table.add_row("connect", f"{data['connect_ms']:.0f} ms")
+    table.add_row("round trip", f"{data['round_trip_ms']:.0f} ms (Get-OrganizationConfig)")
+    app_ctx.console.print(table)

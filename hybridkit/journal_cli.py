@@ -1,0 +1,113 @@
+"""``hybridkit journal list|show|unlock``: what runs did, step by step, from the run journal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from hybridkit.cli_support import app_context, emit_json
+from hybridkit.journal import DEFAULT_JOURNAL, Journal, StepState
+
+__all__ = ["app"]
+
+app = typer.Typer(help="The run journal (.hybridkit/journal.sqlite): runs, their steps and outcomes.",
+                  no_args_is_help=True)
+
+JournalOption = Annotated[Path, typer.Option("--journal", help="Journal file.", envvar="HYBRIDKIT_JOURNAL")]
+_STATE_STYLE = {StepState.DONE: "green", StepState.FAILED: "red", StepState.STARTED: "yellow",
+                StepState.PENDING: "dim"}
+
+
+def _existing(path: Path) -> Journal:
+    if not path.exists():
+        from hybridkit.errors import ConfigError
+
+        raise ConfigError(f"{path}: no run journal here yet (runs write one in ./.hybridkit/)")
+    return Journal(path)
+
+
+@app.command("list")
+def list_runs(
+    ctx: typer.Context,
+    journal: JournalOption = DEFAULT_JOURNAL,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 20,
+) -> None:
+    """The most recent runs."""
+    app_ctx = app_context(ctx)
+    with _existing(journal) as j:
+        runs = j.list_runs(limit)
+        counts = {r.run_id: _counts(j, r.run_id) for r in runs}
+    if app_ctx.json:
+        emit_json(app_ctx, [{**_run_data(r), "steps": counts[r.run_id]} for r in runs])
+        return
+    table = Table(title=f"Runs in {journal}")
+    for column in ("run", "kind", "status", "started", "profile", "steps (done/failed/open)"):
+        table.add_column(column)
+    for r in runs:
+        c = counts[r.run_id]
+        table.add_row(r.run_id, r.kind, r.status.value, r.started_at[:19].replace("T", " "), r.profile or "",
+                      f"{c['done']}/{c['failed']}/{c['pending'] + c['started']}")
+    app_ctx.console.print(table)
+
+
+def _counts(j: Journal, run_id: str) -> dict[str, int]:
+    counts = {s.value: 0 for s in StepState}
+    for step in j.steps(run_id):
+        counts[step.state.value] += 1
+    return counts
+
+
+def _run_data(r: object) -> dict[str, object]:
+    from hybridkit.cli_support import jsonable
+
+    data = jsonable(r)
+    assert isinstance(data, dict)
+    return data
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Argument(help="Run id (a unique prefix will do).")],
+    journal: JournalOption = DEFAULT_JOURNAL,
+) -> None:
+    """One run: its command line, status and every step with its state and outcome."""
+    app_ctx = app_context(ctx)
+    with _existing(journal) as j:
+        record = j.get_run(run)
+        steps = j.steps(record.run_id)
+    if app_ctx.json:
+        emit_json(app_ctx, {**_run_data(record), "steps": [
+            {"seq": s.seq, "key": s.key, "target": s.target, "command": s.rendered, "state": s.state.value,
+             "attempts": s.attempts, "outcome": s.outcome, "error_class": s.error_class, "error": s.error}
+            for s in steps]})
+        return
+    console = app_ctx.console
+    console.print(f"[bold]{record.run_id}[/] {record.kind} [bold]{record.status.value}[/]  "
+                  f"{record.started_at} → {record.ended_at or '…'}  profile {record.profile or '-'}",
+                  highlight=False)
+    console.print(f"command: {record.command_line}", markup=False, highlight=False)
+    table = Table()
+    for column in ("#", "target", "state", "tries", "command / error"):
+        table.add_column(column, overflow="fold")
+    for s in steps:
+        detail = s.rendered if s.error is None else f"{s.rendered}\n[red]{s.error_class}: {s.error}[/]"
+        table.add_row(str(s.seq + 1), s.target, f"[{_STATE_STYLE[s.state]}]{s.state.value}[/]", str(s.attempts),
+                      detail)
+    console.print(table)
+
+
+@app.command("unlock")
+def unlock(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Argument(help="Run id whose process is gone.")],
+    journal: JournalOption = DEFAULT_JOURNAL,
+) -> None:
+    """Release a dead run's plan lock (a lock held by a live process on this host is never stale)."""
+    app_ctx = app_context(ctx)
+    with _existing(journal) as j:
+        released = j.release_lock(run)
+    app_ctx.err_console.print("lock released" if released else "that run held no lock")

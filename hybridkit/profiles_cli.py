@@ -1,0 +1,144 @@
+"""``hybridkit profiles init|list|show``: write and inspect connection profiles (secrets always redacted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from hybridkit.cli_support import app_context, emit_json, load_app_config
+from hybridkit.config import user_config_dir
+from hybridkit.errors import ConfigError, InputError
+
+__all__ = ["TEMPLATE", "app"]
+
+app = typer.Typer(help="Connection profiles in hybridkit.toml.", no_args_is_help=True)
+
+TEMPLATE = """\
+# hybridkit.toml: connection profiles. Pick one with `hybridkit --profile NAME ...`.
+# Passwords never go in this file: name an environment variable (password_env), store the password in the
+# OS keyring (service "hybridkit", user "<profile>:<username>", when the keyring package is installed), or
+# be prompted when running from a terminal.
+
+default_profile = "onprem"
+
+# Exchange Server remote PowerShell (IIS): http(s)://<server>/PowerShell, configuration Microsoft.Exchange.
+[profiles.onprem]
+kind = "onprem"
+server = "ex01.contoso.local"
+# port = 443                      # default 443 with https, 80 without
+https = true
+path = "/PowerShell"
+configuration = "Microsoft.Exchange"
+auth = "kerberos"                 # kerberos | negotiate | ntlm | basic | credssp
+# username = "CONTOSO\\\\svc-migration"   # kerberos without username uses your ticket cache
+# password_env = "HYBRIDKIT_ONPREM_PASSWORD"
+cert_validation = true            # keep it on; point ca_bundle at your internal CA instead
+# ca_bundle = "/etc/ssl/certs/contoso-root-ca.pem"
+exchange_version = "2019"         # 2010 | 2013 | 2016 | 2019
+max_shells = 4                    # runspace pools at once; must stay below shell_limit (Exchange: 18 per user)
+# chunk_size = 500                # pipeline input items per pipeline
+
+# Exchange Online through a Windows jump host reached over WinRM; each new runspace first runs
+# Connect-ExchangeOnline -AppId -CertificateThumbprint -Organization (app-only certificate auth).
+[profiles.online]
+kind = "online"
+server = "jump01.contoso.local"
+https = true
+# port = 5986
+path = "/wsman"
+configuration = "Microsoft.PowerShell"
+auth = "negotiate"
+username = "CONTOSO\\\\svc-migration"
+password_env = "HYBRIDKIT_JUMP_PASSWORD"
+app_id = "00000000-0000-0000-0000-000000000000"
+certificate_thumbprint = "0000000000000000000000000000000000000000"
+organization = "contoso.onmicrosoft.com"
+
+# The embedded lab: start it with `hybridkit lab serve --ready-file .hybridkit/lab.json`.
+[profiles.lab]
+kind = "lab"
+ready_file = ".hybridkit/lab.json"
+endpoint = "onprem"               # onprem (/PowerShell) or online (/wsman + Connect-ExchangeOnline)
+"""
+
+
+@app.command("init")
+def init(
+    ctx: typer.Context,
+    path: Annotated[Optional[Path], typer.Argument(help="Where to write (default ./hybridkit.toml).")] = None,
+    user: Annotated[bool, typer.Option("--user", help="Write to the user config directory instead.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented hybridkit.toml with one profile of each kind (onprem, online, lab)."""
+    app_ctx = app_context(ctx)
+    if path is not None and user:
+        raise InputError("give a path or --user, not both")
+    target = (user_config_dir() / "hybridkit.toml") if user else (path or Path("hybridkit.toml"))
+    if target.exists() and not force:
+        raise InputError(f"{target} exists; use --force to overwrite it")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(TEMPLATE, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{target}: cannot write: {exc}") from exc
+    if app_ctx.json:
+        emit_json(app_ctx, {"written": str(target), "profiles": ["onprem", "online", "lab"]})
+    else:
+        app_ctx.console.print(f"Wrote [bold]{target}[/] with profiles onprem, online and lab. Edit it, then run "
+                              "`hybridkit connect test --profile onprem`.")
+
+
+@app.command("list")
+def list_profiles(ctx: typer.Context) -> None:
+    """List the configured profiles."""
+    app_ctx = app_context(ctx)
+    config = load_app_config(app_ctx)
+    if not config.profiles:
+        config.profile(None)  # raises the "nothing configured" ConfigError
+    rows = [
+        {"name": p.name, "kind": p.kind, "endpoint": p.endpoint_url, "auth": p.auth, "username": p.username,
+         "default": p.name == (config.default_profile or (p.name if len(config.profiles) == 1 else None))}
+        for p in config.profiles.values()
+    ]
+    if app_ctx.json:
+        emit_json(app_ctx, {"config": str(config.path), "profiles": rows})
+        return
+    table = Table(title=f"Profiles in {config.path}")
+    for column in ("name", "kind", "endpoint", "auth", "username"):
+        table.add_column(column)
+    for row in rows:
+        name = f"{row['name']} (default)" if row["default"] else row["name"]
+        table.add_row(name, row["kind"], row["endpoint"], row["auth"], row["username"] or "")
+    app_ctx.console.print(table)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    name: Annotated[Optional[str], typer.Argument(help="Profile (default: --profile or the default).")] = None,
+) -> None:
+    """Show one profile's settings (secrets redacted; where its password comes from)."""
+    app_ctx = app_context(ctx)
+    config = load_app_config(app_ctx)
+    profile = config.profile(name or app_ctx.profile)
+    data = profile.redacted()
+    if profile.password_env:
+        data["password_source"] = f"environment variable {profile.password_env}"
+    elif profile.kind == "lab":
+        data["password_source"] = "the lab's ready file"
+    elif profile.username:
+        data["password_source"] = "OS keyring, else a hidden prompt"
+    else:
+        data["password_source"] = "none (Kerberos ticket cache)"
+    if app_ctx.json:
+        emit_json(app_ctx, data)
+        return
+    table = Table(title=f"Profile {profile.name} ({config.path})", show_header=False)
+    table.add_column("setting", style="bold")
+    table.add_column("value")
+    for key, value in data.items():
+        table.add_row(key, str(value))
+    app_ctx.console.print(table)
