@@ -251,7 +251,8 @@ def parse_spec(text: str, path: str = "mailflow.toml", onprem_version: str | Non
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        raise MailflowConfigError(path, [Issue(int(match.group(1)) if match else 1, f"not valid TOML: {exc}")]) from None
+        line = int(match.group(1)) if match else max(1, len(text.splitlines()))  # "at end of document"
+        raise MailflowConfigError(path, [Issue(line, f"not valid TOML: {exc}")]) from None
     lines = _LineIndex(text)
     issues: list[Issue] = []
     for top, value in data.items():

@@ -1,0 +1,193 @@
+"""Every validation rule of mailflow.toml, each reported at the line it comes from."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from hybridkit.mailflow._config import MailflowConfigError, parse_spec
+from hybridkit.mailflow._model import Kind
+from hybridkit.mailflow._scaffold import SCENARIOS
+
+
+def issues(text: str, version: str | None = None) -> list[tuple[int, str]]:
+    with pytest.raises(MailflowConfigError) as info:
+        parse_spec(textwrap.dedent(text).lstrip("\n"), "mf.toml", onprem_version=version)
+    return [(i.line, i.message) for i in info.value.issues]
+
+
+def only(text: str, version: str | None = None) -> tuple[int, str]:
+    found = issues(text, version)
+    assert len(found) == 1, found
+    return found[0]
+
+
+SEND = """
+[[onprem.send_connector]]
+Name = "To EXO"
+AddressSpaces = ["*"]
+"""
+INBOUND = """
+[[online.inbound_connector]]
+Name = "From relay"
+SenderDomains = ["*"]
+"""
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_scaffolds_are_valid(scenario: str) -> None:
+    spec = parse_spec(SCENARIOS[scenario])
+    assert spec.objects and all(o.line > 0 for o in spec.objects)
+
+
+def test_toml_syntax_error_has_its_line() -> None:
+    assert only('[onprem]\nexchange_version = "2019"\nbroken = [\n')[0] in (3, 4)
+
+
+def test_unknown_table_and_keys_with_hints() -> None:
+    found = issues("""
+        [onprem]
+        exchange_versoin = "2019"
+
+        [[online.inbound_conector]]
+        Name = "x"
+
+        [[onprem.send_connector]]
+        Name = "To EXO"
+        AddressSpaces = ["*"]
+        SmartHost = ["a.example.com"]
+
+        [extra]
+        """)
+    assert (2, "unknown key 'exchange_versoin' in [onprem] (did you mean 'exchange_version'?)") in found
+    assert (4, "unknown key 'inbound_conector' in [online] (did you mean 'inbound_connector'?)") in found
+    assert (10, "unknown key 'SmartHost' in [[onprem.send_connector]] (did you mean 'SmartHosts'?)") in found
+    assert any(line == 12 and "unknown table [extra]" in msg for line, msg in found)
+
+
+def test_types_enums_and_mandatory_keys() -> None:
+    found = issues("""
+        [[onprem.send_connector]]
+        Name = "To EXO"
+        RequireTLS = "yes"
+        TlsAuthLevel = "Strong"
+        Port = "25"
+
+        [[online.inbound_connector]]
+        Name = "x"
+        """)
+    assert (1, "[[onprem.send_connector]] needs AddressSpaces") in found
+    assert (3, "RequireTLS must be true or false") in found
+    assert any(line == 4 and "TlsAuthLevel must be one of" in msg for line, msg in found)
+    assert (5, "Port must be a whole number") in found
+    assert (7, "[[online.inbound_connector]] needs SenderDomains") in found
+
+
+def test_keys_are_case_insensitive_and_canonicalised() -> None:
+    spec = parse_spec('[[onprem.send_connector]]\nname = "x"\naddressspaces = "*"\nrequiretls = true\n')
+    assert spec.objects[0].properties == (("Name", "x"), ("AddressSpaces", ["*"]), ("RequireTLS", True))
+
+
+def test_sender_ip_rules_point_at_the_element_line() -> None:
+    found = issues(INBOUND + """
+        SenderIPAddresses = [
+          "203.0.113.25",
+          "10.0.0.0/23",
+          "2001:db8::25",
+          "300.1.1.1",
+        ]
+        """.replace("        ", ""))
+    assert (7, "SenderIPAddresses: '10.0.0.0/23': CIDR ranges must be /24 to /32") in found
+    assert (8, "SenderIPAddresses: '2001:db8::25' is IPv6; SenderIPAddresses takes IPv4 addresses only") in found
+    assert (9, "SenderIPAddresses: '300.1.1.1' is not an IP address or CIDR range") in found
+    assert len(found) == 3
+
+
+def test_smart_host_and_domain_syntax() -> None:
+    found = issues(SEND + 'SmartHosts = ["exo_host.outlook.com", "[10.0.0.5]", "relay.contoso.com"]\n'
+                   + 'TlsDomain = "bad domain"\n')
+    assert (4, "SmartHosts: 'exo_host.outlook.com' is not a valid smart host (a fully qualified host name or an IP address)") in found
+    assert any(line == 5 and "TlsDomain" in msg for line, msg in found)
+    assert len(found) == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "line", "message"),
+    [
+        ('TlsAuthLevel = "CertificateValidation"\n', 4, "TlsAuthLevel needs RequireTLS = true"),
+        ('RequireTLS = true\nIgnoreSTARTTLS = true\nTlsAuthLevel = "EncryptionOnly"\n', 6,
+         "TlsAuthLevel can't be set when IgnoreSTARTTLS = true"),
+        ('SmartHosts = ["a.example.com"]\nDNSRoutingEnabled = true\n', 5, "SmartHosts need DNSRoutingEnabled = false"),
+        ("DNSRoutingEnabled = false\n", 4, "DNSRoutingEnabled = false needs SmartHosts"),
+        ('RequireTLS = true\nTlsAuthLevel = "DomainValidation"\n', 5, "TlsAuthLevel DomainValidation needs TlsDomain"),
+    ],
+)
+def test_send_connector_cross_rules(extra: str, line: int, message: str) -> None:
+    found_line, found_message = only(SEND + extra)
+    assert found_line == line and found_message.startswith(message)
+
+
+def test_smart_hosts_without_dns_routing_key_are_fine() -> None:
+    spec = parse_spec(SEND + 'SmartHosts = ["contoso-com.mail.protection.outlook.com"]\nRequireTLS = true\n'
+                      'TlsAuthLevel = "CertificateValidation"\n')
+    assert spec.objects[0].get("SmartHosts") == ["contoso-com.mail.protection.outlook.com"]
+
+
+def test_version_dependent_parameters() -> None:
+    assert only(SEND + "CloudServicesMailEnabled = true\n", version="2010") == (
+        4, "CloudServicesMailEnabled needs Exchange 2013 or later; the on-prem server is Exchange 2010")
+    assert only('[onprem]\nexchange_version = "2013"\n' + SEND + 'ConnectorType = "XPremises"\n')[0] == 7
+    parse_spec(SEND + "CloudServicesMailEnabled = true\n", onprem_version="2013")
+    # the file's own exchange_version wins over the profile's
+    assert only('[onprem]\nexchange_version = "2010"\n' + SEND + "CloudServicesMailEnabled = true\n",
+                version="2019")[0] == 7
+
+
+@pytest.mark.parametrize(
+    ("extra", "line", "message"),
+    [
+        ("TreatMessagesAsInternal = true\n", 4, 'TreatMessagesAsInternal = true needs ConnectorType = "OnPremises"'),
+        ('ConnectorType = "OnPremises"\nCloudServicesMailEnabled = true\nTreatMessagesAsInternal = true\n', 6,
+         "TreatMessagesAsInternal = true can't be combined with CloudServicesMailEnabled = true"),
+        ("RestrictDomainsToCertificate = true\n", 4, "RestrictDomainsToCertificate = true needs TlsSenderCertificateName"),
+        ("RestrictDomainsToIPAddresses = true\n", 4, "RestrictDomainsToIPAddresses = true needs SenderIPAddresses"),
+    ],
+)
+def test_inbound_cross_rules(extra: str, line: int, message: str) -> None:
+    assert only(INBOUND + extra) == (line, message)
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "message"),
+    [
+        ('UseMXRecord = false\n', 3, "UseMXRecord = false needs SmartHosts"),
+        ('SmartHosts = ["mail.contoso.com"]\n', 3, "SmartHosts need UseMXRecord = false"),
+        ('ConnectorType = "Partner"\nUseMXRecord = false\nSmartHosts = ["m.contoso.com"]\nAllAcceptedDomains = true\n',
+         6, 'AllAcceptedDomains = true needs ConnectorType = "OnPremises"'),
+        ('RouteAllMessagesViaOnPremises = true\n', 3, 'RouteAllMessagesViaOnPremises = true needs ConnectorType = "OnPremises"'),
+    ],
+)
+def test_outbound_cross_rules(body: str, line: int, message: str) -> None:
+    assert only('[[online.outbound_connector]]\nName = "o"\n' + body) == (line, message)
+
+
+def test_duplicates_and_accepted_domain_names() -> None:
+    found = issues("""
+        [[onprem.accepted_domain]]
+        DomainName = "fabrikam.com"
+        DomainType = "InternalRelay"
+
+        [[onprem.accepted_domain]]
+        DomainName = "Fabrikam.com"
+        """)
+    assert found == [(5, "AcceptedDomain 'Fabrikam.com' is declared twice (first at line 1)")]
+    spec = parse_spec('[[onprem.accepted_domain]]\nDomainName = "fabrikam.com"\n')
+    assert spec.objects[0].kind is Kind.ACCEPTED_DOMAIN and spec.objects[0].name == "fabrikam.com"
+    assert only('[[onprem.accepted_domain]]\nDomainName = "fab*rikam.com"\n')[0] == 2
+
+
+def test_all_problems_reported_at_once_sorted() -> None:
+    found = issues(SEND + 'TlsAuthLevel = "EncryptionOnly"\nBogus = 1\n' + INBOUND + "SenderIPAddresses = ['::1']\n")
+    assert [line for line, _ in found] == sorted(line for line, _ in found)
+    assert len(found) == 3
