@@ -14,6 +14,7 @@ __all__ = [
     "HoldItem",
     "HoldPlan",
     "HoldSettings",
+    "HoldStep",
     "MailboxHold",
     "Outcome",
     "OutcomeStatus",
@@ -176,6 +177,16 @@ class HoldPlan:
         for item in self.items:
             out[item.action.value] = out.get(item.action.value, 0) + 1
         return out
+
+
+@dataclasses.dataclass(frozen=True)
+class HoldStep:
+    """One journaled unit of work: the identities whose Set-Mailbox goes to one side together."""
+
+    key: str
+    side: SideName
+    identities: tuple[str, ...]
+    actions: tuple[str, ...]  # HoldAction values, one per identity
 
 
 class OutcomeStatus(enum.Enum):

@@ -15,9 +15,11 @@ from hybridkit.hold._model import (
     HoldItem,
     HoldPlan,
     HoldSettings,
+    HoldStep,
     MailboxHold,
     Outcome,
     OutcomeStatus,
+    Selection,
     duration_text,
 )
 
@@ -28,7 +30,9 @@ __all__ = [
     "outcomes_after_apply",
     "outcomes_for_status",
     "plan_hold",
+    "plan_steps",
     "refuse_reason_2010",
+    "request_fingerprint",
 ]
 
 # The distinctive part of Exchange Online's licence error for Set-Mailbox -LitigationHoldEnabled $true.
@@ -218,3 +222,42 @@ def outcomes_for_status(observed: Sequence[MailboxHold]) -> list[Outcome]:
             )
         )
     return rows
+
+
+def plan_steps(plan: HoldPlan, sides: Sequence[str], per_step: int) -> list[HoldStep]:
+    """Cut the plan's Set-Mailbox work into journal steps of up to ``per_step`` mailboxes, side by side.
+
+    A step's key is stable for the same side, position, identities and settings, so a re-planned run of the
+    same request finds its steps again.
+    """
+    settings = plan.settings
+    steps: list[HoldStep] = []
+    for side in sides:
+        items = plan.to_send(side)
+        unique: dict[str, HoldItem] = {}
+        for item in items:
+            unique.setdefault(item.identity, item)
+        ordered = list(unique.values())
+        for number, start in enumerate(range(0, len(ordered), max(1, per_step))):
+            batch = ordered[start : start + per_step]
+            identities = tuple(i.identity for i in batch)
+            digest = hashlib.sha256(
+                "\n".join([side, repr(settings.duration), settings.owner or "", settings.comment or "", *identities])
+                .encode()
+            ).hexdigest()[:12]
+            steps.append(
+                HoldStep(
+                    key=f"{side}/{number:05d}/{digest}",
+                    side=side,
+                    identities=identities,
+                    actions=tuple(i.action.value for i in batch),
+                )
+            )
+    return steps
+
+
+def request_fingerprint(kind: str, selection: Selection, settings: HoldSettings, sides: Sequence[str]) -> str:
+    """What identifies "the same request" for resuming: the selection, the settings and the sides."""
+    data = [kind, selection.all, sorted(m.lower() for m in selection.mailboxes), sorted(selection.recipient_types),
+            settings.duration_given, settings.duration, settings.owner, settings.comment, sorted(sides)]
+    return "req-" + hashlib.sha256(json.dumps(data, separators=(",", ":")).encode()).hexdigest()[:16]

@@ -82,7 +82,7 @@ def test_owner_and_duration_given_are_kept() -> None:
     run(org, "online", Identity="bob", LitigationHoldEnabled=True, LitigationHoldDuration=2555,
         LitigationHoldOwner="Legal (case 42)", RetentionComment="Case 42")
     r = rec(org, "online", "bob")
-    assert (r["LitigationHoldDuration"], r["LitigationHoldOwner"], r["RetentionComment"]) == (2555, "Legal (case 42)",
+    assert (r["LitigationHoldDuration"], r["LitigationHoldOwner"], r["RetentionComment"]) == ("2555.00:00:00", "Legal (case 42)",
                                                                                              "Case 42")
     run(org, "online", Identity="bob", LitigationHoldDuration="Unlimited")
     assert rec(org, "online", "bob")["LitigationHoldDuration"] == "Unlimited"
@@ -136,4 +136,4 @@ def test_reenabling_keeps_the_original_date() -> None:
     org.clock.advance(3600)
     run(org, "onprem", Identity="ann", LitigationHoldEnabled=True, LitigationHoldDuration=30)
     r = rec(org, "onprem", "ann")
-    assert r["LitigationHoldDate"] == T0.isoformat() and r["LitigationHoldDuration"] == 30
+    assert r["LitigationHoldDate"] == T0.isoformat() and r["LitigationHoldDuration"] == "30.00:00:00"

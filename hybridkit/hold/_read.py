@@ -1,0 +1,265 @@
+"""Reading hold state from Exchange: find where each mailbox lives and what hold it has.
+
+Every read is one cmdlet (plus streamed pipeline input), never script text:
+
+* ``--all`` / ``--recipient-type``: ``Get-Mailbox -ResultSize Unlimited [-RecipientTypeDetails T]`` once per side.
+* named mailboxes: the addresses are streamed into ``Get-Mailbox`` on every connected side at once. A mailbox is
+  found on the side where it is a mailbox: an on-prem mailbox is a mail user in Exchange Online, a cloud mailbox
+  is a remote mailbox on-prem, so each address resolves to exactly one side. Addresses found nowhere are streamed
+  into ``Get-Recipient`` to say why (a remote mailbox whose cloud side is not connected, a mail user, nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from hybridkit.hold._model import MailboxHold, Selection, SideName, parse_duration
+from hybridkit.ps import Command, ItemOutcome, PSSession
+
+__all__ = [
+    "MAILBOX_KEYS",
+    "Progress",
+    "identity_of",
+    "mailbox_hold",
+    "read_by_identity",
+    "read_selection",
+]
+
+Progress = Callable[[str, int, int], None]  # (stage, done so far, total) - total 0 when unknown
+
+# Properties of a mailbox that an administrator may have typed to name it.
+MAILBOX_KEYS = (
+    "PrimarySmtpAddress",
+    "UserPrincipalName",
+    "WindowsEmailAddress",
+    "Alias",
+    "Name",
+    "Identity",
+    "SamAccountName",
+    "DistinguishedName",
+    "Guid",
+    "ExchangeGuid",
+    "ExternalDirectoryObjectId",
+)
+
+_REMOTE_TYPES = {"RemoteUserMailbox", "RemoteSharedMailbox", "RemoteRoomMailbox", "RemoteEquipmentMailbox"}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value)
+
+
+def identity_of(obj: Any) -> str:
+    """The Identity a side reports for an object (what we stream back into that side's cmdlets)."""
+    for name in ("Identity", "DistinguishedName", "Guid", "PrimarySmtpAddress", "Alias", "Name"):
+        value = obj.get(name)
+        if value not in (None, ""):
+            return str(value)
+    return str(obj)
+
+
+def _addresses(obj: Any) -> list[str]:
+    out = []
+    for value in obj.get("EmailAddresses") or []:
+        text = str(value)
+        if text.lower().startswith("smtp:"):
+            out.append(text[5:])
+    return out
+
+
+def _duration(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.timedelta):
+        return max(value.days, 1)
+    try:
+        return parse_duration(str(value) if not isinstance(value, int) else value)
+    except ValueError:
+        return None
+
+
+def _capabilities(obj: Any) -> tuple[str, ...] | None:
+    if "PersistedCapabilities" not in obj:
+        return None
+    raw = obj.get("PersistedCapabilities")
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        return tuple(p.strip() for p in raw.split(",") if p.strip())
+    return tuple(str(v) for v in raw)
+
+
+def mailbox_hold(obj: Any, side: SideName, key: str | None = None) -> MailboxHold:
+    """A Get-Mailbox output object as a ``MailboxHold`` for ``key`` (default: its primary SMTP address)."""
+    smtp = _text(obj.get("PrimarySmtpAddress"))
+    return MailboxHold(
+        key=key or smtp or identity_of(obj),
+        side=side,
+        identity=identity_of(obj),
+        primary_smtp=smtp,
+        display_name=_text(obj.get("DisplayName")),
+        recipient_type=_text(obj.get("RecipientTypeDetails")),
+        enabled=bool(obj.get("LitigationHoldEnabled")),
+        duration=_duration(obj.get("LitigationHoldDuration")),
+        owner=_text(obj.get("LitigationHoldOwner")),
+        capabilities=_capabilities(obj) if side == "online" else None,
+    )
+
+
+def _names(obj: Any) -> set[str]:
+    names = {str(obj.get(k)).casefold() for k in MAILBOX_KEYS if obj.get(k) not in (None, "")}
+    names.update(a.casefold() for a in _addresses(obj))
+    return names
+
+
+def _key_for(wanted: set[str]) -> Callable[[Any], str | None]:
+    """A key function for ``run_items``: the property of an output object that equals one of the wanted names."""
+
+    def key(obj: Any) -> str | None:
+        for name in _names(obj):
+            if name in wanted:
+                return name
+        return None
+
+    return key
+
+
+def _is_not_found(outcome: ItemOutcome) -> bool:
+    return all(
+        "notfound" in (e.error_id + e.category + e.reason + e.exception_type).replace(" ", "").lower()
+        or "couldn't be found" in e.message
+        for e in outcome.errors
+    )
+
+
+def _on_each_side(sessions: dict[SideName, PSSession], work: Callable[[SideName, PSSession], Any]) -> dict[str, Any]:
+    if len(sessions) == 1:
+        ((name, session),) = sessions.items()
+        return {name: work(name, session)}
+    with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
+        futures = {name: pool.submit(work, name, session) for name, session in sessions.items()}
+        return {name: f.result() for name, f in futures.items()}
+
+
+def read_selection(
+    sessions: dict[SideName, PSSession],
+    selection: Selection,
+    *,
+    chunk_size: int = 500,
+    progress: Progress | None = None,
+) -> list[MailboxHold]:
+    """The hold state of every selected mailbox, in selection order (sides in the order of ``sessions``)."""
+    if selection.all or selection.recipient_types:
+        return _read_all(sessions, selection, progress)
+    return _read_named(sessions, list(selection.mailboxes), chunk_size=chunk_size, progress=progress)
+
+
+def _read_all(sessions: dict[SideName, PSSession], selection: Selection, progress: Progress | None) -> list[MailboxHold]:
+    params: dict[str, Any] = {"ResultSize": "Unlimited"}
+    if selection.recipient_types:
+        params["RecipientTypeDetails"] = list(selection.recipient_types)
+    command = Command.of("Get-Mailbox", params)
+
+    def work(side: SideName, session: PSSession) -> list[MailboxHold]:
+        result = session.run(command)
+        if progress:
+            progress(f"read {side}", len(result.output), len(result.output))
+        return [mailbox_hold(obj, side) for obj in result.output]
+
+    per_side = _on_each_side(sessions, work)
+    return [m for side in sessions for m in per_side[side]]
+
+
+def _read_named(
+    sessions: dict[SideName, PSSession], keys: list[str], *, chunk_size: int, progress: Progress | None
+) -> list[MailboxHold]:
+    wanted = {k.casefold() for k in keys}
+    total = len(keys) * len(sessions)
+    done = [0]
+
+    def tick(n: int) -> None:
+        done[0] += n
+        if progress:
+            progress("locate mailboxes", done[0], total)
+
+    def work(side: SideName, session: PSSession) -> list[ItemOutcome]:
+        return session.run_items(
+            Command.of("Get-Mailbox"), keys, chunk_size=chunk_size, key=_key_for(wanted), on_progress=tick
+        )
+
+    per_side: dict[str, list[ItemOutcome]] = _on_each_side(sessions, work)
+    found: dict[str, MailboxHold] = {}
+    problems: dict[str, str] = {}
+    for side in sessions:
+        for outcome in per_side[side]:
+            key = str(outcome.item)
+            if outcome.output and key not in found:
+                found[key] = mailbox_hold(outcome.output[0], side, key)
+            elif not outcome.ok and not _is_not_found(outcome):
+                problems.setdefault(key, f"{side}: {outcome.message}")
+    missing = [k for k in keys if k not in found]
+    notes = _explain_missing(sessions, missing, chunk_size=chunk_size) if missing else {}
+    out = []
+    for key in keys:
+        if key in found:
+            out.append(found[key])
+        else:
+            out.append(MailboxHold(key=key, side=None, note=problems.get(key) or notes.get(key, "")))
+    return out
+
+
+def _explain_missing(sessions: dict[SideName, PSSession], keys: list[str], *, chunk_size: int) -> dict[str, str]:
+    """Why each address was not found as a mailbox: what kind of recipient it is on each connected side."""
+    wanted = {k.casefold() for k in keys}
+
+    def work(side: SideName, session: PSSession) -> list[ItemOutcome]:
+        return session.run_items(Command.of("Get-Recipient"), keys, chunk_size=chunk_size, key=_key_for(wanted))
+
+    per_side: dict[str, list[ItemOutcome]] = _on_each_side(sessions, work)
+    notes: dict[str, str] = {}
+    for side in sessions:
+        for outcome in per_side[side]:
+            key = str(outcome.item)
+            if not outcome.output or key in notes:
+                continue
+            kind = _text(outcome.output[0].get("RecipientTypeDetails"))
+            if side == "onprem" and kind in _REMOTE_TYPES:
+                notes[key] = f"{kind} on-premises: the mailbox lives in Exchange Online (connect --online)"
+            elif side == "online" and kind == "MailUser":
+                notes[key] = "mail user in Exchange Online: the mailbox lives on-premises (connect --onprem)"
+            elif kind == "PublicFolderMailbox":
+                notes[key] = "public folder mailbox: litigation hold isn't supported (use an In-Place Hold)"
+            else:
+                notes[key] = f"{kind or 'recipient'} on {side}, not a mailbox"
+    for key in keys:
+        notes.setdefault(key, "no recipient with this identity on " + " or ".join(sessions))
+    return notes
+
+
+def read_by_identity(
+    session: PSSession,
+    side: SideName,
+    identities: Sequence[str],
+    *,
+    chunk_size: int = 500,
+    on_progress: Callable[[int], None] | None = None,
+) -> dict[str, MailboxHold]:
+    """Hold state read back for identities already resolved on ``side`` (the verification pass)."""
+    wanted = {i.casefold() for i in identities}
+    outcomes = session.run_items(
+        Command.of("Get-Mailbox"), list(identities), chunk_size=chunk_size, key=_key_for(wanted), on_progress=on_progress
+    )
+    out: dict[str, MailboxHold] = {}
+    for outcome in outcomes:
+        if outcome.output:
+            out[str(outcome.item)] = mailbox_hold(outcome.output[0], side, str(outcome.item))
+    return out
+
+
+def flatten(groups: Iterable[Iterable[MailboxHold]]) -> list[MailboxHold]:
+    return [m for group in groups for m in group]

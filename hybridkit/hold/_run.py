@@ -1,0 +1,199 @@
+"""The hold services the CLI calls: ``enable`` (read, plan, journal, apply, verify) and ``status`` (read).
+
+Resuming: a run is identified by its request (selection, settings, sides). If the journal holds an unfinished run
+of the same request, ``enable`` resumes it: it reads live state again, sends only what its unfinished steps
+still need (a step left "started" is re-checked against live state, not blindly re-sent), never repeats finished
+steps, and reports mailboxes the interrupted run already put on hold as enabled by this run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+
+from hybridkit.hold._apply import ApplyResult, apply_steps, set_pipeline, verify
+from hybridkit.hold._model import (
+    HoldAction,
+    HoldPlan,
+    HoldSettings,
+    HoldStep,
+    MailboxHold,
+    Outcome,
+    OutcomeStatus,
+    Selection,
+    SideName,
+)
+from hybridkit.hold._plan import outcomes_after_apply, outcomes_for_status, plan_hold, plan_steps, request_fingerprint
+from hybridkit.hold._read import read_selection
+from hybridkit.journal import Journal, PlannedStep, RunStatus, StepRecord, StepState
+from hybridkit.ps import PSSession
+
+__all__ = ["EnableResult", "HoldJournal", "JOURNAL_KIND", "run_enable", "run_status"]
+
+JOURNAL_KIND = "hold"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclasses.dataclass
+class EnableResult:
+    """Everything ``hold enable`` did, for rendering."""
+
+    plan: HoldPlan
+    outcomes: list[Outcome]
+    run_id: str | None = None
+    resumed: bool = False
+    steps_total: int = 0
+    steps_skipped: int = 0
+    apply: ApplyResult | None = None
+    pipelines: dict[SideName, str] = dataclasses.field(default_factory=dict)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if o.status is OutcomeStatus.FAILED)
+
+
+class HoldJournal:
+    """Commits hold steps to ``hybridkit.journal`` (a step's target holds its side, identities and actions)."""
+
+    def __init__(self, journal: Journal, run_id: str) -> None:
+        self.journal = journal
+        self.run_id = run_id
+
+    def started(self, step: HoldStep) -> None:
+        self.journal.mark_started(self.run_id, step.key)
+
+    def finished(self, step: HoldStep, errors: dict[str, str]) -> None:
+        self.journal.mark_done(self.run_id, step.key, json.dumps({"errors": errors}, separators=(",", ":")))
+
+
+def _target(step: HoldStep) -> str:
+    return json.dumps(
+        {"side": step.side, "mailboxes": len(step.identities), "identities": step.identities, "actions": step.actions},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def _from_record(record: StepRecord) -> HoldStep:
+    data = json.loads(record.target)
+    return HoldStep(record.key, data["side"], tuple(data["identities"]), tuple(data["actions"]))
+
+
+def _recorded_errors(record: StepRecord) -> dict[str, str]:
+    if record.outcome and record.outcome.startswith("{"):
+        return dict(json.loads(record.outcome).get("errors", {}))
+    return {}
+
+
+def run_status(
+    sessions: dict[SideName, PSSession], selection: Selection, *, chunk_size: int = 500, progress: Progress | None = None
+) -> list[Outcome]:
+    """Read-only: the hold state of every selected mailbox."""
+    return outcomes_for_status(read_selection(sessions, selection, chunk_size=chunk_size, progress=progress))
+
+
+def run_enable(
+    sessions: dict[SideName, PSSession],
+    selection: Selection,
+    settings: HoldSettings,
+    *,
+    onprem_version: str = "2019",
+    what_if: bool = False,
+    journal: Journal | None = None,
+    argv: Sequence[str] = (),
+    profile: str | None = None,
+    chunk_size: int = 500,
+    step_size: int = 2000,
+    progress: Progress | None = None,
+) -> EnableResult:
+    """Put the selected mailboxes on litigation hold and account for every one of them.
+
+    Remote effect: Set-Mailbox on the mailboxes the plan says to enable or change (none with ``what_if``).
+    Idempotent: a re-run finds them on hold and sends nothing.
+    """
+    observed: list[MailboxHold] = read_selection(sessions, selection, chunk_size=chunk_size, progress=progress)
+    plan = plan_hold(observed, settings, onprem_version=onprem_version)
+    result = EnableResult(plan=plan, outcomes=[])
+    result.pipelines = {side: set_pipeline(settings, side).render() for side in sessions if plan.to_send(side)}
+    if what_if:
+        result.outcomes = outcomes_after_apply(plan, {}, None, what_if=True)
+        return result
+    steps = plan_steps(plan, list(sessions), step_size)
+    send_now = {(s.side, ident) for s in steps for ident in s.identities}
+    recorded: dict[str, str] = {}
+    earlier: dict[tuple[str, str], str] = {}  # (side, identity) -> action planned by the interrupted run
+    if journal is None:
+        apply = apply_steps(steps, settings, sessions, chunk_size=chunk_size, progress=progress)
+        result.apply, result.steps_total = apply, len(steps)
+    else:
+        fingerprint = request_fingerprint(JOURNAL_KIND, selection, settings, list(sessions))
+        prior = journal.find_resumable(JOURNAL_KIND, fingerprint)
+        old: list[StepRecord] = journal.steps(prior.run_id) if prior else []
+        covered = {(s.side, ident) for r in old for s in [_from_record(r)] for ident in s.identities}
+        if prior is not None and send_now <= covered:
+            run_id = journal.resume_run(prior.run_id).run_id
+            result.resumed = True
+            todo: list[HoldStep] = []
+            for record in old:
+                step = _from_record(record)
+                earlier.update({(step.side, i): a for i, a in zip(step.identities, step.actions)})
+                if record.state is StepState.DONE:
+                    recorded.update(_recorded_errors(record))
+                    result.steps_skipped += 1
+                    continue
+                keep = [(i, a) for i, a in zip(step.identities, step.actions) if (step.side, i) in send_now]
+                if not keep:  # live state shows this step took effect before the interruption
+                    journal.mark_done(run_id, record.key, json.dumps({"errors": {}, "verified_on_resume": True}))
+                    result.steps_skipped += 1
+                    continue
+                todo.append(HoldStep(record.key, step.side, tuple(i for i, _ in keep), tuple(a for _, a in keep)))
+            steps = todo
+            result.steps_total = len(old)
+        elif not steps:
+            run_id = None
+        else:
+            planned = [PlannedStep(s.key, _target(s), set_pipeline(settings, s.side).render()) for s in steps]
+            run_id = journal.start_run(JOURNAL_KIND, fingerprint, planned, argv=argv, profile=profile)
+            result.steps_total = len(steps)
+        result.run_id = run_id
+        result.apply = ApplyResult()
+        if run_id is not None:
+            try:
+                result.apply = apply_steps(
+                    steps, settings, sessions, journal=HoldJournal(journal, run_id), chunk_size=chunk_size,
+                    progress=progress,
+                )
+            except BaseException:
+                journal.finish_run(run_id, RunStatus.INTERRUPTED)
+                raise
+    assert result.apply is not None
+    errors = dict(recorded)
+    for side_errors in result.apply.errors.values():
+        errors.update(side_errors)
+    result.warnings.extend(result.apply.warnings)
+    verified = verify(plan, sessions, chunk_size=chunk_size, progress=progress)
+    outcomes = outcomes_after_apply(plan, errors, verified)
+    result.outcomes = _credit_earlier(plan, outcomes, earlier, errors)
+    if journal is not None and result.run_id is not None:
+        journal.finish_run(result.run_id, RunStatus.FAILED if result.failed else RunStatus.COMPLETED)
+    return result
+
+
+def _credit_earlier(
+    plan: HoldPlan, outcomes: list[Outcome], earlier: dict[tuple[str, str], str], errors: dict[str, str]
+) -> list[Outcome]:
+    """Report mailboxes the interrupted run put on hold as enabled/changed, not "already on hold"."""
+    if not earlier:
+        return outcomes
+    out = []
+    for item, row in zip(plan.items, outcomes):
+        action = earlier.get((item.side or "", item.identity))
+        if row.status is OutcomeStatus.ALREADY and action is not None:
+            status = OutcomeStatus.ENABLED if action == HoldAction.ENABLE.value else OutcomeStatus.CHANGED
+            row = dataclasses.replace(row, status=status, message="done before the interruption", verified=True)
+        elif item.action.sends and item.identity in errors and row.status is OutcomeStatus.FAILED and not row.message:
+            row = dataclasses.replace(row, message=errors[item.identity])
+        out.append(row)
+    return out

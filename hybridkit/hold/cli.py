@@ -1,0 +1,258 @@
+"""``hybridkit hold``: put mailboxes on litigation hold on both sides of a hybrid, and account for every one.
+
+    hybridkit hold enable (--all | --mailbox ADDR... | --from-file F | --recipient-type T...)
+                          [--duration DAYS|unlimited] [--owner TEXT] [--comment TEXT] [--what-if] [--report PATH]
+    hybridkit hold status  (same selectors) [--report PATH]
+
+``--onprem P --online P`` name one profile per side; otherwise the global ``--profile`` is used (a lab profile
+reaches both of the lab's endpoints).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hybridkit._context import AppContext
+from hybridkit.cli_support import app_context
+from hybridkit.errors import ConfigError, InputError
+from hybridkit.hold._files import read_mailbox_file, write_report
+from hybridkit.hold._model import HoldSettings, Outcome, OutcomeStatus, Selection, parse_duration
+from hybridkit.hold._run import EnableResult, run_enable, run_status
+from hybridkit.ps import PSSession
+
+__all__ = ["app", "open_sides"]
+
+app = typer.Typer(
+    help="Litigation hold at scale: enable it on every selected mailbox, wherever it lives, and report each one.",
+    no_args_is_help=True,
+)
+
+AllOpt = Annotated[bool, typer.Option("--all", help="Every mailbox on every connected side.")]
+MailboxOpt = Annotated[Optional[list[str]], typer.Option("--mailbox", "-m", help="A mailbox address (repeatable).")]
+FileOpt = Annotated[Optional[Path], typer.Option("--from-file", help="CSV or XLSX listing mailboxes.")]
+TypeOpt = Annotated[
+    Optional[list[str]], typer.Option("--recipient-type", help="RecipientTypeDetails, e.g. UserMailbox (repeatable).")
+]
+ReportOpt = Annotated[Optional[Path], typer.Option("--report", help="Write every mailbox to this .csv or .xlsx.")]
+OnpremOpt = Annotated[Optional[str], typer.Option("--onprem", help="Profile of the on-premises side.")]
+OnlineOpt = Annotated[Optional[str], typer.Option("--online", help="Profile of the Exchange Online side.")]
+ChunkOpt = Annotated[int, typer.Option("--chunk-size", help="Mailboxes per pipeline.", min=1, max=5000)]
+JournalOpt = Annotated[
+    Optional[Path], typer.Option("--journal", help="Run journal (default ./.hybridkit/journal.sqlite).")
+]
+
+
+def _selection(all_: bool, mailboxes: list[str] | None, from_file: Path | None, types: list[str] | None) -> Selection:
+    given = [bool(all_), bool(mailboxes), from_file is not None, bool(types)]
+    if sum(given) != 1:
+        raise InputError("choose exactly one of --all, --mailbox, --from-file, --recipient-type")
+    if from_file is not None:
+        return Selection(mailboxes=tuple(read_mailbox_file(from_file)))
+    if mailboxes:
+        return Selection(mailboxes=tuple(dict.fromkeys(m.strip() for m in mailboxes if m.strip())))
+    if types:
+        return Selection(recipient_types=tuple(types))
+    return Selection(all=True)
+
+
+def _side_profiles(app_ctx: AppContext, onprem: str | None, online: str | None) -> dict[str, Any]:
+    from hybridkit.config import load_config
+
+    config = load_config(app_ctx.config)
+    chosen: dict[str, Any] = {}
+    for side, name in (("onprem", onprem), ("online", online)):
+        if name is None:
+            continue
+        profile = config.profile(name)
+        if profile.kind == "lab":
+            profile = dataclasses.replace(profile, endpoint=side)
+        elif profile.kind != side:
+            raise ConfigError(f"profile {name!r} is a {profile.kind} profile; --{side} needs a {side} (or lab) profile")
+        chosen[side] = profile
+    if not chosen:
+        profile = config.profile(app_ctx.profile)
+        if profile.kind == "lab" and not profile.server:
+            chosen = {side: dataclasses.replace(profile, endpoint=side) for side in ("onprem", "online")}
+        else:
+            side = "online" if profile.kind == "online" or (profile.kind == "lab" and profile.endpoint == "online") else "onprem"
+            chosen[side] = profile
+    return chosen
+
+
+_VERSIONS = (("Version 14.", "2010"), ("Version 15.0", "2013"), ("Version 15.1", "2016"), ("Version 15.2", "2019"))
+
+
+def onprem_version(session: PSSession, default: str) -> str:
+    """The on-prem Exchange version, as the servers report it (``Get-ExchangeServer`` AdminDisplayVersion)."""
+    from hybridkit.ps import Command
+
+    for server in session.run(Command.of("Get-ExchangeServer")).output:
+        text = str(server.get("AdminDisplayVersion") or "")
+        for prefix, version in _VERSIONS:
+            if text.startswith(prefix):
+                return version
+    return default if default != "online" else "2019"
+
+
+@contextlib.contextmanager
+def open_sides(app_ctx: AppContext, onprem: str | None, online: str | None) -> Iterator[tuple[dict[str, PSSession], str]]:
+    """Sessions per side (``onprem`` first) and the on-prem Exchange version; closed on exit."""
+    from hybridkit.ps import open_session
+
+    profiles = _side_profiles(app_ctx, onprem, online)
+    sessions: dict[str, PSSession] = {}
+    try:
+        for side in ("onprem", "online"):
+            if side in profiles:
+                sessions[side] = open_session(profiles[side])
+        version = onprem_version(sessions["onprem"], profiles["onprem"].exchange_version) if "onprem" in sessions else "2019"
+        yield sessions, version
+    finally:
+        for session in sessions.values():
+            session.close()
+
+
+@contextlib.contextmanager
+def _progress(console: Console) -> Iterator[Any]:
+    bars = Progress(
+        TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, disable=not console.is_terminal, transient=False,
+    )
+    tasks: dict[str, Any] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bars.add_task(stage, total=total or None)
+        bars.update(tasks[stage], completed=done, total=total or done or None)
+
+    with bars:
+        yield report
+
+
+_STYLE = {
+    OutcomeStatus.FAILED: "red", OutcomeStatus.UNLICENSED: "yellow", OutcomeStatus.NOT_FOUND: "yellow",
+    OutcomeStatus.REFUSED: "yellow", OutcomeStatus.ENABLED: "green", OutcomeStatus.CHANGED: "green",
+}
+
+
+def _render(app_ctx: AppContext, rows: list[Outcome], title: str, extra: dict[str, Any]) -> None:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status.value] = counts.get(row.status.value, 0) + 1
+    if app_ctx.json:
+        payload = {
+            **extra,
+            "counts": counts,
+            "mailboxes": [
+                {**dataclasses.asdict(r), "status": r.status.value} for r in rows
+            ],
+        }
+        app_ctx.console.print_json(json.dumps(payload, default=str))
+        return
+    table = Table(title=title)
+    table.add_column("Status")
+    table.add_column("Mailboxes", justify="right")
+    for status, count in sorted(counts.items(), key=lambda kv: -kv[1]):
+        style = next((v for k, v in _STYLE.items() if k.value == status), "")
+        table.add_row(f"[{style}]{status}[/]" if style else status, str(count))
+    app_ctx.console.print(table)
+    problems = [r for r in rows if r.status in (OutcomeStatus.FAILED, OutcomeStatus.UNLICENSED,
+                                                 OutcomeStatus.NOT_FOUND, OutcomeStatus.REFUSED)]
+    for row in problems[:20]:
+        app_ctx.console.print(f"  {row.status.value}: {row.key} ({row.side or '-'}) {row.message}", highlight=False,
+                              markup=False)
+    if len(problems) > 20:
+        app_ctx.console.print(f"  ... and {len(problems) - 20} more (see --report)")
+
+
+@app.command("enable")
+def enable(
+    ctx: typer.Context,
+    all_: AllOpt = False,
+    mailbox: MailboxOpt = None,
+    from_file: FileOpt = None,
+    recipient_type: TypeOpt = None,
+    duration: Annotated[Optional[str], typer.Option("--duration", help="Days to hold items, or unlimited.")] = None,
+    owner: Annotated[Optional[str], typer.Option("--owner", help="LitigationHoldOwner (default: who runs it).")] = None,
+    comment: Annotated[Optional[str], typer.Option("--comment", help="RetentionComment (Exchange Online).")] = None,
+    what_if: Annotated[bool, typer.Option("--what-if", help="Read and plan; change nothing.")] = False,
+    report: ReportOpt = None,
+    onprem: OnpremOpt = None,
+    online: OnlineOpt = None,
+    chunk_size: ChunkOpt = 500,
+    journal_path: JournalOpt = None,
+) -> None:
+    """Put mailboxes on litigation hold: skip those already held, change differing durations, report all."""
+    app_ctx = app_context(ctx)
+    selection = _selection(all_, mailbox, from_file, recipient_type)
+    try:
+        days = parse_duration(duration) if duration is not None else None
+    except ValueError as exc:
+        raise InputError(str(exc), column="--duration") from None
+    settings = HoldSettings(duration=days, owner=owner, comment=comment, duration_given=duration is not None)
+    if report is not None and report.suffix.lower() not in (".csv", ".xlsx"):
+        raise InputError("the report must end in .csv or .xlsx", file=str(report))
+    from hybridkit.journal import DEFAULT_JOURNAL, Journal
+
+    with open_sides(app_ctx, onprem, online) as (sessions, version), _progress(app_ctx.err_console) as progress:
+        journal = None if what_if else Journal(journal_path or DEFAULT_JOURNAL)
+        try:
+            result: EnableResult = run_enable(
+                sessions, selection, settings, onprem_version=version, what_if=what_if, journal=journal,
+                argv=sys.argv, profile=",".join(f"{k}" for k in sessions), chunk_size=chunk_size,
+                step_size=chunk_size * 4, progress=progress,
+            )
+        finally:
+            if journal is not None:
+                journal.close()
+    err = app_ctx.err_console
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if result.resumed:
+        err.print(f"Resumed run {result.run_id}: {result.steps_skipped} of {result.steps_total} step(s) were done.")
+    if what_if:
+        for side, line in result.pipelines.items():
+            err.print(f"what if ({side}): <{len(result.plan.to_send(side))} identities> | {line}", highlight=False,
+                      markup=False)
+    if report is not None:
+        write_report(report, result.outcomes)
+    title = "Litigation hold (what if)" if what_if else "Litigation hold"
+    _render(app_ctx, result.outcomes, title, {"run_id": result.run_id, "what_if": what_if,
+                                               "report": str(report) if report else None})
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    all_: AllOpt = False,
+    mailbox: MailboxOpt = None,
+    from_file: FileOpt = None,
+    recipient_type: TypeOpt = None,
+    report: ReportOpt = None,
+    onprem: OnpremOpt = None,
+    online: OnlineOpt = None,
+    chunk_size: ChunkOpt = 500,
+) -> None:
+    """Show the litigation hold state of mailboxes (read-only)."""
+    app_ctx = app_context(ctx)
+    selection = _selection(all_, mailbox, from_file, recipient_type)
+    if report is not None and report.suffix.lower() not in (".csv", ".xlsx"):
+        raise InputError("the report must end in .csv or .xlsx", file=str(report))
+    with open_sides(app_ctx, onprem, online) as (sessions, _version), _progress(app_ctx.err_console) as progress:
+        rows = run_status(sessions, selection, chunk_size=chunk_size, progress=progress)
+    if report is not None:
+        write_report(report, rows)
+    _render(app_ctx, rows, "Litigation hold status", {"report": str(report) if report else None})

@@ -1,0 +1,218 @@
+"""End-to-end: the real ``hybridkit hold`` CLI against the lab (both endpoints) over loopback."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+
+from hybridkit.cli import app  # noqa: E402
+from hybridkit.hold import _run  # noqa: E402
+from hybridkit.lab.cmdlets import hold as lab_hold  # noqa: E402
+from hybridkit.lab.cmdlets._registry import HANDLERS  # noqa: E402
+
+ELIGIBLE = {"BPOS_S_Enterprise", "BPOS_S_ArchiveAddOn"}
+
+
+class Hold:
+    """A fresh lab per test, a hybridkit.toml with a lab profile, and helpers to run the CLI and read lab state."""
+
+    def __init__(self, handle: Any, tmp: Path) -> None:
+        self.handle = handle
+        self.tmp = tmp
+        self.config = tmp / "hybridkit.toml"
+        self.config.write_text(
+            f'default_profile = "lab"\n[profiles.lab]\nkind = "lab"\nready_file = "{tmp / "lab.json"}"\n'
+            'max_shells = 2\n', encoding="utf-8")
+        self.org = handle.server.engine.org
+
+    def run(self, *args: str) -> Any:
+        result = CliRunner().invoke(app, ["--config", str(self.config), "-o", "json", "hold", *args])
+        return result
+
+    def json(self, result: Any) -> dict[str, Any]:
+        text = result.stdout
+        return json.loads(text[text.index("{"):])
+
+    def mailboxes(self, side: str, pred: Any = None) -> list[dict[str, Any]]:
+        return [r for r in self.org.side(side).recipients.values()
+                if r.get("RecipientTypeDetails") in lab_hold.MAILBOX_TYPES and (pred is None or pred(r))]
+
+    def rec(self, side: str, smtp: str) -> dict[str, Any]:
+        return next(r for r in self.mailboxes(side) if r["PrimarySmtpAddress"].lower() == smtp.lower())
+
+    def set_pipelines(self) -> list[dict[str, Any]]:
+        return [p for p in self.handle.audit_records("pipeline")
+                if [c.lower() for c in _cmdlets(p)][-1:] == ["set-mailbox"]]
+
+
+def _cmdlets(record: dict[str, Any]) -> list[str]:
+    return [c["name"] if isinstance(c, dict) else str(c) for c in record.get("commands") or record.get("cmdlets") or []]
+
+
+@pytest.fixture
+def hold(lab_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Hold:
+    monkeypatch.chdir(tmp_path)
+    handle = lab_factory(org="demo", ready_file=tmp_path / "lab.json")
+    return Hold(handle, tmp_path)
+
+
+def _licensed(r: dict[str, Any]) -> bool:
+    return bool(set(r.get("PersistedCapabilities") or []) & ELIGIBLE)
+
+
+def _pick(hold: Hold) -> dict[str, str]:
+    onprem = next(r for r in hold.mailboxes("onprem") if r["RecipientTypeDetails"] == "UserMailbox"
+                  and not r.get("LitigationHoldEnabled"))
+    cloud = next(r for r in hold.mailboxes("online", _licensed) if not r.get("LitigationHoldEnabled"))
+    unlicensed = next(r for r in hold.mailboxes("online", lambda r: not _licensed(r))
+                      if not r.get("LitigationHoldEnabled"))
+    return {"onprem": onprem["PrimarySmtpAddress"], "cloud": cloud["PrimarySmtpAddress"],
+            "unlicensed": unlicensed["PrimarySmtpAddress"], "missing": "nobody.here@contoso.com"}
+
+
+def test_enable_both_sides_reports_every_mailbox(hold: Hold) -> None:
+    who = _pick(hold)
+    report = hold.tmp / "hold.csv"
+    result = hold.run("enable", *[a for k in who.values() for a in ("--mailbox", k)], "--owner", "Legal case 7",
+                      "--report", str(report))
+    assert result.exit_code == 0, result.output
+    statuses = {m["key"]: m["status"] for m in hold.json(result)["mailboxes"]}
+    assert statuses == {who["onprem"]: "enabled", who["cloud"]: "enabled", who["unlicensed"]: "unlicensed",
+                        who["missing"]: "not found"}
+    for side, key in (("onprem", "onprem"), ("online", "cloud")):
+        rec = hold.rec(side, who[key])
+        assert rec["LitigationHoldEnabled"] is True and rec["LitigationHoldOwner"] == "Legal case 7"
+        assert rec["LitigationHoldDate"]
+    assert not hold.rec("online", who["unlicensed"]).get("LitigationHoldEnabled")
+    with report.open(encoding="utf-8-sig") as fh:
+        rows = {r["Mailbox"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == set(who.values())
+    assert rows[who["onprem"]]["Side"] == "onprem" and rows[who["cloud"]]["Side"] == "online"
+    assert rows[who["onprem"]]["Verified"] == "True"
+    # Each side got ONE pipeline of two cmdlets with the identities streamed in; the unlicensed one was not sent.
+    sets = hold.set_pipelines()
+    assert [[c.lower() for c in _cmdlets(p)] for p in sets] == [["get-mailbox", "set-mailbox"]] * 2
+
+
+def test_rerun_changes_nothing(hold: Hold) -> None:
+    who = _pick(hold)
+    args = ["enable", "--mailbox", who["onprem"], "--mailbox", who["cloud"]]
+    assert hold.run(*args).exit_code == 0
+    sent = len(hold.set_pipelines())
+    again = hold.run(*args)
+    assert again.exit_code == 0
+    assert {m["status"] for m in hold.json(again)["mailboxes"]} == {"already on hold"}
+    assert len(hold.set_pipelines()) == sent
+
+
+def test_duration_change_and_what_if(hold: Hold) -> None:
+    who = _pick(hold)
+    assert hold.run("enable", "--mailbox", who["onprem"]).exit_code == 0
+    preview = hold.run("enable", "--mailbox", who["onprem"], "--duration", "365", "--what-if")
+    assert preview.exit_code == 0
+    assert hold.json(preview)["mailboxes"][0]["status"] == "would change"
+    assert "Set-Mailbox -LitigationHoldEnabled:$true -LitigationHoldDuration 365" in preview.stderr
+    assert hold.rec("onprem", who["onprem"])["LitigationHoldDuration"] == "Unlimited"
+    changed = hold.run("enable", "--mailbox", who["onprem"], "--duration", "365")
+    assert hold.json(changed)["mailboxes"][0]["status"] == "changed"
+    assert hold.rec("onprem", who["onprem"])["LitigationHoldDuration"] == "365.00:00:00"
+
+
+def test_verification_catches_a_hold_that_did_not_stick(hold: Hold, monkeypatch: pytest.MonkeyPatch) -> None:
+    who = _pick(hold)
+    real = HANDLERS["set-mailbox"]
+
+    def lossy(ctx: Any) -> None:  # Exchange accepts the command for this one mailbox but nothing changes
+        if str(ctx.params.get("Identity")).lower() == hold.rec("onprem", who["onprem"])["Identity"].lower():
+            return
+        real(ctx)
+
+    monkeypatch.setitem(HANDLERS, "set-mailbox", lossy)
+    result = hold.run("enable", "--mailbox", who["onprem"], "--mailbox", who["cloud"])
+    assert result.exit_code == 1
+    rows = {m["key"]: m for m in hold.json(result)["mailboxes"]}
+    assert rows[who["onprem"]]["status"] == "failed"
+    assert "verification read back LitigationHoldEnabled=False" in rows[who["onprem"]]["message"]
+    assert rows[who["cloud"]]["status"] == "enabled"
+
+
+def test_interrupted_run_resumes_without_resending(hold: Hold, monkeypatch: pytest.MonkeyPatch) -> None:
+    targets = [r for r in hold.mailboxes("onprem") if r["RecipientTypeDetails"] == "SharedMailbox"
+               and not r.get("LitigationHoldEnabled")]
+    assert len(targets) >= 6
+    real_finished = _run.HoldJournal.finished
+    calls = {"n": 0}
+
+    def crash_after_first(self: Any, step: Any, errors: dict[str, str]) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # step 2 was sent but its outcome never committed: in doubt
+            raise KeyboardInterrupt
+        real_finished(self, step, errors)
+
+    monkeypatch.setattr(_run.HoldJournal, "finished", crash_after_first)
+    args = ["enable", "--recipient-type", "SharedMailbox", "--chunk-size", "2"]
+    first = hold.run(*args)
+    assert first.exit_code != 0
+    sent_first = sum(p.get("input_count", p.get("input_items", 0)) for p in hold.set_pipelines())
+    monkeypatch.setattr(_run.HoldJournal, "finished", real_finished)
+    second = hold.run(*args)
+    assert second.exit_code == 0, second.output
+    assert "Resumed run" in second.stderr
+    body = hold.json(second)
+    shared_online = {r["PrimarySmtpAddress"] for r in hold.mailboxes("online", lambda r: r["RecipientTypeDetails"]
+                                                                     == "SharedMailbox")}
+    statuses = {m["key"]: m["status"] for m in body["mailboxes"] if m["key"] not in shared_online}
+    assert {t["PrimarySmtpAddress"]: "enabled" for t in targets}.items() <= statuses.items()
+    assert all(hold.rec("onprem", t["PrimarySmtpAddress"])["LitigationHoldEnabled"] for t in targets)
+    sent_total = sum(p.get("input_count", p.get("input_items", 0)) for p in hold.set_pipelines())
+    # Nobody was sent twice: the in-doubt step was re-checked against live state, finished steps were skipped.
+    enabled_everywhere = sum(1 for s in statuses.values() if s == "enabled")
+    assert sent_total == enabled_everywhere + sum(1 for m in body["mailboxes"]
+                                                  if m["key"] in shared_online and m["status"] == "enabled")
+    assert sent_first < sent_total
+
+
+def test_status_from_xlsx(hold: Hold) -> None:
+    import xlsxwriter
+
+    who = _pick(hold)
+    hold.run("enable", "--mailbox", who["cloud"], "--duration", "30")
+    book_path = hold.tmp / "legal.xlsx"
+    book = xlsxwriter.Workbook(str(book_path))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["Custodians for case 7"])
+    sheet.write_row(2, 0, ["Name", "EmailAddress"])
+    sheet.write_row(3, 0, ["Cloud person", who["cloud"]])
+    sheet.write_row(4, 0, ["On-prem person", who["onprem"]])
+    book.close()
+    out = hold.tmp / "status.xlsx"
+    result = hold.run("status", "--from-file", str(book_path), "--report", str(out))
+    assert result.exit_code == 0, result.output
+    rows = {m["key"]: (m["status"], m["duration"]) for m in hold.json(result)["mailboxes"]}
+    assert rows == {who["cloud"]: ("on hold", "30"), who["onprem"]: ("not on hold", "")}
+    assert out.stat().st_size > 0
+
+
+def test_duration_refused_on_exchange_2010(lab_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    hold = Hold(lab_factory(org="demo", version="2010", ready_file=tmp_path / "lab.json"), tmp_path)
+    who = _pick(hold)
+    result = hold.run("enable", "--mailbox", who["onprem"], "--mailbox", who["cloud"], "--duration", "90")
+    assert result.exit_code == 0, result.output
+    rows = {m["key"]: m for m in hold.json(result)["mailboxes"]}
+    assert rows[who["onprem"]]["status"] == "refused"
+    assert "Exchange Server 2010" in rows[who["onprem"]]["message"]
+    assert rows[who["cloud"]]["status"] == "enabled"
+    assert not hold.rec("onprem", who["onprem"]).get("LitigationHoldEnabled")
+
+
+def test_selectors_are_exclusive(hold: Hold) -> None:
+    result = hold.run("enable", "--all", "--mailbox", "a@contoso.com")
+    assert result.exit_code == 2
