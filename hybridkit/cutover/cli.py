@@ -8,7 +8,6 @@ Online, so every command needs an online profile (``kind = "online"``, or a lab 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hybridkit._context import AppContext
+from hybridkit.cli_support import app_context, emit_json
 from hybridkit.cutover import _apply
 from hybridkit.cutover._model import CompletionMethod, MoveState, Readiness
 from hybridkit.cutover._plan import plan_create, select_batches
@@ -38,12 +38,7 @@ app = typer.Typer(help="Create migration batches from a plan, watch them, and co
 
 
 def _app(ctx: typer.Context) -> AppContext:
-    obj = ctx.obj
-    if not isinstance(obj, AppContext):  # invoked without the root callback (tests of the sub-app)
-        from rich.console import Console
-
-        obj = AppContext(None, None, "table", False, Console(), Console(stderr=True))
-    return obj
+    return app_context(ctx)
 
 
 @contextmanager
@@ -67,7 +62,7 @@ def _utcnow() -> dt.datetime:
 
 
 def _emit_json(app_ctx: AppContext, data: Any) -> None:
-    app_ctx.console.print_json(json.dumps(data, default=str))
+    emit_json(app_ctx, data)
 
 
 # ---------------------------------------------------------------- create

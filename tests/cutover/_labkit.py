@@ -31,7 +31,7 @@ class FakeSink:
 
 
 def make_org(count: int = 14) -> Org:
-    onprem = Side("onprem", settings={"domain": "contoso.com"})
+    onprem = Side("onprem", settings={"domain": "contoso.com", "routing_domain": "contoso.mail.onmicrosoft.com"})
     online = Side("online")
     for i in range(count):
         email = f"user{i:02d}@contoso.com"

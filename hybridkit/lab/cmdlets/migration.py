@@ -143,12 +143,17 @@ def _effects(org: Org) -> ms.MoveEffects:
         tdd = move.get("TargetDeliveryDomain") or "contoso.mail.onmicrosoft.com"
         onprem = _find_recipient(org.onprem, email)
         alias = move.get("Alias") or email.split("@", 1)[0]
+        online = _find_recipient(org.online, email)
+        if onprem is not None and online is not None and onprem.get("Alias") and "routing_domain" in org.onprem.settings:
+            from hybridkit.lab.orgs_people import migrate_mailbox  # the demo org's own conversion
+
+            migrate_mailbox(org, onprem, online, ["BPOS_S_Enterprise"])
+            return
         if onprem is not None:
             onprem["RecipientTypeDetails"] = "RemoteUserMailbox"
             onprem["RecipientType"] = "MailUser"
             onprem["RemoteRoutingAddress"] = f"{alias}@{tdd}"
             onprem["Database"] = None
-        online = _find_recipient(org.online, email)
         if online is None:
             guid = str(uuid.uuid4())
             online = {

@@ -1,0 +1,116 @@
+"""The demo's cutover step: one planned batch created, synced, one mailbox completed early, then the batch.
+
+It shows the classic trap on the way: a plain ``Resume-MoveRequest`` only bounces a synced move.
+The lab's virtual clock is advanced between steps so hours of syncing pass in a moment.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from hybridkit.cutover import _apply
+from hybridkit.cutover._model import CompletionMethod, PlannedBatch, Readiness
+from hybridkit.cutover._plan import plan_create
+from hybridkit.cutover._read import read_plan
+from hybridkit.journal import Journal
+from hybridkit.ps import Command, PSObject
+
+__all__ = ["DEMO_ORDER", "DEMO_TITLE", "demo_step"]
+
+DEMO_TITLE = "Cutover: a migration batch and a single-mailbox completion"
+DEMO_ORDER = 40
+BATCH = "Demo-Wave-1"
+ENDPOINT = "Hybrid Migration Endpoint - EWS (Default Web Site)"
+
+
+def _advance(ctx: Any, hours: float) -> None:
+    org = getattr(ctx.lab.engine, "org", None)
+    if org is not None:
+        org.clock.advance(hours * 3600)
+        ctx.console.print(f"[dim](lab clock advanced {hours:g} h)[/]")
+
+
+def _plan(ctx: Any) -> PlannedBatch:
+    """A batch of twelve user mailboxes written as plan.json (what `hybridkit batches plan` produces)."""
+    mailboxes = sorted(
+        str(m.get("PrimarySmtpAddress")).lower()
+        for m in ctx.session.run(Command.of("Get-Mailbox", RecipientTypeDetails="UserMailbox",
+                                            ResultSize="Unlimited")).output
+        if isinstance(m, PSObject) and m.get("PrimarySmtpAddress")
+    )[:12]
+    plan_dir = ctx.workdir / "cutover-plan"
+    (plan_dir / "batches").mkdir(parents=True, exist_ok=True)
+    (plan_dir / "plan.json").write_text(json.dumps({"batches": [{"name": BATCH, "mailboxes": mailboxes}]}))
+    (plan_dir / "batches" / f"{BATCH}.csv").write_text("EmailAddress\n" + "\n".join(mailboxes) + "\n")
+    return read_plan(plan_dir)[0]
+
+
+def _moves_table(title: str, moves: dict[str, Any]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("Mailbox", "Status", "Detail", "%", "Message"):
+        table.add_column(column, overflow="fold")
+    for mailbox in sorted(moves):
+        m = moves[mailbox]
+        style = "red" if m.status == "Failed" else "green" if m.status == "Completed" else ""
+        status = f"[{style}]{m.status}[/]" if style else m.status
+        table.add_row(escape(mailbox), status, escape(m.status_detail), str(m.percent), escape(m.message[:90]))
+    return table
+
+
+def demo_step(ctx: Any) -> dict[str, Any]:
+    """Create, sync, complete one mailbox, show the Resume trap, complete the batch (see the module docstring)."""
+    batch = _plan(ctx)
+    online = ctx.open_session("online")
+    try:
+        observed, _ = _apply.observe_batches(online)
+        plan = plan_create([batch], observed)
+        options = _apply.CreateOptions(ENDPOINT, "contoso.mail.onmicrosoft.com", start=True)
+        for name, outcome, detail in _apply.create_batches(online, plan, options):
+            ctx.console.print(f"New-MigrationBatch [bold]{escape(name)}[/]: {outcome} ({escape(detail)})",
+                              highlight=False)
+        _advance(ctx, 6)
+        moves = _apply.read_moves(online, batches=[BATCH])
+        ctx.console.print(_moves_table(f"{BATCH} after initial sync", moves))
+        ready = sorted(m for m, s in moves.items() if s.status == "Synced")
+        early, trap = ready[0], ready[1]
+        online.run(Command.of("Resume-MoveRequest"), [{"Identity": trap}])
+        _advance(ctx, 0.25)
+        bounced = _apply.read_moves(online, mailboxes=[trap])[trap]
+        ctx.console.print(f"Plain Resume-MoveRequest on {escape(trap)}: back to [bold]{bounced.status}[/] "
+                          "(the batch's PreventCompletion holds it; it does not complete)", highlight=False)
+        with Journal(ctx.journal_path) as journal:
+            at = getattr(ctx.lab.engine, "org").clock.now()
+            single = _apply.run_completion(online, journal, [early], moves, method=CompletionMethod.MOVEREQUEST,
+                                           at=at)
+            ctx.console.print(f"Completing {escape(early)} early: "
+                              + " ; ".join(p.render([early]) for p in _apply.completion_pipelines(
+                                  CompletionMethod.MOVEREQUEST, at)), highlight=False, markup=False)
+            _advance(ctx, 0.5)
+            moves = _apply.read_moves(online, batches=[BATCH])
+            members = sorted(moves)
+            whole = _apply.run_completion(online, journal, members, moves, method=CompletionMethod.MOVEREQUEST,
+                                          at=at)
+        skipped = [f"{i.mailbox} ({i.readiness.value})" for i in whole.plan.items
+                   if i.readiness not in (Readiness.COMPLETE,)]
+        ctx.console.print(f"Completing the rest of {BATCH}: {len(whole.sent)} sent in "
+                          f"{len(_apply.completion_pipelines(CompletionMethod.MOVEREQUEST, at))} pipelines; "
+                          f"not sent: {escape(', '.join(skipped))}", highlight=False)
+        _advance(ctx, 1)
+        final = _apply.follow(online, members, poll_interval=0, timeout=1)
+        ctx.console.print(_moves_table(f"{BATCH} at the end", final))
+        status = online.run(Command.of("Get-MigrationBatch", Identity=BATCH)).output
+        batch_status = str(status[0].get("Status")) if status else "?"
+        ctx.console.print(f"Batch status: [bold]{batch_status}[/]", highlight=False)
+    finally:
+        online.close()
+    return {
+        "batch": BATCH,
+        "batch_status": batch_status,
+        "completed_early": early if single.sent else None,
+        "plain_resume_status": bounced.status,
+        "final": {m: s.status for m, s in final.items()},
+    }
