@@ -11,6 +11,20 @@ from hybridkit.lab.cmdlets import connectors  # noqa: F401  (registers handlers)
 from hybridkit.lab.cmdlets._registry import HANDLERS, CmdletContext
 from hybridkit.lab.org import Org, Side, VirtualClock
 
+try:  # Get-AcceptedDomain belongs to the engine's recipients module
+    from hybridkit.lab.cmdlets import recipients  # noqa: F401
+except ImportError:  # pragma: no cover - until it lands
+    recipients = None
+
+if "get-accepteddomain" not in HANDLERS:  # pragma: no cover - stand-in until the engine's handler exists
+    from hybridkit.lab.cmdlets._objects import to_lab_object
+
+    def _get_accepted_domain(ctx: CmdletContext) -> None:
+        for record in ctx.side.collection("AcceptedDomain").values():
+            ctx.output(to_lab_object(record, "Microsoft.Exchange.Data.Directory.SystemConfiguration.AcceptedDomain"))
+
+    HANDLERS["get-accepteddomain"] = _get_accepted_domain
+
 T0 = dt.datetime(2026, 11, 28, 1, 0, tzinfo=dt.timezone.utc)
 
 
@@ -52,3 +66,48 @@ def run(org: Org, side: str, name: str, **params: Any) -> FakeSink:
     except LabTerminatingError as exc:
         sink.errors.append(exc.error)
     return sink
+
+
+class InProcessSession:
+    """A ``PSSession`` that runs commands through catalogue binding and the lab handlers, in process.
+
+    ``fail`` maps a lower-cased cmdlet name to an error message: that cmdlet then fails with a terminating error
+    (a seeded failure), as a broken endpoint would.
+    """
+
+    def __init__(self, org: Org, side: str, name: str | None = None) -> None:
+        self.org = org
+        self.side = side
+        self._name = name or side
+        self.sent: list[Any] = []
+        self.fail: dict[str, str] = {}
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def request_count(self) -> int:
+        return len(self.sent)
+
+    def run(self, command: Any, input_items: Any = None) -> Any:
+        from hybridkit.errors import CommandFailed
+        from hybridkit.ps import PSError, PSObject, PSResult
+
+        self.sent.append(command)
+        if command.cmdlet.lower() in self.fail:
+            raise CommandFailed(self.fail[command.cmdlet.lower()], command=command.cmdlet)
+        params = {k: (v if not hasattr(v, "present") else v.present) for k, v in command.parameters}
+        sink = run(self.org, self.side, command.cmdlet, **params)
+        return PSResult(
+            output=[PSObject(o.type_names, dict(o.properties), o.to_string) for o in sink.out],
+            errors=[PSError(e.message, e.fully_qualified_error_id, e.category, e.reason or "", e.target,
+                            e.exception_type) for e in sink.errors],
+            warnings=list(sink.warnings),
+        )
+
+    def run_items(self, command: Any, items: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass

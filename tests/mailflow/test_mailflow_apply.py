@@ -1,0 +1,124 @@
+"""Apply through the service with in-process sessions over the lab handlers: idempotence, drift, resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hybridkit.config import Profile
+from hybridkit.errors import StalePlanError
+from hybridkit.journal import Journal, RunStatus
+from hybridkit.mailflow._apply import render_runbook
+from hybridkit.mailflow._model import Action, Side
+from hybridkit.mailflow._scaffold import SCENARIOS
+from hybridkit.mailflow._service import apply_file, plan_file
+from hybridkit.runner import StepStatus
+from tests.mailflow._mfkit import InProcessSession, make_org
+
+
+@pytest.fixture
+def env(tmp_path: Path):  # type: ignore[no-untyped-def]
+    org = make_org()
+    org.onprem.collection("AcceptedDomain")["contoso.com"] = {
+        "Name": "contoso.com", "DomainName": "contoso.com", "DomainType": "Authoritative", "Default": True}
+    sessions = {Side.ONPREM: InProcessSession(org, "onprem"), Side.ONLINE: InProcessSession(org, "online")}
+    spec = tmp_path / "mailflow.toml"
+    spec.write_text(SCENARIOS["azure-relay"], encoding="utf-8")
+    profiles = (Profile("onprem", "lab"), Profile("online", "lab", endpoint="online"))
+    return org, sessions, spec, profiles, tmp_path / "journal.sqlite"
+
+
+def _plan(env):  # type: ignore[no-untyped-def]
+    org, sessions, spec, (onprem, online), _ = env
+    return plan_file(spec, onprem, online, sessions=sessions)
+
+
+def _apply(env, run=None):  # type: ignore[no-untyped-def]
+    return apply_file(run or _plan(env), sessions=env[1], journal_path=env[4])
+
+
+def test_plan_apply_replan(env) -> None:  # type: ignore[no-untyped-def]
+    org = env[0]
+    first = _plan(env)
+    assert [c.action for c in first.plan.actionable] == [Action.CREATE] * 3
+    outcome = _apply(env)
+    assert outcome.ok and [r.status for r in outcome.results] == [StepStatus.DONE] * 3
+    assert org.onprem.collection("SendConnector")["My company to Office 365"]["DNSRoutingEnabled"] is False
+    assert not _plan(env).plan.has_changes
+    again = _apply(env)
+    assert again.results == [] and again.run_id is None
+
+
+def test_partial_drift_corrected_with_one_set(env) -> None:  # type: ignore[no-untyped-def]
+    org, sessions = env[0], env[1]
+    _apply(env)
+    org.onprem.collection("SendConnector")["My company to Office 365"]["RequireTLS"] = False
+    org.online.collection("InboundConnector")["From on-premises relay"]["SenderIPAddresses"] = ["198.51.100.7"]
+    sent_before = {side: len(s.sent) for side, s in sessions.items()}
+    run = _plan(env)
+    assert [(c.cmdlet, [p.name for p in c.properties]) for c in run.plan.actionable] == [
+        ("Set-InboundConnector", ["SenderIPAddresses"]), ("Set-SendConnector", ["RequireTLS"])]
+    outcome = _apply(env, run)
+    assert outcome.ok
+    sets = [c.cmdlet for side, s in sessions.items() for c in s.sent[sent_before[side]:]
+            if not c.cmdlet.startswith("Get-")]
+    assert sorted(sets) == ["Set-InboundConnector", "Set-SendConnector"]
+    assert not _plan(env).plan.has_changes
+
+
+def test_failure_on_one_side_resumes_without_duplicates(env) -> None:  # type: ignore[no-untyped-def]
+    org, sessions = env[0], env[1]
+    sessions[Side.ONLINE].fail["new-inboundconnector"] = "The remote server returned an error: (500)."
+    broken = _apply(env)
+    assert not broken.ok
+    assert [r.status for r in broken.results] == [StepStatus.DONE, StepStatus.FAILED]
+    assert "fabrikam.com" in {d["DomainName"] for d in org.onprem.collection("AcceptedDomain").values()}
+    assert org.onprem.collection("SendConnector") == {}  # stopped: nothing sends before EXO trusts it
+    with Journal(env[4]) as journal:
+        assert journal.get_run(broken.run_id).status is RunStatus.INTERRUPTED  # the send connector never ran
+    sessions[Side.ONLINE].fail.clear()
+    resumed = _apply(env)
+    assert resumed.ok and resumed.resumed and resumed.run_id == broken.run_id
+    assert [r.step.target for r in resumed.results] == [
+        "online:InboundConnector:From on-premises relay", "onprem:SendConnector:My company to Office 365"]
+    news = [c.cmdlet for s in sessions.values() for c in s.sent if c.cmdlet.startswith("New-")]
+    assert sorted(news) == ["New-AcceptedDomain", "New-InboundConnector", "New-InboundConnector", "New-SendConnector"]
+    assert len([d for d in org.onprem.collection("AcceptedDomain").values() if d["DomainName"] == "fabrikam.com"]) == 1
+    with Journal(env[4]) as journal:
+        assert journal.get_run(broken.run_id).status is RunStatus.COMPLETED
+        assert [s.state.value for s in journal.steps(broken.run_id)] == ["done"] * 3
+
+
+def test_in_doubt_step_already_applied_is_verified_not_resent(env) -> None:  # type: ignore[no-untyped-def]
+    org, sessions = env[0], env[1]
+    sessions[Side.ONLINE].fail["new-inboundconnector"] = "connection dropped"
+    broken = _apply(env)
+    # The connector did get created after all (the failure came after the server acted).
+    sessions[Side.ONLINE].fail.clear()
+    from tests.mailflow._mfkit import run as lab_run
+    lab_run(org, "online", "New-InboundConnector", Name="From on-premises relay", ConnectorType="OnPremises",
+            SenderDomains=["*"], SenderIPAddresses=["203.0.113.25"], RestrictDomainsToIPAddresses=True,
+            RequireTls=True)
+    resumed = _apply(env)
+    assert resumed.resumed and resumed.run_id == broken.run_id
+    assert resumed.verified == ["online:InboundConnector:From on-premises relay"]
+    assert [r.step.target for r in resumed.results] == ["onprem:SendConnector:My company to Office 365"]
+
+
+def test_stale_plan_is_refused(env) -> None:  # type: ignore[no-untyped-def]
+    run = _plan(env)
+    env[0].onprem.collection("AcceptedDomain")["contoso.com"]["DomainType"] = "InternalRelay"
+    with pytest.raises(StalePlanError):
+        _apply(env, run)
+
+
+def test_runbook_has_the_exact_commands(env) -> None:  # type: ignore[no-untyped-def]
+    run = _plan(env)
+    text = render_runbook(run.plan, source="mailflow.toml", onprem="onprem", online="online")
+    assert "$ErrorActionPreference = 'Stop'" in text
+    assert ("New-SendConnector -Name 'My company to Office 365' -AddressSpaces @('*') -SmartHosts "
+            "@('contoso-com.mail.protection.outlook.com') -CloudServicesMailEnabled:$true -RequireTLS:$true "
+            "-TlsAuthLevel 'CertificateValidation'") in text
+    assert text.index("New-AcceptedDomain") < text.index("New-InboundConnector") < text.index("New-SendConnector")
+    assert "${" not in text
