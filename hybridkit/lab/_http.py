@@ -140,6 +140,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         content_type = self.headers.get("Content-Type", "")
         if not content_type.startswith("multipart/encrypted"):
+            if isinstance(self.request, ssl.SSLSocket):  # over HTTPS, TLS already protects the body
+                status, response = self._serve(endpoint, self._user, body)
+                if status:
+                    self._send(status, response, _SOAP if response[:1] == b"<" else "text/html")
+                return
             # WinRM with AllowUnencrypted=false refuses plaintext once a sealing context exists.
             self._send(401, b"", None, {"WWW-Authenticate": self.server.options.challenge})
             return
