@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hybridkit.errors import ConfigError
+from hybridkit.ps import _kerberos
 from hybridkit.ps._command import Secret
 
 __all__ = [
@@ -129,6 +130,11 @@ class Profile:
     connection_timeout: int = 30
     operation_timeout: int = 20
     read_timeout: int = 30
+    # Kerberos (hybridkit.ps._kerberos): realm for a bare username, SPN service/host overrides, krb5.conf path.
+    realm: str | None = None
+    spn_service: str | None = None
+    spn_hostname: str | None = None
+    krb5_config: str | None = None
 
     def redacted(self) -> dict[str, Any]:
         """The profile as plain data with secrets masked (for ``profiles show`` and JSON output)."""
@@ -334,6 +340,10 @@ class Connection:
     operation_timeout: int = 20
     read_timeout: int = 30
     encryption: str = "auto"
+    realm: str | None = None  # Kerberos settings, see hybridkit.ps._kerberos
+    spn_service: str | None = None
+    spn_hostname: str | None = None
+    krb5_config: str | None = None
 
     @property
     def url(self) -> str:
@@ -390,6 +400,7 @@ def resolve_connection(profile: Profile, *, interactive: bool | None = None) -> 
         keep = {k: getattr(profile, k) for k in ("max_shells", "shell_limit", "chunk_size", "connection_timeout",
                                                   "operation_timeout", "read_timeout")}
         profile = lab_profile_from_ready(profile.name, ready, endpoint=profile.endpoint, **keep)
+        profile = dataclasses.replace(profile, **_kerberos.lab_kerberos_overrides(profile.auth, ready))
     password = resolve_password(profile, interactive=interactive)
     ssl = profile.https
     online = None
@@ -401,7 +412,7 @@ def resolve_connection(profile: Profile, *, interactive: bool | None = None) -> 
     encryption = "auto"
     if not ssl and profile.auth in ("basic",):
         encryption = "never"  # allowed by _validate only with allow_unencrypted
-    return Connection(
+    connection = Connection(
         profile_name=profile.name,
         kind=profile.kind,
         server=profile.server,
@@ -421,3 +432,4 @@ def resolve_connection(profile: Profile, *, interactive: bool | None = None) -> 
         read_timeout=profile.read_timeout,
         encryption=encryption,
     )
+    return dataclasses.replace(connection, **_kerberos.kerberos_connection_fields(profile))

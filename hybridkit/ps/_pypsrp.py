@@ -36,6 +36,7 @@ from hybridkit.config import Connection
 from hybridkit.errors import AuthError, CommandFailed, HybridkitError, ThrottledError, TransportError
 from hybridkit.ps._command import Command, Pipeline, Secret, Switch
 from hybridkit.ps._errors import is_throttling_message, translate_errors
+from hybridkit.ps._kerberos import describe_mechanism, explain_kerberos_errors, wsman_kerberos_kwargs
 from hybridkit.ps._match import match_items
 from hybridkit.ps._result import ItemOutcome, ItemStatus, PSError, PSObject, PSResult
 from hybridkit.runner._retry import DEFAULT_RETRY, RetryPolicy, call_with_retries
@@ -237,7 +238,7 @@ class PypsrpSession:
     # -- pools ---------------------------------------------------------------------------------------------
     def _open_slot(self, slot: _Slot) -> None:
         conn = self._conn
-        with translate_errors():
+        with translate_errors(), explain_kerberos_errors(conn):
             wsman = WSMan(
                 conn.server,
                 port=conn.port,
@@ -252,6 +253,7 @@ class PypsrpSession:
                 operation_timeout=conn.operation_timeout,
                 read_timeout=max(conn.read_timeout, conn.operation_timeout + 5),
                 no_proxy=conn.kind == "lab",
+                **wsman_kerberos_kwargs(conn),
             )
             send = wsman.transport.send
 
@@ -315,6 +317,14 @@ class PypsrpSession:
             raise
         finally:
             self._free.put(slot)
+
+    def auth_info(self) -> dict[str, str]:
+        """What an open connection negotiated: scheme, mechanism (kerberos/ntlm), sealing; {} for Basic."""
+        for slot in list(self._free.queue):
+            session = getattr(getattr(slot.wsman, "transport", None), "session", None)
+            if session is not None and getattr(session, "auth", None) is not None:
+                return describe_mechanism(session.auth)
+        return {}
 
     def open(self) -> None:
         """Open one runspace pool now (fails fast on a wrong endpoint or credentials)."""
