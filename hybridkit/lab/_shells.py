@@ -99,8 +99,13 @@ class WSManService:
 
     def _audit(self, endpoint: EndpointKind, user: str, request: WSManRequest, status: int, fault: str | None,
                command_id: str | None) -> None:
+        shell_id = request.shell_id
+        if shell_id is None and request.action == Action.CREATE:
+            shell_el = request.find("rsp:Shell")
+            shell_id = shell_el.get("ShellId") if shell_el is not None else None
         self.audit.request(endpoint=endpoint.value, user=user, action=_short(request.action),
-                           shell_id=request.shell_id, status=status, fault=fault, command_id=command_id)
+                           shell_id=shell_id.upper() if shell_id else None, status=status, fault=fault,
+                           command_id=command_id.upper() if command_id else None)
 
     @staticmethod
     def _command_id(request: WSManRequest) -> str | None:

@@ -32,6 +32,7 @@ class FakeEngine:
     def __init__(self) -> None:
         self.sessions: list[LabSession] = []
         self.closed: list[LabSession] = []
+        self.calls: list[tuple[list[LabCommand], list[Any]]] = []
         self.running = 0
         self.max_running = 0
         self._lock = threading.Lock()
@@ -44,6 +45,7 @@ class FakeEngine:
 
     def invoke(self, session: LabSession, commands: list[LabCommand], input_items: list[Any], sink: PipelineSink) -> None:
         with self._lock:
+            self.calls.append((commands, list(input_items)))
             self.running += 1
             self.max_running = max(self.max_running, self.running)
         try:

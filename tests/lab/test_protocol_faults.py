@@ -1,0 +1,131 @@
+"""Latency, injected transient faults, the per-user shell quota and the audit log."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import requests
+from pypsrp.complex_objects import ObjectMeta
+from pypsrp.exceptions import WinRMTransportError, WSManFaultError
+from pypsrp.powershell import PowerShell, RunspacePool
+from pypsrp.wsman import WSMan
+
+from hybridkit.lab._types import LabSecureString
+from tests.lab.fake_engine import FakeEngine
+
+
+def _pool(handle: Any, **wsman: Any) -> RunspacePool:
+    return RunspacePool(WSMan(**handle.wsman_kwargs(**wsman)), configuration_name="Microsoft.Exchange")
+
+
+def _get_date(pool: RunspacePool) -> list[Any]:
+    ps = PowerShell(pool)
+    ps.add_cmdlet("Get-Date")
+    return ps.invoke()
+
+
+def test_latency_is_added_to_every_request(lab_factory: Any) -> None:
+    fast = lab_factory(engine=FakeEngine())
+    slow = lab_factory(engine=FakeEngine(), latency_ms=120)
+    timings = []
+    for handle in (fast, slow):
+        with _pool(handle) as pool:
+            start = time.perf_counter()
+            _get_date(pool)
+            timings.append(time.perf_counter() - start)
+    # Command + at least one Receive, each delayed by 120 ms.
+    assert timings[1] >= 0.24
+    assert timings[1] - timings[0] >= 0.2
+
+
+def test_injected_503_server_busy(lab_factory: Any) -> None:
+    handle = lab_factory(engine=FakeEngine(), fault_rate=1.0, fault_kinds=("busy",))
+    with pytest.raises(WinRMTransportError) as info:
+        _pool(handle).open()
+    assert info.value.code == 503
+    assert "The service is unavailable" in info.value.response_text
+    assert handle.audit_records("request")[0]["fault"] == "injected:busy"
+
+
+def test_injected_quota_fault_has_winrm_message(lab_factory: Any) -> None:
+    handle = lab_factory(engine=FakeEngine(), fault_rate=1.0, fault_kinds=("quota",))
+    with pytest.raises(WSManFaultError) as info:
+        _pool(handle).open()
+    assert info.value.code == 2150859174
+    assert "This user is allowed a maximum number of" in info.value.reason
+
+
+def test_injected_throttling_error(lab_factory: Any) -> None:
+    handle = lab_factory(engine=FakeEngine(), fault_rate=1.0, fault_kinds=("throttle",))
+    with pytest.raises(WSManFaultError) as info:
+        _pool(handle).open()
+    assert "exceeded your budget to create runspace" in info.value.reason
+
+
+def test_injected_dropped_connection(lab_factory: Any) -> None:
+    handle = lab_factory(engine=FakeEngine(), fault_rate=1.0, fault_kinds=("drop",))
+    with pytest.raises(requests.exceptions.ConnectionError):
+        _pool(handle).open()
+
+
+def test_fault_rate_hits_only_some_requests_and_clean_pools_still_work(lab_factory: Any) -> None:
+    handle = lab_factory(engine=FakeEngine(), fault_rate=0.3, fault_kinds=("busy",), fault_seed=7)
+    successes = failures = 0
+    for _ in range(12):
+        try:
+            with _pool(handle) as pool:
+                assert _get_date(pool)
+            successes += 1
+        except WinRMTransportError as exc:
+            assert exc.code == 503
+            failures += 1
+    assert successes and failures
+
+
+def test_max_shells_per_user(lab_factory: Any) -> None:
+    handle = lab_factory(engine=FakeEngine(), max_shells=2)
+    first, second = _pool(handle), _pool(handle)
+    first.open()
+    second.open()
+    third = _pool(handle)
+    with pytest.raises(WSManFaultError) as info:
+        third.open()
+    assert info.value.code == 2150859174
+    assert "This user is allowed a maximum number of 2 concurrent shells, which has been exceeded." in info.value.reason
+    first.close()
+    third = _pool(handle)
+    third.open()
+    assert _get_date(third)
+    third.close()
+    second.close()
+    assert handle.server.service.open_shell_count() == 0
+
+
+def test_audit_records_requests_and_pipelines_with_secrets_redacted(lab_factory: Any) -> None:
+    engine = FakeEngine()
+    handle = lab_factory(engine=engine)
+    with _pool(handle) as pool:
+        pool.exchange_keys()
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Get-Thing").add_parameter("Identity", "alice").add_parameter("Password", "hunter2")
+        ps.add_parameter("Credential", pool.serialize("s3cret-SS", ObjectMeta("SS")))
+        ps.invoke()
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Get-Thing")
+        ps.invoke(["a", "b", "bad-c"])
+    commands, _ = engine.calls[0]
+    assert dict(commands[0].parameters)["Credential"] == LabSecureString("s3cret-SS")
+    text = handle.audit_path.read_text()
+    assert "hunter2" not in text and "s3cret-SS" not in text
+    actions = [r["action"] for r in handle.audit_records("request")]
+    assert actions[0] == "Create" and actions[-1] == "Delete"
+    assert {"Command", "Receive", "Send", "Signal"} & set(actions) >= {"Command", "Receive", "Send"}
+    first, second = handle.audit_records("pipeline")
+    assert first["endpoint"] == "onprem" and first["user"] == handle.username
+    assert first["cmdlets"] == ["Get-Thing"]
+    assert first["parameters"] == [[["Identity", "alice"], ["Password", "****"], ["Credential", "****"]]]
+    assert first["input_count"] == 0 and first["outcome"] == "completed"
+    assert second["input_count"] == 3 and second["outputs"] == 2 and second["errors"] == 1
+    assert all(r["shell"] for r in handle.audit_records("request"))
