@@ -123,3 +123,13 @@ def test_secrets_never_reach_the_logs(lab_factory: Any, caplog: pytest.LogCaptur
     assert secret not in caplog.text
     assert handle.password not in caplog.text
     assert secret not in handle.audit_path.read_text()
+
+
+def test_ntlm_with_message_encryption_over_http(lab_factory: Any) -> None:
+    handle = lab_factory(engine=FakeEngine(), auth="ntlm")
+    connection = resolve_connection(lab_profile(handle))
+    assert connection.auth == "ntlm" and connection.encryption == "auto" and not connection.ssl
+    items = ["alice", "bad-bob", "carol"]
+    with PypsrpSession(connection, max_pools=2, chunk_size=1) as session:
+        outcomes = session.run_items(Command.of("Get-Thing"), items, key=lambda o: o.get("Name"))
+    assert [o.ok for o in outcomes] == [True, False, True]

@@ -1,0 +1,94 @@
+"""The profiles, connect and journal commands through the root CLI (CliRunner)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hybridkit.cli import app
+from hybridkit.config import load_config
+from hybridkit.journal import Journal, PlannedStep
+
+from foundation_kit import isolated  # noqa: F401 - fixture
+
+runner = CliRunner()
+
+
+def test_profiles_init_list_show(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    result = runner.invoke(app, ["profiles", "init"])
+    assert result.exit_code == 0, result.output
+    written = isolated / "hybridkit.toml"
+    config = load_config(written)
+    assert {p.kind for p in config.profiles.values()} == {"onprem", "online", "lab"}
+    assert "#" in written.read_text()  # commented
+
+    again = runner.invoke(app, ["profiles", "init"])
+    assert again.exit_code == 2 and "exists" in again.stderr
+
+    listed = runner.invoke(app, ["--output", "json", "profiles", "list"])
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)["profiles"]
+    assert [r["name"] for r in rows] == ["onprem", "online", "lab"]
+    assert [r["default"] for r in rows] == [True, False, False]
+
+    monkeypatch.setenv("HYBRIDKIT_JUMP_PASSWORD", "jump-pa55-word")
+    shown = runner.invoke(app, ["-o", "json", "profiles", "show", "online"])
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.stdout)
+    assert data["organization"] == "contoso.onmicrosoft.com"
+    assert data["password_source"] == "environment variable HYBRIDKIT_JUMP_PASSWORD"
+    assert "jump-pa55-word" not in shown.stdout
+    table = runner.invoke(app, ["profiles", "show"])
+    assert table.exit_code == 0 and "ex01.contoso.local" in table.stdout
+
+
+def test_user_config_dir_init(isolated: Path) -> None:  # noqa: F811
+    result = runner.invoke(app, ["profiles", "init", "--user"])
+    assert result.exit_code == 0, result.output
+    assert (isolated / "xdg" / "hybridkit" / "hybridkit.toml").is_file()
+    assert runner.invoke(app, ["profiles", "list"]).exit_code == 0  # found in the user config dir
+
+
+def test_nothing_configured_is_one_clear_message(isolated: Path) -> None:  # noqa: F811
+    result = runner.invoke(app, ["connect", "test"])
+    assert result.exit_code == 2
+    assert "profiles init" in result.stderr and "hybridkit demo" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_bad_config_is_exit_2(isolated: Path) -> None:  # noqa: F811
+    (isolated / "hybridkit.toml").write_text('[profiles.x]\nkind = "onprem"\nserver = "s"\npassword = "p"\n')
+    result = runner.invoke(app, ["profiles", "list"])
+    assert result.exit_code == 2 and "do not write passwords" in result.stderr
+
+
+def test_journal_list_and_show(isolated: Path) -> None:  # noqa: F811
+    path = isolated / "j.sqlite"
+    with Journal(path) as journal:
+        run_id = journal.start_run(
+            "hold", "fp", [PlannedStep("k1", "alice", "Set-Mailbox -Identity 'alice' -LitigationHoldEnabled:$true"),
+                           PlannedStep("k2", "bob", "Set-Mailbox -Identity 'bob' -LitigationHoldEnabled:$true")],
+            argv=["hybridkit", "hold", "apply", "--password", "nope-secret"], profile="lab")
+        journal.mark_started(run_id, "k1")
+        journal.mark_done(run_id, "k1")
+        journal.mark_started(run_id, "k2")
+        journal.mark_failed(run_id, "k2", "ManagementObjectNotFoundException", "object 'bob' couldn't be found")
+        journal.finish_run(run_id)
+    listed = runner.invoke(app, ["-o", "json", "journal", "list", "--journal", str(path)])
+    assert listed.exit_code == 0, listed.output
+    runs = json.loads(listed.stdout)
+    assert runs[0]["run_id"] == run_id and runs[0]["status"] == "failed"
+    assert runs[0]["steps"]["done"] == 1 and runs[0]["steps"]["failed"] == 1
+    shown = runner.invoke(app, ["-o", "json", "journal", "show", run_id[:12], "--journal", str(path)])
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.stdout)
+    assert [s["state"] for s in data["steps"]] == ["done", "failed"]
+    assert data["steps"][1]["error_class"] == "ManagementObjectNotFoundException"
+    assert "nope-secret" not in shown.stdout and "nope-secret" not in listed.stdout
+    table = runner.invoke(app, ["journal", "show", run_id, "--journal", str(path)])
+    assert table.exit_code == 0 and "couldn't be found" in table.stdout
+    missing = runner.invoke(app, ["journal", "list", "--journal", str(isolated / "none.sqlite")])
+    assert missing.exit_code == 2

@@ -1,0 +1,100 @@
+"""End to end against the lab with the real Exchange engine: the installed CLI, the bridge, the journal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+
+from hybridkit.cli import app  # noqa: E402
+from hybridkit.config import resolve_connection  # noqa: E402
+from hybridkit.journal import Journal, StepState  # noqa: E402
+from hybridkit.ps import Command  # noqa: E402
+from hybridkit.ps._pypsrp import PypsrpSession  # noqa: E402
+from hybridkit.runner import Step, planned, run_steps  # noqa: E402
+
+from foundation_kit import isolated, lab_profile, write_lab_config  # noqa: E402,F401
+
+runner = CliRunner()
+
+
+def _aliases(handle: Any, limit: int) -> list[str]:
+    with PypsrpSession(resolve_connection(lab_profile(handle)), max_pools=1) as session:
+        listed = session.run(Command.of("Get-Mailbox", ResultSize="Unlimited")).output
+    return [str(m.get("Alias")) for m in listed][:limit]
+
+
+def test_connect_test_over_http_json(lab: Any, tmp_path: Path) -> None:
+    config = write_lab_config(tmp_path, lab)
+    result = runner.invoke(app, ["--config", str(config), "-o", "json", "connect", "test"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["endpoint"] == lab.onprem_url and data["configuration"] == "Microsoft.Exchange"
+    assert data["organization"] and data["servers"] and data["round_trip_ms"] > 0
+    assert data["account"] == lab.username
+    assert lab.password not in result.output
+
+
+def test_connect_test_over_https_validates_the_ca(lab_factory: Any, tmp_path: Path) -> None:
+    handle = lab_factory(tls=True)
+    config = write_lab_config(tmp_path, handle)
+    result = runner.invoke(app, ["--config", str(config), "-v", "connect", "test"])
+    assert result.exit_code == 0, result.output
+    assert "https://127.0.0.1" in result.stdout and "CA bundle" in result.stdout
+    assert handle.password not in result.stdout and handle.password not in result.stderr
+
+
+def test_online_profile_connects_exchange_online_first(lab_factory: Any, tmp_path: Path) -> None:
+    handle = lab_factory()
+    config = write_lab_config(tmp_path, handle, endpoint="online")
+    result = runner.invoke(app, ["--config", str(config), "-o", "json", "connect", "test"])
+    assert result.exit_code == 0, result.output
+    pipelines = handle.audit_records("pipeline")
+    assert pipelines[0]["cmdlets"] == ["Connect-ExchangeOnline"]
+    assert pipelines[0]["endpoint"] == "online"
+
+
+def test_per_item_errors_with_get_mailbox(lab_factory: Any) -> None:
+    handle = lab_factory(org="synthetic:1000")
+    identities = _aliases(handle, 1000)
+    assert len(identities) == 1000
+    bad = {3: "no-such-user-1", 640: "no-such-user-2", 999: "no-such-user-3"}
+    for pos, name in bad.items():
+        identities[pos] = name
+    with PypsrpSession(resolve_connection(lab_profile(handle))) as session:
+        outcomes = session.run_items(Command.of("Get-Mailbox"), identities, key=lambda o: o.get("Alias"))
+    failed = {n for n, o in enumerate(outcomes) if not o.ok}
+    assert failed == set(bad)
+    assert all("couldn't be found" in outcomes[n].message for n in failed)
+    assert all(o.output and o.output[0]["Alias"] == o.item for o in outcomes if o.ok)
+
+
+def test_journaled_steps_against_the_lab(lab: Any, tmp_path: Path) -> None:
+    aliases = _aliases(lab, 3) + ["no-such-user"]
+    steps = [Step(key=f"get:{a}", target=a, command=Command.of("Get-Mailbox", Identity=a)) for a in aliases]
+    path = tmp_path / "journal.sqlite"
+    with Journal(path) as journal, PypsrpSession(resolve_connection(lab_profile(lab))) as session:
+        run_id = journal.start_run("demo", "fp", planned(steps), argv=["pytest"], profile="lab")
+        report = run_steps(journal, run_id, steps, session)
+        journal.finish_run(run_id)
+        assert [s.state for s in journal.steps(run_id)] == [StepState.DONE] * 3 + [StepState.FAILED]
+    assert len(report.failed) == 1
+    shown = runner.invoke(app, ["-o", "json", "journal", "show", run_id, "--journal", str(path)])
+    assert shown.exit_code == 0
+    data = json.loads(shown.stdout)
+    assert data["status"] == "failed" and data["steps"][3]["error_class"] == "ManagementObjectNotFoundException"
+    assert lab.password.encode() not in path.read_bytes()
+
+
+def test_demo_runs_end_to_end(isolated: Path) -> None:  # noqa: F811
+    result = runner.invoke(app, ["-o", "json", "demo"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    summary = data["results"]["Organisation summary"]
+    assert summary["mailboxes"] >= 300 and summary["servers"] and summary["databases"]
+    assert data["failed"] == []
