@@ -28,8 +28,9 @@ import datetime as dt
 from typing import Any
 
 from hybridkit.lab import exchange_errors
-from hybridkit.lab._types import LabError, LabObject
+from hybridkit.lab._types import LabError
 from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
+from hybridkit.lab.identity import identity_text, resolve_one
 from hybridkit.lab.org import to_iso
 
 __all__ = [
@@ -72,41 +73,10 @@ _HOLD_PARAMS = {"LitigationHoldEnabled", "LitigationHoldDuration", "LitigationHo
                 "RetentionComment"}
 
 
-def _names(rec: dict[str, Any]) -> set[str]:
-    names = set()
-    for key in ("Identity", "Name", "Alias", "DistinguishedName", "Guid", "ExchangeGuid", "LegacyExchangeDN",
-                "SamAccountName", "UserPrincipalName", "PrimarySmtpAddress", "WindowsEmailAddress",
-                "ExternalDirectoryObjectId", "DisplayName"):
-        value = rec.get(key)
-        if value:
-            names.add(str(value).casefold())
-    for address in rec.get("EmailAddresses") or []:
-        text = str(address)
-        names.add((text[5:] if text.lower().startswith("smtp:") else text).casefold())
-    sam = rec.get("SamAccountName")
-    domain = rec.get("NetBiosDomain") or rec.get("Domain")
-    if sam and domain:
-        names.add(f"{domain}\\{sam}".casefold())
-    return names
-
-
-def find_mailbox(ctx: CmdletContext, identity: Any, *, public_folder: bool = False) -> dict[str, Any] | None:
-    """The mailbox on this side that ``identity`` names (a public folder mailbox only when asked for)."""
-    if isinstance(identity, LabObject):
-        guid = identity.get("Guid")
-        if guid and str(guid) in ctx.side.recipients:
-            rec = ctx.side.recipients[str(guid)]
-            return rec if _is_mailbox(rec, public_folder) else None
-    wanted = identity_text(identity).strip().casefold()
-    if not wanted:
-        return None
-    rec = ctx.side.recipients.get(wanted)
-    if rec is not None and _is_mailbox(rec, public_folder):
-        return rec
-    for rec in ctx.side.recipients.values():
-        if _is_mailbox(rec, public_folder) and wanted in _names(rec):
-            return rec
-    return None
+def find_mailbox(ctx: CmdletContext, identity: Any, *, public_folder: bool = False) -> tuple[dict[str, Any] | None, int]:
+    """(the mailbox on this side that ``identity`` names, number of matches); public folder mailboxes only when
+    asked for (``-PublicFolder``)."""
+    return resolve_one(ctx.side, identity, lambda rec: _is_mailbox(rec, public_folder))
 
 
 def _is_mailbox(rec: dict[str, Any], public_folder: bool) -> bool:
@@ -131,17 +101,6 @@ def hold_duration_text(value: Any) -> str:
     if isinstance(value, str) and ":" in value:
         return value
     return f"{int(value)}.00:00:00"
-
-
-def identity_text(value: Any) -> str:
-    """An -Identity value as text: strings as given, piped objects by their Identity/Name."""
-    if isinstance(value, LabObject):
-        for prop in ("Identity", "Name", "Guid"):
-            found = value.get(prop)
-            if found:
-                return str(found)
-        return value.to_string or ""
-    return "" if value is None else str(value)
 
 
 def _error(ctx: CmdletContext, message: str, target: str, exception: str = "TaskInvalidOperationException",
@@ -193,9 +152,10 @@ def _hold_rules(ctx: CmdletContext, rec: dict[str, Any], target: str) -> LabErro
 def set_mailbox(ctx: CmdletContext) -> None:
     """Modify one mailbox per call (the engine calls once per pipeline input item)."""
     identity = ctx.params.get("Identity")
-    rec = find_mailbox(ctx, identity, public_folder=bool(ctx.params.get("PublicFolder")))
+    rec, matches = find_mailbox(ctx, identity, public_folder=bool(ctx.params.get("PublicFolder")))
     if rec is None:
-        ctx.error(exchange_errors.not_found(ctx, identity_text(identity)))
+        make = exchange_errors.ambiguous if matches > 1 else exchange_errors.not_found
+        ctx.error(make(ctx, identity_text(identity)))
         return
     target = _display_identity(rec)
     problem = _hold_rules(ctx, rec, target)
@@ -217,7 +177,7 @@ def set_mailbox(ctx: CmdletContext) -> None:
         rec.setdefault("LitigationHoldDuration", "Unlimited")
     if "LitigationHoldDuration" in params:
         value = params["LitigationHoldDuration"]
-        rec["LitigationHoldDuration"] = "Unlimited" if isinstance(value, str) else int(value)
+        rec["LitigationHoldDuration"] = hold_duration_text(value)
     if "LitigationHoldOwner" in params:
         rec["LitigationHoldOwner"] = str(params["LitigationHoldOwner"] or "")
     if "LitigationHoldDate" in params and isinstance(params["LitigationHoldDate"], dt.datetime):
