@@ -1,0 +1,110 @@
+"""``hybridkit lab serve``: run the Exchange lab until interrupted.
+
+Thin: parse flags into ``LabOptions``, start ``LabServer``, print the endpoints, credentials and CA path (and
+write them to ``--ready-file`` once the server accepts connections), wait for SIGINT/SIGTERM, save state, exit 0.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from hybridkit.cli_support import app_context, emit_json
+from hybridkit.errors import ConfigError, InputError
+from hybridkit.lab.server import LabOptions, LabServer
+
+__all__ = ["app", "serve"]
+
+app = typer.Typer(help="A local Exchange lab (WSMan/PSRP) emulating on-prem Exchange and Exchange Online.",
+                  no_args_is_help=True)
+
+
+@app.callback()
+def _lab() -> None:
+    """A local Exchange lab (WSMan/PSRP) emulating on-prem Exchange and Exchange Online."""
+
+
+def _password(env_var: str | None) -> str | None:
+    if env_var is None:
+        return None
+    value = os.environ.get(env_var)
+    if not value:
+        raise InputError(f"--password-env {env_var}: the environment variable is not set or empty")
+    return value
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")] = 0,
+    tls: Annotated[bool, typer.Option("--tls", help="HTTPS with a lab-generated CA (see --ca-path).")] = False,
+    auth: Annotated[str, typer.Option(help="basic, or ntlm (Negotiate with WinRM message encryption).")] = "basic",
+    org: Annotated[str, typer.Option(help="demo, empty or synthetic:N.")] = "demo",
+    state: Annotated[Optional[Path], typer.Option(help="Load/save the organisation state here.")] = None,
+    version: Annotated[str, typer.Option(help="On-prem Exchange version: 2010, 2013, 2016 or 2019.")] = "2019",
+    latency_ms: Annotated[float, typer.Option(help="Delay added to every WSMan request.")] = 0.0,
+    fault_rate: Annotated[float, typer.Option(help="Probability of a transient fault per request (0..1).")] = 0.0,
+    max_shells: Annotated[Optional[int], typer.Option(help="Open shells allowed per user.")] = None,
+    time_scale: Annotated[float, typer.Option(help="Virtual clock speed (1.0 = real time).")] = 1.0,
+    audit: Annotated[Optional[Path], typer.Option(help="JSONL audit log of requests and pipelines.")] = None,
+    username: Annotated[str, typer.Option(help="The lab user name.")] = "labadmin",
+    password_env: Annotated[
+        Optional[str], typer.Option(help="Environment variable holding the lab password (else one is generated).")
+    ] = None,
+    ready_file: Annotated[Optional[Path], typer.Option(help="Write endpoints and credentials here (JSON, 0600).")] = None,
+    ca_path: Annotated[Optional[Path], typer.Option(help="With --tls: where to write the CA certificate PEM.")] = None,
+) -> None:
+    """Serve the lab until interrupted (SIGINT/SIGTERM save state and exit 0)."""
+    app_ctx = app_context(ctx)
+    if not 0.0 <= fault_rate <= 1.0:
+        raise InputError("--fault-rate must be between 0 and 1")
+    if tls and ca_path is None and ready_file is not None:
+        ca_path = ready_file.with_name(ready_file.stem + "-ca.pem")
+    try:
+        options = LabOptions(
+            host=host, port=port, tls=tls, auth=auth, org=org, state=state, version=version, latency_ms=latency_ms,
+            fault_rate=fault_rate, max_shells=max_shells, time_scale=time_scale, audit=audit, username=username,
+            password=_password(password_env), ready_file=ready_file, ca_path=ca_path,
+        )
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            server = LabServer(options).start()
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        try:
+            info = server.ready_info()
+            if app_ctx.json:
+                emit_json(app_ctx, {**info, "password": "****", "ready_file": str(ready_file) if ready_file else None})
+            else:
+                app_ctx.console.print(_table(info))
+                app_ctx.err_console.print("Lab running; press Ctrl+C to stop.")
+            while not stop.wait(0.5):
+                pass
+        finally:
+            server.stop()
+        app_ctx.err_console.print("Lab stopped" + (f"; state saved to {state}" if state else "") + ".")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _table(info: dict[str, Any]) -> Table:
+    table = Table(title="hybridkit lab", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    for key in ("onprem_url", "online_url", "auth", "username", "password", "ca_path", "audit_path",
+                "online_app_id", "online_certificate_thumbprint", "online_organization"):
+        if info.get(key) not in (None, ""):
+            table.add_row(key, str(info[key]))
+    return table
