@@ -16,7 +16,15 @@ from hybridkit._context import AppContext
 from hybridkit.config import Config, Profile, load_config
 from hybridkit.ps import PSObject, PSSession, Secret, open_session
 
-__all__ = ["app_context", "emit_json", "jsonable", "load_app_config", "open_app_session", "profile_for"]
+__all__ = [
+    "StepProgress",
+    "app_context",
+    "emit_json",
+    "jsonable",
+    "load_app_config",
+    "open_app_session",
+    "profile_for",
+]
 
 
 def app_context(ctx: typer.Context) -> AppContext:
@@ -71,3 +79,32 @@ def jsonable(value: Any) -> Any:
 def emit_json(app: AppContext, data: Any) -> None:
     """Write ``data`` as JSON to stdout (raw: no markup, no wrapping)."""
     app.console.out(json.dumps(jsonable(data), indent=2, ensure_ascii=False), highlight=False)
+
+
+class StepProgress:
+    """A ``runner.Reporter`` drawing one Rich progress bar on stderr (hidden when stderr is not a terminal).
+
+    Use as a context manager around ``run_steps(..., reporter=progress)``.
+    """
+
+    def __init__(self, app: AppContext, total: int, description: str = "Applying") -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=app.err_console, disable=not app.err_console.is_terminal, transient=True,
+        )
+        self._task = self._progress.add_task(description, total=total)
+
+    def __enter__(self) -> StepProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def step_started(self, step: Any) -> None:
+        self._progress.update(self._task, description=f"{getattr(step, 'target', '')}")
+
+    def step_finished(self, result: Any) -> None:
+        self._progress.advance(self._task)
