@@ -57,7 +57,9 @@ _LIST_PROPS = {
     "SenderDomains", "SenderIPAddresses", "AssociatedAcceptedDomains", "TrustedOrganizations", "EFSkipIPs",
     "EFUsers", "EFSkipMailGateway", "ScanAndDropRecipients", "ClientHostNames", "RecipientDomains", "SmartHosts",
     "AddressSpaces", "SourceTransportServers", "ValidationRecipients", "TlsDomainCapabilities", "Bindings",
-    "RemoteIPRanges", "ConnectedDomains",
+    "RemoteIPRanges", "ConnectedDomains", "DomainNames", "TargetAddressDomains", "MailboxMovePublishedScopes",
+    "Domains", "Features", "SendingTransportServers", "ReceivingTransportServers", "EdgeTransportServers",
+    "ClientAccessServers", "ExternalIPAddresses",
 }
 _BOOL_PROPS = {
     "Enabled", "RequireTls", "RequireTLS", "RestrictDomainsToCertificate", "RestrictDomainsToIPAddresses",
@@ -66,6 +68,8 @@ _BOOL_PROPS = {
     "TestMode", "DNSRoutingEnabled", "DomainSecureEnabled", "ForceHELO", "IgnoreSTARTTLS", "IsScopedConnector",
     "RequireOorg", "UseExternalDNSServersEnabled", "FrontendProxyEnabled", "MatchSubDomains", "MakeDefault",
     "AddressBookEnabled", "OutboundOnly", "SendingFromDomainDisabled", "PendingRemoval", "PendingCompletion",
+    "FreeBusyAccessEnabled", "MailboxMoveEnabled", "DeliveryReportEnabled", "MailTipsAccessEnabled", "PhotosEnabled",
+    "ArchiveAccessEnabled",
 }
 
 
@@ -89,6 +93,8 @@ def _coerce(prop: str, value: Any) -> Any:
         return canonical_enum(value, _ENUMS[prop])
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if isinstance(value, (list, tuple)):
+        return [v if isinstance(v, (str, int, float, bool)) else str(v) for v in value]
     return str(value)
 
 
@@ -207,7 +213,7 @@ def _outbound_defaults(ctx: CmdletContext) -> dict[str, Any]:
 
 
 def _send_defaults(ctx: CmdletContext) -> dict[str, Any]:
-    server = str(ctx.side.settings.get("server", "EX01"))
+    server = str(ctx.side.settings.get("server_name") or ctx.side.settings.get("server") or "EX01")
     return {
         "AddressSpaces": [], "AuthenticationCredential": None, "CloudServicesMailEnabled": False, "Comment": None,
         "ConnectedDomains": [], "ConnectionInactivityTimeOut": "00:10:00", "ConnectorType": "Default",
@@ -464,8 +470,8 @@ def seed_hybrid_mail_flow(org: Org) -> None:
     guid = hcw_guid(org)
     now = to_iso(org.clock.now())
     domain = str(org.onprem.settings.get("domain", "contoso.com"))
-    tenant = str(org.online.settings.get("tenant", domain.split(".")[0]))
-    server = str(org.onprem.settings.get("server", "EX01"))
+    routing = str(org.onprem.settings.get("routing_domain") or f"{domain.split('.')[0]}.mail.onmicrosoft.com")
+    server = str(org.onprem.settings.get("server_name") or org.onprem.settings.get("server") or "EX01")
     public = f"mail.{domain}"
     inbound = {
         **_inbound_defaults(None),  # type: ignore[arg-type]
@@ -483,7 +489,7 @@ def seed_hybrid_mail_flow(org: Org) -> None:
     _seed(org.online.collection("OutboundConnector"), f"Outbound to {guid}", "CN=Transport Settings", outbound, now)
     send = {
         **_send_defaults(_FakeCtx(org)),  # type: ignore[arg-type]
-        "AddressSpaces": [f"SMTP:{tenant}.mail.onmicrosoft.com;1"], "CloudServicesMailEnabled": True,
+        "AddressSpaces": [f"SMTP:{routing};1"], "CloudServicesMailEnabled": True,
         "RequireTLS": True, "TlsAuthLevel": "DomainValidation", "TlsDomain": "mail.protection.outlook.com",
         "Fqdn": public, "SourceTransportServers": [server],
     }
