@@ -286,11 +286,16 @@ def _sets_for(spec: CmdletSpec, bound: dict[str, Any]) -> list[str]:
     return sets
 
 
-def _choose_default(spec: CmdletSpec, sets: list[str], bound: dict[str, Any]) -> list[str]:
-    """Narrow several possible sets the way PowerShell does when nothing else decides."""
+def _choose_default(spec: CmdletSpec, sets: list[str], bound: dict[str, Any], pipeline: bool = False) -> list[str]:
+    """Narrow several possible sets the way PowerShell does when nothing else decides.
+
+    With ``pipeline`` (input is still to come), a mandatory parameter that takes pipeline input counts as
+    satisfiable, so ``Get-MoveRequest | Get-MoveRequestStatistics`` keeps the Identity sets.
+    """
     if len(sets) <= 1:
         return sets
-    satisfied = [s for s in sets if all(n in bound for n, p in spec.params.items() if s in p.mandatory_in)]
+    satisfied = [s for s in sets if all(n in bound or (pipeline and (p.by_value or p.by_property_name))
+                                        for n, p in spec.params.items() if s in p.mandatory_in)]
     pool = satisfied or sets
     if spec.default_set in pool:
         return [spec.default_set] + [s for s in pool if s != spec.default_set]
@@ -345,7 +350,7 @@ def bind_command(spec: CmdletSpec, parameters: list[tuple[str | None, Any]], exp
     pipeline = [p for p in spec.params.values() if (p.by_value or p.by_property_name)]
     if expects_input:
         # Sets that a pipeline parameter could still satisfy stay possible; pick among them per item.
-        sets = _choose_default(spec, sets, bound) if len(sets) > 1 else sets
+        sets = _choose_default(spec, sets, bound, pipeline=True) if len(sets) > 1 else sets
         pipeline = [p for p in pipeline if p.name not in bound and any(p.in_set(s) for s in sets)]
     else:
         sets = _choose_default(spec, sets, bound)

@@ -1,6 +1,6 @@
-"""A ``PSSession`` that runs pipelines straight on the lab's migration handlers (no protocol, no binding checks).
+"""A ``PSSession`` over the lab engine in-process: no protocol, but the catalogue binds every command.
 
-Pipeline input dicts bind ``Identity`` by property name; objects flowing between commands bind their Identity.
+Pipeline input dicts become PSCustomObjects (``Identity`` binds by property name), as the real bridge sends them.
 """
 
 from __future__ import annotations
@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hybridkit.lab._types import LabObject
+from hybridkit.errors import CommandFailed
+from hybridkit.lab._types import EndpointKind, LabCommand, LabObject, LabSession, LabTerminatingError
 from hybridkit.lab.org import Org
 from hybridkit.ps import Command, ItemOutcome, Pipeline, PSError, PSObject, PSResult, Switch
 from hybridkit.ps._match import match_items
-from tests.cutover._labkit import run
+from tests.cutover._labkit import FakeSink
 
 
 def _param(value: Any) -> Any:
@@ -26,10 +27,17 @@ def _ps(obj: Any) -> Any:
 
 
 class FakeSession:
+    """Runs every pipeline through the real ``ExchangeEngine`` (catalogue binding included) with a fake sink."""
+
     name = "online"
 
     def __init__(self, org: Org) -> None:
+        from hybridkit.lab.engine import ExchangeEngine
+
         self.org = org
+        self.engine = ExchangeEngine(org, raise_internal_errors=True)
+        self.lab_session = LabSession(EndpointKind.ONLINE, "admin@contoso.onmicrosoft.com",
+                                      data={"exo_connected": True})
         self.pipelines: list[tuple[str, int]] = []
 
     @property
@@ -39,19 +47,19 @@ class FakeSession:
     def run(self, command: Command | Pipeline, input_items: Sequence[Any] | None = None) -> PSResult:
         pipeline = command if isinstance(command, Pipeline) else Pipeline.of(command)
         self.pipelines.append((" | ".join(c.cmdlet for c in pipeline.commands), len(input_items or ())))
-        items: list[Any] | None = None
-        if input_items is not None:
-            items = [i.get("Identity") if isinstance(i, dict) else i for i in input_items]
+        commands = [LabCommand(c.cmdlet, [(k, _param(v)) for k, v in c.parameters]) for c in pipeline.commands]
+        items = [LabObject(["System.Management.Automation.PSCustomObject", "System.Object"], dict(i))
+                 if isinstance(i, dict) else i for i in (input_items or [])]
+        sink = FakeSink()
         result = PSResult()
-        for cmd in pipeline.commands:
-            params = {k: _param(v) for k, v in cmd.parameters}
-            sink = run(self.org, cmd.cmdlet, items, **params)
-            result.errors.extend(PSError(e.message, e.fully_qualified_error_id, e.category, e.reason or "", e.target)
-                                 for e in sink.errors)
-            result.warnings.extend(sink.warnings)
-            items = [o.get("Identity") for o in sink.out] if cmd is not pipeline.commands[-1] else None
-            if cmd is pipeline.commands[-1]:
-                result.output = [_ps(o) for o in sink.out]
+        try:
+            self.engine.invoke(self.lab_session, commands, items, sink)
+        except LabTerminatingError as exc:
+            raise CommandFailed(exc.error.message) from None
+        result.output = [_ps(o) for o in sink.out]
+        result.errors = [PSError(e.message, e.fully_qualified_error_id, e.category, e.reason or "", e.target)
+                         for e in sink.errors]
+        result.warnings = list(sink.warnings)
         return result
 
     def run_items(self, command: Command | Pipeline, items: Sequence[Any], *, chunk_size: int = 500,

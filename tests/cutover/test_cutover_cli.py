@@ -1,0 +1,187 @@
+"""End to end: the real CLI (CliRunner and a subprocess) against a lab over loopback (its own org per test)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+
+from hybridkit.cli import app  # noqa: E402
+from hybridkit.config import lab_profile_from_ready  # noqa: E402
+from hybridkit.lab.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
+from hybridkit.ps import Command, open_session  # noqa: E402
+
+TDD = "contoso.mail.onmicrosoft.com"
+HOUR = 3600.0
+
+
+def _config(tmp_path: Path, handle: Any) -> Path:
+    ready = tmp_path / "lab-ready.json"
+    ready.write_text(json.dumps(handle.server.ready_info()))
+    config = tmp_path / "hybridkit.toml"
+    config.write_text('default_profile = "online"\n\n[profiles.online]\nkind = "lab"\n'
+                      f'ready_file = "{ready.as_posix()}"\nendpoint = "online"\n')
+    return config
+
+
+def _users(org: Any, count: int) -> list[str]:
+    return sorted(str(r["PrimarySmtpAddress"]).lower() for r in org.onprem.recipients.values()
+                  if r.get("RecipientTypeDetails") == "UserMailbox")[:count]
+
+
+def _plan(tmp_path: Path, batches: dict[str, list[str]]) -> Path:
+    plan_dir = tmp_path / "plan"
+    plan_dir.mkdir(exist_ok=True)
+    (plan_dir / "plan.json").write_text(json.dumps({"batches": [{"name": n, "mailboxes": m} for n, m in batches.items()]}))
+    return plan_dir
+
+
+def _cli(config: Path, *args: str) -> Any:
+    return CliRunner().invoke(app, ["--config", str(config), *args], catch_exceptions=False)
+
+
+def _audit(org: Any, event: str) -> list[str]:
+    return [e["identity"] for e in org.online.settings.get("lab_migration_audit", []) if e["event"] == event]
+
+
+@pytest.fixture
+def online_lab(lab_factory, tmp_path):
+    handle = lab_factory(org="demo", time_scale=300.0)
+    org = handle.server.engine.org
+    return handle, org, _config(tmp_path, handle)
+
+
+def test_create_watch_complete_one_then_batch(online_lab, tmp_path):
+    handle, org, config = online_lab
+    members = _users(org, 12)  # holds the demo's seeded failures (over quota, bad items) and the retrying move
+    plan_dir = _plan(tmp_path, {"Wave-1": members})
+    args = ["cutover", "create", str(plan_dir), "--endpoint", DEFAULT_ENDPOINT, "--target-delivery-domain", TDD]
+
+    what_if = _cli(config, *args, "--start", "--what-if")
+    assert what_if.exit_code == 0, what_if.output
+    assert "New-MigrationBatch -Name 'Wave-1'" in what_if.output and "-AutoStart" in what_if.output
+    assert "ReadAllBytes(" in what_if.output and "Wave-1" not in str(org.online.collection("MigrationBatch"))
+
+    created = _cli(config, "-o", "json", *args, "--start", "--complete-after", "+30d")
+    assert created.exit_code == 0, created.output
+    assert json.loads(created.output)["batches"][0]["outcome"] == "created"
+    again = _cli(config, "-o", "json", *args, "--start")
+    assert json.loads(again.output)["batches"][0]["outcome"] == "unchanged"
+    other = _plan(tmp_path, {"Wave-1": members[:-1] + [_users(org, 20)[-1]]})
+    conflict = _cli(config, "cutover", "create", str(other), "--endpoint", DEFAULT_ENDPOINT,
+                    "--target-delivery-domain", TDD)
+    assert conflict.exit_code == 2 and members[-1] in conflict.output
+
+    org.clock.advance(24 * HOUR)  # hours of syncing in a moment
+    status = json.loads(_cli(config, "-o", "json", "cutover", "status", "--batch", "Wave-1").output)
+    batch = status["batches"][0]
+    assert batch["status"] == "SyncedwithErrors"
+    rows = {r["mailbox"]: r for r in batch["mailboxes"]}
+    assert "exceeds the target quota" in rows[members[3]]["message"]
+    assert "TooManyBadItems" in rows[members[7]]["message"]
+    assert rows[members[0]]["status"] == "Synced"
+
+    # The trap: a plain Resume-MoveRequest bounces and does not complete.
+    session = open_session(lab_profile_from_ready("t", handle.server.ready_info(), endpoint="online"))
+    try:
+        result = session.run(Command.of("Resume-MoveRequest", Identity=members[1]))
+        assert result.ok
+        org.clock.advance(1 * HOUR)
+        assert session.run(Command.of("Get-MoveRequest", Identity=members[1])).output[0].get("Status") == "Synced"
+    finally:
+        session.close()
+
+    # One mailbox early, then the whole batch (--wait follows to Completed/Failed; failures exit 1).
+    journal = tmp_path / "journal.sqlite"
+    one = _cli(config, "-o", "json", "cutover", "complete", "--mailbox", members[0], "--journal", str(journal),
+               "--wait", "--poll-interval", "0.1", "--timeout", "30")
+    assert one.exit_code == 0, one.output
+    assert json.loads(one.output)["mailboxes"][0]["result"] == "Completed"
+    assert _status(org, members[1]) == "Synced" and _status(org, members[2]) == "Synced"
+    onprem = next(r for r in org.onprem.recipients.values() if r.get("PrimarySmtpAddress", "").lower() == members[0])
+    assert onprem["RecipientTypeDetails"] == "RemoteUserMailbox"
+
+    whole = _cli(config, "-o", "json", "cutover", "complete", "--batch", "Wave-1", "--journal", str(journal),
+                 "--wait", "--poll-interval", "0.1", "--timeout", "60")
+    assert whole.exit_code == 1, whole.output
+    results = {r["mailbox"]: r for r in json.loads(whole.output)["mailboxes"]}
+    assert results[members[3]]["readiness"] == "failed" and "quota" in results[members[3]]["detail"]
+    assert results[members[7]]["readiness"] == "failed"
+    assert {results[m]["result"] for m in members if m not in (members[3], members[7])} == {"Completed"}
+    assert results[members[0]]["readiness"] == "done"
+    assert sorted(_audit(org, "Completed")) == sorted(set(members) - {members[3], members[7]})
+    final = json.loads(_cli(config, "-o", "json", "cutover", "status").output)
+    assert final["batches"][0]["status"] == "CompletedWithErrors"
+
+
+def _status(org: Any, mailbox: str) -> str:
+    return org.online.collection("MoveRequest")[mailbox]["Status"]
+
+
+def test_when_without_zone_is_refused(online_lab):
+    _, _, config = online_lab
+    result = _cli(config, "cutover", "complete", "--mailbox", "a@contoso.com", "--at", "2026-11-28T02:00")
+    assert result.exit_code == 2 and "no time zone" in result.output
+
+
+def test_sigkill_mid_completion_then_rerun_completes_each_exactly_once(lab_factory, tmp_path):
+    handle = lab_factory(org="demo", time_scale=1.0, latency_ms=40.0)
+    org = handle.server.engine.org
+    config = _config(tmp_path, handle)
+    members = _users(org, 14)
+    plan_dir = _plan(tmp_path, {"Wave-K": members})
+    assert _cli(config, "cutover", "create", str(plan_dir), "--endpoint", DEFAULT_ENDPOINT,
+                "--target-delivery-domain", TDD, "--start").exit_code == 0
+    org.clock.advance(24 * HOUR)
+    journal = tmp_path / "journal.sqlite"
+    argv = [sys.executable, "-m", "hybridkit", "--config", str(config), "cutover", "complete", "--batch", "Wave-K",
+            "--chunk-size", "2", "--journal", str(journal)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if _done_steps(journal) >= 4:
+                break
+            if proc.poll() is not None:
+                pytest.fail("the CLI finished before it could be killed")
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    sent_before = len(_audit(org, "Resume-MoveRequest"))
+    assert 4 <= sent_before < 12, "killed mid-completion"
+    rerun = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 1, rerun.stdout + rerun.stderr  # the two seeded failures
+    org.clock.advance(2 * HOUR)
+    ready = [m for m in members if m not in (members[3], members[7])]
+    resumes = _audit(org, "Resume-MoveRequest")
+    assert sorted(resumes) == sorted(ready), "every ready mailbox signalled exactly once, none skipped"
+    status = json.loads(_cli(config, "-o", "json", "cutover", "status", "--batch", "Wave-K").output)
+    assert sorted(_audit(org, "Completed")) == sorted(ready)
+    assert {r["status"] for r in status["batches"][0]["mailboxes"] if r["mailbox"] in ready} == {"Completed"}
+    wire = [r for r in handle.audit_records("pipeline") if "Resume-MoveRequest" in r.get("cmdlets", [])]
+    assert sum(int(r["input_count"]) for r in wire) == len(ready), "no mailbox sent twice on the wire"
+
+
+def _done_steps(journal: Path) -> int:
+    if not journal.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("SELECT count(*) FROM steps WHERE state='done'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
