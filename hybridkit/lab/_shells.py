@@ -16,7 +16,7 @@ from typing import Callable
 from hybridkit.lab._audit import AuditLog
 from hybridkit.lab._faults import quota_fault
 from hybridkit.lab._psrp import PipelineReport, ShellDriver
-from hybridkit.lab._types import EndpointKind, Engine, LabSession
+from hybridkit.lab._types import EndpointKind, Engine, LabSession, LabTerminatingError
 from hybridkit.lab._wsman import (
     NS,
     Action,
@@ -158,7 +158,12 @@ class WSManService:
             session = LabSession(endpoint=endpoint, user=user, shell_id=shell_id)
             driver = ShellDriver(shell_id, session, self.engine, self._pipeline_reporter(endpoint, user))
             self._shells[shell_id] = driver
-        self.engine.open_session(session)
+        try:
+            self.engine.open_session(session)
+        except LabTerminatingError as exc:  # the engine refuses this runspace (e.g. a broken account)
+            with self._lock:
+                self._shells.pop(shell_id, None)
+            raise WSManFault.internal(exc.error.message) from None
         driver.set_max_envelope(request.max_envelope_size)
         driver.receive_fragments(_b64(creation.text))
         path = ENDPOINTS[endpoint][0]

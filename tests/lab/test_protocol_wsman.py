@@ -1,0 +1,80 @@
+"""The sans-I/O WSMan layer: request parsing, envelopes and faults as pypsrp reads them."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from pypsrp.wsman import NAMESPACES, OptionSet, SelectorSet, WSMan
+
+from hybridkit.lab._audit import redact_parameters
+from hybridkit.lab._faults import FaultKind, FaultPlan, quota_fault
+from hybridkit.lab._types import LabCommand, LabSecureString
+from hybridkit.lab._wsman import Action, WSManFault, fault_envelope, parse_request, receive_response
+
+
+def _client_request(action: str, body: ET.Element | None = None, timeout: int | None = None) -> bytes:
+    wsman = WSMan("127.0.0.1", port=1, username="u", password="p", ssl=False, auth="basic", encryption="never",
+                  max_envelope_size=51200)
+    selectors = SelectorSet()
+    selectors.add_option("ShellId", "3F2504E0-4F89-11D3-9A0C-0305E82C3301")
+    options = OptionSet()
+    options.add_option("WSMAN_CMDSHELL_OPTION_KEEPALIVE", "True")
+    _, header = wsman._create_header(action, "http://schemas.microsoft.com/powershell/Microsoft.Exchange", options,
+                                     selectors, timeout)
+    envelope = ET.Element("{%s}Envelope" % NAMESPACES["s"])
+    envelope.append(header)
+    ET.SubElement(envelope, "{%s}Body" % NAMESPACES["s"]).extend([body] if body is not None else [])
+    return ET.tostring(envelope)
+
+
+def test_parse_request_reads_what_pypsrp_sends() -> None:
+    receive = ET.Element("{%s}Receive" % NAMESPACES["rsp"])
+    ET.SubElement(receive, "{%s}DesiredStream" % NAMESPACES["rsp"], CommandId="ABC").text = "stdout"
+    request = parse_request(_client_request(Action.RECEIVE, receive, timeout=3))
+    assert request.action == Action.RECEIVE
+    assert request.resource_uri.endswith("/Microsoft.Exchange")
+    assert request.shell_id == "3F2504E0-4F89-11D3-9A0C-0305E82C3301"
+    assert request.max_envelope_size == 51200
+    assert request.operation_timeout == 3.0
+    assert request.options == {"WSMAN_CMDSHELL_OPTION_KEEPALIVE": "True"}
+    assert request.find("rsp:Receive/rsp:DesiredStream").get("CommandId") == "ABC"
+    response = ET.fromstring(receive_response(request, "ABC", [b"\x00\x01"], done=True))
+    state = response.find("s:Body/rsp:ReceiveResponse/rsp:CommandState", NAMESPACES)
+    assert state.get("State").endswith("/Done")
+    assert response.find("s:Header/wsa:RelatesTo", NAMESPACES).text == request.message_id
+
+
+def test_faults_parse_as_pypsrp_wsman_fault_errors() -> None:
+    for fault in (WSManFault.timed_out(), quota_fault(3), WSManFault.shell_not_found("X")):
+        parsed = WSMan._parse_wsman_fault(fault_envelope(fault, "uuid:1").decode())
+        assert parsed.code == fault.code
+        assert parsed.reason == fault.reason
+    assert WSManFault.timed_out().code == 2150858793  # what pypsrp's poll_invoke re-polls on
+
+
+def test_malformed_requests_are_faults_not_crashes() -> None:
+    for data in (b"not xml", b"<a/>"):
+        try:
+            parse_request(data)
+        except WSManFault as fault:
+            assert fault.soap_code == "s:Sender"
+        else:
+            raise AssertionError("expected a fault")
+
+
+def test_fault_plan_never_faults_delete_or_receive_and_respects_kinds() -> None:
+    plan = FaultPlan(fault_rate=1.0, kinds=(FaultKind.QUOTA,), seed=1)
+    assert plan.decide(Action.DELETE).fault is None
+    assert plan.decide(Action.RECEIVE).fault is None
+    assert plan.decide(Action.COMMAND).fault is None  # quota only applies to Create
+    assert plan.decide(Action.CREATE).fault is FaultKind.QUOTA
+    assert FaultPlan(latency_ms=25).decide(Action.SEND).delay == 0.025
+
+
+def test_redaction_hides_secret_names_and_secure_strings() -> None:
+    command = LabCommand("Set-Thing", [("Identity", "a"), ("Password", "p"), ("Other", LabSecureString("s")),
+                                       ("Options", {"ApiToken": "t", "Keep": 1}), (None, "positional")])
+    assert redact_parameters(command) == [
+        ["Identity", "a"], ["Password", "****"], ["Other", "****"], ["Options", {"ApiToken": "****", "Keep": 1}],
+        [None, "positional"],
+    ]
