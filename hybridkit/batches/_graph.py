@@ -13,6 +13,7 @@ ties break on node order, so the same input gives the same batches.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 from collections.abc import Sequence
 
@@ -141,20 +142,26 @@ def partition(
         return p
 
     def grow(p: int, members: list[int]) -> None:
+        """Grow part ``p`` by strongest connection up to the caps, then keep the best prefix of the growth:
+        the one with the lowest cut per fill (a sweep cut), among prefixes at least half full (or the whole)."""
         heap: list[tuple[int, int, int]] = []
         conn: dict[int, int] = {}
 
-        def touch(x: int) -> None:
+        def touch(x: int) -> int:
+            free = 0
             for k in range(indptr[x], indptr[x + 1]):
                 y = indices[k]
                 if part_of[y] == -1:
+                    free += weights[k]
                     c = conn.get(y, 0)
                     if c >= 0:
                         conn[y] = c = c + weights[k]
                         heapq.heappush(heap, (-c, rank[y], y))
+            return free
 
-        for x in members:
-            touch(x)
+        cut = sum(touch(x) for x in members)
+        added: list[int] = []
+        best, best_score = -1, math.inf
         rejects = 0
         while heap and pcount[p] < cap_count:
             negc, _, y = heapq.heappop(heap)
@@ -164,13 +171,22 @@ def partition(
                 part_of[y] = p
                 pcount[p] += count[y]
                 psize[p] += size[y]
-                touch(y)
+                cut += touch(y) - conn[y]  # y's free edges become cut; its edges into p no longer are
+                added.append(y)
+                fill = max(pcount[p] / cap_count, psize[p] / cap_size)
+                if fill >= 0.5 and cut / fill <= best_score:
+                    best, best_score = len(added) - 1, cut / fill
                 rejects = 0
             else:
                 conn[y] = -1
                 rejects += 1
                 if rejects > _REJECTS:
                     break
+        if heap and best >= 0 and best < len(added) - 1:
+            for y in added[best + 1 :]:
+                part_of[y] = -1
+                pcount[p] -= count[y]
+                psize[p] -= size[y]
 
     by_label: dict[str, list[int]] = {}
     for x in order:

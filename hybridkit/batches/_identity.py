@@ -85,7 +85,7 @@ class Directory:
         tail = low.rsplit("/", 1)[-1]
         if low in self._groups or tail in self._groups or tail in _WELL_KNOWN_GROUPS:
             return "group: permissions granted through groups are not followed"
-        return "not in the inventory (a service account, or a mailbox missing from the export)"
+        return "no mailbox in the inventory (a service account or group, or a mailbox missing from the export)"
 
     def resolve(self, name: str) -> int | str:
         """Inventory index, skip word, or the reason the name is unresolved (cached per distinct name)."""

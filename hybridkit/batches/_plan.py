@@ -133,59 +133,6 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
     if any(p.blocking for p in problems):
         raise BatchInputError(problems)
     n = len(directory.mailboxes)
-    m = np.asarray(links.mailbox, dtype=np.int64)
-    t = np.asarray(links.trustee, dtype=np.int64)
-    keys = np.where(t >= 0, t, n - 1 - t)
-    total = n + len(links.unresolved_written)
-    pairs = np.unique(keys * max(n, 1) + m) if keys.size else keys
-    degree = np.bincount(pairs // max(n, 1), minlength=total)
-    mask = degree > options.super_connector_degree
-    forced: set[int] = set()
-    for value in options.exclude_trustees:
-        found = directory.resolve(value)
-        low = value.strip().lower()
-        hits = {found} if isinstance(found, int) else set()
-        hits |= {n + uid for name, uid in links.unresolved_names.items() if low in (name, name.rsplit("\\", 1)[-1])}
-        if not hits:
-            warnings.append(f"--exclude-trustee {value!r} matched no mailbox and no trustee")
-        forced |= hits
-    for key in forced:
-        mask[key] = True
-    excluded = []
-    for key in np.nonzero(mask)[0].tolist():
-        name = directory.mailboxes[key].address if key < n else links.unresolved_written[key - n]
-        why = "--exclude-trustee" if key in forced else (
-            f"linked to {degree[key]} mailboxes, more than --super-connector-degree {options.super_connector_degree}"
-        )  # fmt: skip
-        if key >= n:
-            why += "; no mailbox"
-        excluded.append(ExcludedTrustee(name, why, int(degree[key])))
-    excluded.sort(key=lambda e: (-e.mailbox_count, e.trustee))
-    return keys, mask, excluded
-
-
-def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> BatchPlan:
-    """Plan migration batches from loaded exports (see the module docstring for how).
-
-    Raises:
-        BatchInputError: the inputs have blocking problems (all of them are in ``.problems``).
-        InputError: an option is out of range.
-    """
-    options = options or PlanOptions()
-    _check(options)
-    problems = list(inputs.problems)
-    tables = list(inputs.tables)
-    if not any(t.kind is Kind.MAILBOXES for t in tables):
-        problems.append(Problem("", None, None, None, "", "no mailbox inventory (a Get-Mailbox export with "
-                                "PrimarySmtpAddress) among the inputs", True))  # fmt: skip
-    directory = build_directory(tables, problems)
-    sizes, _ = _read_sizes(inputs, directory, problems)
-    links = collect_links(tables, directory, problems)
-    if any(p.blocking for p in problems):
-        raise BatchInputError(problems)
-    warnings: list[str] = []
-    n = len(directory.mailboxes)
-    keys, excluded_mask, excluded = _excluded(links, directory, n, options, warnings)
     unresolved = [p for p in problems if not p.blocking]
 
     m = np.asarray(links.mailbox, dtype=np.int64)
