@@ -12,6 +12,7 @@ from hybridkit.cli_support import app_context, emit_json, profile_for
 from hybridkit.config import resolve_connection
 from hybridkit.errors import CommandFailed
 from hybridkit.ps import Command, PSObject, PSSession
+from hybridkit.ps._kerberos import negotiated_summary
 from hybridkit.ps._pypsrp import PypsrpSession
 
 __all__ = ["app", "probe"]
@@ -58,6 +59,7 @@ def test(
     with PypsrpSession(connection, max_pools=1) as session:
         session.open()
         open_ms = (time.perf_counter() - started) * 1000
+        negotiated = negotiated_summary(connection, session.auth_info())  # Kerberos/NTLM: what was used
         info = probe(session, online=connection.online is not None)
         requests = session.request_count
     data = {
@@ -70,6 +72,7 @@ def test(
         "certificate_validation": "CA bundle " + connection.cert_validation
         if isinstance(connection.cert_validation, str) else ("on" if connection.cert_validation else "OFF"),
         "connect_ms": round(open_ms, 1),
+        **negotiated,
         **info,
         "wsman_requests": requests,
     }
@@ -81,6 +84,8 @@ def test(
     table.add_column("")
     for key in ("endpoint", "configuration", "auth", "account", "certificate_validation", "organization"):
         table.add_row(key.replace("_", " "), str(data.get(key) or ""))
+    for key in negotiated:
+        table.add_row(key, negotiated[key])
     if "servers" in data:
         table.add_row("servers", ", ".join(f"{s['name']} ({s['version']})" for s in data["servers"]) or "none visible")
     table.add_row("connect", f"{data['connect_ms']:.0f} ms")

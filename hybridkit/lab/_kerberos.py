@@ -170,7 +170,7 @@ class Realm:
     directory: Path
     kdc_port: int
     user: str
-    password: str
+    password: str = dataclasses.field(repr=False)
     hostnames: tuple[str, ...]
     _kdc: subprocess.Popen[bytes] | None = dataclasses.field(default=None, repr=False)
     _owns_directory: bool = dataclasses.field(default=True, repr=False)
