@@ -1,0 +1,199 @@
+"""Organisation reads (Get-ExchangeServer, Get-MailboxDatabase, Get-AcceptedDomain, Get-OrganizationConfig) and the
+ExchangeOnlineManagement connection cmdlets (Connect-ExchangeOnline, Get-ConnectionInformation,
+Disconnect-ExchangeOnline) of the Exchange Online jump host.
+
+Connect-ExchangeOnline accepts app-only certificate authentication with the lab's ``AppId``,
+``CertificateThumbprint`` and ``Organization`` (``ExchangeEngine.online_app``). A wrong value fails the way the
+module does: an unknown tenant gives Entra ID's AADSTS90002, an unknown app AADSTS700016; a thumbprint with no
+certificate in the host's stores fails before any sign-in (the module's exact wording there is not documented;
+the lab's text says what is wrong). On success the session's Exchange Online cmdlets become available, limited to
+``-CommandName`` when given and renamed by ``-Prefix``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import uuid
+from typing import Any
+
+from hybridkit.lab import exchange_errors
+from hybridkit.lab._types import LabError, LabObject
+from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
+from hybridkit.lab.identity import identity_text
+from hybridkit.lab.objects import (
+    accepted_domain_object,
+    exchange_server_object,
+    mailbox_database_object,
+    organization_config_object,
+)
+
+__all__ = ["find_in_collection"]
+
+_CONNECTION_TYPE = "Microsoft.Exchange.Management.ExoPowershellSnapin.ConnectionInformation"
+
+
+def find_in_collection(ctx: CmdletContext, kind: str, wanted: Any) -> list[dict[str, Any]]:
+    """Objects of ``side.collection(kind)`` named by key, Name, Identity or Guid (``*`` wildcards allowed)."""
+    text = identity_text(wanted).strip().lower()
+    out = []
+    for key, rec in ctx.side.collection(kind).items():
+        names = {key.lower(), str(rec.get("Name", "")).lower(), str(rec.get("Identity", "")).lower(),
+                 str(rec.get("Guid", "")).lower(), str(rec.get("Fqdn", "")).lower()}
+        if ("*" in text and any(fnmatch.fnmatchcase(n, text) for n in names if n)) or text in names:
+            out.append(rec)
+    return out
+
+
+def _emit(ctx: CmdletContext, kind: str, build: Any) -> None:
+    if ctx.params.get("Identity") is not None:
+        found = find_in_collection(ctx, kind, ctx.params["Identity"])
+        if not found:
+            ctx.error(exchange_errors.not_found(ctx, identity_text(ctx.params["Identity"])))
+            return
+    else:
+        found = list(ctx.side.collection(kind).values())
+    for rec in found:
+        ctx.output(build(rec))
+
+
+@cmdlet("Get-ExchangeServer")
+def get_exchange_server(ctx: CmdletContext) -> None:
+    """The on-prem Exchange servers."""
+    if ctx.params.get("Domain"):
+        domain = str(ctx.params["Domain"]).lower()
+        for rec in ctx.side.collection("ExchangeServer").values():
+            if str(rec.get("Domain", "")).lower() == domain:
+                ctx.output(exchange_server_object(rec))
+        return
+    _emit(ctx, "ExchangeServer", exchange_server_object)
+
+
+@cmdlet("Get-MailboxDatabase")
+def get_mailbox_database(ctx: CmdletContext) -> None:
+    """Mailbox databases; ``-Status`` fills Mounted, DatabaseSize and the backup properties."""
+    status = bool(ctx.params.get("Status"))
+    server = identity_text(ctx.params.get("Server")).lower() if ctx.params.get("Server") else None
+    if server is not None:
+        for rec in ctx.side.collection("MailboxDatabase").values():
+            if server in {str(s).lower() for s in rec.get("Servers", [rec.get("Server")])}:
+                ctx.output(mailbox_database_object(_with_size(ctx, rec), status))
+        return
+    _emit(ctx, "MailboxDatabase", lambda rec: mailbox_database_object(_with_size(ctx, rec), status))
+
+
+def _with_size(ctx: CmdletContext, rec: dict[str, Any]) -> dict[str, Any]:
+    """The database record with DatabaseSize summed from its mailboxes (only computed with -Status)."""
+    if not ctx.params.get("Status"):
+        return rec
+    name = rec.get("Name")
+    total = sum(int(r.get("TotalItemSizeBytes") or 0) for r in ctx.side.recipients.values()
+                if r.get("Database") == name)
+    return dict(rec, DatabaseSize=int(total * 1.12) + 256 * 1024**2)
+
+
+@cmdlet("Get-AcceptedDomain")
+def get_accepted_domain(ctx: CmdletContext) -> None:
+    """Accepted domains of this side."""
+    _emit(ctx, "AcceptedDomain", accepted_domain_object)
+
+
+@cmdlet("Get-OrganizationConfig")
+def get_organization_config(ctx: CmdletContext) -> None:
+    """The organisation's configuration object (no -Identity is documented)."""
+    for rec in ctx.side.collection("OrganizationConfig").values():
+        ctx.output(organization_config_object(rec))
+
+
+def _auth_error(ctx: CmdletContext, message: str, error_id: str, target: Any) -> LabError:
+    return LabError(message=message, exception_type="Microsoft.Identity.Client.MsalServiceException",
+                    fully_qualified_error_id=error_id, category="AuthenticationError",
+                    reason="MsalServiceException", target=target, activity=ctx.name)
+
+
+@cmdlet("Connect-ExchangeOnline")
+def connect_exchange_online(ctx: CmdletContext) -> None:
+    """App-only sign-in to the lab tenant; success makes Exchange Online cmdlets available in this runspace."""
+    app = ctx.org.online.settings.get("connect_app") or {}
+    given = {key: ctx.params.get(key) for key in ("AppId", "CertificateThumbprint", "Organization")}
+    if not all(given.values()):
+        raise ctx.terminate(LabError(
+            message="The hybridkit lab's Exchange Online endpoint accepts app-only certificate sign-in only: pass "
+            "-AppId, -CertificateThumbprint and -Organization (interactive sign-in is impossible in a remote, "
+            "non-interactive runspace).",
+            exception_type="System.ArgumentException", fully_qualified_error_id="LabInteractiveSignInUnavailable",
+            category="InvalidArgument", reason="ArgumentException", activity=ctx.name))
+    organization = str(given["Organization"])
+    if organization.lower() != str(app.get("organization", "")).lower():
+        raise ctx.terminate(_auth_error(
+            ctx, f"AADSTS90002: Tenant '{organization}' not found. Check to make sure you have the correct tenant ID "
+            "and are signing into the correct cloud. Check with your subscription administrator, this may happen if "
+            "there are no active subscriptions for the tenant.", "AADSTS90002", organization))
+    thumbprint = str(given["CertificateThumbprint"]).replace(" ", "")
+    if thumbprint.lower() != str(app.get("certificate_thumbprint", "")).lower():
+        raise ctx.terminate(LabError(
+            message=f"No certificate with thumbprint '{thumbprint}' was found in the CurrentUser or LocalMachine "
+            "personal certificate store of the Exchange Online jump host.",
+            exception_type="System.Security.Cryptography.CryptographicException",
+            fully_qualified_error_id="CertificateNotFound", category="ObjectNotFound",
+            reason="CryptographicException", target=thumbprint, activity=ctx.name))
+    app_id = str(given["AppId"])
+    if app_id.lower() != str(app.get("app_id", "")).lower():
+        raise ctx.terminate(_auth_error(
+            ctx, f"AADSTS700016: Application with identifier '{app_id}' was not found in the directory "
+            f"'{organization}'. This can happen if the application has not been installed by the administrator of "
+            "the tenant or consented to by any user in the tenant. You may have sent your authentication request to "
+            "the wrong tenant.", "AADSTS700016", app_id))
+    commands = ctx.params.get("CommandName")
+    now = ctx.now()
+    ctx.session.data.update({
+        "exo_connected": True,
+        "exo_prefix": ctx.params.get("Prefix") or "",
+        "exo_commands": {str(c).lower() for c in commands} if commands else None,
+        "exo_connection": {
+            "ConnectionId": str(uuid.uuid4()), "Id": int(ctx.session.data.get("exo_connects", 0)) + 1,
+            "Organization": organization, "AppId": app_id, "ConnectedAt": now,
+            "ModulePrefix": ctx.params.get("Prefix") or "",
+        },
+        "exo_connects": int(ctx.session.data.get("exo_connects", 0)) + 1,
+    })
+
+
+@cmdlet("Get-ConnectionInformation")
+def get_connection_information(ctx: CmdletContext) -> None:
+    """The runspace's Exchange Online connection (nothing when not connected)."""
+    info = ctx.session.data.get("exo_connection")
+    if not ctx.session.data.get("exo_connected") or not info:
+        return
+    connected_at: dt.datetime = info["ConnectedAt"]
+    ctx.output(LabObject([_CONNECTION_TYPE, "System.Object"], {
+        "ConnectionId": info["ConnectionId"],
+        "State": "Connected",
+        "Id": info["Id"],
+        "Name": f"ExchangeOnline_{info['Id']}",
+        "UserPrincipalName": None,
+        "ConnectionUri": "https://outlook.office365.com",
+        "AzureAdAuthorizationEndpointUri": "https://login.microsoftonline.com/organizations",
+        "TokenExpiryTimeUTC": connected_at + dt.timedelta(hours=1),
+        "CertificateAuthentication": True,
+        "ModuleName": f"tmpEXO_{info['ConnectionId'][:8]}",
+        "ModulePrefix": info["ModulePrefix"],
+        "Organization": info["Organization"],
+        "DelegatedOrganization": None,
+        "AppId": info["AppId"],
+        "PageSize": 1000,
+        "TenantID": ctx.org.online.settings.get("tenant_id", "6b7e0f4c-0b1a-4f1e-9c55-3a1d2e4f5a6b"),
+        "TokenStatus": "Active",
+        "ConnectionUsedForInbox": False,
+        "IsEopSession": False,
+    }, to_string=f"ExchangeOnline_{info['Id']}"))
+
+
+@cmdlet("Disconnect-ExchangeOnline")
+def disconnect_exchange_online(ctx: CmdletContext) -> None:
+    """Drop the runspace's connection; Exchange Online cmdlets are unavailable again."""
+    if ctx.params.get("WhatIf"):
+        return
+    for key in ("exo_connected", "exo_prefix", "exo_commands", "exo_connection"):
+        ctx.session.data.pop(key, None)
+    ctx.session.data["exo_connected"] = False

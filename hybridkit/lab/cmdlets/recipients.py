@@ -1,0 +1,229 @@
+"""Recipient reads: Get-Mailbox, Get-Recipient, Get-User, Get-MailUser, Get-RemoteMailbox.
+
+Common behaviour (as Exchange does it):
+
+* ``-Identity`` (named, positional, or from the pipeline) resolves like Exchange (``hybridkit.lab.identity``);
+  no match writes a non-terminating ManagementObjectNotFoundException targeted at the identity, several matches
+  of a non-wildcard identity a ManagementObjectAmbiguousException; ``*`` wildcards return every match.
+* Without ``-ResultSize`` at most 1000 objects are returned, followed by Exchange's warning when more exist;
+  with an explicit ``-ResultSize N`` the warning is "There are more results available ...". ``Unlimited`` has no
+  cap.
+* ``-RecipientTypeDetails`` / ``-RecipientType`` / ``-Filter`` / ``-Anr`` / ``-Database`` / ``-Server`` /
+  ``-OrganizationalUnit`` / ``-SortBy`` narrow or order the results.
+* Get-Mailbox hides system mailboxes unless asked: ``-Arbitration``, ``-Monitoring``, ``-AuditLog``,
+  ``-AuxAuditLog``, ``-PublicFolder``, ``-GroupMailbox``, ``-SupervisoryReviewPolicy`` each return only that kind.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from hybridkit.lab import exchange_errors, identity
+from hybridkit.lab._types import LabObject
+from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
+from hybridkit.lab.filters import FilterError, compile_filter
+from hybridkit.lab.objects import (
+    mail_user_object,
+    mailbox_object,
+    recipient_object,
+    remote_mailbox_object,
+    user_object,
+)
+
+__all__ = ["DEFAULT_RESULT_SIZE", "MORE_RESULTS_WARNING", "RESULT_SIZE_WARNING", "list_recipients"]
+
+DEFAULT_RESULT_SIZE = 1000
+RESULT_SIZE_WARNING = (
+    "By default, only the first 1000 items are returned. Use the ResultSize parameter to specify the number of "
+    'items returned. To return all items, specify "-ResultSize Unlimited". Be aware that, depending upon the actual '
+    "number of items, returning all items can take a long time and consume a large amount of memory. Also, we don't "
+    "recommend storing the results in a variable. Instead, pipe the results to another task or script to perform "
+    "batch changes."
+)
+MORE_RESULTS_WARNING = (
+    "There are more results available than are currently displayed. To view them, increase the value for the "
+    "ResultSize parameter."
+)
+_REGULAR_MAILBOXES = frozenset({"UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox", "LinkedMailbox",
+                                "LinkedRoomMailbox", "LegacyMailbox", "DiscoveryMailbox", "TeamMailbox",
+                                "SchedulingMailbox"})
+_MAILBOX_SWITCHES = {"Arbitration": "ArbitrationMailbox", "Monitoring": "MonitoringMailbox",
+                     "AuditLog": "AuditLogMailbox", "AuxAuditLog": "AuxAuditLogMailbox",
+                     "PublicFolder": "PublicFolderMailbox", "GroupMailbox": "GroupMailbox",
+                     "SupervisoryReviewPolicy": "SupervisoryReviewPolicyMailbox"}
+_SYSTEM = frozenset({"ArbitrationMailbox", "MonitoringMailbox", "AuditLogMailbox", "AuxAuditLogMailbox",
+                     "SupervisoryReviewPolicyMailbox", "SystemMailbox", "SystemAttendantMailbox"})
+_NOT_MAIL = frozenset({"User", "DisabledUser", "LinkedUser", "Computer", "UniversalSecurityGroup",
+                       "UniversalDistributionGroup", "NonUniversalGroup", "RoleGroup"})
+_USERS = frozenset({"UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox", "LinkedMailbox",
+                    "LinkedRoomMailbox", "LegacyMailbox", "DiscoveryMailbox", "SchedulingMailbox", "MailUser",
+                    "GuestMailUser", "RemoteUserMailbox", "RemoteSharedMailbox", "RemoteRoomMailbox",
+                    "RemoteEquipmentMailbox", "User", "DisabledUser", "LinkedUser"})
+_REMOTE = frozenset({"RemoteUserMailbox", "RemoteSharedMailbox", "RemoteRoomMailbox", "RemoteEquipmentMailbox",
+                     "RemoteTeamMailbox"})
+
+Builder = Callable[[Any, dict[str, Any], bool], LabObject]
+
+
+def _kinds(values: Any) -> set[str]:
+    if values is None:
+        return set()
+    items = values if isinstance(values, list) else [values]
+    return {part.strip() for item in items for part in str(item).split(",") if part.strip()}
+
+
+def _anr(text: str) -> Callable[[dict[str, Any]], bool]:
+    wanted = text.lower()
+
+    def test(rec: dict[str, Any]) -> bool:
+        for key in ("Name", "DisplayName", "Alias", "FirstName", "LastName", "SamAccountName", "PrimarySmtpAddress"):
+            value = rec.get(key)
+            if value and str(value).lower().startswith(wanted):
+                return True
+        return False
+
+    return test
+
+
+def list_recipients(ctx: CmdletContext, accept: Callable[[dict[str, Any]], bool], build: Builder) -> None:
+    """The shared body of the recipient Get- cmdlets (see the module docstring)."""
+    params = ctx.params
+    online = ctx.is_online
+    tests: list[Callable[[dict[str, Any]], bool]] = [accept]
+    details = _kinds(params.get("RecipientTypeDetails"))
+    if details:
+        tests.append(lambda r: r.get("RecipientTypeDetails") in details)
+    rtypes = _kinds(params.get("RecipientType"))
+    if rtypes:
+        tests.append(lambda r: r.get("RecipientType") in rtypes)
+    if params.get("Anr"):
+        tests.append(_anr(str(params["Anr"])))
+    for key, field in (("Database", "Database"), ("Server", "ServerName")):
+        if params.get(key):
+            wanted = identity.identity_text(params[key]).lower()
+            tests.append(lambda r, f=field, w=wanted: str(r.get(f) or "").lower() == w)
+    if params.get("OrganizationalUnit"):
+        ou = identity.identity_text(params["OrganizationalUnit"]).lower().rstrip("/")
+        tests.append(lambda r, ou=ou: str(r.get("OrganizationalUnit") or "").lower().startswith(ou))
+    if params.get("Archive"):
+        tests.append(lambda r: r.get("ArchiveStatus") not in (None, "None"))
+
+    def keep(rec: dict[str, Any]) -> bool:
+        return all(test(rec) for test in tests)
+
+    if ctx.has("Identity") and params.get("Identity") is not None:
+        wanted = params["Identity"]
+        text = identity.identity_text(wanted)
+        found = identity.resolve(ctx.side, wanted, keep)
+        if not found:
+            ctx.error(exchange_errors.not_found(ctx, text))
+            return
+        if len(found) > 1 and "*" not in text:
+            ctx.error(exchange_errors.ambiguous(ctx, text))
+            return
+        records: Iterable[dict[str, Any]] = found
+    else:
+        records = (r for r in ctx.side.recipients.values() if keep(r))
+    predicate = None
+    if params.get("Filter"):
+        predicate = _compile(ctx, str(params["Filter"]), build, online)
+    sort_by = params.get("SortBy")
+    objects: Iterable[LabObject] = (build(ctx.side, r, online) for r in records)
+    if predicate is not None:
+        objects = (o for o in objects if predicate(o))
+    if sort_by:
+        objects = sorted(objects, key=lambda o: str(o.get(str(sort_by)) or "").lower())
+    limit = _limit(params)
+    count = 0
+    for obj in objects:
+        if limit is not None and count >= limit:
+            ctx.warning(RESULT_SIZE_WARNING if "ResultSize" not in params else MORE_RESULTS_WARNING)
+            return
+        ctx.output(obj)
+        count += 1
+
+
+def _limit(params: dict[str, Any]) -> int | None:
+    if "ResultSize" not in params:
+        return DEFAULT_RESULT_SIZE
+    value = params["ResultSize"]
+    return None if value in (None, "Unlimited") else int(value)
+
+
+def _compile(ctx: CmdletContext, text: str, build: Builder, online: bool) -> Callable[[LabObject], bool]:
+    cached = ctx.state.get(("filter", text))
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    sample = next(iter(ctx.side.recipients.values()), {})
+    known = set(build(ctx.side, sample, online).properties) if sample else set()
+    known |= {"RecipientTypeDetails", "RecipientType", "Name", "Alias", "PrimarySmtpAddress", "EmailAddresses",
+              "Department", "CustomAttribute1", "LitigationHoldEnabled"}
+    try:
+        predicate = compile_filter(text, known)
+    except FilterError as exc:
+        raise ctx.terminate(exc.error(ctx.name if online else exchange_errors.cmdlet_class(ctx.name))) from None
+    ctx.state[("filter", text)] = predicate
+    return predicate
+
+
+def _mailbox_kinds(ctx: CmdletContext) -> frozenset[str]:
+    chosen = {kind for switch, kind in _MAILBOX_SWITCHES.items() if ctx.params.get(switch)}
+    return frozenset(chosen) if chosen else _REGULAR_MAILBOXES
+
+
+def _live(rec: dict[str, Any], ctx: CmdletContext) -> bool:
+    if rec.get("IsSoftDeleted") and not ctx.params.get("SoftDeletedMailbox"):
+        return False
+    if rec.get("IsInactiveMailbox") and not (ctx.params.get("IncludeInactiveMailbox")
+                                            or ctx.params.get("InactiveMailboxOnly")):
+        return False
+    if ctx.params.get("InactiveMailboxOnly") and not rec.get("IsInactiveMailbox"):
+        return False
+    return True
+
+
+@cmdlet("Get-Mailbox")
+def get_mailbox(ctx: CmdletContext) -> None:
+    """Mailboxes of this side."""
+    kinds = _mailbox_kinds(ctx)
+    list_recipients(ctx, lambda r: r.get("RecipientTypeDetails") in kinds and _live(r, ctx), mailbox_object)
+
+
+@cmdlet("Get-Recipient")
+def get_recipient(ctx: CmdletContext) -> None:
+    """Mail-enabled recipients (plain users and system mailboxes only when asked for by type)."""
+    asked = _kinds(ctx.params.get("RecipientTypeDetails"))
+
+    def accept(rec: dict[str, Any]) -> bool:
+        kind = rec.get("RecipientTypeDetails")
+        if kind in _NOT_MAIL or kind in _SYSTEM:
+            return kind in asked
+        return _live(rec, ctx)
+
+    list_recipients(ctx, accept, recipient_object)
+
+
+@cmdlet("Get-User")
+def get_user(ctx: CmdletContext) -> None:
+    """User accounts: mailbox users, mail users, remote mailboxes and plain users."""
+    list_recipients(ctx, lambda r: r.get("RecipientTypeDetails") in _USERS, user_object)
+
+
+@cmdlet("Get-MailUser")
+def get_mail_user(ctx: CmdletContext) -> None:
+    """Mail users (in Exchange Online also guest mail users)."""
+    kinds = {"MailUser", "GuestMailUser"} if ctx.is_online else {"MailUser"}
+    list_recipients(ctx, lambda r: r.get("RecipientTypeDetails") in kinds, mail_user_object)
+
+
+@cmdlet("Get-RemoteMailbox")
+def get_remote_mailbox(ctx: CmdletContext) -> None:
+    """On-prem RemoteMailbox objects (mailboxes that live in Exchange Online)."""
+    list_recipients(ctx, lambda r: r.get("RecipientTypeDetails") in _REMOTE, remote_mailbox_object)
+
+
+def matches_wildcard(value: str, pattern: str) -> bool:
+    """Case-insensitive ``*`` matching as Exchange applies it to names."""
+    return fnmatch.fnmatchcase(value.lower(), pattern.lower())

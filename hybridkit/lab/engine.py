@@ -1,0 +1,270 @@
+"""The lab's Exchange emulation: runs PSRP pipelines of cmdlets over the organisation state.
+
+``ExchangeEngine`` implements ``hybridkit.lab._types.Engine`` for the protocol side. For every pipeline it:
+
+1. refuses scripts on the on-prem endpoint (NoLanguage mode: ParseException ``ScriptsNotAllowed``);
+2. on the Exchange Online endpoint, makes Exchange Online cmdlets exist only after ``Connect-ExchangeOnline``
+   succeeded in that runspace (before that, as with the real module, they are "not recognized"; ``-Prefix`` and
+   ``-CommandName`` of the connection are honoured);
+3. checks each command against Microsoft's catalogue for the emulated product and binds its parameters
+   (``hybridkit.lab.catalogue``); a binding failure fails the pipeline, as PowerShell's binder does;
+4. streams objects through the commands: each output of command N is bound ByValue / ByPropertyName to command
+   N+1 and its handler runs once per item; an item that cannot bind gets one non-terminating error;
+5. applies ``-ErrorAction`` / ``-WarningAction`` (Stop makes an error terminating; SilentlyContinue/Ignore drop
+   the record, as they do over remoting).
+
+Handlers live in ``hybridkit.lab.cmdlets`` (every module there is imported to fill the registry). A cmdlet the
+catalogue knows but no handler implements fails with a clear "not emulated" terminating error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from hybridkit.lab import catalogue, identity
+from hybridkit.lab._types import EndpointKind, LabCommand, LabError, LabSession, LabTerminatingError, PipelineSink
+from hybridkit.lab.cmdlets._registry import HANDLERS, CmdletContext
+from hybridkit.lab.org import Org
+
+__all__ = ["EXO_MODULE_CMDLETS", "ExchangeEngine", "load_cmdlet_modules", "scripts_not_allowed"]
+
+log = logging.getLogger(__name__)
+
+# Cmdlets of the ExchangeOnlineManagement module itself: present before any connection.
+EXO_MODULE_CMDLETS = frozenset({
+    "connect-exchangeonline", "disconnect-exchangeonline", "get-connectioninformation", "get-exomailbox",
+    "get-exomailboxpermission", "get-exomailboxstatistics", "get-exomailboxfolderpermission", "get-exorecipient",
+    "get-exorecipientpermission", "get-exocasmailbox", "get-exomailboxfolderstatistics", "get-exomobiledevicestatistics",
+})
+_READ_VERBS = ("get-", "test-")
+_LOAD_ERRORS: list[str] = []
+
+
+def load_cmdlet_modules() -> list[str]:
+    """Import every module of ``hybridkit.lab.cmdlets`` (filling the handler registry); returns load errors."""
+    package = importlib.import_module("hybridkit.lab.cmdlets")
+    for info in pkgutil.iter_modules(package.__path__):
+        name = f"{package.__name__}.{info.name}"
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # a broken handler module must not take the whole lab down
+            message = f"{name}: {type(exc).__name__}: {exc}"
+            if message not in _LOAD_ERRORS:
+                _LOAD_ERRORS.append(message)
+                log.warning("lab cmdlet module failed to load: %s", message)
+    return list(_LOAD_ERRORS)
+
+
+def scripts_not_allowed() -> LabError:
+    """The ParseException a NoLanguage runspace answers to any script."""
+    return LabError(
+        message="The syntax is not supported by this runspace. This might be because it is in no-language mode.",
+        exception_type="System.Management.Automation.ParseException",
+        fully_qualified_error_id="ScriptsNotAllowed",
+        category="ParserError",
+        reason="ParseException",
+    )
+
+
+def _not_emulated(name: str) -> LabError:
+    return LabError(
+        message=f"The hybridkit lab does not emulate the cmdlet '{name}' yet (it exists in Microsoft's catalogue "
+        "for this product, but no lab handler implements it).",
+        exception_type="System.NotImplementedException",
+        fully_qualified_error_id=f"LabCmdletNotEmulated,{name}",
+        category="NotImplemented",
+        reason="NotImplementedException",
+        target=name,
+    )
+
+
+class _Stage:
+    """One command of a running pipeline: bound parameters, handler, per-command state, downstream link."""
+
+    def __init__(self, engine: ExchangeEngine, session: LabSession, bound: catalogue.BoundCommand,
+                 sink: PipelineSink, product: str) -> None:
+        self.engine = engine
+        self.session = session
+        self.bound = bound
+        self.sink = sink
+        self.product = product
+        self.next: _Stage | None = None
+        self.state: dict[str, Any] = {}
+        self.handler = HANDLERS[bound.spec.name.lower()]
+        error_action = str(bound.params.get("ErrorAction") or "Continue")
+        self.error_action = error_action
+        self.warning_action = str(bound.params.get("WarningAction") or "Continue")
+
+    # The sink a handler writes to: output flows downstream, errors/warnings go to the client.
+    def output(self, obj: Any) -> None:
+        if self.next is None:
+            self.sink.output(obj)
+        else:
+            self.next.feed(obj)
+
+    def error(self, err: LabError) -> None:
+        if self.error_action == "Stop":
+            raise LabTerminatingError(err)
+        if self.error_action in ("SilentlyContinue", "Ignore"):
+            return
+        self.sink.error(err)
+
+    def warning(self, text: str) -> None:
+        if self.warning_action == "Stop":
+            raise LabTerminatingError(LabError(
+                message=f'The running command stopped because the preference variable "WarningPreference" or common '
+                f"parameter is set to Stop: {text}",
+                exception_type="System.Management.Automation.ActionPreferenceStopException",
+                fully_qualified_error_id=f"ActionPreferenceStop,{self.bound.spec.class_name}",
+                category="OperationStopped", reason="ActionPreferenceStopException"))
+        if self.warning_action in ("SilentlyContinue", "Ignore"):
+            return
+        self.sink.warning(text)
+
+    def feed(self, item: Any) -> None:
+        """Process one pipeline input object."""
+        try:
+            params, _set = catalogue.bind_pipeline_item(self.bound, item)
+        except catalogue.BindingError as exc:
+            self.error(exc.error)
+            return
+        self.run(params, item)
+
+    def run(self, params: dict[str, Any], item: Any) -> None:
+        org = self.engine.org
+        side = org.online if self.session.endpoint is EndpointKind.ONLINE else org.onprem
+        ctx = CmdletContext(self.bound.spec.name, params, item, org, side, self.session, self.product, self,
+                            self.state)
+        try:
+            self.handler(ctx)
+        except LabTerminatingError:
+            raise
+        except Exception as exc:
+            if self.engine.raise_internal_errors:
+                raise
+            log.exception("lab handler %s failed", self.bound.spec.name)
+            raise LabTerminatingError(LabError(
+                message=f"Lab internal error in {self.bound.spec.name}: {type(exc).__name__}: {exc}",
+                exception_type="System.InvalidOperationException",
+                fully_qualified_error_id=f"LabInternalError,{self.bound.spec.name}",
+                category="NotSpecified", reason="InvalidOperationException")) from exc
+
+
+class ExchangeEngine:
+    """The Exchange emulation over one ``Org`` (both sides), optionally persisted to ``state_path``."""
+
+    def __init__(self, org: Org, state_path: Path | None = None, *, raise_internal_errors: bool = False) -> None:
+        self.org = org
+        self.state_path = state_path
+        self.raise_internal_errors = raise_internal_errors
+        self._lock = threading.RLock()
+        self.load_errors = load_cmdlet_modules()
+
+    @classmethod
+    def create(cls, org: str = "demo", state: Path | None = None, version: str = "2019",
+               time_scale: float = 1.0, **kwargs: Any) -> ExchangeEngine:
+        """Load the state file if it exists, else build ``org`` (``demo``, ``synthetic:N``, ``empty``)."""
+        from hybridkit.lab.orgs import build_org
+
+        if state is not None and Path(state).exists():
+            built = Org.load(Path(state), time_scale)
+        else:
+            built = build_org(org, version, time_scale)
+        return cls(built, Path(state) if state is not None else None, **kwargs)
+
+    def save(self) -> None:
+        """Write the state file (no-op without one)."""
+        if self.state_path is not None:
+            with self._lock:
+                self.org.save(self.state_path)
+
+    @property
+    def online_app(self) -> dict[str, str]:
+        """The ``AppId`` / ``CertificateThumbprint`` / ``Organization`` Connect-ExchangeOnline accepts."""
+        app = self.org.online.settings.get("connect_app") or {}
+        return {"app_id": str(app.get("app_id", "")),
+                "certificate_thumbprint": str(app.get("certificate_thumbprint", "")),
+                "organization": str(app.get("organization", ""))}
+
+    @property
+    def product_onprem(self) -> str:
+        return catalogue.product_for(False, self.org.version)
+
+    def open_session(self, session: LabSession) -> None:
+        session.data.setdefault("exo_connected", False)
+
+    def close_session(self, session: LabSession) -> None:
+        session.data.clear()
+
+    def _resolve_name(self, session: LabSession, name: str) -> str | None:
+        """The catalogue name a command refers to on this endpoint, or None if it is not recognised here."""
+        if session.endpoint is EndpointKind.ONPREM:
+            return name
+        lowered = name.lower()
+        if lowered in EXO_MODULE_CMDLETS:
+            return name
+        if not session.data.get("exo_connected"):
+            return None
+        prefix = str(session.data.get("exo_prefix") or "")
+        if prefix:
+            verb, _, noun = name.partition("-")
+            if not noun.lower().startswith(prefix.lower()):
+                return None
+            name = f"{verb}-{noun[len(prefix):]}"
+        allowed = session.data.get("exo_commands")
+        if allowed is not None and name.lower() not in allowed:
+            return None
+        return name
+
+    def _bind(self, session: LabSession, command: LabCommand, expects_input: bool) -> catalogue.BoundCommand:
+        online = session.endpoint is EndpointKind.ONLINE
+        product = catalogue.product_for(online, self.org.version)
+        name = self._resolve_name(session, command.name)
+        spec = catalogue.lookup(name, product) if name else None
+        if spec is None:
+            raise LabTerminatingError(catalogue.command_not_found(command.name))
+        try:
+            return catalogue.bind_command(spec, command.parameters, expects_input)
+        except catalogue.BindingError as exc:
+            raise LabTerminatingError(exc.error) from None
+
+    def invoke(self, session: LabSession, commands: list[LabCommand], input_items: list[Any],
+               sink: PipelineSink) -> None:
+        """Run one pipeline to completion; raise ``LabTerminatingError`` to fail it."""
+        if not commands:
+            return
+        if any(c.is_script for c in commands):
+            if session.endpoint is EndpointKind.ONPREM:
+                raise LabTerminatingError(scripts_not_allowed())
+            raise LabTerminatingError(LabError(
+                message="The hybridkit lab runs cmdlets only; it does not interpret PowerShell script text.",
+                exception_type="System.NotSupportedException", fully_qualified_error_id="LabScriptNotSupported",
+                category="NotImplemented", reason="NotSupportedException"))
+        online = session.endpoint is EndpointKind.ONLINE
+        product = catalogue.product_for(online, self.org.version)
+        with self._lock:
+            stages: list[_Stage] = []
+            for index, command in enumerate(commands):
+                bound = self._bind(session, command, expects_input=index > 0 or bool(input_items))
+                if bound.spec.name.lower() not in HANDLERS:
+                    raise LabTerminatingError(_not_emulated(bound.spec.name))
+                stage = _Stage(self, session, bound, sink, product)
+                if stages:
+                    stages[-1].next = stage
+                stages.append(stage)
+            first = stages[0]
+            try:
+                if input_items:
+                    for item in input_items:
+                        first.feed(item)
+                else:
+                    first.run(dict(first.bound.params), None)
+            finally:
+                if any(not s.bound.spec.name.lower().startswith(_READ_VERBS) for s in stages):
+                    identity.invalidate(self.org.onprem)
+                    identity.invalidate(self.org.online)
