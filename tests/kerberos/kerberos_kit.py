@@ -12,25 +12,25 @@ from hybridkit.ps._command import Secret
 PASSWORD_ENV = "HYBRIDKIT_TEST_KRB_PASSWORD"
 
 
-def kerberos_profile(realm: Realm, lab: Any, auth: str = "kerberos", **overrides: Any) -> Profile:
+def kerberos_profile(krb: Realm, lab: Any, /, auth: str = "kerberos", **overrides: Any) -> Profile:
     """An on-prem profile to the lab by name (``localhost``, which has service principals), as the realm's user."""
     values: dict[str, Any] = dict(
         name="exkrb", kind="onprem", server="localhost", port=lab.port, https=False, auth=auth,
-        username=realm.principal, password=Secret(realm.password), krb5_config=str(realm.krb5_config),
+        username=krb.principal, password=Secret(krb.password), krb5_config=str(krb.krb5_config),
     )
     values.update(overrides)
     return Profile(**values)
 
 
-def connection(realm: Realm, lab: Any, auth: str = "kerberos", **overrides: Any) -> Any:
-    return resolve_connection(kerberos_profile(realm, lab, auth, **overrides))
+def connection(krb: Realm, lab: Any, /, auth: str = "kerberos", **overrides: Any) -> Any:
+    return resolve_connection(kerberos_profile(krb, lab, auth, **overrides))
 
 
-def write_config(path: Path, realm: Realm, lab: Any, auth: str = "kerberos", **settings: Any) -> Path:
+def write_config(path: Path, krb: Realm, lab: Any, /, auth: str = "kerberos", **settings: Any) -> Path:
     """A hybridkit.toml with one Kerberos profile (the password comes from $HYBRIDKIT_TEST_KRB_PASSWORD)."""
     values: dict[str, Any] = dict(
-        kind="onprem", server="localhost", port=lab.port, https=False, auth=auth, username=realm.principal,
-        password_env=PASSWORD_ENV, krb5_config=str(realm.krb5_config),
+        kind="onprem", server="localhost", port=lab.port, https=False, auth=auth, username=krb.principal,
+        password_env=PASSWORD_ENV, krb5_config=str(krb.krb5_config),
     )
     values.update(settings)
     lines = ['default_profile = "exkrb"', "", "[profiles.exkrb]"]
