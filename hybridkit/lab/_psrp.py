@@ -130,7 +130,8 @@ class ShellDriver:
         self._cond = threading.Condition(threading.RLock())
         self._queues: dict[str | None, deque[bytes]] = {None: deque()}
         self._pipes: dict[str, _Pipe] = {}
-        self._finished: set[str] = set()
+        self._finished: set[str] = set()  # delivered/terminated command ids (Signal Terminate after Done is fine)
+        self._finished_order: deque[str] = deque()
         self._fragment_size = 32 * 1024
         self._running = 0
         self._waiting: deque[Callable[[], None]] = deque()
@@ -205,47 +206,44 @@ class ShellDriver:
 
     def _run(self, pipe: _Pipe) -> None:
         started = time.perf_counter()
-        outcome, message = "completed", None
         commands = pipe.commands or []
+        error: LabError | None = None
         try:
+            if pipe.stop_requested:  # stopped while it waited for a free runspace
+                raise _PipelineStopped()
             self._engine.invoke(self.session, commands, pipe.inputs, _Sink(self, pipe))
         except _PipelineStopped:
-            outcome = "stopped"
+            pass
         except LabTerminatingError as exc:
-            outcome, message = "failed", exc.error.message
-            self._finish(pipe, lambda: pipe.ps._change_state(PSInvocationState.Failed, error_record(exc.error)))
+            error = exc.error
         except Exception as exc:  # noqa: BLE001 - an engine bug must fail the pipeline, not kill the server
             log.exception("engine failed running %s", [c.name for c in commands])
-            err = LabError(message=f"{type(exc).__name__}: {exc}", fully_qualified_error_id="LabEngineFailure")
-            outcome, message = "failed", err.message
-            self._finish(pipe, lambda: pipe.ps._change_state(PSInvocationState.Failed, error_record(err)))
-        if outcome == "completed":
-            with self._cond:
-                if pipe.stop_requested:
-                    outcome = "stopped"
-            if outcome == "completed":
-                self._finish(pipe, pipe.ps.complete)
-        if outcome == "stopped":
-            self._finish(pipe, pipe.ps.stop)
+            error = LabError(message=f"{type(exc).__name__}: {exc}", fully_qualified_error_id="LabEngineFailure")
         with self._cond:
+            if pipe.stop_requested:
+                outcome = "stopped"
+            elif error is not None:
+                outcome = "failed"
+            else:
+                outcome = "completed"
+            if not pipe.finished:
+                if outcome == "stopped":
+                    pipe.ps.stop()
+                elif error is not None:
+                    # psrpcore's server pipeline has no public "fail": this emits PipelineState Failed + the record.
+                    pipe.ps._change_state(PSInvocationState.Failed, error_record(error))
+                else:
+                    pipe.ps.complete()
+                pipe.finished = True
+                self._drain()
             self._release_slot()
         if self._on_pipeline is not None:
             self._on_pipeline(
                 PipelineReport(
                     self.shell_id, pipe.command_id, commands, len(pipe.inputs), outcome, pipe.outputs, pipe.errors,
-                    pipe.warnings, time.perf_counter() - started, message,
+                    pipe.warnings, time.perf_counter() - started, error.message if error else None,
                 )
             )
-
-    def _finish(self, pipe: _Pipe, change_state: Callable[[], None]) -> None:
-        with self._cond:
-            if pipe.finished:
-                return
-            if pipe.ps.state == PSInvocationState.Running or change_state == pipe.ps.stop:
-                change_state()
-            pipe.finished = True
-            self._drain()
-            self._cond.notify_all()
 
     def stop(self, command_id: str) -> None:
         """Signal ctrl_c: stop a running pipeline (its engine thread stops at its next write)."""
@@ -254,16 +252,13 @@ class ShellDriver:
             if pipe is None or pipe.finished:
                 return
             pipe.stop_requested = True
-            if not pipe.started:
+            if not pipe.started:  # still receiving its input: it never reaches the engine
                 pipe.started = True
-                self._finish_locked_unstarted(pipe)
+                pipe.ps.start()
+                pipe.ps.stop()
+                pipe.finished = True
+                self._drain()
             self._cond.notify_all()
-
-    def _finish_locked_unstarted(self, pipe: _Pipe) -> None:
-        pipe.ps.start()
-        pipe.ps.stop()
-        pipe.finished = True
-        self._drain()
 
     def terminate(self, command_id: str) -> bool:
         """Signal Terminate: forget a pipeline (stopping it first if it still runs). False if never seen."""
@@ -281,7 +276,11 @@ class ShellDriver:
     def _forget(self, key: str) -> None:
         pipe = self._pipes.pop(key, None)
         self._queues.pop(key, None)
-        self._finished.add(key)
+        if key not in self._finished:
+            self._finished.add(key)
+            self._finished_order.append(key)
+            if len(self._finished_order) > 4096:
+                self._finished.discard(self._finished_order.popleft())
         if pipe is not None and pipe.ps.state != PSInvocationState.Running:
             pipe.ps.close()
 
