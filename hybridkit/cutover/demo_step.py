@@ -72,7 +72,7 @@ def demo_step(ctx: Any) -> dict[str, Any]:
         for name, outcome, detail in _apply.create_batches(online, plan, options):
             ctx.console.print(f"New-MigrationBatch [bold]{escape(name)}[/]: {outcome} ({escape(detail)})",
                               highlight=False)
-        _advance(ctx, 6)
+        _advance(ctx, 24)
         moves = _apply.read_moves(online, batches=[BATCH])
         ctx.console.print(_moves_table(f"{BATCH} after initial sync", moves))
         ready = sorted(m for m, s in moves.items() if s.status == "Synced")
