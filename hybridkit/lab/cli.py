@@ -17,6 +17,7 @@ from rich.table import Table
 
 from hybridkit.cli_support import app_context, emit_json
 from hybridkit.errors import ConfigError, InputError
+from hybridkit.lab._kerberos import KerberosUnavailable
 from hybridkit.lab.server import LabOptions, LabServer
 
 __all__ = ["app", "serve"]
@@ -45,7 +46,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.")] = 0,
     tls: Annotated[bool, typer.Option("--tls", help="HTTPS with a lab-generated CA (see --ca-path).")] = False,
-    auth: Annotated[str, typer.Option(help="basic, or ntlm (Negotiate with WinRM message encryption).")] = "basic",
+    auth: Annotated[str, typer.Option(help="basic, or ntlm (Negotiate with WinRM message encryption), or kerberos "
+                                           "(WWW-Authenticate: Kerberos, like Exchange) or negotiate (SPNEGO).")] = "basic",
     org: Annotated[str, typer.Option(help="demo, empty or synthetic:N.")] = "demo",
     state: Annotated[Optional[Path], typer.Option(help="Load/save the organisation state here.")] = None,
     version: Annotated[str, typer.Option(help="On-prem Exchange version: 2010, 2013, 2016 or 2019.")] = "2019",
@@ -60,6 +62,9 @@ def serve(
     ] = None,
     ready_file: Annotated[Optional[Path], typer.Option(help="Write endpoints and credentials here (JSON, 0600).")] = None,
     ca_path: Annotated[Optional[Path], typer.Option(help="With --tls: where to write the CA certificate PEM.")] = None,
+    kdc: Annotated[bool, typer.Option("--kdc", help="Start a throwaway Kerberos realm and KDC on loopback "
+                                      "(with --auth kerberos|negotiate); its krb5.conf, principal and password "
+                                      "go to the ready file.")] = False,
 ) -> None:
     """Serve the lab until interrupted (SIGINT/SIGTERM save state and exit 0)."""
     app_ctx = app_context(ctx)
@@ -71,8 +76,10 @@ def serve(
         options = LabOptions(
             host=host, port=port, tls=tls, auth=auth, org=org, state=state, version=version, latency_ms=latency_ms,
             fault_rate=fault_rate, max_shells=max_shells, time_scale=time_scale, audit=audit, username=username,
-            password=_password(password_env), ready_file=ready_file, ca_path=ca_path,
+            password=_password(password_env), ready_file=ready_file, ca_path=ca_path, kdc=kdc,
         )
+        if kdc and auth not in ("kerberos", "negotiate"):
+            raise ValueError("--kdc needs --auth kerberos or --auth negotiate")
     except ValueError as exc:
         raise InputError(str(exc)) from None
     stop = threading.Event()
@@ -82,10 +89,13 @@ def serve(
             server = LabServer(options).start()
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        except KerberosUnavailable as exc:  # --kdc or --auth kerberos without the KDC tools, gssapi or a keytab
+            raise ConfigError(str(exc)) from None
         try:
             info = server.ready_info()
             if app_ctx.json:
-                emit_json(app_ctx, {**info, "password": "****", "ready_file": str(ready_file) if ready_file else None})
+                emit_json(app_ctx, {**info, "password": "****", **({"kerberos_password": "****"} if kdc else {}),
+                                    "ready_file": str(ready_file) if ready_file else None})
             else:
                 app_ctx.console.print(_table(info))
                 app_ctx.err_console.print("Lab running; press Ctrl+C to stop.")
@@ -104,7 +114,8 @@ def _table(info: dict[str, Any]) -> Table:
     table.add_column("key", style="bold")
     table.add_column("value")
     for key in ("onprem_url", "online_url", "auth", "username", "password", "ca_path", "audit_path",
-                "online_app_id", "online_certificate_thumbprint", "online_organization"):
+                "online_app_id", "online_certificate_thumbprint", "online_organization",
+                "krb5_config", "kerberos_principal", "kerberos_password"):
         if info.get(key) not in (None, ""):
             table.add_row(key, str(info[key]))
     return table
