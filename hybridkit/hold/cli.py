@@ -171,7 +171,7 @@ def _render(app_ctx: AppContext, rows: list[Outcome], title: str, extra: dict[st
                                                  OutcomeStatus.NOT_FOUND, OutcomeStatus.REFUSED)]
     for row in problems[:20]:
         app_ctx.console.print(f"  {row.status.value}: {row.key} ({row.side or '-'}) {row.message}", highlight=False,
-                              markup=False)
+                              markup=False, soft_wrap=True)
     if len(problems) > 20:
         app_ctx.console.print(f"  ... and {len(problems) - 20} more (see --report)")
 
@@ -224,7 +224,7 @@ def enable(
     if what_if:
         for side, line in result.pipelines.items():
             err.print(f"what if ({side}): <{len(result.plan.to_send(side))} identities> | {line}", highlight=False,
-                      markup=False)
+                      markup=False, soft_wrap=True)
     if report is not None:
         write_report(report, result.outcomes)
     title = "Litigation hold (what if)" if what_if else "Litigation hold"
