@@ -1,0 +1,173 @@
+"""Reading every input shape and quirk, with files written by other writers than our reader."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+import xlsxwriter
+
+from hybridkit.batches import Kind, load_inputs
+from hybridkit.batches._sizes import parse_size
+from tests.batches._org import MAILBOX_HEADER, csv_text, person, write_csv
+
+SAMPLES = Path("/work/shared/exchange/export-samples")
+
+
+@pytest.mark.skipif(not SAMPLES.exists(), reason="shared export samples not mounted")
+def test_real_export_samples_are_recognised_with_their_file_rows() -> None:
+    inputs = load_inputs(sorted(SAMPLES.glob("*.csv")))
+    kinds = {Path(t.file).stem: t.kind for t in inputs.tables}
+    assert kinds == {
+        "calendar": Kind.FOLDER,
+        "fullaccess": Kind.FULLACCESS,
+        "mailboxes": Kind.MAILBOXES,
+        "sendas": Kind.SENDAS,
+        "sendonbehalf": Kind.SENDONBEHALF,
+        "sizes": Kind.SIZES,
+    }
+    assert not inputs.problems
+    box = next(t for t in inputs.tables if t.kind is Kind.MAILBOXES)
+    # line 1 is #TYPE, line 2 the header: the first mailbox is on line 3
+    assert box.rows[0] == 3
+    assert box.columns["primarysmtpaddress"][0] == "mallory.c.nguyen2@contoso.com"
+    assert box.columns["displayname"][1] == "Søren W. Jones"  # UTF-8 behind a BOM
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter"),
+    [("utf-8-sig", ","), ("utf-8", ","), ("utf-16", ","), ("utf-16-le", ","), ("cp1252", ";"), ("utf-8", "\t")],
+)
+def test_encodings_and_delimiters(tmp_path: Path, encoding: str, delimiter: str) -> None:
+    rows = [person("renee"), person("soren")]
+    rows[0][0] = "Renée Núñez"
+    rows[1][0] = "Søren Müller"
+    path = write_csv(tmp_path / "mb.csv", MAILBOX_HEADER, rows, encoding=encoding, delimiter=delimiter)
+    inputs = load_inputs([path])
+    assert not inputs.problems
+    (table,) = inputs.tables
+    assert table.kind is Kind.MAILBOXES
+    assert table.columns["displayname"] == ["Renée Núñez", "Søren Müller"]
+    assert table.columns["primarysmtpaddress"] == ["renee@contoso.com", "soren@contoso.com"]
+
+
+def test_title_rows_blank_rows_stray_spaces_in_csv(tmp_path: Path) -> None:
+    body = csv_text([" Identity ", "User", " AccessRights", "IsInherited", "Deny"], [
+        ["  contoso.com/Corp/Users/A  ", " CONTOSO\\b ", "FullAccess", "False", "False"],
+        ["", "", "", "", ""],
+        ["contoso.com/Corp/Users/C", "CONTOSO\\d", "FullAccess", "False", "False"],
+    ], type_line=False)  # fmt: skip
+    path = tmp_path / "fa.csv"
+    path.write_text("Mailbox permissions export\r\n\r\n" + body, encoding="utf-8")
+    (table,) = load_inputs([path]).tables
+    assert table.kind is Kind.FULLACCESS
+    assert table.columns["identity"] == ["contoso.com/Corp/Users/A", "contoso.com/Corp/Users/C"]
+    assert table.columns["user"] == ["CONTOSO\\b", "CONTOSO\\d"]
+    assert table.rows == [4, 6]  # title on 1, blank on 2, header on 3, blank data row on 5
+
+
+def _book_with_every_sheet(path: Path) -> None:
+    book = xlsxwriter.Workbook(str(path))
+    inv = book.add_worksheet("Inventory")
+    inv.write(0, 0, "Contoso mailboxes as of Monday")
+    inv.write_row(2, 0, MAILBOX_HEADER)
+    inv.write_row(3, 0, person("a"))
+    inv.write_row(5, 0, [" B ", "b", "  B@Contoso.COM ", "b@corp.contoso.com", "b", "UserMailbox",
+                         "contoso.com/Corp/Users/B", "DB01", ""])  # fmt: skip
+    sizes = book.add_worksheet("Sizes")
+    sizes.write_row(0, 0, ["PrimarySmtpAddress", "TotalItemSizeMB"])
+    sizes.write_row(1, 0, ["a@contoso.com", 1024])  # a number cell, not text
+    sizes.write_row(2, 0, ["b@contoso.com", 2.5])
+    fa = book.add_worksheet("FA")
+    fa.write_row(0, 0, ["Identity", "User", "AccessRights", "IsInherited", "Deny"])
+    fa.write_row(1, 0, ["a@contoso.com", "CONTOSO\\b", "FullAccess", False, False])  # real booleans
+    book.add_worksheet("Empty")
+    notes = book.add_worksheet("Notes")
+    notes.write(0, 0, "Wave 1 goes on Friday")
+    book.close()
+
+
+def test_xlsxwriter_workbook_every_sheet_title_rows_numbers_booleans(tmp_path: Path) -> None:
+    path = tmp_path / "org.xlsx"
+    _book_with_every_sheet(path)
+    inputs = load_inputs([path])
+    by_sheet = {t.sheet: t for t in inputs.tables}
+    assert set(by_sheet) == {"Inventory", "Sizes", "FA"}
+    assert by_sheet["Inventory"].kind is Kind.MAILBOXES
+    assert by_sheet["Inventory"].rows == [4, 6]
+    assert by_sheet["Inventory"].columns["primarysmtpaddress"] == ["a@contoso.com", "B@Contoso.COM"]
+    assert by_sheet["Sizes"].kind is Kind.SIZES
+    assert by_sheet["Sizes"].columns["totalitemsizemb"] == ["1024", "2.5"]
+    assert by_sheet["FA"].columns["isinherited"] == ["False"]
+    # the free-text sheet is reported, not fatal; the empty one is ignored
+    (problem,) = inputs.problems
+    assert (problem.sheet, problem.blocking) == ("Notes", False)
+
+
+def test_openpyxl_workbook(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Permissions"
+    sheet.append(["Mailbox", "User", "AccessRights"])
+    sheet.append(["a@contoso.com", "b@contoso.com", "Send As"])
+    book.save(tmp_path / "ft.xlsx")
+    (table,) = load_inputs([tmp_path / "ft.xlsx"]).tables
+    assert table.kind is Kind.FASTTRACK
+    assert table.sheet == "Permissions"
+    assert table.rows == [2]
+
+
+def test_kind_override_and_unrecognised_csv_is_blocking(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "odd.csv", ["Identity", "Delegate"], [["a@contoso.com", "b@contoso.com"]])
+    inputs = load_inputs([path])
+    assert not inputs.tables
+    (problem,) = inputs.problems
+    assert problem.blocking and problem.file == str(path) and "--kind" in problem.reason
+    # forcing a kind whose required columns are missing is still a blocking problem (not a crash)
+    forced = load_inputs([path], kind="fullaccess")
+    assert not forced.tables and forced.problems[0].blocking
+    # a FastTrack file recognised as such, or forced per file by name
+    ft = write_csv(tmp_path / "Permissions.csv", ["Mailbox", "User", "AccessRights"], [["a", "b", "FullAccess"]])
+    assert load_inputs([ft]).tables[0].kind is Kind.FASTTRACK
+    assert load_inputs([ft], kind={"Permissions.csv": "folder"}).tables[0].kind is Kind.FOLDER
+
+
+def test_unreadable_and_corrupt_files_are_blocking_problems(tmp_path: Path) -> None:
+    corrupt = tmp_path / "broken.xlsx"
+    corrupt.write_bytes(b"PK\x03\x04 definitely not a workbook")
+    inputs = load_inputs([tmp_path / "missing.csv", corrupt])
+    assert [p.blocking for p in inputs.problems] == [True, True]
+    assert inputs.problems[0].file.endswith("missing.csv")
+    assert "broken.xlsx" in inputs.problems[1].file
+
+
+def test_copy_of_sample_sizes_parse(tmp_path: Path) -> None:
+    if not SAMPLES.exists():
+        pytest.skip("shared export samples not mounted")
+    shutil.copy(SAMPLES / "sizes.csv", tmp_path / "sizes.csv")
+    (table,) = load_inputs([tmp_path / "sizes.csv"]).tables
+    assert parse_size(table.columns["totalitemsize"][0]) == 12_166_081_109
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "expected"),
+    [
+        ("4.243 GB (4,555,456,537 bytes)", 1, 4_555_456_537),
+        ("512.3 KB (524,595 bytes)", 1, 524_595),
+        ("0 B (0 bytes)", 1, 0),
+        ("4,243 GB (4.555.456.537 bytes)", 1, 4_555_456_537),  # de-DE separators
+        ("1.5 GB", 1, 1_610_612_736),
+        ("744.1 MB", 1, 780_245_402),
+        ("12345", 1, 12345),
+        ("2.5", 1024**3, 2_684_354_560),
+        ("2,5", 1024**2, 2_621_440),
+        ("1,024", 1, 1024),
+        ("", 1, 0),
+        ("unlimited", 1, None),
+        ("-5", 1, None),
+    ],
+)
+def test_parse_size(text: str, unit: int, expected: int | None) -> None:
+    assert parse_size(text, unit) == expected
