@@ -33,6 +33,9 @@ def _pick(rows: list[list[str]], source: str, sheet: str | None = None) -> list[
     rows = [r for r in rows if any(r)]
     if not rows:
         raise InputError("no mailboxes in the file", file=source, sheet=sheet)
+    start = next((i for i, r in enumerate(rows[:10]) if any(c.lower() in _COLUMNS for c in r)), 0)
+    offset = start  # title rows above the header (workbooks written by people)
+    rows = rows[start:]
     header = [h.lower() for h in rows[0]]
     col = next((header.index(c) for c in _COLUMNS if c in header), None)
     body = rows[1:]
@@ -42,7 +45,7 @@ def _pick(rows: list[list[str]], source: str, sheet: str | None = None) -> list[
         if col is None:
             raise InputError("no EmailAddress (or PrimarySmtpAddress) column", file=source, sheet=sheet)
     out: list[str] = []
-    for number, row in enumerate(body, start=2 if body is not rows else 1):
+    for number, row in enumerate(body, start=offset + (2 if body is not rows else 1)):
         value = row[col] if col < len(row) else ""
         if not value:
             continue

@@ -55,28 +55,9 @@ def _audit(org: Any, event: str) -> list[str]:
     return [e["identity"] for e in org.online.settings.get("lab_migration_audit", []) if e["event"] == event]
 
 
-def _engine(time_scale: float) -> Any:
-    """The real engine; until the lab emulates Connect-ExchangeOnline, a shim accepts it (and only it)."""
-    from hybridkit.lab.cmdlets._registry import HANDLERS
-    from hybridkit.lab.engine import ExchangeEngine, load_cmdlet_modules
-
-    load_cmdlet_modules()
-    if "connect-exchangeonline" in HANDLERS:
-        return None
-
-    class Engine(ExchangeEngine):
-        def invoke(self, session, commands, input_items, sink):  # type: ignore[no-untyped-def]
-            if commands and commands[0].name.lower() == "connect-exchangeonline":
-                session.data["exo_connected"] = True
-                return
-            super().invoke(session, commands, input_items, sink)
-
-    return Engine.create(org="demo", time_scale=time_scale)
-
-
 @pytest.fixture
 def online_lab(lab_factory, tmp_path):
-    handle = lab_factory(org="demo", time_scale=300.0, engine=_engine(300.0))
+    handle = lab_factory(org="demo", time_scale=300.0)
     org = handle.server.engine.org
     return handle, org, _config(tmp_path, handle)
 
@@ -155,7 +136,7 @@ def test_when_without_zone_is_refused(online_lab):
 
 
 def test_sigkill_mid_completion_then_rerun_completes_each_exactly_once(lab_factory, tmp_path):
-    handle = lab_factory(org="demo", time_scale=1.0, latency_ms=40.0, engine=_engine(1.0))
+    handle = lab_factory(org="demo", time_scale=1.0, latency_ms=40.0)
     org = handle.server.engine.org
     config = _config(tmp_path, handle)
     members = _users(org, 14)
@@ -204,3 +185,43 @@ def _done_steps(journal: Path) -> int:
             return db.execute("SELECT count(*) FROM steps WHERE state='done'").fetchone()[0]
     except sqlite3.Error:
         return 0
+
+
+def test_from_file_what_if_then_migrationuser_and_status_table(online_lab, tmp_path):
+    import openpyxl
+
+    handle, org, config = online_lab
+    members = _users(org, 14)[12:14]
+    plan_dir = _plan(tmp_path, {"Wave-2": members})
+    assert _cli(config, "cutover", "create", str(plan_dir), "--endpoint", DEFAULT_ENDPOINT,
+                "--target-delivery-domain", TDD, "--start").exit_code == 0
+    org.clock.advance(24 * HOUR)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Title row written by a person"])
+    sheet.append(["PrimarySmtpAddress", "Note"])
+    sheet.append([members[0].upper(), "early"])
+    book.save(tmp_path / "early.xlsx")
+
+    what_if = _cli(config, "cutover", "complete", "--from-file", str(tmp_path / "early.xlsx"), "--what-if",
+                   "--at", "2030-01-01T03:00+01:00")
+    assert what_if.exit_code == 0, what_if.output
+    assert f"@('{members[0]}') | Set-MoveRequest -SuspendWhenReadyToComplete:$false -PreventCompletion:$false " \
+           "-CompleteAfter '2030-01-01T02:00:00Z'" in what_if.output.replace("\n", " ")
+    assert _status(org, members[0]) == "Synced" and not _audit(org, "Set-MoveRequest")
+
+    nothing = _cli(config, "cutover", "complete", "--mailbox", members[0], "--resume", "--journal",
+                   str(tmp_path / "j.sqlite"))
+    assert nothing.exit_code == 2 and "nothing to resume" in nothing.output
+
+    done = _cli(config, "-o", "json", "cutover", "complete", "--from-file", str(tmp_path / "early.xlsx"),
+                "--method", "migrationuser", "--wait", "--poll-interval", "0.1", "--timeout", "30",
+                "--journal", str(tmp_path / "j.sqlite"))
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["mailboxes"][0]["result"] == "Completed"
+    assert _audit(org, "CompletionSignal") == [members[0]] and not _audit(org, "Resume-MoveRequest")
+
+    table = _cli(config, "cutover", "status", "--batch", "Wave-2")
+    assert table.exit_code == 0 and "UTC" in table.output and "Completed" in table.output
+    missing = _cli(config, "cutover", "status", "--batch", "Nope")
+    assert missing.exit_code == 2 and "Nope" in missing.output
