@@ -1,0 +1,151 @@
+"""`hybridkit batches plan|validate` through the root CLI: outputs, schema, error reports, exit codes, atomicity."""
+
+from __future__ import annotations
+
+import csv
+import json
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from python_calamine import CalamineWorkbook
+from typer.testing import CliRunner
+
+from hybridkit.cli import app
+from tests.batches._org import MAILBOX_HEADER, person, write_csv
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "batches"
+EXAMPLE_CSVS = sorted(str(p) for p in EXAMPLE.glob("*.csv"))
+runner = CliRunner()
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_plan_writes_batches_json_and_workbook(tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    result = invoke("batches", "plan", *EXAMPLE_CSVS, "--out", str(out), "--max-mailboxes", "15")
+    assert result.exit_code == 0, result.output
+    assert "Batch-001" in result.output and "Wave-1" in result.output
+    doc = json.loads((out / "plan.json").read_text())
+    assert set(doc) == {"batches", "cross_batch_links", "unresolved", "excluded_trustees", "summary"}
+    for batch in doc["batches"]:
+        assert set(batch) == {"name", "mailboxes", "size_bytes"}
+        assert all(m == m.lower() and "@" in m for m in batch["mailboxes"])
+        with open(out / "batches" / f"{batch['name']}.csv", newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        assert rows[0] == ["EmailAddress"]
+        assert [r[0] for r in rows[1:]] == batch["mailboxes"]
+        assert len(batch["mailboxes"]) <= 15
+    assert sorted(p.stem for p in (out / "batches").iterdir()) == sorted(b["name"] for b in doc["batches"])
+    for link in doc["cross_batch_links"]:
+        assert set(link) == {"mailbox", "trustee", "right", "strength", "mailbox_batch", "trustee_batch"}
+    for problem in doc["unresolved"]:
+        assert set(problem) == {"file", "sheet", "row", "column", "value", "reason"}
+    assert {e["trustee"] for e in doc["excluded_trustees"]} == {"CONTOSO\\svc-backup"}
+    assert set(e for e in doc["excluded_trustees"][0]) == {"trustee", "reason", "mailbox_count"}
+    # the example's shared-mailbox teams, assistant/manager pair: no hard link crosses batches
+    assert doc["summary"]["cross_batch_links"]["hard"] == 0
+    assert doc["summary"]["mailboxes"] == 56
+
+    book = CalamineWorkbook.from_path(str(out / "plan.xlsx"))
+    assert book.sheet_names == ["Summary", "Batches", "Mailboxes", "Cross-batch links", "Unresolved", "Excluded"]
+    mailboxes = book.get_sheet_by_name("Mailboxes").to_python()
+    assert mailboxes[0] == ["Mailbox", "Display name", "Batch", "Size (bytes)", "Why here"]
+    assert len(mailboxes) == 57 and all(row[4] for row in mailboxes[1:])
+    sheet = openpyxl.load_workbook(out / "plan.xlsx")["Mailboxes"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    with zipfile.ZipFile(out / "plan.xlsx") as archive:
+        assert "xl/charts/chart1.xml" in archive.namelist()  # the Summary chart
+
+
+def test_workbook_input_gives_the_same_plan_as_csv(tmp_path: Path) -> None:
+    a = invoke("-o", "json", "batches", "plan", *EXAMPLE_CSVS, "--out", str(tmp_path / "a"), "--no-xlsx")
+    b = invoke("-o", "json", "batches", "plan", str(EXAMPLE / "example.xlsx"), "--out", str(tmp_path / "b"))
+    assert a.exit_code == b.exit_code == 0
+    doc_a, doc_b = json.loads(a.stdout), json.loads(b.stdout)
+    assert doc_a["batches"] == doc_b["batches"]
+    assert doc_a["cross_batch_links"] == doc_b["cross_batch_links"]
+    assert not (tmp_path / "a" / "plan.xlsx").exists()
+
+
+def test_validate_clean_inputs(tmp_path: Path) -> None:
+    result = invoke("batches", "validate", *EXAMPLE_CSVS)
+    assert result.exit_code == 0, result.output
+    assert "no blocking problems" in result.output
+
+
+def _bad_inventory(tmp_path: Path) -> Path:
+    rows = [person("a"), person("b"), person("a")]
+    rows[1][2] = "b(at)contoso.com"
+    return write_csv(tmp_path / "mailboxes.csv", MAILBOX_HEADER, rows)
+
+
+def test_validate_reports_every_blocking_problem_and_exits_2(tmp_path: Path) -> None:
+    bad = _bad_inventory(tmp_path)
+    result = invoke("-o", "json", "batches", "validate", str(bad), str(tmp_path / "missing.xlsx"))
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    assert doc["blocking"] == 3
+    places = [(Path(p["file"]).name, p["row"], p["column"], p["value"]) for p in doc["problems"]]
+    assert ("mailboxes.csv", 4, "PrimarySmtpAddress", "b(at)contoso.com") in places
+    assert ("mailboxes.csv", 5, "PrimarySmtpAddress", "a@contoso.com") in places
+    assert any(name == "missing.xlsx" for name, *_ in places)
+
+
+def test_plan_on_bad_input_exits_2_with_report_and_writes_nothing(tmp_path: Path) -> None:
+    bad = _bad_inventory(tmp_path)
+    out = tmp_path / "out"
+    result = invoke("batches", "plan", str(bad), "--out", str(out))
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "malformed" in result.output and "duplicate" in result.output and "nothing written" in result.output
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_unrecognised_file_and_missing_required_column_exit_2(tmp_path: Path) -> None:
+    odd = write_csv(tmp_path / "odd.csv", ["Name", "Notes"], [["a", "b"]])
+    result = invoke("batches", "plan", str(odd), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2 and not (tmp_path / "o").exists()
+    no_smtp = write_csv(tmp_path / "inv.csv", ["DisplayName", "Alias"], [["A", "a"]])
+    result = invoke("batches", "validate", str(no_smtp), "--kind", "inv.csv=mailboxes")
+    assert result.exit_code == 2
+    result = invoke("batches", "validate", str(no_smtp), "--kind", "nonsense")
+    assert result.exit_code == 2
+
+
+def test_bad_option_values_exit_2(tmp_path: Path) -> None:
+    result = invoke("batches", "plan", *EXAMPLE_CSVS, "--out", str(tmp_path / "o"), "--max-mailboxes", "0")
+    assert result.exit_code == 2 and not (tmp_path / "o").exists()
+    result = invoke("batches", "plan", *EXAMPLE_CSVS, "--out", str(tmp_path / "o"), "--name-prefix", "a b")
+    assert result.exit_code == 2
+
+
+def test_output_dir_replaced_only_if_it_holds_an_earlier_plan(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert invoke("batches", "plan", *EXAMPLE_CSVS, "--out", str(out), "--max-mailboxes", "10").exit_code == 0
+    first = sorted(p.name for p in (out / "batches").iterdir())
+    assert invoke("batches", "plan", *EXAMPLE_CSVS, "--out", str(out), "--max-mailboxes", "30").exit_code == 0
+    second = sorted(p.name for p in (out / "batches").iterdir())
+    assert len(second) < len(first)  # replaced as a whole, no stale batch files left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    result = invoke("batches", "plan", *EXAMPLE_CSVS, "--out", str(precious))
+    assert result.exit_code == 2
+    assert [p.name for p in precious.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize("prefix", ["Batch", "Wave"])
+def test_plan_json_output_and_names(tmp_path: Path, prefix: str) -> None:
+    result = invoke("-o", "json", "batches", "plan", *EXAMPLE_CSVS, "--out", str(tmp_path / "o"),
+                    "--max-mailboxes", "20", "--name-prefix", prefix)  # fmt: skip
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["out"] == str(tmp_path / "o")
+    names = [b["name"] for b in doc["batches"] if not b["name"].startswith("Wave-1")]
+    assert names == [f"{prefix}-{i:03d}" for i in range(1, len(names) + 1)]
