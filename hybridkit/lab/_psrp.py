@@ -226,6 +226,13 @@ class ShellDriver:
                 outcome = "failed"
             else:
                 outcome = "completed"
+            if self._on_pipeline is not None:  # before the client can see the end of the pipeline
+                self._on_pipeline(
+                    PipelineReport(
+                        self.shell_id, pipe.command_id, commands, len(pipe.inputs), outcome, pipe.outputs,
+                        pipe.errors, pipe.warnings, time.perf_counter() - started, error.message if error else None,
+                    )
+                )
             if not pipe.finished:
                 if outcome == "stopped":
                     pipe.ps.stop()
@@ -237,13 +244,6 @@ class ShellDriver:
                 pipe.finished = True
                 self._drain()
             self._release_slot()
-        if self._on_pipeline is not None:
-            self._on_pipeline(
-                PipelineReport(
-                    self.shell_id, pipe.command_id, commands, len(pipe.inputs), outcome, pipe.outputs, pipe.errors,
-                    pipe.warnings, time.perf_counter() - started, error.message if error else None,
-                )
-            )
 
     def stop(self, command_id: str) -> None:
         """Signal ctrl_c: stop a running pipeline (its engine thread stops at its next write)."""
