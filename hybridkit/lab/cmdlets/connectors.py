@@ -110,7 +110,9 @@ def _inbound_rules(obj: dict[str, Any], given: dict[str, Any]) -> list[str]:
                 "from /24 to /32; IPv6 addresses aren't supported."
             )
     for dom in obj.get("SenderDomains", []):
-        if not valid_domain(dom, allow_star=True):
+        # AddressSpace values: "contoso.com", "*" or Exchange's own spelling "smtp:*;1" (what Get- shows).
+        body = dom[5:] if dom.lower().startswith("smtp:") else dom
+        if not valid_domain(body.split(";")[0], allow_star=True):
             problems.append(f"'{dom}' isn't a valid SMTP domain for SenderDomains.")
     if obj.get("TreatMessagesAsInternal"):
         if obj.get("ConnectorType") != "OnPremises":

@@ -1,0 +1,147 @@
+"""End to end: the real CLI, the real bridge, the lab over loopback (both endpoints)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from hybridkit.cli import app
+from hybridkit.lab._types import LabError, LabTerminatingError
+from hybridkit.lab.cmdlets._registry import HANDLERS
+from hybridkit.mailflow._scaffold import SCENARIOS
+
+pytest.importorskip("hybridkit.lab.engine")
+
+
+@pytest.fixture
+def env(lab_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    ready = tmp_path / "ready.json"
+    lab = lab_factory(org="demo", ready_file=ready)
+    config = tmp_path / "hybridkit.toml"
+    config.write_text(
+        f'[profiles.onprem]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "onprem"\n\n'
+        f'[profiles.online]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "online"\n',
+        encoding="utf-8",
+    )
+    spec = tmp_path / "mailflow.toml"
+    spec.write_text(SCENARIOS["azure-relay"], encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return lab, config, spec
+
+
+def cli(config: Path, *args: str) -> Any:
+    return CliRunner().invoke(app, ["--config", str(config), *args])
+
+
+def plan_json(config: Path, spec: Path) -> dict[str, Any]:
+    result = cli(config, "mailflow", "plan", str(spec), "--onprem", "onprem", "--online", "online", "--output", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_plan_apply_replan_and_what_if(env) -> None:  # type: ignore[no-untyped-def]
+    lab, config, spec = env
+    org = lab.server.engine.org
+    first = plan_json(config, spec)
+    assert first["counts"]["create"] == 3 and first["has_changes"]
+    assert [c["command"].split()[0] for c in first["changes"] if c["action"] == "create"] == [
+        "New-AcceptedDomain", "New-InboundConnector", "New-SendConnector"]
+    undeclared = {c["name"] for c in first["changes"] if c["action"] == "present, not declared"}
+    assert any(n.startswith("Inbound from ") for n in undeclared)
+
+    what_if = cli(config, "mailflow", "apply", str(spec), "--what-if")
+    assert what_if.exit_code == 0
+    assert "New-SendConnector -Name 'My company to Office 365' -AddressSpaces @('*')" in what_if.stdout
+    assert "My company to Office 365" not in org.onprem.collection("SendConnector")
+
+    refused = CliRunner().invoke(app, ["--config", str(config), "mailflow", "apply", str(spec)], input="")
+    assert refused.exit_code != 0 and "My company to Office 365" not in org.onprem.collection("SendConnector")
+
+    applied = cli(config, "mailflow", "apply", str(spec), "--yes")
+    assert applied.exit_code == 0, applied.output
+    live = org.onprem.collection("SendConnector")["My company to Office 365"]
+    assert live["DNSRoutingEnabled"] is False and live["TlsAuthLevel"] == "CertificateValidation"
+    assert org.online.collection("InboundConnector")["From on-premises relay"]["SenderIPAddresses"] == ["203.0.113.25"]
+
+    again = plan_json(config, spec)
+    assert not again["has_changes"] and again["counts"]["unchanged"] == 3
+    second = cli(config, "-o", "json", "mailflow", "apply", str(spec), "--yes")
+    assert second.exit_code == 0 and json.loads(second.stdout)["results"] == []
+
+
+def test_partial_drift_corrected(env) -> None:  # type: ignore[no-untyped-def]
+    lab, config, spec = env
+    org = lab.server.engine.org
+    assert cli(config, "mailflow", "apply", str(spec), "--yes").exit_code == 0
+    org.onprem.collection("SendConnector")["My company to Office 365"]["RequireTLS"] = False
+    org.onprem.collection("SendConnector")["My company to Office 365"]["TlsAuthLevel"] = None
+    drift = plan_json(config, spec)
+    updates = [c for c in drift["changes"] if c["action"] == "update"]
+    assert [(u["name"], sorted(p["property"] for p in u["changes"])) for u in updates] == [
+        ("My company to Office 365", ["RequireTLS", "TlsAuthLevel"])]
+    assert updates[0]["command"] == ("Set-SendConnector -Identity 'My company to Office 365' -RequireTLS:$true "
+                                     "-TlsAuthLevel 'CertificateValidation'")
+    assert cli(config, "mailflow", "apply", str(spec), "--yes").exit_code == 0
+    assert not plan_json(config, spec)["has_changes"]
+
+
+def test_failure_on_one_side_mid_apply_resumes_without_duplicates(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    lab, config, spec = env
+    org = lab.server.engine.org
+
+    def broken(ctx: Any) -> None:  # a seeded failure on the Exchange Online side
+        raise ctx.terminate(LabError("The remote server returned an error: (503) Server Unavailable.",
+                                     category="ResourceUnavailable"))
+
+    with monkeypatch.context() as patch:
+        patch.setitem(HANDLERS, "new-inboundconnector", broken)
+        failed = cli(config, "-o", "json", "mailflow", "apply", str(spec), "--yes")
+    assert failed.exit_code == 1
+    statuses = [r["status"] for r in json.loads(failed.stdout)["results"]]
+    assert statuses == ["done", "failed"]
+    assert "My company to Office 365" not in org.onprem.collection("SendConnector")
+
+    resumed = cli(config, "-o", "json", "mailflow", "apply", str(spec), "--yes")
+    assert resumed.exit_code == 0, resumed.output
+    data = json.loads(resumed.stdout)
+    assert data["resumed"] is True
+    assert [r["target"] for r in data["results"]] == [
+        "online:InboundConnector:From on-premises relay", "onprem:SendConnector:My company to Office 365"]
+    domains = [d for d in org.onprem.collection("AcceptedDomain").values() if d["DomainName"] == "fabrikam.com"]
+    assert len(domains) == 1
+    assert not plan_json(config, spec)["has_changes"]
+    journal = cli(config, "-o", "json", "journal", "list")
+    if journal.exit_code == 0:
+        runs = [r for r in json.loads(journal.stdout) if r.get("kind") == "mailflow"]
+        assert len(runs) == 1 and runs[0]["status"] == "completed"
+
+
+def test_invalid_file_exits_2_with_lines_before_connecting(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lab, config, _ = env
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[onprem.send_connector]]\nName = "x"\nAddressSpaces = ["*"]\nTlsAuthLevel = "EncryptionOnly"\n'
+                   '\n[[online.inbound_connector]]\nName = "y"\nSenderDomains = "*"\nSenderIPAddresses = ["::1"]\n')
+    before = len(lab.audit_records("pipeline"))
+    result = cli(config, "mailflow", "plan", str(bad))
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "bad.toml:4: TlsAuthLevel needs RequireTLS = true" in text
+    assert "bad.toml:9: SenderIPAddresses: '::1' is IPv6" in text
+    assert len(lab.audit_records("pipeline")) == before
+
+
+def test_emit_ps_and_scaffold(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lab, config, spec = env
+    runbook = tmp_path / "runbook.ps1"
+    assert cli(config, "mailflow", "apply", str(spec), "--emit-ps", str(runbook)).exit_code == 0
+    text = runbook.read_text(encoding="utf-8")
+    assert "New-InboundConnector -Name 'From on-premises relay'" in text and "$ErrorActionPreference" in text
+    assert "From on-premises relay" not in lab.server.engine.org.online.collection("InboundConnector")
+    out = tmp_path / "hybrid.toml"
+    assert cli(config, "mailflow", "scaffold", "--scenario", "hybrid", "--out", str(out)).exit_code == 0
+    assert cli(config, "mailflow", "scaffold", "--scenario", "hybrid", "--out", str(out)).exit_code == 2
+    assert plan_json(config, out)["counts"]["create"] >= 3
