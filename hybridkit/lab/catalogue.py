@@ -352,11 +352,40 @@ def bind_command(spec: CmdletSpec, parameters: list[tuple[str | None, Any]], exp
         # Sets that a pipeline parameter could still satisfy stay possible; pick among them per item.
         sets = _choose_default(spec, sets, bound, pipeline=True) if len(sets) > 1 else sets
         pipeline = [p for p in pipeline if p.name not in bound and any(p.in_set(s) for s in sets)]
+        if sets:
+            # A mandatory parameter no input object can supply is missing before any input arrives.
+            unfillable = [n for n in _missing(spec, sets[0], bound) if not (spec.params[n].by_value
+                                                                           or spec.params[n].by_property_name)]
+            if unfillable:
+                raise _binding_error(
+                    spec, "MissingMandatoryParameter",
+                    "Cannot process command because of one or more missing mandatory parameters: "
+                    + " ".join(unfillable) + ".")
     else:
         sets = _choose_default(spec, sets, bound)
         _check_mandatory(spec, sets, bound)
         pipeline = []
+    _check_null_mandatory(spec, sets, bound)
     return BoundCommand(spec, bound, sets, pipeline, expects_input)
+
+
+def _check_null_mandatory(spec: CmdletSpec, sets: list[str], bound: dict[str, Any]) -> None:
+    """PowerShell refuses $null / '' for a mandatory parameter (no AllowNull/AllowEmptyString on Exchange's)."""
+    for name, value in bound.items():
+        param = spec.params[name]
+        if value is None or value == "":
+            if sets and sets[0] in param.mandatory_in:
+                kind = "null" if value is None else "an empty string"
+                raise BindingError(LabError(
+                    message=f"Cannot bind argument to parameter '{name}' because it is {kind}.",
+                    exception_type="System.Management.Automation.ParameterBindingValidationException",
+                    fully_qualified_error_id=(
+                        "ParameterArgumentValidationErrorNullNotAllowed" if value is None
+                        else "ParameterArgumentValidationErrorEmptyStringNotAllowed") + f",{spec.class_name}",
+                    category="InvalidData",
+                    reason="ParameterBindingValidationException",
+                    target=value,
+                ))
 
 
 def _display(value: Any) -> str:

@@ -228,6 +228,8 @@ class ExchangeEngine:
         spec = catalogue.lookup(name, product) if name else None
         if spec is None:
             raise LabTerminatingError(catalogue.command_not_found(command.name))
+        if spec.name.lower() not in HANDLERS:
+            raise LabTerminatingError(_not_emulated(spec.name))
         try:
             return catalogue.bind_command(spec, command.parameters, expects_input)
         except catalogue.BindingError as exc:
@@ -251,8 +253,6 @@ class ExchangeEngine:
             stages: list[_Stage] = []
             for index, command in enumerate(commands):
                 bound = self._bind(session, command, expects_input=index > 0 or bool(input_items))
-                if bound.spec.name.lower() not in HANDLERS:
-                    raise LabTerminatingError(_not_emulated(bound.spec.name))
                 stage = _Stage(self, session, bound, sink, product)
                 if stages:
                     stages[-1].next = stage

@@ -29,6 +29,10 @@ _SCALAR_KEYS = (
     "Guid", "ExchangeGuid", "Name", "Alias", "DisplayName", "DistinguishedName", "Identity", "SamAccountName",
     "UserPrincipalName", "LegacyExchangeDN", "PrimarySmtpAddress", "WindowsEmailAddress", "ExternalDirectoryObjectId",
 )
+# The index holds the short keys; structured forms (canonical name, DN, LegacyExchangeDN, DOMAIN\sam) are found
+# through the name/alias/sam they end with and then verified against the full record.
+_INDEXED_KEYS = ("Guid", "ExchangeGuid", "Name", "Alias", "DisplayName", "SamAccountName", "UserPrincipalName",
+                 "PrimarySmtpAddress", "ExternalDirectoryObjectId")
 
 
 def identity_text(value: Any) -> str:
@@ -65,14 +69,57 @@ def identity_keys(rec: dict[str, Any], netbios: str | None) -> Iterable[str]:
 
 
 class _Index:
+    """Lower-cased key -> GUID (or list of GUIDs when several recipients share it)."""
+
     def __init__(self, side: Side) -> None:
         self.count = len(side.recipients)
-        netbios = side.settings.get("netbios")
-        keys: dict[str, list[str]] = {}
+        keys: dict[str, Any] = {}
+
+        def add(key: str, guid: str) -> None:
+            present = keys.get(key)
+            if present is None:
+                keys[key] = guid
+            elif isinstance(present, list):
+                if guid not in present:
+                    present.append(guid)
+            elif present != guid:
+                keys[key] = [present, guid]
+
         for guid, rec in side.recipients.items():
-            for key in set(identity_keys(rec, netbios)):
-                keys.setdefault(key, []).append(guid)
+            get = rec.get
+            add(guid.lower(), guid)
+            for key in ("ExchangeGuid", "Name", "Alias", "ExternalDirectoryObjectId"):
+                value = get(key)
+                if value:
+                    add(str(value).lower(), guid)
+            name, display, alias, sam = get("Name"), get("DisplayName"), get("Alias"), get("SamAccountName")
+            if display and display != name:
+                add(display.lower(), guid)
+            if sam and sam != alias:
+                add(sam.lower(), guid)
+            addresses = get("EmailAddresses")
+            upn = get("UserPrincipalName")
+            if upn:
+                add(upn.lower(), guid)
+            if addresses:
+                for address in addresses:
+                    text = address.lower()
+                    prefix, sep, rest = text.partition(":")
+                    if sep and len(prefix) <= 8:
+                        add(rest, guid)
+                        if prefix != "smtp":
+                            add(text, guid)
+                    else:
+                        add(text, guid)
+            elif get("PrimarySmtpAddress"):
+                add(get("PrimarySmtpAddress").lower(), guid)
         self.keys = keys
+
+    def get(self, key: str) -> list[str]:
+        found = self.keys.get(key)
+        if found is None:
+            return []
+        return found if isinstance(found, list) else [found]
 
 
 def invalidate(side: Side) -> None:
@@ -116,7 +163,11 @@ def resolve(
         return _wildcard(side, wanted, accept)
     netbios = side.settings.get("netbios")
     found: list[dict[str, Any]] = []
-    for guid in _index(side).keys.get(wanted, ()):
+    index = _index(side)
+    candidates: list[str] = index.get(wanted)
+    for short in _short_forms(wanted):
+        candidates = candidates + index.get(short)
+    for guid in dict.fromkeys(candidates):
         rec = side.recipients.get(guid)
         if rec is None or (accept is not None and not accept(rec)):
             continue
@@ -129,6 +180,21 @@ def resolve(
             invalidate(side)
             found = stale
     return found
+
+
+def _short_forms(wanted: str) -> list[str]:
+    """The indexed key a structured identity ends with (its name, alias or sam)."""
+    out = []
+    if "/" in wanted and not wanted.startswith("/o="):
+        out.append(wanted.rsplit("/", 1)[1])  # canonical name -> Name
+    if wanted.startswith("cn="):
+        out.append(wanted[3:].replace("\\,", "\x00").split(",", 1)[0].replace("\x00", ","))  # DN -> Name
+    if wanted.startswith("/o="):
+        out.append(wanted.rsplit("-", 1)[-1])  # LegacyExchangeDN .../cn=<hex>-alias -> Alias
+        out.append(wanted.rsplit("cn=", 1)[-1])
+    if "\\" in wanted:
+        out.append(wanted.split("\\", 1)[1])  # DOMAIN\sam -> sam
+    return out
 
 
 def _wildcard(side: Side, pattern: str, accept: Callable[[dict[str, Any]], bool] | None) -> list[dict[str, Any]]:

@@ -1,0 +1,62 @@
+"""Drive ExchangeEngine directly (no protocol): a collecting sink and a one-call runner."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from hybridkit.lab._types import EndpointKind, LabCommand, LabError, LabSession, LabTerminatingError
+from hybridkit.lab.engine import ExchangeEngine
+
+
+@dataclasses.dataclass
+class Result:
+    """What one pipeline wrote: objects, non-terminating errors, warnings, and the terminating error if any."""
+
+    out: list[Any] = dataclasses.field(default_factory=list)
+    errors: list[LabError] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    failed: LabError | None = None
+
+    def output(self, obj: Any) -> None:
+        self.out.append(obj)
+
+    def error(self, err: LabError) -> None:
+        self.errors.append(err)
+
+    def warning(self, text: str) -> None:
+        self.warnings.append(text)
+
+    def names(self, prop: str = "Name") -> list[Any]:
+        return [o.get(prop) for o in self.out]
+
+
+def cmd(name: str, *positional: Any, **params: Any) -> LabCommand:
+    """A command: keyword params in order, positional arguments first."""
+    return LabCommand(name, [(None, v) for v in positional] + list(params.items()))
+
+
+def run(engine: ExchangeEngine, session: LabSession, *commands: LabCommand, inputs: list[Any] | None = None) -> Result:
+    result = Result()
+    try:
+        engine.invoke(session, list(commands), list(inputs or []), result)
+    except LabTerminatingError as exc:
+        result.failed = exc.error
+    return result
+
+
+def onprem() -> LabSession:
+    return LabSession(EndpointKind.ONPREM, "CONTOSO\\admin")
+
+
+def online(engine: ExchangeEngine | None = None) -> LabSession:
+    """An online session, already connected when ``engine`` is given."""
+    session = LabSession(EndpointKind.ONLINE, "jump\\svc")
+    if engine is not None:
+        engine.open_session(session)
+        app = engine.online_app
+        res = run(engine, session, cmd("Connect-ExchangeOnline", AppId=app["app_id"],
+                                       CertificateThumbprint=app["certificate_thumbprint"],
+                                       Organization=app["organization"]))
+        assert res.failed is None, res.failed
+    return session

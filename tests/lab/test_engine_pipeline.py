@@ -1,0 +1,156 @@
+"""ExchangeEngine: script refusal, Exchange Online connection gating, pipelines, per-item errors, preferences."""
+
+from __future__ import annotations
+
+import pytest
+
+from hybridkit.lab import catalogue
+from hybridkit.lab._types import LabCommand, LabObject
+from hybridkit.lab.cmdlets._registry import HANDLERS
+from hybridkit.lab.engine import ExchangeEngine
+from tests.lab._engine_kit import cmd, online, onprem, run
+
+
+@pytest.fixture(scope="module")
+def engine() -> ExchangeEngine:
+    return ExchangeEngine.create("demo", time_scale=0.0, raise_internal_errors=True)
+
+
+def test_onprem_refuses_scripts_in_no_language_mode(engine: ExchangeEngine) -> None:
+    res = run(engine, onprem(), LabCommand("Get-Mailbox | Select-Object Name", [], is_script=True))
+    assert res.failed is not None
+    assert res.failed.message == ("The syntax is not supported by this runspace. This might be because it is in "
+                                  "no-language mode.")
+    assert res.failed.fully_qualified_error_id == "ScriptsNotAllowed"
+    assert res.failed.exception_type == "System.Management.Automation.ParseException"
+    assert res.out == []
+
+
+def test_unknown_and_off_product_cmdlets_are_not_recognized(engine: ExchangeEngine) -> None:
+    res = run(engine, onprem(), cmd("Get-Foo"))
+    assert res.failed is not None and res.failed.fully_qualified_error_id == "CommandNotFoundException"
+    assert res.failed.message.startswith("The term 'Get-Foo' is not recognized as the name of a cmdlet")
+    res = run(engine, onprem(), cmd("Get-RecipientPermission", Identity="x"))  # Exchange Online only
+    assert res.failed is not None and res.failed.fully_qualified_error_id == "CommandNotFoundException"
+
+
+def test_exchange_online_cmdlets_need_connect(engine: ExchangeEngine) -> None:
+    session = online()
+    engine.open_session(session)
+    before = run(engine, session, cmd("Get-Mailbox"))
+    assert before.failed is not None
+    assert before.failed.message.startswith("The term 'Get-Mailbox' is not recognized")
+    app = engine.online_app
+    bad_org = run(engine, session, cmd("Connect-ExchangeOnline", AppId=app["app_id"],
+                                       CertificateThumbprint=app["certificate_thumbprint"], Organization="fabrikam.onmicrosoft.com"))
+    assert bad_org.failed is not None and bad_org.failed.message.startswith("AADSTS90002: Tenant 'fabrikam.onmicrosoft.com'")
+    bad_app = run(engine, session, cmd("Connect-ExchangeOnline", AppId="00000000-0000-0000-0000-000000000001",
+                                       CertificateThumbprint=app["certificate_thumbprint"], Organization=app["organization"]))
+    assert bad_app.failed is not None and "AADSTS700016" in bad_app.failed.message
+    bad_cert = run(engine, session, cmd("Connect-ExchangeOnline", AppId=app["app_id"], CertificateThumbprint="0" * 40,
+                                        Organization=app["organization"]))
+    assert bad_cert.failed is not None and bad_cert.failed.fully_qualified_error_id == "CertificateNotFound"
+    assert run(engine, session, cmd("Get-Mailbox")).failed is not None  # still not connected
+    assert run(engine, session, cmd("Get-ConnectionInformation")).out == []
+    good = run(engine, session, cmd("Connect-ExchangeOnline", AppId=app["app_id"], ShowBanner=False,
+                                    CertificateThumbprint=app["certificate_thumbprint"].lower(),
+                                    Organization=app["organization"]))
+    assert good.failed is None
+    res = run(engine, session, cmd("Get-Mailbox", ResultSize="Unlimited"))
+    assert res.failed is None and res.out
+    assert {o.get("RecipientTypeDetails") for o in res.out} <= {"UserMailbox", "SharedMailbox"}
+    info = run(engine, session, cmd("Get-ConnectionInformation")).out
+    assert info[0].get("State") == "Connected" and info[0].get("AppId") == app["app_id"]
+    assert run(engine, onprem(), cmd("Get-ConnectionInformation")).failed is not None  # not on the Exchange endpoint
+    run(engine, session, cmd("Disconnect-ExchangeOnline", Confirm=False))
+    assert run(engine, session, cmd("Get-Mailbox")).failed is not None
+
+
+def test_connect_honours_prefix_and_command_name(engine: ExchangeEngine) -> None:
+    session = online()
+    app = engine.online_app
+    creds = dict(AppId=app["app_id"], CertificateThumbprint=app["certificate_thumbprint"], Organization=app["organization"])
+    run(engine, session, cmd("Connect-ExchangeOnline", Prefix="Cloud", **creds))
+    assert run(engine, session, cmd("Get-CloudMailbox", ResultSize=1)).out
+    assert run(engine, session, cmd("Get-Mailbox")).failed is not None
+    other = online()
+    run(engine, other, cmd("Connect-ExchangeOnline", CommandName=["Get-Mailbox"], **creds))
+    assert run(engine, other, cmd("Get-Mailbox", ResultSize=1)).out
+    assert run(engine, other, cmd("Get-Recipient", ResultSize=1)).failed.fully_qualified_error_id == "CommandNotFoundException"
+
+
+def test_bad_items_get_one_error_each_while_good_items_produce_output(engine: ExchangeEngine) -> None:
+    users = [r for r in engine.org.onprem.recipients.values() if r["RecipientTypeDetails"] == "UserMailbox"]
+    good = [users[0]["PrimarySmtpAddress"], users[1]["Alias"], users[2]["Identity"]]
+    items = [good[0], "ghost@contoso.com", good[1], "nobody", good[2]]
+    res = run(engine, onprem(), cmd("Get-Mailbox"), inputs=items)
+    assert res.failed is None
+    assert [str(o.get("Guid")) for o in res.out] == [u["Guid"] for u in users[:3]]
+    assert [e.target for e in res.errors] == ["ghost@contoso.com", "nobody"]
+    err = res.errors[0]
+    assert err.message == "The operation couldn't be performed because object 'ghost@contoso.com' couldn't be found on 'DC01.contoso.local'."
+    assert err.category == "ObjectNotFound"
+    assert err.exception_type == "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException"
+    assert "[FailureCategory=Cmdlet-ManagementObjectNotFoundException]" in err.fully_qualified_error_id
+    assert err.fully_qualified_error_id.startswith("[Server=EX01,RequestId=")
+    assert err.fully_qualified_error_id.endswith(",Microsoft.Exchange.Management.RecipientTasks.GetMailbox")
+
+
+def test_multi_command_pipeline_streams_objects_into_the_next_cmdlet(engine: ExchangeEngine) -> None:
+    # Get-Recipient | Get-Mailbox: mailboxes pass through; the group and remote mailboxes are not mailboxes.
+    res = run(engine, onprem(), cmd("Get-Recipient", ResultSize="Unlimited"), cmd("Get-Mailbox"))
+    recipients = run(engine, onprem(), cmd("Get-Recipient", ResultSize="Unlimited")).out
+    kinds = [o.get("RecipientTypeDetails") for o in recipients]
+    assert len(res.out) == sum(k in {"UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox",
+                                     "DiscoveryMailbox"} for k in kinds)
+    assert len(res.errors) == len(recipients) - len(res.out) > 0
+    assert all(e.fully_qualified_error_id.endswith("GetMailbox") for e in res.errors)
+    assert res.out[0].type_names[0] == "Microsoft.Exchange.Data.Directory.Management.Mailbox"
+
+
+def test_strings_piped_into_set_mailbox_do_not_bind(engine: ExchangeEngine) -> None:
+    if "set-mailbox" not in HANDLERS:
+        pytest.skip("Set-Mailbox handler not present")
+    res = run(engine, onprem(), cmd("Set-Mailbox", WhatIf=True), inputs=["ann@contoso.com"])
+    assert res.failed is None
+    assert [e.fully_qualified_error_id.split(",")[0] for e in res.errors] == ["InputObjectNotBound"]
+
+
+def test_binding_errors_fail_the_pipeline(engine: ExchangeEngine) -> None:
+    res = run(engine, onprem(), cmd("Get-Mailbox", Identiti="x"))
+    assert res.failed is not None and res.failed.message == "A parameter cannot be found that matches parameter name 'Identiti'."
+    res = run(engine, onprem(), cmd("Get-Mailbox", ResultSize=5), cmd("Get-Mailbox", Bogus=1))
+    assert res.failed is not None and res.out == []
+
+
+def test_catalogued_cmdlet_without_handler_is_a_clear_error(engine: ExchangeEngine) -> None:
+    product = catalogue.product_for(False, "2019")
+    missing = next(name for name in sorted(catalogue.load_catalogue()["cmdlets"])
+                   if catalogue.lookup(name, product) and name.lower() not in HANDLERS)
+    res = run(engine, onprem(), cmd(missing))
+    assert res.failed is not None
+    assert res.failed.fully_qualified_error_id == f"LabCmdletNotEmulated,{missing}"
+    assert f"does not emulate the cmdlet '{missing}' yet" in res.failed.message
+
+
+def test_error_action_and_warning_action(engine: ExchangeEngine) -> None:
+    stop = run(engine, onprem(), cmd("Get-Mailbox", ErrorAction="Stop"), inputs=["ghost", engine_alias(engine)])
+    assert stop.failed is not None and "ghost" in stop.failed.message and stop.out == []
+    quiet = run(engine, onprem(), cmd("Get-Mailbox", ErrorAction="SilentlyContinue"), inputs=["ghost", engine_alias(engine)])
+    assert quiet.errors == [] and len(quiet.out) == 1
+    warned = run(engine, onprem(), cmd("Get-Mailbox", ResultSize=2))
+    assert warned.warnings
+    silent = run(engine, onprem(), cmd("Get-Mailbox", ResultSize=2, WarningAction="SilentlyContinue"))
+    assert silent.warnings == [] and len(silent.out) == 2
+
+
+def engine_alias(engine: ExchangeEngine) -> str:
+    return next(r["Alias"] for r in engine.org.onprem.recipients.values() if r["RecipientTypeDetails"] == "UserMailbox")
+
+
+def test_piped_exchange_objects_resolve_by_identity(engine: ExchangeEngine) -> None:
+    first = run(engine, onprem(), cmd("Get-Mailbox", ResultSize=3)).out
+    res = run(engine, onprem(), cmd("Get-Mailbox"), inputs=first)
+    assert [o.get("Guid") for o in res.out] == [o.get("Guid") for o in first]
+    custom = LabObject(["System.Management.Automation.PSCustomObject"], {"Identity": first[0].get("PrimarySmtpAddress")})
+    assert run(engine, onprem(), cmd("Get-Mailbox"), inputs=[custom]).out[0].get("Guid") == first[0].get("Guid")
