@@ -11,19 +11,9 @@ from hybridkit.lab.cmdlets import connectors  # noqa: F401  (registers handlers)
 from hybridkit.lab.cmdlets._registry import HANDLERS, CmdletContext
 from hybridkit.lab.org import Org, Side, VirtualClock
 
-try:  # Get-AcceptedDomain belongs to the engine's recipients module
-    from hybridkit.lab.cmdlets import recipients  # noqa: F401
-except ImportError:  # pragma: no cover - until it lands
-    recipients = None
+from hybridkit.lab.engine import load_cmdlet_modules
 
-if "get-accepteddomain" not in HANDLERS:  # pragma: no cover - stand-in until the engine's handler exists
-    from hybridkit.lab.cmdlets._objects import to_lab_object
-
-    def _get_accepted_domain(ctx: CmdletContext) -> None:
-        for record in ctx.side.collection("AcceptedDomain").values():
-            ctx.output(to_lab_object(record, "Microsoft.Exchange.Data.Directory.SystemConfiguration.AcceptedDomain"))
-
-    HANDLERS["get-accepteddomain"] = _get_accepted_domain
+load_cmdlet_modules()  # every handler (Get-AcceptedDomain is the engine's), registered once
 
 T0 = dt.datetime(2026, 11, 28, 1, 0, tzinfo=dt.timezone.utc)
 
