@@ -75,6 +75,9 @@ def get_mailbox_database(ctx: CmdletContext) -> None:
     status = bool(ctx.params.get("Status"))
     server = identity_text(ctx.params.get("Server")).lower() if ctx.params.get("Server") else None
     if server is not None:
+        if not find_in_collection(ctx, "ExchangeServer", ctx.params["Server"]):
+            ctx.error(exchange_errors.not_found(ctx, identity_text(ctx.params["Server"])))
+            return
         for rec in ctx.side.collection("MailboxDatabase").values():
             if server in {str(s).lower() for s in rec.get("Servers", [rec.get("Server")])}:
                 ctx.output(mailbox_database_object(_with_size(ctx, rec), status))
