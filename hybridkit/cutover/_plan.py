@@ -164,6 +164,9 @@ def plan_completion(
                                         status))
         elif status in _READY:
             items.append(CompletionItem(mailbox, Readiness.COMPLETE, f"{status}: ready to complete", status))
+        elif status == "InProgress" and move.status_detail == "IncrementalSync":
+            # initial sync done, an incremental sync is running (e.g. after a plain Resume): it can complete
+            items.append(CompletionItem(mailbox, Readiness.COMPLETE, "incremental sync: ready to complete", status))
         else:
             detail = f" ({move.status_detail})" if move.status_detail else ""
             items.append(CompletionItem(mailbox, Readiness.NOT_READY,

@@ -13,6 +13,7 @@ Move phases (internal ``_phase``) and the documented ``Status`` each shows::
     ready      (instant)       -> autosuspended (SuspendWhenReadyToComplete) | completing (may complete) | synced
     synced     Synced          -> wakes at the next incremental sync (24 h) or when the service signals completion
     bounce     InProgress      -> ready  (an incremental sync: what a plain Resume-MoveRequest causes)
+    periodic   Synced          -> ready  (the scheduled incremental sync; the status stays Synced)
     completing CompletionInProgress -> completed (converts the on-prem mailbox, creates the cloud mailbox)
     autosuspended AutoSuspended, suspended Suspended, failed Failed, completed Completed: wait for a cmdlet.
 
@@ -255,13 +256,13 @@ def _transition(move: dict[str, Any], at: dt.datetime, effects: MoveEffects) -> 
     elif phase == "retrying":
         move["Message"] = None
         _start_copy(move, at, move["_copy_to"])
-    elif phase in ("bounce", "ready"):
+    elif phase in ("bounce", "periodic", "ready"):
         _ready(move, at)
     elif phase == "synced":
         if can_complete(move, at):
             _set(move, "completing", "CompletionInProgress", "Completing", at + COMPLETING, at)
-        else:
-            _set(move, "bounce", "InProgress", "IncrementalSync", at + BOUNCE, at)
+        else:  # the scheduled incremental sync: the move stays Synced while it runs
+            _set(move, "periodic", "Synced", "IncrementalSync", at + BOUNCE, at)
     elif phase == "completing":
         move["PercentComplete"] = 100
         move["CompletionTimestamp"] = _iso(at)
@@ -297,6 +298,9 @@ def resume_move(move: dict[str, Any], now: dt.datetime, *, suspend_when_ready: b
         return False
     move["Suspend"] = False
     move["_events"].append([_iso(now), "Resume", phase])
+    after = _dt(move.get("CompleteAfter"))
+    if after is not None and not move.get("PreventCompletion") and not move.get("SuspendWhenReadyToComplete"):
+        move["_service_wake"] = _iso(after)  # resumed with a CompleteAfter: MRS completes it at that time
     if phase == "failed":
         move["FailureType"] = None
         move["Message"] = None
@@ -309,7 +313,7 @@ def resume_move(move: dict[str, Any], now: dt.datetime, *, suspend_when_ready: b
             _set(move, "queued", "Queued", "Queued", now + QUEUE_DELAY, now)
         else:
             _set(move, "bounce", "InProgress", "IncrementalSync", now + BOUNCE, now)
-    elif phase in ("synced", "autosuspended", "bounce"):
+    elif phase in ("synced", "periodic", "autosuspended", "bounce"):
         _set(move, "bounce", "InProgress", "IncrementalSync", now + BOUNCE, now)
     # queued / copy / retrying: already running; Resume is accepted and changes nothing.
     return True
@@ -338,7 +342,8 @@ def schedule_service_completion(move: dict[str, Any], when: dt.datetime, now: dt
     move["SuspendWhenReadyToComplete"] = False
     move["_service_wake"] = _iso(when)
     wake = max(when, now)
-    if move["_phase"] == "synced":
+    if move["_phase"] in ("synced", "periodic"):
+        move["_phase"] = "synced"
         move["_until"] = _iso(wake)
     elif move["_phase"] == "autosuspended":
         move["Suspend"] = False
@@ -351,6 +356,7 @@ _USER_STATUS = {
     "retrying": "Syncing",
     "bounce": "IncrementalSyncing",
     "synced": "Synced",
+    "periodic": "Synced",
     "autosuspended": "Synced",
     "completing": "Completing",
     "completed": "Completed",

@@ -83,6 +83,8 @@ def test_create_watch_complete_one_then_batch(online_lab, tmp_path):
                     "--target-delivery-domain", TDD)
     assert conflict.exit_code == 2 and members[-1] in conflict.output
 
+    watched = _cli(config, "cutover", "status", "--watch", "--interval", "0.2", "--timeout", "1")
+    assert watched.exit_code == 0 and "Wave-1" in watched.output and "Syncing" in watched.output  # bounded watch
     org.clock.advance(24 * HOUR)  # hours of syncing in a moment
     status = json.loads(_cli(config, "-o", "json", "cutover", "status", "--batch", "Wave-1").output)
     batch = status["batches"][0]
@@ -118,7 +120,7 @@ def test_create_watch_complete_one_then_batch(online_lab, tmp_path):
     results = {r["mailbox"]: r for r in json.loads(whole.output)["mailboxes"]}
     assert results[members[3]]["readiness"] == "failed" and "quota" in results[members[3]]["detail"]
     assert results[members[7]]["readiness"] == "failed"
-    assert {results[m]["result"] for m in members if m not in (members[0], members[3], members[7])} == {"Completed"}
+    assert {results[m]["result"] for m in members if m not in (members[0], members[3], members[7])} == {"Completed"}, results
     assert results[members[0]]["readiness"] == "done" and results[members[0]]["result"] == "done"
     assert sorted(_audit(org, "Completed")) == sorted(set(members) - {members[3], members[7]})
     final = json.loads(_cli(config, "-o", "json", "cutover", "status").output)

@@ -173,3 +173,31 @@ def test_batch_status_derivation_table():
     assert ms.batch_status(started, ["Failed", "Failed"]) == "Failed"
     assert ms.format_size(4_555_456_537) == "4.243 GB (4,555,456,537 bytes)"
     assert ms.format_size(0) == "0 B (0 bytes)"
+
+
+def test_resume_with_future_complete_after_completes_at_that_time():
+    org = make_org()
+    _new(org, AutoStart=True)
+    org.clock.advance(5 * HOURS)
+    later = org.clock.now() + dt.timedelta(hours=3)
+    run(org, "Set-MoveRequest", Identity=EMAILS[5], SuspendWhenReadyToComplete=False, PreventCompletion=False,
+        CompleteAfter=later)
+    run(org, "Resume-MoveRequest", Identity=EMAILS[5])
+    org.clock.advance(2 * HOURS)
+    assert _status(org, EMAILS[5]) == "Synced"
+    org.clock.advance(1.2 * HOURS)
+    assert _status(org, EMAILS[5]) == "Completed"
+
+
+def test_get_move_request_filters_and_result_size_warning():
+    org = make_org()
+    _new(org, AutoStart=True)
+    org.clock.advance(5 * HOURS)
+    synced = run(org, "Get-MoveRequest", BatchName="MigrationService:Wave1", Status="Synced").out
+    assert len(synced) == 12
+    failed = run(org, "Get-MoveRequest", Status="Failed").out
+    assert {o.get("Identity") for o in failed} == {"user03@contoso.com", "user07@contoso.com"}
+    limited = run(org, "Get-MoveRequest", ResultSize=3)
+    assert len(limited.out) == 3 and not limited.warnings
+    assert run(org, "Get-MoveRequest", Identity="nobody@contoso.com").errors[0].reason == \
+        "ManagementObjectNotFoundException"

@@ -103,10 +103,11 @@ def test_completion_readiness():
         _m("f@x.com", "Failed", message="Error: quota"), _m("c@x.com", "Completed"),
         _m("p@x.com", "CompletionInProgress"), _m("j@x.com", "Synced"),
         _m("d@x.com", "InProgress", "IncrementalSync", after=at), _m("e@x.com", "Synced", after=at),
+        _m("i@x.com", "InProgress", "IncrementalSync"),
     ]}
     plan = plan_completion(
         ["S@x.com", "a@x.com", "q@x.com", "f@x.com", "c@x.com", "p@x.com", "j@x.com", "d@x.com", "e@x.com",
-         "n@x.com", "s@x.com"],
+         "n@x.com", "s@x.com", "i@x.com"],
         moves, method=CompletionMethod.MOVEREQUEST, at=at, signalled=["j@x.com"], in_doubt=["d@x.com", "e@x.com"],
     )
     got = {i.mailbox: i.readiness for i in plan.items}
@@ -114,9 +115,9 @@ def test_completion_readiness():
         "s@x.com": Readiness.COMPLETE, "a@x.com": Readiness.COMPLETE, "q@x.com": Readiness.NOT_READY,
         "f@x.com": Readiness.FAILED, "c@x.com": Readiness.DONE, "p@x.com": Readiness.SIGNALLED,
         "j@x.com": Readiness.SIGNALLED, "d@x.com": Readiness.SIGNALLED, "e@x.com": Readiness.COMPLETE,
-        "n@x.com": Readiness.NOT_FOUND,
+        "n@x.com": Readiness.NOT_FOUND, "i@x.com": Readiness.COMPLETE,
     }
-    assert len(plan.items) == 10  # duplicates folded
+    assert len(plan.items) == 11  # duplicates folded
     assert "skipped, not forced" in next(i.reason for i in plan.items if i.mailbox == "q@x.com")
     mu = plan_completion(["e@x.com"], moves, method=CompletionMethod.MIGRATIONUSER, at=at, in_doubt=["e@x.com"])
     assert mu.items[0].readiness is Readiness.SIGNALLED
