@@ -1,0 +1,177 @@
+"""The backup of every object decommissioning removes: one JSON file per object plus a checksummed manifest.
+
+``write_backup`` adds objects to a backup directory (an interrupted teardown resumed later adds to the same
+backup, never drops what is already there), then ``verify_backup`` reads every file back and checks its checksum
+and content against what was meant to be written. ``restore_command`` turns a backed-up object into the New-*
+cmdlet that recreates it, with only the parameters that cmdlet has for that side's product.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from hybridkit.decommission._model import HybridObject, Kind
+from hybridkit.errors import InputError, PlanError
+
+__all__ = ["BACKUP_FORMAT", "read_backup", "restore_parameters", "verify_backup", "write_backup"]
+
+BACKUP_FORMAT = "hybridkit-decommission-backup/1"
+_MANIFEST = "manifest.json"
+
+# New-* parameters that recreate each kind, per side; (parameter, first on-prem version that has it or None).
+_RESTORE: dict[Kind, list[tuple[str, str | None]]] = {
+    Kind.INBOUND_CONNECTOR: [(p, None) for p in (
+        "SenderDomains", "ConnectorType", "ConnectorSource", "SenderIPAddresses", "RequireTls",
+        "RestrictDomainsToCertificate", "RestrictDomainsToIPAddresses", "TlsSenderCertificateName",
+        "CloudServicesMailEnabled", "TreatMessagesAsInternal", "AssociatedAcceptedDomains", "TrustedOrganizations",
+        "EFSkipIPs", "EFSkipLastIP", "EFUsers", "Comment", "Enabled")],
+    Kind.OUTBOUND_CONNECTOR: [(p, None) for p in (
+        "ConnectorType", "ConnectorSource", "RecipientDomains", "SmartHosts", "UseMXRecord", "TlsSettings",
+        "TlsDomain", "CloudServicesMailEnabled", "RouteAllMessagesViaOnPremises", "AllAcceptedDomains",
+        "IsTransportRuleScoped", "SenderRewritingEnabled", "TestMode", "Comment", "Enabled")],
+    Kind.ORGANIZATION_RELATIONSHIP: [
+        ("DomainNames", None), ("FreeBusyAccessEnabled", None), ("FreeBusyAccessLevel", None),
+        ("MailTipsAccessEnabled", None), ("MailTipsAccessLevel", None), ("DeliveryReportEnabled", None),
+        ("PhotosEnabled", "2013"), ("ArchiveAccessEnabled", None), ("MailboxMoveEnabled", None),
+        ("MailboxMoveCapability", "online"), ("TargetApplicationUri", None), ("TargetAutodiscoverEpr", None),
+        ("TargetOwaURL", None), ("TargetSharingEpr", None), ("OrganizationContact", None), ("Enabled", None)],
+    Kind.INTRA_ORGANIZATION_CONNECTOR: [
+        ("DiscoveryEndpoint", None), ("TargetAddressDomains", None), ("TargetSharingEpr", "online"),
+        ("Enabled", None)],
+    Kind.SEND_CONNECTOR: [
+        ("AddressSpaces", None), ("SmartHosts", None), ("CloudServicesMailEnabled", "2013"), ("RequireTLS", None),
+        ("TlsAuthLevel", None), ("TlsDomain", None), ("TlsCertificateName", "2013"), ("Fqdn", None),
+        ("SourceTransportServers", None), ("ConnectorType", "2016"), ("Port", None), ("Comment", None),
+        ("Enabled", None)],
+}
+_NULL_ENUMS = {"None", ""}
+
+
+def _version_number(version: str) -> int:
+    return 2025 if version.upper() == "SE" else int(version) if version.isdigit() else 2019
+
+
+def restore_parameters(entry: HybridObject, onprem_version: str = "2019") -> tuple[tuple[str, Any], ...]:
+    """The New-<Kind> parameters that recreate ``entry`` on its side (None, empty and unsupported ones left out)."""
+    params: list[tuple[str, Any]] = [("Name", entry.name)]
+    for name, needs in _RESTORE[entry.kind]:
+        if needs == "online" and entry.side != "online":
+            continue
+        if needs and needs != "online" and entry.side == "onprem" and _version_number(onprem_version) < int(needs):
+            continue
+        value = entry.get(name)
+        if value is None or value == [] or value == "":
+            continue
+        if name in ("FreeBusyAccessLevel", "MailTipsAccessLevel", "MailboxMoveCapability") and value in _NULL_ENUMS:
+            continue
+        if name == "SmartHosts" and entry.kind is Kind.SEND_CONNECTOR:
+            params.append(("SmartHosts", value))
+            params.append(("DNSRoutingEnabled", False))
+            continue
+        params.append((name, value))
+    return tuple(params)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _file_name(obj: HybridObject) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", obj.name).strip("_")[:80]
+    digest = hashlib.sha256(obj.key.lower().encode()).hexdigest()[:8]
+    return f"{obj.side}-{obj.kind.value}-{safe}-{digest}.json"
+
+
+def _entry_json(obj: HybridObject, removal: str) -> dict[str, Any]:
+    return {"format": BACKUP_FORMAT, "side": obj.side, "kind": obj.kind.value, "name": obj.name,
+            "removed_with": removal, "properties": _plain(obj.as_dict())}
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+def _load_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / _MANIFEST
+    if not path.exists():
+        return {"format": BACKUP_FORMAT, "objects": []}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the backup manifest: {exc}", file=str(path)) from None
+    if data.get("format") != BACKUP_FORMAT:
+        raise InputError("not a hybridkit decommission backup", file=str(path))
+    return data
+
+
+def write_backup(folder: Path, objects: Iterable[tuple[HybridObject, str]]) -> list[dict[str, Any]]:
+    """Add ``(object, removal command)`` pairs to the backup in ``folder``; returns the manifest entries written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = _load_manifest(folder)
+    by_key = {(e["side"], e["kind"], e["name"].lower()): e for e in manifest["objects"]}
+    written = []
+    for obj, removal in objects:
+        text = json.dumps(_entry_json(obj, removal), indent=2, sort_keys=True, ensure_ascii=False)
+        name = _file_name(obj)
+        _atomic_write(folder / name, text)
+        entry = {"side": obj.side, "kind": obj.kind.value, "name": obj.name, "file": name,
+                 "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                 "written_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        by_key[(obj.side, obj.kind.value, obj.name.lower())] = entry
+        written.append(entry)
+    manifest["objects"] = sorted(by_key.values(), key=lambda e: (e["side"], e["kind"], e["name"].lower()))
+    _atomic_write(folder / _MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+    return written
+
+
+def read_backup(folder: Path) -> list[HybridObject]:
+    """Every object in the backup, checksums verified (InputError on a missing or altered file)."""
+    manifest = _load_manifest(folder)
+    if not (folder / _MANIFEST).exists():
+        raise InputError("no backup here (manifest.json missing)", file=str(folder))
+    out = []
+    for entry in manifest["objects"]:
+        path = folder / entry["file"]
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"backup file unreadable: {exc.strerror}", file=str(path)) from None
+        if hashlib.sha256(raw).hexdigest() != entry["sha256"]:
+            raise InputError("backup file does not match its checksum in manifest.json", file=str(path))
+        data = json.loads(raw.decode("utf-8"))
+        out.append(HybridObject(data["side"], Kind(data["kind"]), data["name"], tuple(data["properties"].items())))
+    return out
+
+
+def verify_backup(folder: Path, expected: Iterable[HybridObject]) -> None:
+    """Read the backup back and check every expected object is there with the same properties."""
+    stored = {(o.side, o.kind, o.name.lower()): o for o in read_backup(folder)}
+    for obj in expected:
+        got = stored.get((obj.side, obj.kind, obj.name.lower()))
+        if got is None:
+            raise PlanError(f"backup verification failed: {obj.key} is missing from {folder}")
+        if got.as_dict() != _plain(obj.as_dict()):
+            raise PlanError(f"backup verification failed: {obj.key} reads back different from what was written")

@@ -1,0 +1,151 @@
+"""Values of hybrid decommissioning: what the hybrid left, what blocks removal, the ordered steps. Pure data."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import Any
+
+__all__ = [
+    "Blocker",
+    "DecommissionPlan",
+    "Discovery",
+    "HybridObject",
+    "Kind",
+    "MailboxInfo",
+    "ManualStep",
+    "MoveInfo",
+    "Notice",
+    "RemovalStep",
+]
+
+
+class Kind(str, enum.Enum):
+    """The kinds of object the Hybrid Configuration Wizard leaves, with the cmdlet noun of each."""
+
+    INBOUND_CONNECTOR = "InboundConnector"
+    OUTBOUND_CONNECTOR = "OutboundConnector"
+    ORGANIZATION_RELATIONSHIP = "OrganizationRelationship"
+    INTRA_ORGANIZATION_CONNECTOR = "IntraOrganizationConnector"
+    SEND_CONNECTOR = "SendConnector"
+    RECEIVE_CONNECTOR = "ReceiveConnector"
+    HYBRID_CONFIGURATION = "HybridConfiguration"
+
+    @property
+    def restorable(self) -> bool:
+        """Whether ``restore`` can recreate it from a backup (the hybrid configuration needs the HCW)."""
+        return self not in (Kind.RECEIVE_CONNECTOR, Kind.HYBRID_CONFIGURATION)
+
+
+@dataclasses.dataclass(frozen=True)
+class HybridObject:
+    """One discovered object: side (``onprem``/``online``), kind, name and every property as read."""
+
+    side: str
+    kind: Kind
+    name: str
+    properties: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.side}:{self.kind.value}:{self.name}"
+
+    def get(self, prop: str, default: Any = None) -> Any:
+        lowered = prop.lower()
+        for key, value in self.properties:
+            if key.lower() == lowered:
+                return value
+        return default
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.properties)
+
+
+@dataclasses.dataclass(frozen=True)
+class MailboxInfo:
+    """An on-prem mailbox as far as blockers care."""
+
+    name: str
+    recipient_type: str
+    address: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class MoveInfo:
+    """A move request and its status."""
+
+    identity: str
+    status: str
+    batch: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Discovery:
+    """Everything read from both sides that the planner needs."""
+
+    objects: tuple[HybridObject, ...]
+    mailboxes: tuple[MailboxInfo, ...] = ()
+    moves: tuple[MoveInfo, ...] = ()
+    onprem_public_folders: int = 0  # folders below the root, on-prem
+    onprem_public_folders_enabled: str = ""  # Get-OrganizationConfig PublicFoldersEnabled, on-prem
+    online_public_folders_enabled: str = ""  # ... in Exchange Online ("Remote" = served from on-prem)
+    dns: tuple[tuple[str, str, str], ...] | None = None  # (domain, "MX"|"Autodiscover", target); None: not checked
+    onprem_version: str = "2019"
+    notes: tuple[str, ...] = ()  # what could not be read, and why
+
+
+@dataclasses.dataclass(frozen=True)
+class Blocker:
+    """Something that makes tearing the hybrid down unsafe now; ``name`` is what ``--accept-blocker`` takes."""
+
+    name: str
+    reason: str
+    details: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Notice:
+    """A warning with the reason for it."""
+
+    code: str
+    message: str
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RemovalStep:
+    """One removal, as the exact cmdlet and parameters, on one side."""
+
+    order: int
+    target: HybridObject
+    cmdlet: str
+    parameters: tuple[tuple[str, Any], ...]
+    why: str
+
+    @property
+    def key(self) -> str:
+        return f"remove:{self.target.key}".lower()
+
+
+@dataclasses.dataclass(frozen=True)
+class ManualStep:
+    """A step left to a person (with the PowerShell for it where there is one)."""
+
+    text: str
+    command: str = ""
+    side: str = "onprem"
+
+
+@dataclasses.dataclass(frozen=True)
+class DecommissionPlan:
+    """The whole teardown: discovered objects, blockers, warnings, ordered removals and the manual checklist."""
+
+    objects: tuple[HybridObject, ...]
+    blockers: tuple[Blocker, ...]
+    notices: tuple[Notice, ...]
+    steps: tuple[RemovalStep, ...]
+    manual: tuple[ManualStep, ...]
+    system_mailboxes: tuple[MailboxInfo, ...] = ()
+
+    def unwaived(self, accepted: set[str] | frozenset[str]) -> list[Blocker]:
+        return [b for b in self.blockers if b.name not in accepted]

@@ -1,0 +1,104 @@
+"""The decommission service the CLI and the demo call: open both sides, discover, plan, apply, restore, runbook."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hybridkit.config import Profile
+from hybridkit.decommission._apply import Resolver, apply_teardown, discover, restore_backup, step_command
+from hybridkit.decommission._model import DecommissionPlan
+from hybridkit.decommission._plan import plan_decommission
+from hybridkit.journal import DEFAULT_JOURNAL, Journal
+from hybridkit.mailflow._apply import load_template
+from hybridkit.ps import PSSession, open_session
+
+__all__ = ["make_plan", "onprem_version", "render_runbook", "run_apply", "run_restore", "sessions_for"]
+
+
+def _default_resolver() -> Resolver | None:
+    """An MX/Autodiscover resolver when dnspython is installed; otherwise None (the plan says DNS was not checked)."""
+    try:
+        import dns.resolver  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+
+    def resolve(domain: str) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for kind, name, rtype in (("MX", domain, "MX"), ("Autodiscover", f"autodiscover.{domain}", "CNAME")):
+            try:
+                for answer in dns.resolver.resolve(name, rtype, lifetime=5):
+                    out.append((kind, str(getattr(answer, "exchange", None) or getattr(answer, "target", answer))))
+            except Exception:  # noqa: BLE001 - a missing record is simply not reported
+                continue
+        return out
+
+    return resolve
+
+
+def onprem_version(profile: Profile) -> str:
+    version = str(profile.exchange_version or "2019")
+    return "2019" if version == "online" else version
+
+
+@contextlib.contextmanager
+def sessions_for(onprem: Profile, online: Profile) -> Iterator[dict[str, PSSession]]:
+    opened: dict[str, PSSession] = {}
+    try:
+        opened["onprem"] = open_session(onprem)
+        opened["online"] = open_session(online)
+        yield opened
+    finally:
+        for session in opened.values():
+            session.close()
+
+
+def make_plan(sessions: Mapping[str, PSSession], *, version: str = "2019", include_hybrid_configuration: bool = False,
+              accepted: Sequence[str] = (), resolver: Resolver | None = None) -> DecommissionPlan:
+    """Discover both sides and plan the teardown."""
+    found = discover(sessions, onprem_version=version, resolver=resolver if resolver is not None else _default_resolver())
+    return plan_decommission(found, include_hybrid_configuration=include_hybrid_configuration, accepted=accepted)
+
+
+def run_apply(plan: DecommissionPlan, sessions: Mapping[str, PSSession], backup: Path, *, profiles: Sequence[str],
+              accepted: Sequence[str] = (), journal_path: Path | None = None, argv: Sequence[str] = (),
+              on_step: Any = None) -> Any:
+    with Journal(journal_path or DEFAULT_JOURNAL) as journal:
+        return apply_teardown(plan, sessions, journal, backup, profiles=profiles, accepted=accepted, argv=argv,
+                              on_step=on_step)
+
+
+def run_restore(backup: Path, sessions: Mapping[str, PSSession], *, only: Sequence[str] = (),
+                version: str = "2019", what_if: bool = False) -> Any:
+    return restore_backup(backup, sessions, only=only, onprem_version=version, what_if=what_if)
+
+
+def render_runbook(plan: DecommissionPlan, *, onprem: str, online: str, now: dt.datetime | None = None) -> str:
+    """The teardown and the manual checklist as a PowerShell runbook (``ps_templates/decommission-runbook.ps1``)."""
+    removals = []
+    for step in plan.steps:
+        where = "on-premises Exchange Management Shell" if step.target.side == "onprem" else "Exchange Online"
+        removals.append(f"# {step.order}. ({where}) {step.why}")
+        removals.append(step_command(step).render())
+        removals.append("")
+    if not plan.steps:
+        removals.append("# Nothing left to remove: no hybrid objects were found.")
+    manual = []
+    for number, item in enumerate(plan.manual, start=1):
+        manual.append(f"# [ ] {number}. {item.text}")
+        if item.command:
+            manual.append(f"# {item.command}")
+    blockers = [f"#   {b.name}: {b.reason}" for b in plan.blockers] or ["#   none"]
+    notices = [f"#   {n.code}: {n.message} - {n.reason}" for n in plan.notices] or ["#   none"]
+    return load_template("decommission-runbook.ps1").substitute(
+        generated=(now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
+        onprem_profile=onprem,
+        online_profile=online,
+        blockers="\n".join(blockers),
+        warnings="\n".join(notices),
+        removals="\n".join(removals).rstrip() + "\n",
+        manual="\n".join(manual),
+    )
