@@ -30,7 +30,7 @@ from hybridkit.cutover._model import (
     Readiness,
 )
 from hybridkit.cutover._plan import csv_data, plan_completion
-from hybridkit.errors import PlanError
+from hybridkit.errors import CommandFailed, PlanError
 from hybridkit.journal import Journal, PlannedStep, StepState
 from hybridkit.ps import Command, Pipeline, PSObject, PSSession, Switch
 
@@ -196,7 +196,11 @@ def create_batches(session: PSSession, plan: CreatePlan, options: CreateOptions)
         if change.action is BatchAction.UNCHANGED:
             results.append((change.name, "unchanged", change.reason))
             continue
-        result = session.run(commands[change.name])
+        try:
+            result = session.run(commands[change.name])
+        except CommandFailed as exc:  # New-MigrationBatch refused the batch as a whole (name, CSV, endpoint)
+            results.append((change.name, "failed", str(exc)))
+            continue
         if result.errors:
             results.append((change.name, "failed", result.errors[0].message))
         else:

@@ -201,3 +201,20 @@ def test_get_move_request_filters_and_result_size_warning():
     assert len(limited.out) == 3 and not limited.warnings
     assert run(org, "Get-MoveRequest", Identity="nobody@contoso.com").errors[0].reason == \
         "ManagementObjectNotFoundException"
+
+
+def test_suspend_resume_and_remove_move_request():
+    org = make_org()
+    _new(org, AutoStart=True)
+    org.clock.advance(4 * 60)
+    assert not run(org, "Suspend-MoveRequest", Identity=EMAILS[9], SuspendComment="night freeze").errors
+    org.clock.advance(5 * HOURS)
+    assert _status(org, EMAILS[9]) == "Suspended"
+    run(org, "Resume-MoveRequest", Identity=EMAILS[9])
+    org.clock.advance(5 * HOURS)
+    assert _status(org, EMAILS[9]) == "Synced"
+    assert not run(org, "Remove-MoveRequest", Identity=EMAILS[9]).errors
+    user = run(org, "Get-MigrationUser", Identity=EMAILS[9]).out[0]
+    assert user.get("Status") == "Stopped"
+    assert run(org, "Get-MoveRequest", Identity=EMAILS[9]).errors
+    assert run(org, "Get-MigrationEndpoint").out[0].get("EndpointType") == "ExchangeRemoteMove"
