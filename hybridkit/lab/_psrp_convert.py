@@ -22,7 +22,6 @@ from psrpcore.types import (
     ErrorRecord,
     NETException,
     PSDouble,
-    PSGuid,
     PSNoteProperty,
     PSObject,
     PSSecureString,
@@ -96,10 +95,14 @@ def to_ps(value: Any) -> Any:
     """An engine value as something psrpcore serializes with the right CLIXML type."""
     if isinstance(value, LabObject):
         obj = PSObject()
-        obj.PSObject.type_names = list(value.type_names) + ([] if "System.Object" in value.type_names else ["System.Object"])
+        meta = obj.PSObject  # fetch once: every attribute access on a PSObject walks all its properties
+        meta.type_names = list(value.type_names) + ([] if "System.Object" in value.type_names else ["System.Object"])
+        adapted = meta.adapted_properties
         for name, prop_value in value.properties.items():
-            obj.PSObject.adapted_properties.append(PSNoteProperty(name, to_ps(prop_value)))
-        obj.PSObject.to_string = value.to_string
+            prop = PSNoteProperty(name)  # set the value afterwards: passing it builds a throwaway PSObject per property
+            prop.set_value(to_ps(prop_value), obj)
+            adapted.append(prop)
+        meta.to_string = value.to_string
         return obj
     if isinstance(value, LabSecureString):
         return PSSecureString(value.value)
@@ -107,8 +110,6 @@ def to_ps(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return PSDouble(value)
-    if isinstance(value, uuid.UUID):
-        return PSGuid(str(value))
     if isinstance(value, enum.Enum):
         return to_ps(value.value)
     if isinstance(value, (list, tuple, set, frozenset)):
