@@ -66,7 +66,9 @@ def _selection(all_: bool, mailboxes: list[str] | None, from_file: Path | None, 
     return Selection(all=True)
 
 
-def _side_profiles(app_ctx: AppContext, onprem: str | None, online: str | None) -> dict[str, Any]:
+def _side_profiles(
+    app_ctx: AppContext, onprem: str | None, online: str | None, lab_sides: tuple[str, ...] = ("onprem", "online")
+) -> dict[str, Any]:
     from hybridkit.config import load_config
 
     config = load_config(app_ctx.config)
@@ -83,7 +85,7 @@ def _side_profiles(app_ctx: AppContext, onprem: str | None, online: str | None) 
     if not chosen:
         profile = config.profile(app_ctx.profile)
         if profile.kind == "lab" and not profile.server:
-            chosen = {side: dataclasses.replace(profile, endpoint=side) for side in ("onprem", "online")}
+            chosen = {side: dataclasses.replace(profile, endpoint=side) for side in lab_sides}
         else:
             side = "online" if profile.kind == "online" or (profile.kind == "lab" and profile.endpoint == "online") else "onprem"
             chosen[side] = profile
@@ -106,11 +108,17 @@ def onprem_version(session: PSSession, default: str) -> str:
 
 
 @contextlib.contextmanager
-def open_sides(app_ctx: AppContext, onprem: str | None, online: str | None) -> Iterator[tuple[dict[str, PSSession], str]]:
-    """Sessions per side (``onprem`` first) and the on-prem Exchange version; closed on exit."""
+def open_sides(
+    app_ctx: AppContext, onprem: str | None, online: str | None, lab_sides: tuple[str, ...] = ("onprem", "online")
+) -> Iterator[tuple[dict[str, PSSession], str]]:
+    """Sessions per side (``onprem`` first) and the on-prem Exchange version; closed on exit.
+
+    ``--onprem``/``--online`` name a profile per side; otherwise the global profile is used, and a lab profile
+    reaches the lab's endpoints listed in ``lab_sides``.
+    """
     from hybridkit.ps import open_session
 
-    profiles = _side_profiles(app_ctx, onprem, online)
+    profiles = _side_profiles(app_ctx, onprem, online, lab_sides)
     sessions: dict[str, PSSession] = {}
     try:
         for side in ("onprem", "online"):

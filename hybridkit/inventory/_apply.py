@@ -1,0 +1,216 @@
+"""The inventory crawl: few chunked pipelines per stage, a bounded number at once, journaled and resumable.
+
+Per side (sides run side by side):
+
+1. listing - ``Get-Mailbox -ResultSize Unlimited`` once (or the ``--mailboxes`` addresses streamed into
+   ``Get-Mailbox``); gives mailboxes.csv and sendonbehalf.csv (GrantSendOnBehalfTo is on the mailbox).
+2. sizes - identities streamed into ``Get-MailboxStatistics``.
+3. fullaccess - identities streamed into ``Get-MailboxPermission``.
+4. sendas - on-prem ``Get-ADPermission``, Exchange Online ``Get-RecipientPermission``.
+5. calendar - ``Get-Mailbox | Get-MailboxFolderStatistics -FolderScope Calendar`` finds each default calendar
+   under its localised name (FolderStatistics binds -Identity by property name only, hence the Get-Mailbox in
+   front), then ``'<mailbox>:\\<folder>'`` strings are streamed into ``Get-MailboxFolderPermission``.
+
+Stages 2-5 are cut into steps of a few chunks; each finished step's rows go to a part file, then the journal marks
+it done. A resumed crawl reuses the saved listing and part files and only runs steps not done. A mailbox that
+fails (vanished, access denied) becomes a manifest entry; it never stops the crawl.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from hybridkit.inventory._model import Export, Failure, MailboxRef
+from hybridkit.inventory._plan import (
+    CrawlStep,
+    calendar_folder_identity,
+    calendar_rows,
+    folder_owner,
+    fullaccess_rows,
+    mailbox_ref,
+    mailbox_row,
+    sendas_rows,
+    sendonbehalf_row,
+    size_row,
+    text,
+)
+from hybridkit.ps import Command, ItemOutcome, Pipeline, PSSession
+
+__all__ = ["Listing", "StepResult", "list_mailboxes", "run_step", "stage_pipeline"]
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclasses.dataclass
+class Listing:
+    """What the listing stage found: mailboxes per side, their export rows, and addresses found nowhere."""
+
+    refs: list[MailboxRef]
+    rows: dict[str, list[dict[str, str]]]  # Export value -> rows (mailboxes, sendonbehalf)
+    failures: list[Failure]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"refs": [dataclasses.asdict(r) for r in self.refs], "rows": self.rows,
+                "failures": [dataclasses.asdict(f) for f in self.failures]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Listing:
+        return cls([MailboxRef(**r) for r in data["refs"]], data["rows"], [Failure(**f) for f in data["failures"]])
+
+
+@dataclasses.dataclass
+class StepResult:
+    rows: dict[str, list[dict[str, str]]]
+    failures: list[Failure]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rows": self.rows, "failures": [dataclasses.asdict(f) for f in self.failures]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StepResult:
+        return cls(data["rows"], [Failure(**f) for f in data["failures"]])
+
+
+def _each_side(sessions: dict[str, PSSession], work: Callable[[str, PSSession], Any]) -> dict[str, Any]:
+    with ThreadPoolExecutor(max_workers=max(1, len(sessions))) as pool:
+        futures = {side: pool.submit(work, side, s) for side, s in sessions.items()}
+        return {side: f.result() for side, f in futures.items()}
+
+
+def _names(obj: Any) -> set[str]:
+    keys = ("PrimarySmtpAddress", "UserPrincipalName", "Alias", "Name", "Identity", "SamAccountName",
+            "DistinguishedName", "Guid", "ExchangeGuid")
+    names = {text(obj.get(k)).casefold() for k in keys if obj.get(k) not in (None, "")}
+    for address in obj.get("EmailAddresses") or []:
+        value = text(address)
+        names.add((value[5:] if value.lower().startswith("smtp:") else value).casefold())
+    return names
+
+
+def list_mailboxes(
+    sessions: dict[str, PSSession], mailboxes: Sequence[str] | None, *, chunk_size: int, progress: Progress | None
+) -> Listing:
+    """Every mailbox on every side (or the named ones, each found on the side where it is a mailbox)."""
+
+    def work(side: str, session: PSSession) -> list[tuple[str | None, Any]]:
+        if mailboxes is None:
+            result = session.run(Command.of("Get-Mailbox", ResultSize="Unlimited"))
+            if progress:
+                progress(f"list {side}", len(result.output), len(result.output))
+            return [(None, o) for o in result.output]
+        wanted = {m.casefold() for m in mailboxes}
+
+        def key(obj: Any) -> str | None:
+            return next((n for n in _names(obj) if n in wanted), None)
+
+        outcomes = session.run_items(Command.of("Get-Mailbox"), list(mailboxes), chunk_size=chunk_size, key=key)
+        return [(str(o.item), o.output[0]) for o in outcomes if o.output]
+
+    per_side = _each_side(sessions, work)
+    refs: list[MailboxRef] = []
+    rows: dict[str, list[dict[str, str]]] = {Export.MAILBOXES.value: [], Export.SENDONBEHALF.value: []}
+    found: set[str] = set()
+    seen: set[tuple[str, str]] = set()
+    for side in sessions:
+        for asked, obj in per_side[side]:
+            ref = mailbox_ref(obj, side)
+            if (side, ref.identity) in seen:
+                continue
+            seen.add((side, ref.identity))
+            if asked is not None:
+                found.add(asked)
+            refs.append(ref)
+            rows[Export.MAILBOXES.value].append(mailbox_row(obj))
+            delegates = sendonbehalf_row(obj)
+            if delegates is not None:
+                rows[Export.SENDONBEHALF.value].append(delegates)
+    failures = [
+        Failure("mailboxes", "", m, "no mailbox with this identity on " + " or ".join(sessions))
+        for m in (mailboxes or []) if m not in found
+    ]
+    return Listing(refs, rows, failures)
+
+
+def stage_pipeline(stage: str, side: str) -> Pipeline:
+    """The pipeline a stage streams identities into on ``side``."""
+    if stage == "sizes":
+        return Pipeline.of(Command.of("Get-MailboxStatistics"))
+    if stage == "fullaccess":
+        return Pipeline.of(Command.of("Get-MailboxPermission"))
+    if stage == "sendas":
+        return Pipeline.of(Command.of("Get-RecipientPermission" if side == "online" else "Get-ADPermission"))
+    if stage == "calendar":
+        return Pipeline.of(Command.of("Get-Mailbox"), Command.of("Get-MailboxFolderStatistics", FolderScope="Calendar"))
+    raise ValueError(f"unknown stage {stage!r}")
+
+
+def _fail(stage: str, side: str, ref: MailboxRef | None, outcome: ItemOutcome) -> Failure:
+    who = ref.primary_smtp if ref is not None and ref.primary_smtp else str(outcome.item)
+    return Failure(stage, side, who, outcome.message or "failed")
+
+
+def run_step(
+    step: CrawlStep,
+    session: PSSession,
+    refs: dict[str, MailboxRef],
+    *,
+    chunk_size: int,
+    tick: Callable[[int], None] | None = None,
+) -> StepResult:
+    """Run one crawl step and turn what came back into export rows and per-mailbox failures."""
+    ids = list(step.identities)
+    rows: list[dict[str, str]] = []
+    failures: list[Failure] = []
+    pipeline = stage_pipeline(step.stage, step.side)
+    if step.stage == "sizes":
+        by_guid = {refs[i].exchange_guid: i for i in ids if refs[i].exchange_guid}
+        outcomes = session.run_items(pipeline, ids, chunk_size=chunk_size, on_progress=tick,
+                                     key=lambda o: by_guid.get(text(o.get("MailboxGuid")).lower()))
+        for o in outcomes:
+            if o.output:
+                rows.append(size_row(refs[str(o.item)], o.output[0]))
+            elif not o.ok:
+                failures.append(_fail(step.stage, step.side, refs.get(str(o.item)), o))
+        return StepResult({Export.SIZES.value: rows}, failures)
+    if step.stage in ("fullaccess", "sendas"):
+        outcomes = session.run_items(pipeline, ids, chunk_size=chunk_size, on_progress=tick,
+                                     key=lambda o: text(o.get("Identity")))
+        export = Export.FULLACCESS if step.stage == "fullaccess" else Export.SENDAS
+        for o in outcomes:
+            if not o.ok:
+                failures.append(_fail(step.stage, step.side, refs.get(str(o.item)), o))
+                continue
+            rows.extend(fullaccess_rows(o.output) if step.stage == "fullaccess" else sendas_rows(o.output, step.side))
+        return StepResult({export.value: rows}, failures)
+    # calendar: find each default calendar (localised name), then read its permissions.
+    outcomes = session.run_items(pipeline, ids, chunk_size=chunk_size, key=folder_owner)
+    folders: dict[str, tuple[MailboxRef, str]] = {}
+    for o in outcomes:
+        ref = refs[str(o.item)]
+        if not o.ok:
+            failures.append(_fail("calendar", step.side, ref, o))
+            continue
+        found = calendar_folder_identity(ref, o.output)
+        if found is None:
+            failures.append(Failure("calendar", step.side, ref.primary_smtp, "no default calendar folder"))
+            continue
+        folders[found[0]] = (ref, found[1])
+    perms = session.run_items(Command.of("Get-MailboxFolderPermission"), list(folders), chunk_size=chunk_size,
+                              on_progress=None, key=lambda p: text(p.get("Identity")))
+    for p in perms:
+        ref, name = folders[str(p.item)]
+        if not p.ok:
+            failures.append(_fail("calendar", step.side, ref, p))
+            continue
+        rows.extend(calendar_rows(ref, name, p.output))
+    if tick:
+        tick(len(ids))
+    return StepResult({Export.CALENDAR.value: rows}, failures)
+
+
+def part_dir(out_dir: Path) -> Path:
+    return out_dir / ".parts"

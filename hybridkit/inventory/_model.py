@@ -1,0 +1,100 @@
+"""Values of the inventory crawl: which exports, their columns (as the real exports write them), the manifest.
+
+Plain frozen data; nothing does I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+__all__ = [
+    "COLUMNS",
+    "Export",
+    "INCLUDES",
+    "Failure",
+    "MailboxRef",
+    "Manifest",
+    "TYPE_LINES",
+    "parse_include",
+]
+
+
+class Export(str, enum.Enum):
+    """One output file; its stem is the value (``mailboxes.csv`` ...)."""
+
+    MAILBOXES = "mailboxes"
+    SIZES = "sizes"
+    FULLACCESS = "fullaccess"
+    SENDAS = "sendas"
+    SENDONBEHALF = "sendonbehalf"
+    CALENDAR = "calendar"
+
+
+# Columns exactly as the real exports have them (shared/exchange/export-samples).
+COLUMNS: dict[Export, tuple[str, ...]] = {
+    Export.MAILBOXES: ("DisplayName", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "SamAccountName",
+                       "RecipientTypeDetails", "Identity", "Database"),
+    Export.SIZES: ("DisplayName", "PrimarySmtpAddress", "TotalItemSize", "ItemCount"),
+    Export.FULLACCESS: ("Identity", "User", "AccessRights", "IsInherited", "Deny"),
+    Export.SENDAS: ("Identity", "User", "ExtendedRights", "IsInherited", "Deny"),
+    Export.SENDONBEHALF: ("PrimarySmtpAddress", "GrantSendOnBehalfTo"),
+    Export.CALENDAR: ("Mailbox", "FolderName", "User", "AccessRights"),
+}
+# The ``#TYPE`` line Export-Csv writes (without -NoTypeInformation) for the exports that have one in the samples.
+TYPE_LINES: dict[Export, str] = {
+    Export.MAILBOXES: "#TYPE Selected.Microsoft.Exchange.Data.Directory.Management.Mailbox",
+    Export.FULLACCESS: "#TYPE Microsoft.Exchange.Management.RecipientTasks.MailboxAcePresentationObject",
+    Export.SENDAS: "#TYPE Microsoft.Exchange.Management.RecipientTasks.ADAcePresentationObject",
+}
+INCLUDES = ("fullaccess", "sendas", "sendonbehalf", "calendar")
+
+
+def parse_include(text: str | None) -> frozenset[str]:
+    """``"fullaccess,calendar"`` -> the set; None/empty -> all four. Raises ValueError for unknown names."""
+    if not text:
+        return frozenset(INCLUDES)
+    parts = {p.strip().lower() for p in text.split(",") if p.strip()}
+    unknown = parts - set(INCLUDES)
+    if unknown:
+        raise ValueError(f"unknown --include value(s): {', '.join(sorted(unknown))} (use {', '.join(INCLUDES)})")
+    return frozenset(parts)
+
+
+@dataclasses.dataclass(frozen=True)
+class MailboxRef:
+    """One mailbox found by the listing stage: where it lives and how to name it back to its side."""
+
+    side: str
+    identity: str  # the Identity its side reports (streamed back into that side's cmdlets)
+    primary_smtp: str
+    display_name: str
+    exchange_guid: str
+    calendar_folder: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """A per-mailbox failure in one stage (the crawl goes on)."""
+
+    stage: str
+    side: str
+    mailbox: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Manifest:
+    """``manifest.json``: when, from where, what was collected, and what failed."""
+
+    started_at: str
+    finished_at: str
+    sources: dict[str, str]
+    format: str
+    includes: tuple[str, ...]
+    counts: dict[str, int]
+    mailboxes: dict[str, int]
+    failures: tuple[Failure, ...]
+    run_id: str | None
+    resumed: bool
+    requests: int

@@ -1,0 +1,170 @@
+"""``inventory export`` as one service: list, plan steps, journal, run stages per side, write files + manifest."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from hybridkit.inventory._apply import Listing, StepResult, list_mailboxes, run_step, stage_pipeline
+from hybridkit.inventory._model import Export, Failure, Manifest
+from hybridkit.inventory._plan import CrawlStep, plan_steps, request_fingerprint
+from hybridkit.inventory._write import read_part, write_export, write_json_atomic, write_manifest, write_part
+from hybridkit.journal import Journal, PlannedStep, RunStatus, StepState
+from hybridkit.ps import PSSession
+
+__all__ = ["JOURNAL_KIND", "export_inventory"]
+
+JOURNAL_KIND = "inventory"
+Progress = Callable[[str, int, int], None]
+_LISTING = ".parts/listing.json"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _target(step: CrawlStep) -> str:
+    return json.dumps({"stage": step.stage, "side": step.side, "number": step.number, "identities": step.identities},
+                      separators=(",", ":"), ensure_ascii=False)
+
+
+def _from_target(text: str) -> CrawlStep:
+    data = json.loads(text)
+    return CrawlStep(data["stage"], data["side"], int(data["number"]), tuple(data["identities"]))
+
+
+def export_inventory(
+    sessions: dict[str, PSSession],
+    out_dir: Path,
+    *,
+    fmt: str = "csv",
+    includes: frozenset[str],
+    mailboxes: Sequence[str] | None = None,
+    sources: dict[str, str] | None = None,
+    journal: Journal | None = None,
+    argv: Sequence[str] = (),
+    chunk_size: int = 1000,
+    step_size: int | None = None,
+    progress: Progress | None = None,
+    after_step: Callable[[CrawlStep], None] | None = None,
+) -> Manifest:
+    """Crawl both sides and write the exports batch planning reads, plus ``manifest.json``.
+
+    Read-only on Exchange. Resumes an unfinished crawl of the same request (same output directory, sides,
+    includes and mailbox list) from the journal: the saved listing and finished steps are not read again.
+    """
+    started = _now()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fingerprint = request_fingerprint(str(out_dir.resolve()), list(sessions), includes, mailboxes or [], fmt)
+    requests_before = sum(s.request_count for s in sessions.values())
+    per_step = step_size or chunk_size * 4
+    prior = journal.find_resumable(JOURNAL_KIND, fingerprint) if journal is not None else None
+    listing_path = out_dir / _LISTING
+    run_id: str | None = None
+    resumed = False
+    if prior is not None and listing_path.exists():
+        listing = Listing.from_json(json.loads(listing_path.read_text(encoding="utf-8")))
+        assert journal is not None
+        run_id = journal.resume_run(prior.run_id).run_id
+        records = journal.steps(run_id)
+        steps = [_from_target(r.target) for r in records]
+        done = {r.key for r in records if r.state is StepState.DONE}
+        resumed = True
+    else:
+        listing = list_mailboxes(sessions, mailboxes, chunk_size=chunk_size, progress=progress)
+        write_json_atomic(listing_path, listing.to_json())
+        steps = plan_steps(listing.refs, includes, per_step)
+        done = set()
+        if journal is not None:
+            planned = [PlannedStep(s.key, _target(s), stage_pipeline(s.stage, s.side).render()) for s in steps]
+            run_id = journal.start_run(JOURNAL_KIND, fingerprint, planned, argv=argv,
+                                       profile=",".join(sessions))
+    refs = {r.identity: r for r in listing.refs}
+    results: dict[str, StepResult] = {}
+    for step in steps:
+        if step.key in done:
+            part = read_part(out_dir, step.key)
+            if part is not None:
+                results[step.key] = StepResult.from_json(part)
+                continue
+            done.discard(step.key)  # the part file is gone: read it again
+    totals: dict[str, int] = {}
+    finished: dict[str, int] = {}
+    for step in steps:
+        totals[step.stage] = totals.get(step.stage, 0) + len(step.identities)
+        if step.key in results:
+            finished[step.stage] = finished.get(step.stage, 0) + len(step.identities)
+    if progress:
+        for stage, total in totals.items():
+            progress(stage, finished.get(stage, 0), total)
+
+    def tick_for(stage: str) -> Callable[[int], None]:
+        def tick(n: int) -> None:
+            finished[stage] = finished.get(stage, 0) + n
+            if progress:
+                progress(stage, finished[stage], totals[stage])
+        return tick
+
+    def side_work(side: str) -> None:
+        for step in steps:
+            if step.side != side or step.key in results:
+                continue
+            if journal is not None and run_id is not None:
+                journal.mark_started(run_id, step.key)
+            result = run_step(step, sessions[side], refs, chunk_size=chunk_size, tick=tick_for(step.stage))
+            write_part(out_dir, step.key, result.to_json())
+            results[step.key] = result
+            if journal is not None and run_id is not None:
+                journal.mark_done(run_id, step.key, f"{sum(len(v) for v in result.rows.values())} rows")
+            if after_step is not None:
+                after_step(step)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, len(sessions))) as pool:
+            for future in [pool.submit(side_work, side) for side in sessions]:
+                future.result()
+    except BaseException:
+        if journal is not None and run_id is not None:
+            journal.finish_run(run_id, RunStatus.INTERRUPTED)
+        raise
+    rows: dict[str, list[dict[str, str]]] = {e.value: [] for e in Export}
+    for key, value in listing.rows.items():
+        rows[key].extend(value)
+    failures: list[Failure] = list(listing.failures)
+    for step in steps:  # plan order, so files are deterministic whatever order steps finished in
+        result = results[step.key]
+        for key, value in result.rows.items():
+            rows[key].extend(value)
+        failures.extend(result.failures)
+    wanted = {Export.MAILBOXES, Export.SIZES} | {Export(i) for i in includes}
+    for export in Export:
+        if export in wanted:
+            write_export(out_dir, export, rows[export.value], fmt)
+    if journal is not None and run_id is not None:
+        journal.finish_run(run_id, RunStatus.COMPLETED)
+    per_side: dict[str, int] = {}
+    for ref in listing.refs:
+        per_side[ref.side] = per_side.get(ref.side, 0) + 1
+    manifest = Manifest(
+        started_at=started,
+        finished_at=_now(),
+        sources=dict(sources or {side: side for side in sessions}),
+        format=fmt,
+        includes=tuple(sorted(includes)),
+        counts={e.value: len(rows[e.value]) for e in Export if e in wanted},
+        mailboxes=per_side,
+        failures=tuple(failures),
+        run_id=run_id,
+        resumed=resumed,
+        requests=sum(s.request_count for s in sessions.values()) - requests_before,
+    )
+    write_manifest(out_dir, manifest)
+    return manifest
+
+
+def manifest_json(manifest: Manifest) -> dict[str, object]:
+    return dataclasses.asdict(manifest)
