@@ -29,7 +29,7 @@ from hybridkit.cutover._read import read_mailbox_list, read_plan
 from hybridkit.cutover._when import parse_when, show_time
 from hybridkit.errors import ConfigError, InputError, PlanError
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
-from hybridkit.ps import PSSession
+from hybridkit.ps import PSSession, quote
 
 __all__ = ["app"]
 
@@ -115,13 +115,25 @@ def _print_what_if(app_ctx: AppContext, plan_dir: Path, commands: list[Any], pla
     for change in plan.changes:
         if change.action.value == "unchanged":
             app_ctx.err_console.print(f"# {change.name}: {change.reason}; left alone", highlight=False)
+    members = {c.name: c.mailboxes for c in plan.changes}
     for command in commands:
         name = command.param("Name")
-        csv_path = (base / "batches" / f"{name}.csv").resolve()
         line = type(command)(command.cmdlet, tuple((k, "\x00CSV\x00" if k == "CSVData" else v)
                                                    for k, v in command.parameters)).render()
-        line = line.replace("'\x00CSV\x00'", "([System.IO.File]::ReadAllBytes('" + str(csv_path).replace("'", "''") + "'))")
+        line = line.replace("'\x00CSV\x00'", _csv_expression(base / "batches" / f"{name}.csv", members[name]))
         app_ctx.console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _csv_expression(path: Path, mailboxes: tuple[str, ...]) -> str:
+    """PowerShell for the CSVData bytes: the planner's CSV file when it holds exactly these mailboxes, else inline."""
+    try:
+        on_disk = read_mailbox_list(path)
+    except InputError:
+        on_disk = []
+    if sorted(on_disk) == sorted(mailboxes):
+        return f"([System.IO.File]::ReadAllBytes({quote(str(path.resolve()))}))"
+    rows = ",".join(quote(r) for r in ("EmailAddress", *mailboxes))
+    return f'([System.Text.Encoding]::UTF8.GetBytes((@({rows}) -join "`r`n") + "`r`n"))'
 
 
 # ---------------------------------------------------------------- status

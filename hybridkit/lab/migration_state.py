@@ -104,9 +104,11 @@ def new_move(
     order: int,
     remote_host: str,
     target_delivery_domain: str,
+    start_after: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """A new move request as a batch start creates it (Queued)."""
-    queued_until = now + QUEUE_DELAY + dt.timedelta(seconds=15 * (order % 8))
+    """A new move request as a batch start creates it (Queued; not before ``start_after``)."""
+    begin = max(now, start_after) if start_after else now
+    queued_until = begin + QUEUE_DELAY + dt.timedelta(seconds=15 * (order % 8))
     return {
         "Identity": email,
         "DisplayName": display_name,

@@ -44,6 +44,9 @@ def _plan(tmp_path: Path, batches: dict[str, list[str]]) -> Path:
     plan_dir = tmp_path / "plan"
     plan_dir.mkdir(exist_ok=True)
     (plan_dir / "plan.json").write_text(json.dumps({"batches": [{"name": n, "mailboxes": m} for n, m in batches.items()]}))
+    (plan_dir / "batches").mkdir(exist_ok=True)
+    for name, mailboxes in batches.items():  # as `hybridkit batches plan` writes them
+        (plan_dir / "batches" / f"{name}.csv").write_text("EmailAddress\n" + "\n".join(mailboxes) + "\n")
     return plan_dir
 
 

@@ -344,6 +344,7 @@ def _start_batch(ctx: CmdletContext, name: str, batch: dict[str, Any]) -> None:
             fault=fault,
             order=order,
             remote_host=str(batch.get("_remote_server") or ""),
+            start_after=_when(user.get("StartAfter")) or _when(batch.get("StartAfter")),
             target_delivery_domain=str(batch.get("TargetDeliveryDomain") or ""),
         )
 
