@@ -1,0 +1,169 @@
+"""End to end: `hybridkit decommission plan|apply|restore` against the lab over loopback (both endpoints)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from hybridkit.cli import app
+from hybridkit.journal import Journal
+from hybridkit.lab._types import LabError
+from hybridkit.lab.cmdlets._registry import HANDLERS
+
+pytest.importorskip("hybridkit.lab.engine")
+
+USER_TYPES = {"UserMailbox": "RemoteUserMailbox", "SharedMailbox": "RemoteSharedMailbox",
+              "RoomMailbox": "RemoteRoomMailbox", "EquipmentMailbox": "RemoteEquipmentMailbox"}
+
+
+@pytest.fixture
+def env(lab_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    ready = tmp_path / "ready.json"
+    lab = lab_factory(org="demo", ready_file=ready)
+    config = tmp_path / "hybridkit.toml"
+    config.write_text(
+        f'[profiles.onprem]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "onprem"\n\n'
+        f'[profiles.online]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "online"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    return lab, config, tmp_path
+
+
+def cli(config: Path, *args: str) -> Any:
+    return CliRunner().invoke(app, ["--config", str(config), *args])
+
+
+def migrate_everything(org: Any) -> None:
+    """What a finished migration leaves on-prem: every user/shared/room/equipment mailbox a remote mailbox."""
+    for rec in org.onprem.recipients.values():
+        if rec.get("RecipientTypeDetails") in USER_TYPES:
+            rec["RecipientTypeDetails"] = USER_TYPES[rec["RecipientTypeDetails"]]
+            rec["RecipientType"] = "MailUser"
+            rec.pop("Database", None)
+    try:
+        from hybridkit.lab.identity import invalidate
+
+        invalidate(org.onprem)
+    except ImportError:
+        pass
+
+
+def hcw_names(org: Any) -> dict[str, list[str]]:
+    kinds = ("InboundConnector", "OutboundConnector", "OrganizationRelationship", "IntraOrganizationConnector",
+             "SendConnector", "HybridConfiguration")
+    out = {}
+    for side_name in ("onprem", "online"):
+        side = org.side(side_name)
+        out[side_name] = sorted(f"{k}:{n}" for k in kinds for n in side.collection(k))
+    return out
+
+
+def pipelines(lab: Any, cmdlet: str) -> int:
+    return sum(1 for r in lab.audit_records("pipeline") if cmdlet in r.get("cmdlets", []))
+
+
+def test_plan_with_blockers_refuses_and_changes_nothing(env) -> None:  # type: ignore[no-untyped-def]
+    lab, config, tmp = env
+    org = lab.server.engine.org
+    before = hcw_names(org)
+    planned = cli(config, "-o", "json", "decommission", "plan")
+    assert planned.exit_code == 0, planned.output
+    plan = json.loads(planned.stdout)
+    assert [b["name"] for b in plan["blockers"]] == ["mailboxes-onprem"]
+    assert len(plan["steps"]) == 7 and plan["steps"][0]["command"].startswith("Remove-InboundConnector -Identity 'Inbound from ")
+    assert any(m["type"] == "ArbitrationMailbox" for m in plan["system_mailboxes"])
+    refused = cli(config, "decommission", "apply", "--backup", str(tmp / "backup"), "--yes")
+    assert refused.exit_code == 2
+    assert "mailboxes-onprem" in refused.output
+    assert hcw_names(org) == before and not (tmp / "backup").exists()
+    assert pipelines(lab, "Remove-InboundConnector") == 0
+
+
+def test_after_migration_apply_then_restore(env) -> None:  # type: ignore[no-untyped-def]
+    lab, config, tmp = env
+    org = lab.server.engine.org
+    migrate_everything(org)
+    inbound_before = dict(next(iter(org.online.collection("InboundConnector").values())))
+    plan = json.loads(cli(config, "-o", "json", "decommission", "plan").stdout)
+    assert plan["blockers"] == []
+    runbook = tmp / "teardown.ps1"
+    applied = cli(config, "decommission", "apply", "--backup", str(tmp / "backup"), "--yes", "--runbook", str(runbook))
+    assert applied.exit_code == 0, applied.output
+    text = " ".join(applied.output.split())
+    assert "7 removal(s) done, 0 failed" in text and "do NOT uninstall" in text
+    assert hcw_names(org) == {"onprem": ["HybridConfiguration:Hybrid Configuration"], "online": []}
+    manifest = json.loads((tmp / "backup" / "manifest.json").read_text())
+    assert len(manifest["objects"]) == 7
+    assert "Remove-SendConnector -Identity 'Outbound to Office 365 - " in runbook.read_text()
+    with Journal(tmp / ".hybridkit" / "journal.sqlite") as journal:
+        run = journal.list_runs(kind="decommission")[0]
+        assert run.status.value == "completed"
+    # nothing left: a second apply removes nothing
+    again = cli(config, "-o", "json", "decommission", "apply", "--backup", str(tmp / "backup"), "--yes")
+    assert again.exit_code == 0 and json.loads(again.stdout)["results"] == []
+
+    name = inbound_before["Name"]
+    one = cli(config, "-o", "json", "decommission", "restore", "--backup", str(tmp / "backup"), "--only", name)
+    assert one.exit_code == 0, one.output
+    assert [(r["name"], r["status"]) for r in json.loads(one.stdout)] == [(name, "created")]
+    restored = org.online.collection("InboundConnector")[name]
+    for prop in ("ConnectorType", "ConnectorSource", "SenderDomains", "RequireTls", "RestrictDomainsToCertificate",
+                 "TlsSenderCertificateName", "CloudServicesMailEnabled"):
+        assert restored[prop] == inbound_before[prop], prop
+    everything = cli(config, "-o", "json", "decommission", "restore", "--backup", str(tmp / "backup"))
+    statuses = {(r["kind"], r["side"]): r["status"] for r in json.loads(everything.stdout)}
+    assert statuses[("InboundConnector", "online")] == "exists"
+    assert sorted(statuses.values()).count("created") == 6
+    assert hcw_names(org)["online"] and len(json.loads(cli(config, "-o", "json", "decommission", "plan").stdout)["steps"]) == 7
+
+
+def test_interrupted_apply_resumes_without_repeating_removals(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    lab, config, tmp = env
+    org = lab.server.engine.org
+    migrate_everything(org)
+    original = HANDLERS["remove-organizationrelationship"]
+
+    def flaky(ctx: Any) -> None:  # the on-prem side fails mid-teardown
+        if not ctx.is_online:
+            raise ctx.terminate(LabError("The remote server returned an error: (503) Server Unavailable."))
+        original(ctx)
+
+    with monkeypatch.context() as patch:
+        patch.setitem(HANDLERS, "remove-organizationrelationship", flaky)
+        broken = cli(config, "-o", "json", "decommission", "apply", "--backup", str(tmp / "backup"), "--yes")
+    assert broken.exit_code == 1
+    first = json.loads(broken.stdout)
+    assert [r["status"] for r in first["results"]] == ["done", "done", "done", "failed"]
+    assert org.onprem.collection("IntraOrganizationConnector")  # later steps never ran
+
+    resumed = cli(config, "-o", "json", "decommission", "apply", "--backup", str(tmp / "backup"), "--yes")
+    assert resumed.exit_code == 0, resumed.output
+    second = json.loads(resumed.stdout)
+    assert second["resumed"] is True and second["run_id"] == first["run_id"]
+    assert [r["target"].split(":")[1] for r in second["results"]] == [
+        "OrganizationRelationship", "IntraOrganizationConnector", "IntraOrganizationConnector", "SendConnector"]
+    assert pipelines(lab, "Remove-InboundConnector") == 1 and pipelines(lab, "Remove-OutboundConnector") == 1
+    assert second["backup_entries"] == 7  # the first run's backups kept, the rest added
+    assert hcw_names(org)["online"] == []
+
+
+def test_waiver_is_recorded_and_backup_tampering_detected(env) -> None:  # type: ignore[no-untyped-def]
+    lab, config, tmp = env
+    unknown = cli(config, "decommission", "apply", "--backup", str(tmp / "b"), "--yes", "--accept-blocker", "mailbox")
+    assert unknown.exit_code == 2
+    done = cli(config, "decommission", "apply", "--backup", str(tmp / "b"), "--yes",
+               "--accept-blocker", "mailboxes-onprem")
+    assert done.exit_code == 0, done.output
+    with Journal(tmp / ".hybridkit" / "journal.sqlite") as journal:
+        run = journal.list_runs(kind="decommission")[0]
+        waiver = journal.step(run.run_id, "waiver:mailboxes-onprem")
+        assert waiver.outcome == "waived" and "mailbox(es) still on-prem" in waiver.rendered
+    victim = next(p for p in (tmp / "b").iterdir() if p.name.startswith("online-InboundConnector"))
+    victim.write_text(victim.read_text().replace("OnPremises", "Partner"))
+    tampered = cli(config, "decommission", "restore", "--backup", str(tmp / "b"))
+    assert tampered.exit_code == 2 and "checksum" in tampered.output
