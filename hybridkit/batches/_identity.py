@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 from hybridkit.batches._model import Kind, Problem, Table
 
-__all__ = ["AMBIGUOUS", "SKIP", "Directory", "Mailbox", "build_directory"]
+__all__ = ["AMBIGUOUS", "SKIP", "SKIP_WORDS", "Directory", "Mailbox", "build_directory"]
 
 AMBIGUOUS = -2
-SKIP = {"nt authority\\self": "self", "self": "self", "default": "default", "anonymous": "anonymous"}
+SKIP = {"nt authority\\self": "self", "self": "self", "default": "default", "anonymous": "anonymous", "none": "none"}
+SKIP_WORDS = frozenset(SKIP.values())  # FastTrack writes User "None" for mailboxes without delegates
 _SMTP = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 _WELL_KNOWN_GROUPS = {
     "domain admins", "enterprise admins", "schema admins", "administrators", "account operators",

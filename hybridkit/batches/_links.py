@@ -11,7 +11,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Callable
 
-from hybridkit.batches._identity import Directory
+from hybridkit.batches._identity import SKIP_WORDS, Directory
 from hybridkit.batches._model import Kind, Problem, Table
 from hybridkit.batches._read import MAILBOX_ID_COLUMNS
 
@@ -139,7 +139,7 @@ def _collect_table(  # noqa: C901 - one flat hot loop is faster than helpers per
         targets = []
         for value in values:
             t = res(value)
-            if t in ("self", "default", "anonymous"):
+            if t in SKIP_WORDS:
                 skipped[str(t)] += 1
             else:
                 targets.append((value, t))
@@ -148,7 +148,7 @@ def _collect_table(  # noqa: C901 - one flat hot loop is faster than helpers per
         mvalue = mboxes[i]
         m = res(mvalue)
         if not isinstance(m, int):
-            if m in ("self", "default", "anonymous"):
+            if m in SKIP_WORDS:
                 m = f"not a mailbox name ({m})"
             problems.append(Problem(*where, table.rows[i], mhead, mvalue, f"mailbox: {m}"))
             continue

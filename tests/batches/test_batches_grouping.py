@@ -7,6 +7,9 @@ import random
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from hybridkit.batches import PlanOptions, load_inputs, plan_batches
 from tests.batches._org import crossings, fullaccess, inventory, sendas, write_csv
 
@@ -180,3 +183,54 @@ def test_every_crossing_permission_is_listed_once(tmp_path: Path) -> None:
         assert c["strength"] == ("hard" if c["right"] == "SendAs" else "soft")
     assert all(len(b["mailboxes"]) <= 12 for b in doc["batches"])
     assert sorted(m for b in doc["batches"] for m in b["mailboxes"]) == sorted(f"{n}@contoso.com" for n in names)
+
+
+def test_fasttrack_permissions_file(tmp_path: Path) -> None:
+    inventory(tmp_path / "mailboxes.csv", ["a", "b", "c", "d", "e"])
+    write_csv(tmp_path / "Find-MailboxDelegates-Permissions.csv", ["Mailbox", "User", "AccessRights"], [
+        ["a@contoso.com", "b@contoso.com", "Full Access"],
+        ["a@contoso.com", "c@contoso.com", "Send As"],
+        ["c@contoso.com", "d@contoso.com", "SendOnBehalfTo"],
+        ["d@contoso.com", "e@contoso.com", "Calendar Folder"],
+        ["e@contoso.com", "None", "None"],
+        ["b@contoso.com", "None", "FullAccess"],
+    ], type_line=False)  # fmt: skip
+    paths = [tmp_path / "mailboxes.csv", tmp_path / "Find-MailboxDelegates-Permissions.csv"]
+    doc = plan_batches(load_inputs(paths), PlanOptions()).to_json()
+    assert doc["unresolved"] == []
+    assert doc["summary"]["links"] == {"hard": 2, "soft": 2}
+    assert doc["summary"]["skipped"] == {"none": 1, "other rights": 1}
+
+
+def test_a_mailbox_alone_over_the_size_cap_gets_its_own_batch_and_a_warning(tmp_path: Path) -> None:
+    doc = plan_for(tmp_path, ["big", "s1", "s2"], sizes_gb={"big": 80, "s1": 10, "s2": 10}, max_gb=50)
+    where = batch_of(doc)
+    assert where["big"] != where["s1"]
+    assert any("alone exceeds" in w for w in doc["summary"]["warnings"])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    n=st.integers(2, 40),
+    edges=st.lists(st.tuples(st.integers(0, 39), st.integers(0, 39), st.booleans()), max_size=120),
+    cap=st.integers(1, 12),
+    pins=st.dictionaries(st.integers(0, 39), st.sampled_from(["W1", "W2"]), max_size=4),
+)
+def test_properties_every_mailbox_once_caps_kept_crossings_complete(
+    tmp_path: Path, n: int, edges: list[tuple[int, int, bool]], cap: int, pins: dict[int, str]
+) -> None:
+    names = [f"h{i:02d}" for i in range(n)]
+    links = [(names[a], names[b], h) for a, b, h in edges if a < n and b < n and a != b]
+    waves = {names[i]: w for i, w in pins.items() if i < n}
+    doc = plan_for(tmp_path, names, soft=[(a, b) for a, b, h in links if not h],
+                   hard=[(a, b) for a, b, h in links if h], waves=waves, max_mailboxes=cap)  # fmt: skip
+    placed = [m for b in doc["batches"] for m in b["mailboxes"]]
+    assert sorted(placed) == sorted(f"{x}@contoso.com" for x in names)
+    for b in doc["batches"]:
+        if not b["name"].startswith("W"):
+            assert len(b["mailboxes"]) <= cap
+    where = batch_of(doc)
+    for name, wave in waves.items():
+        assert where[name] == wave
+    expected = {(a, b) for a, b, _ in links if where[a] != where[b]}
+    assert {(c["mailbox"].split("@")[0], c["trustee"].split("@")[0]) for c in doc["cross_batch_links"]} == expected
