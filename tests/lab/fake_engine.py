@@ -87,6 +87,8 @@ class FakeEngine:
             for i in range(int(params.get("count", 100))):
                 sink.output(i)
                 time.sleep(float(params.get("delay", 0.05)))
+        elif name == "crash-me":
+            raise RuntimeError("engine bug")
         elif name == "fail-now":
             raise LabTerminatingError(LabError(message="boom", exception_type="System.InvalidOperationException",
                                                fully_qualified_error_id="Boom", category="InvalidOperation"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 from typing import Any
 
@@ -189,3 +190,31 @@ def test_wrong_password_is_refused(basic_lab: Any) -> None:
     pool = RunspacePool(WSMan(**basic_lab.wsman_kwargs(password="wrong")), configuration_name="Microsoft.Exchange")
     with pytest.raises(AuthenticationError):
         pool.open()
+
+
+def test_an_engine_bug_fails_only_that_pipeline(basic_lab: Any) -> None:
+    with _pool(basic_lab) as pool:
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Crash-Me")
+        ps.invoke()
+        assert ps.had_errors and "RuntimeError: engine bug" in str(ps.streams.error[0])
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Write-Echo").add_parameter("Value", "ok")
+        assert ps.invoke() == ["ok"]
+
+
+def test_pools_driven_from_several_threads_at_once(basic_lab: Any, engine: FakeEngine) -> None:
+    def worker(n: int) -> list[Any]:
+        with _pool(basic_lab) as pool:
+            results = []
+            for i in range(15):
+                ps = PowerShell(pool)
+                ps.add_cmdlet("Write-Echo").add_parameter("Value", f"{n}-{i}")
+                results.extend(ps.invoke())
+            return results
+
+    with concurrent.futures.ThreadPoolExecutor(4) as executor:
+        results = list(executor.map(worker, range(4)))
+    assert results == [[f"{n}-{i}" for i in range(15)] for n in range(4)]
+    assert len({s.shell_id for s in engine.sessions}) == 4
+    assert basic_lab.server.service.open_shell_count() == 0
