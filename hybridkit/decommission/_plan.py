@@ -20,7 +20,6 @@ from hybridkit.decommission._model import (
     Discovery,
     HybridObject,
     Kind,
-    MailboxInfo,
     ManualStep,
     Notice,
     RemovalStep,

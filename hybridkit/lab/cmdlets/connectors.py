@@ -20,82 +20,24 @@ The demo org gets the objects the Hybrid Configuration Wizard leaves (``seed_hyb
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-from hybridkit.lab.cmdlets._objects import (
-    already_exists,
-    as_bool,
-    as_list,
-    canonical_enum,
-    find_object,
-    invalid,
-    new_record,
-    not_found,
-    to_lab_object,
-    touch,
-    valid_domain,
-    valid_ip_or_cidr,
-)
+from hybridkit.lab.cmdlets._objects import invalid, not_found, to_lab_object, valid_domain, valid_ip_or_cidr
 from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
+from hybridkit.lab.cmdlets._store import (
+    Kind,
+    create,
+    list_objects,
+    lookup,
+    normalise_address_space,
+    remove,
+    update,
+)
 from hybridkit.lab.org import Org, register_demo_seeder
 
-__all__ = ["KINDS", "hcw_guid", "normalise_address_space", "seed_hybrid_mail_flow"]
-
 _NS = "Microsoft.Exchange.Data.Directory.SystemConfiguration."
-# Parameters that steer the cmdlet and never become properties.
-_CONTROL = {"Identity", "Confirm", "WhatIf", "DomainController", "Force", "Custom", "Internal", "Internet", "Partner"}
-_ENUMS: dict[str, tuple[str, ...]] = {
-    "ConnectorType": ("Partner", "OnPremises", "Default", "XPremises"),
-    "ConnectorSource": ("Default", "HybridWizard", "Migrated"),
-    "TlsAuthLevel": ("EncryptionOnly", "CertificateValidation", "DomainValidation"),
-    "TlsSettings": ("EncryptionOnly", "CertificateValidation", "DomainValidation"),
-    "DomainType": ("Authoritative", "InternalRelay", "ExternalRelay"),
-    "SmartHostAuthMechanism": ("None", "BasicAuth", "BasicAuthRequireTLS", "ExchangeServer", "ExternalAuthoritative"),
-}
-_LIST_PROPS = {
-    "SenderDomains", "SenderIPAddresses", "AssociatedAcceptedDomains", "TrustedOrganizations", "EFSkipIPs",
-    "EFUsers", "EFSkipMailGateway", "ScanAndDropRecipients", "ClientHostNames", "RecipientDomains", "SmartHosts",
-    "AddressSpaces", "SourceTransportServers", "ValidationRecipients", "TlsDomainCapabilities", "Bindings",
-    "RemoteIPRanges", "ConnectedDomains", "DomainNames", "TargetAddressDomains", "MailboxMovePublishedScopes",
-    "Domains", "Features", "SendingTransportServers", "ReceivingTransportServers", "EdgeTransportServers",
-    "ClientAccessServers", "ExternalIPAddresses",
-}
-_BOOL_PROPS = {
-    "Enabled", "RequireTls", "RequireTLS", "RestrictDomainsToCertificate", "RestrictDomainsToIPAddresses",
-    "TreatMessagesAsInternal", "CloudServicesMailEnabled", "EFSkipLastIP", "EFTestMode", "UseMXRecord",
-    "IsTransportRuleScoped", "RouteAllMessagesViaOnPremises", "AllAcceptedDomains", "SenderRewritingEnabled",
-    "TestMode", "DNSRoutingEnabled", "DomainSecureEnabled", "ForceHELO", "IgnoreSTARTTLS", "IsScopedConnector",
-    "RequireOorg", "UseExternalDNSServersEnabled", "FrontendProxyEnabled", "MatchSubDomains", "MakeDefault",
-    "AddressBookEnabled", "OutboundOnly", "SendingFromDomainDisabled", "PendingRemoval", "PendingCompletion",
-    "FreeBusyAccessEnabled", "MailboxMoveEnabled", "DeliveryReportEnabled", "MailTipsAccessEnabled", "PhotosEnabled",
-    "ArchiveAccessEnabled",
-}
 
-
-def normalise_address_space(value: str) -> str:
-    """An AddressSpaces entry as Get-SendConnector shows it: ``contoso.com`` -> ``SMTP:contoso.com;1``."""
-    text = str(value).strip()
-    kind, sep, rest = text.partition(":")
-    if not sep or kind.upper() not in ("SMTP", "X400", "X500", "EX"):
-        kind, rest = "SMTP", text
-    address, _, cost = rest.partition(";")
-    return f"{kind.upper()}:{address};{cost or '1'}"
-
-
-def _coerce(prop: str, value: Any) -> Any:
-    if prop in _LIST_PROPS:
-        items = [str(v) for v in as_list(value)]
-        return [normalise_address_space(v) for v in items] if prop == "AddressSpaces" else items
-    if prop in _BOOL_PROPS:
-        return as_bool(value)
-    if prop in _ENUMS:
-        return canonical_enum(value, _ENUMS[prop])
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [v if isinstance(v, (str, int, float, bool)) else str(v) for v in value]
-    return str(value)
+__all__ = ["KINDS", "hcw_guid", "normalise_address_space", "seed_hybrid_mail_flow"]
 
 
 # --- the rules from the reference pages' prose (facts.md 5-7), checked on the object after the change ---------
@@ -171,27 +113,6 @@ def _domain_rules(obj: dict[str, Any], given: dict[str, Any]) -> list[str]:
         return [f"'{name}' isn't a valid SMTP domain. Wildcards are allowed only as '*.domain'."]
     return []
 
-
-class Kind:
-    """How one kind of object is stored, shown and checked."""
-
-    def __init__(
-        self,
-        name: str,
-        type_name: str,
-        container: str,
-        defaults: Callable[[CmdletContext], dict[str, Any]],
-        rules: Callable[[dict[str, Any], dict[str, Any]], list[str]],
-        cls: str,
-    ) -> None:
-        self.name = name
-        self.type_name = type_name
-        self.container = container
-        self.defaults = defaults
-        self.rules = rules
-        self.cls = cls  # the task class Exchange names in error ids
-
-
 def _inbound_defaults(ctx: CmdletContext) -> dict[str, Any]:
     return {
         "Enabled": True, "ConnectorType": "Partner", "ConnectorSource": "Default", "Comment": None,
@@ -257,99 +178,6 @@ KINDS: dict[str, Kind] = {
         _domain_defaults, _domain_rules, "Microsoft.Exchange.Management.SystemConfigurationTasks.NewAcceptedDomain",
     ),
 }
-
-
-def _given(ctx: CmdletContext) -> dict[str, Any]:
-    return {k: _coerce(k, v) for k, v in ctx.params.items() if k not in _CONTROL}
-
-
-def _lookup(ctx: CmdletContext, kind: Kind) -> tuple[str, dict[str, Any]] | None:
-    identity = ctx.params.get("Identity")
-    found = find_object(ctx, kind.name, identity)
-    if found is None and kind.name == "AcceptedDomain":  # Get/Set/Remove-AcceptedDomain also take the domain name
-        for key, obj in ctx.side.collection(kind.name).items():
-            if str(obj.get("DomainName", "")).lower() == str(identity).lower():
-                return key, obj
-    return found
-
-
-def create(ctx: CmdletContext, kind: Kind, extra: dict[str, Any] | None = None) -> None:
-    """New-<Kind>: check, store and output the object; duplicates and rule violations are errors."""
-    given = _given(ctx)
-    name = str(given.pop("Name"))
-    if find_object(ctx, kind.name, name) is not None:
-        ctx.error(already_exists(ctx, name, kind.container))
-        return
-    obj = kind.defaults(ctx)
-    obj.update(extra or {})
-    obj.update(given)
-    problems = kind.rules(obj, given)
-    if problems:
-        for problem in problems:
-            ctx.error(invalid(ctx, problem, name))
-        return
-    if ctx.params.get("WhatIf"):
-        ctx.warning(f"What if: Creating {kind.name} '{name}'.")
-        return
-    record = new_record(ctx, name, kind.container, obj)
-    ctx.side.collection(kind.name)[name] = record
-    ctx.output(to_lab_object(record, kind.type_name))
-
-
-def update(ctx: CmdletContext, kind: Kind) -> None:
-    """Set-<Kind>: apply the given parameters if the object stays valid; renames move the key."""
-    found = _lookup(ctx, kind)
-    if found is None:
-        ctx.error(not_found(ctx, ctx.params.get("Identity"), kind.cls.replace(".New", ".Set")))
-        return
-    key, record = found
-    given = _given(ctx)
-    merged = dict(record)
-    merged.update(given)
-    problems = kind.rules(merged, given)
-    new_name = str(given.get("Name", key))
-    if new_name.lower() != key.lower() and find_object(ctx, kind.name, new_name) is not None:
-        ctx.error(already_exists(ctx, new_name, kind.container))
-        return
-    if problems:
-        for problem in problems:
-            ctx.error(invalid(ctx, problem, key))
-        return
-    if ctx.params.get("WhatIf"):
-        ctx.warning(f"What if: Setting {kind.name} '{key}'.")
-        return
-    merged["Identity"] = new_name
-    merged["DistinguishedName"] = f"CN={new_name},{kind.container}"
-    touch(ctx, merged)
-    collection = ctx.side.collection(kind.name)
-    del collection[key]
-    collection[new_name] = merged
-
-
-def remove(ctx: CmdletContext, kind: Kind) -> None:
-    """Remove-<Kind>: delete by identity (a missing one is ManagementObjectNotFound)."""
-    found = _lookup(ctx, kind)
-    if found is None:
-        ctx.error(not_found(ctx, ctx.params.get("Identity"), kind.cls.replace(".New", ".Remove")))
-        return
-    if ctx.params.get("WhatIf"):
-        ctx.warning(f"What if: Removing {kind.name} '{found[0]}'.")
-        return
-    del ctx.side.collection(kind.name)[found[0]]
-
-
-def list_objects(ctx: CmdletContext, kind: Kind) -> None:
-    """Get-<Kind>: one object by identity, or all of them."""
-    if ctx.params.get("Identity") is not None:
-        found = _lookup(ctx, kind)
-        if found is None:
-            ctx.error(not_found(ctx, ctx.params.get("Identity"), kind.cls.replace(".New", ".Get")))
-            return
-        ctx.output(to_lab_object(found[1], kind.type_name))
-        return
-    for record in list(ctx.side.collection(kind.name).values()):
-        ctx.output(to_lab_object(record, kind.type_name))
-
 
 # --- registration -----------------------------------------------------------------------------------------------
 
@@ -439,7 +267,7 @@ def set_accepted_domain(ctx: CmdletContext) -> None:
 
 @cmdlet("Remove-AcceptedDomain")
 def remove_accepted_domain(ctx: CmdletContext) -> None:
-    found = _lookup(ctx, _DOM)
+    found = lookup(ctx, _DOM)
     if found is not None and found[1].get("Default"):
         ctx.error(invalid(ctx, f"The default accepted domain '{found[0]}' can't be removed. Make another domain the "
                           "default first.", found[0]))

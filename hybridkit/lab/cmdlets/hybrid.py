@@ -16,7 +16,8 @@ from typing import Any
 
 from hybridkit.lab.cmdlets._objects import to_lab_object, touch, valid_domain
 from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
-from hybridkit.lab.cmdlets.connectors import Kind, create, hcw_guid, list_objects, remove, update
+from hybridkit.lab.cmdlets._store import Kind, create, list_objects, remove, update
+from hybridkit.lab.cmdlets.connectors import hcw_guid
 from hybridkit.lab.exchange_errors import task_error
 from hybridkit.lab.org import Org, register_demo_seeder, to_iso
 
