@@ -36,7 +36,8 @@ from hybridkit.config import Connection
 from hybridkit.errors import AuthError, CommandFailed, HybridkitError, ThrottledError, TransportError
 from hybridkit.ps._command import Command, Pipeline, Secret, Switch
 from hybridkit.ps._errors import is_throttling_message, translate_errors
-from hybridkit.ps._kerberos import describe_mechanism, explain_kerberos_errors, wsman_kerberos_kwargs
+from hybridkit.ps._kerberos import describe_mechanism, wsman_kerberos_kwargs
+from hybridkit.ps._kerberos_errors import explain_kerberos_errors
 from hybridkit.ps._match import match_items
 from hybridkit.ps._result import ItemOutcome, ItemStatus, PSError, PSObject, PSResult
 from hybridkit.runner._retry import DEFAULT_RETRY, RetryPolicy, call_with_retries
