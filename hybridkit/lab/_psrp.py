@@ -135,6 +135,18 @@ class ShellDriver:
         self._fragment_size = 32 * 1024
         self._running = 0
         self._waiting: deque[Callable[[], None]] = deque()
+        self.idle_timeout = 7200.0
+        self.last_activity = time.monotonic()
+
+    def touch(self) -> None:
+        """Record client activity (WinRM closes shells idle for longer than their IdleTimeOut)."""
+        self.last_activity = time.monotonic()
+
+    def expired(self, now: float) -> bool:
+        """Idle past IdleTimeOut with no pipeline still running."""
+        with self._cond:
+            busy = any(not p.finished for p in self._pipes.values())
+        return not busy and now - self.last_activity > self.idle_timeout
 
     # -- inbound -----------------------------------------------------------------------------------------------
 

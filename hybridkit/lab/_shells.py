@@ -11,6 +11,7 @@ import base64
 import binascii
 import logging
 import threading
+import time
 from typing import Callable
 
 from hybridkit.lab._audit import AuditLog
@@ -27,6 +28,7 @@ from hybridkit.lab._wsman import (
     empty_response,
     envelope_overhead,
     fault_envelope,
+    parse_duration,
     parse_request,
     receive_response,
 )
@@ -122,6 +124,7 @@ class WSManService:
                 raise WSManFault.resource_not_found(request.resource_uri)
             return self._create(endpoint, user, request, client_ip)
         shell = self._shell(user, request)
+        shell.touch()
         shell.set_max_envelope(request.max_envelope_size)
         if request.action == Action.COMMAND:
             return self._command(shell, request)
@@ -146,6 +149,7 @@ class WSManService:
         shell_id = (shell_el.get("ShellId") or "").upper()
         if not shell_id:
             raise WSManFault.invalid("The Create request has no ShellId.")
+        self._reap_idle()
         with self._lock:
             if self.max_shells is not None:
                 open_count = sum(1 for s in self._shells.values() if s.session.user.lower() == user.lower())
@@ -157,6 +161,8 @@ class WSManService:
                     raise fault
             session = LabSession(endpoint=endpoint, user=user, shell_id=shell_id)
             driver = ShellDriver(shell_id, session, self.engine, self._pipeline_reporter(endpoint, user))
+            idle = request.find("rsp:Shell/rsp:IdleTimeOut")
+            driver.idle_timeout = parse_duration(idle.text if idle is not None else None, 7200.0)
             self._shells[shell_id] = driver
         try:
             self.engine.open_session(session)
@@ -167,7 +173,7 @@ class WSManService:
         driver.set_max_envelope(request.max_envelope_size)
         driver.receive_fragments(_b64(creation.text))
         path = ENDPOINTS[endpoint][0]
-        return create_response(request, shell_id, f"{self.address}{path}", user, client_ip)
+        return create_response(request, shell_id, f"{self.address}{path}", user, client_ip, driver.idle_timeout)
 
     def _command(self, shell: ShellDriver, request: WSManRequest) -> bytes:
         line = request.find("rsp:CommandLine")
@@ -233,6 +239,17 @@ class WSManService:
                                 warning_count=r.warning_count, seconds=r.seconds, error=r.error)
 
         return report
+
+    def _reap_idle(self) -> None:
+        """Close shells whose client went away without Delete (idle past their IdleTimeOut)."""
+        now = time.monotonic()
+        with self._lock:
+            expired = [s for s in self._shells.values() if s.expired(now)]
+            for shell in expired:
+                self._shells.pop(shell.shell_id, None)
+        for shell in expired:
+            shell.close()
+            self.engine.close_session(shell.session)
 
     def open_shell_count(self, user: str | None = None) -> int:
         """How many shells are open (for one user, or in total)."""

@@ -25,6 +25,7 @@ __all__ = [
     "empty_response",
     "envelope_overhead",
     "fault_envelope",
+    "parse_duration",
     "parse_request",
     "receive_response",
 ]
@@ -161,7 +162,8 @@ class WSManRequest:
 _DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?$")
 
 
-def _duration(text: str | None, default: float) -> float:
+def parse_duration(text: str | None, default: float) -> float:
+    """An xs:duration like ``PT20S``/``PT7200.000S`` in seconds (``default`` when absent or malformed)."""
     match = _DURATION.match((text or "").strip())
     if not match:
         return default
@@ -195,7 +197,7 @@ def parse_request(data: bytes) -> WSManRequest:
         message_id=text("wsa:MessageID"),
         resource_uri=text("wsman:ResourceURI"),
         max_envelope_size=max_envelope,
-        operation_timeout=_duration(text("wsman:OperationTimeout"), 60.0),
+        operation_timeout=parse_duration(text("wsman:OperationTimeout"), 60.0),
         shell_id=selectors.get("ShellId"),
         options=options,
         body=body,
@@ -230,7 +232,8 @@ def empty_response(request: WSManRequest) -> bytes:
     return build_response(request)
 
 
-def create_response(request: WSManRequest, shell_id: str, address: str, owner: str, client_ip: str) -> bytes:
+def create_response(request: WSManRequest, shell_id: str, address: str, owner: str, client_ip: str,
+                    idle_timeout: float = 7200.0) -> bytes:
     """The Create response: the ResourceCreated EPR with the ShellId selector plus the rsp:Shell description."""
     wst, wsa, wsman, rsp = NS["wst"], NS["wsa"], NS["wsman"], NS["rsp"]
     created = ET.Element(f"{{{wst}}}ResourceCreated")
@@ -245,7 +248,7 @@ def create_response(request: WSManRequest, shell_id: str, address: str, owner: s
         ("ResourceUri", request.resource_uri),
         ("Owner", owner),
         ("ClientIP", client_ip),
-        ("IdleTimeOut", "PT7200.000S"),
+        ("IdleTimeOut", f"PT{idle_timeout:.3f}S"),
         ("InputStreams", "stdin pr"),
         ("OutputStreams", "stdout"),
         ("ShellRunTime", "P0DT0H0M0S"),

@@ -127,3 +127,19 @@ def test_audit_records_requests_and_pipelines_with_secrets_redacted(lab_factory:
     assert first["input_count"] == 0 and first["outcome"] == "completed"
     assert second["input_count"] == 3 and second["outputs"] == 2 and second["errors"] == 1
     assert all(r["shell"] for r in handle.audit_records("request"))
+
+
+def test_abandoned_shells_expire_after_their_idle_timeout(lab_factory: Any) -> None:
+    engine = FakeEngine()
+    handle = lab_factory(engine=engine, max_shells=1)
+    abandoned = RunspacePool(WSMan(**handle.wsman_kwargs()), configuration_name="Microsoft.Exchange", idle_timeout=1)
+    abandoned.open()
+    with pytest.raises(WSManFaultError):
+        _pool(handle).open()  # the quota still counts the abandoned shell
+    time.sleep(1.3)
+    with _pool(handle) as pool:
+        assert _get_date(pool)
+    assert engine.closed[0].shell_id == abandoned.id.upper()
+    with pytest.raises(WSManFaultError) as info:
+        _get_date(abandoned)
+    assert "the shell was not found on the server" in info.value.reason
