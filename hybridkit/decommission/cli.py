@@ -155,12 +155,13 @@ def apply_cmd(
 
         outcome = run_apply(plan, sessions, backup, profiles=[onprem, online], accepted=accepted, argv=sys.argv,
                             on_step=progress)
-    if runbook is not None:
-        runbook.write_text(render_runbook(plan, onprem=onprem, online=online), encoding="utf-8")
+    runbook = runbook or backup / "decommission-runbook.ps1"  # the checklist travels with the backup
+    runbook.parent.mkdir(parents=True, exist_ok=True)
+    runbook.write_text(render_runbook(plan, onprem=onprem, online=online), encoding="utf-8")
     if app_ctx.json:
         emit_json(app_ctx, {"run_id": outcome.run_id, "resumed": outcome.resumed, "backup": str(backup),
                             "backup_entries": outcome.backup_entries, "verified": outcome.verified,
-                            "waived": accepted,
+                            "waived": accepted, "runbook": str(runbook),
                             "results": [{"target": r.step.target, "status": r.status.value, "error": r.error}
                                         for r in outcome.results],
                             "manual": [{"text": m.text, "command": m.command} for m in plan.manual]})
@@ -174,6 +175,7 @@ def apply_cmd(
             out.print(f"Run {outcome.run_id}{' (resumed)' if outcome.resumed else ''}: "
                       f"{len(outcome.results) - len(failed)} removal(s) done, {len(failed)} failed; backup of "
                       f"{outcome.backup_entries} object(s) in {escape(str(backup))}.")
+        out.print(f"Runbook (removals and the manual checklist): {escape(str(runbook))}")
         _print_checklist(out, plan)
     if not outcome.ok:
         raise typer.Exit(1)

@@ -82,6 +82,13 @@ def test_plan_with_blockers_refuses_and_changes_nothing(env) -> None:  # type: i
     assert "mailboxes-onprem" in refused.output
     assert hcw_names(org) == before and not (tmp / "backup").exists()
     assert pipelines(lab, "Remove-InboundConnector") == 0
+    # public folders still served from on-prem block too (folders on-prem; EXO reading them remotely)
+    org.onprem.collection("PublicFolder").update({"\\": {"Name": "IPM_SUBTREE"}, "\\Sales": {"Name": "Sales"}})
+    next(iter(org.online.collection("OrganizationConfig").values()))["PublicFoldersEnabled"] = "Remote"
+    again = json.loads(cli(config, "-o", "json", "decommission", "plan").stdout)
+    folders = next(b for b in again["blockers"] if b["name"] == "public-folders")
+    assert folders["details"] == ["1 public folder(s) still on-prem", "Exchange Online PublicFoldersEnabled is "
+                                  "Remote: cloud users read public folders from on-prem"]
 
 
 def test_after_migration_apply_then_restore(env) -> None:  # type: ignore[no-untyped-def]
@@ -100,6 +107,7 @@ def test_after_migration_apply_then_restore(env) -> None:  # type: ignore[no-unt
     manifest = json.loads((tmp / "backup" / "manifest.json").read_text())
     assert len(manifest["objects"]) == 7
     assert "Remove-SendConnector -Identity 'Outbound to Office 365 - " in runbook.read_text()
+    assert "[ ] " in runbook.read_text() and "${" not in runbook.read_text()
     with Journal(tmp / ".hybridkit" / "journal.sqlite") as journal:
         run = journal.list_runs(kind="decommission")[0]
         assert run.status.value == "completed"
@@ -149,6 +157,7 @@ def test_interrupted_apply_resumes_without_repeating_removals(env, monkeypatch) 
         "OrganizationRelationship", "IntraOrganizationConnector", "IntraOrganizationConnector", "SendConnector"]
     assert pipelines(lab, "Remove-InboundConnector") == 1 and pipelines(lab, "Remove-OutboundConnector") == 1
     assert second["backup_entries"] == 7  # the first run's backups kept, the rest added
+    assert "Remove-MailboxDatabase" in (tmp / "backup" / "decommission-runbook.ps1").read_text()
     assert hcw_names(org)["online"] == []
 
 
