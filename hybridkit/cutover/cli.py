@@ -255,7 +255,12 @@ def complete(
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Mailboxes per pipeline.")] = 500,
     journal_path: Annotated[Path, typer.Option("--journal", help="Run journal (SQLite).")] = DEFAULT_JOURNAL,
 ) -> None:
-    """Complete synced mailboxes (a mailbox that is not synced is reported and skipped, never forced)."""
+    """Complete synced mailboxes (a mailbox that is not synced is reported and skipped, never forced).
+
+    Sends the completion for many mailboxes per pipeline; journaled, so a re-run (or --resume) never repeats a
+    mailbox whose completion was sent and never skips one that was not. Exit 1 if any mailbox failed, has no move
+    request, was not ready, or (with --wait) did not finish before --timeout.
+    """
     app_ctx = _app(ctx)
     sources = [s for s in (batch, mailbox, from_file) if s]
     if len(sources) != 1:

@@ -105,6 +105,8 @@ def test_migration_user_complete_after_and_complete_batch():
     assert _status(org, EMAILS[4]) == "Synced"
     org.clock.advance(1.2 * HOURS)
     assert _status(org, EMAILS[4]) == "Completed"
+    strict = run(org, "Complete-MigrationBatch", Identity="Wave1", SyncAndComplete=True)
+    assert strict.errors and "failed" in strict.errors[0].message
     done = run(org, "Complete-MigrationBatch", Identity="Wave1")
     assert not done.errors
     assert _batch(org).get("Status") == "Completing"

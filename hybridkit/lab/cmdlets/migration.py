@@ -536,6 +536,13 @@ def complete_migration_batch(ctx: CmdletContext) -> None:
                          "Only a batch whose status is Synced or SyncedWithErrors can be completed.",
                          "Microsoft.Exchange.Migration.MigrationBatchCannotBeCompletedException", name))
         return
+    if ctx.params.get("SyncAndComplete"):
+        summaries = [ms.status_summary(_user_status(ctx, e)) for e in _batch_users(ctx, batch)]
+        if "Failed" in summaries or "Stopped" in summaries:
+            ctx.error(_error(ctx, f"The migration batch '{name}' can't be completed with SyncAndComplete because it "
+                             "has failed, corrupted, or stopped items.",
+                             "Microsoft.Exchange.Migration.MigrationBatchCannotBeCompletedException", name))
+            return
     now = ctx.now()
     batch["CompleteAfter"] = batch["CompleteAfterUTC"] = now.isoformat()
     batch["_completion_signalled"] = True
