@@ -110,7 +110,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         status, response = self._serve(endpoint, user, body)
         if status:
-            self._send(status, response, _SOAP if response[:1] == b"<" else "text/html")
+            self._send(status, response, _content_type(status))
 
     # -- Negotiate ---------------------------------------------------------------------------------------------
 
@@ -143,7 +143,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if isinstance(self.request, ssl.SSLSocket):  # over HTTPS, TLS already protects the body
                 status, response = self._serve(endpoint, self._user, body)
                 if status:
-                    self._send(status, response, _SOAP if response[:1] == b"<" else "text/html")
+                    self._send(status, response, _content_type(status))
                 return
             # WinRM with AllowUnencrypted=false refuses plaintext once a sealing context exists.
             self._send(401, b"", None, {"WWW-Authenticate": self.server.options.challenge})
@@ -157,8 +157,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         status, response = self._serve(endpoint, self._user, plain)
         if not status:
             return
-        if response[:1] != b"<":
-            self._send(status, response, "text/html")
+        if _content_type(status) != _SOAP:  # an IIS/HTTP.sys error page is never sealed
+            self._send(status, response, _content_type(status))
             return
         sealed_type, sealed = self._negotiate.wrap(response)
         self._send(status, sealed, sealed_type)
@@ -185,6 +185,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return 503, BUSY_BODY
             return 500, fault_envelope(plan.fault_for(decision.fault), parse_request(body).message_id)
         return self.server.app(endpoint, user, body, self.client_address[0])
+
+
+def _content_type(status: int) -> str:
+    """SOAP for WSMan answers (200 and 500 faults); HTML for the injected 503 error page."""
+    return "text/html" if status == 503 else _SOAP
 
 
 def _b64(token: bytes | None) -> str:

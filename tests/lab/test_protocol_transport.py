@@ -86,3 +86,19 @@ def test_ntlm_over_https(lab_factory: Any) -> None:
     handle = lab_factory(engine=FakeEngine(), auth="ntlm", tls=True)
     out = _get_thing(handle, auth="ntlm")
     assert [o.to_string for o in out] == ["alice", "bob"]
+
+
+def test_ntlm_faults_arrive_sealed_and_parse(lab_factory: Any) -> None:
+    from pypsrp.exceptions import WinRMTransportError, WSManFaultError
+
+    handle = lab_factory(engine=FakeEngine(), auth="ntlm", max_shells=1)
+    first = RunspacePool(WSMan(**handle.wsman_kwargs()), configuration_name="Microsoft.Exchange")
+    first.open()
+    with pytest.raises(WSManFaultError) as info:
+        RunspacePool(WSMan(**handle.wsman_kwargs()), configuration_name="Microsoft.Exchange").open()
+    assert "maximum number of 1 concurrent shells" in info.value.reason
+    first.close()
+    busy = lab_factory(engine=FakeEngine(), auth="ntlm", fault_rate=1.0, fault_kinds=("busy",))
+    with pytest.raises(WinRMTransportError) as busy_info:
+        RunspacePool(WSMan(**busy.wsman_kwargs()), configuration_name="Microsoft.Exchange").open()
+    assert busy_info.value.code == 503
