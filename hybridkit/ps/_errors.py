@@ -124,6 +124,10 @@ def map_exception(exc: BaseException) -> HybridkitError | None:
     if has("pypsrp.powershell.RunspacePoolWarning"):
         return TransportError(f"runspace pool: {_short(exc)}")
 
+    # --- Kerberos libraries (explained in detail by ps/_kerberos_errors where a pool opens) ----------------
+    if any(n.startswith(("krb5.", "gssapi.")) for n in names):
+        return AuthError(f"Kerberos authentication failed: {_short(exc)}")
+
     # --- pyspnego -----------------------------------------------------------------------------------------
     if any(n.startswith("spnego.") for n in names):
         if has("spnego.exceptions.FeatureMissingError"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,32 @@ def test_negotiate_explains_why_kerberos_was_not_used(realm: Realm, kerberos_lab
         message = str(caught.value)
         assert "fell back to NTLM" in message and fragment in message, message
         assert not any(raw in message for raw in RAW), message
+
+
+def test_ticket_cache_without_username(realm: Realm, kerberos_labs, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    kinit = shutil.which("kinit")
+    if kinit is None:
+        pytest.skip("kinit (Debian package krb5-user) is not installed")
+    monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'ccache'}")
+    lab = kerberos_labs("kerberos")
+    conn = connection(realm, lab, username=None, password=None)
+    with pytest.raises(AuthError) as caught:
+        _open(conn)
+    assert "no ticket in the credentials cache" in str(caught.value) and "kinit" in str(caught.value)
+    subprocess.run([kinit, realm.principal], input=realm.password + "\n", text=True, check=True,
+                   capture_output=True)  # the password on stdin, as a person types it
+    with PypsrpSession(conn, max_pools=1) as session:
+        assert len(session.run(Command.of("Get-OrganizationConfig")).output) == 1
+
+
+def test_kerberos_library_errors_never_escape_raw(realm: Realm) -> None:
+    import krb5
+
+    from hybridkit.ps._errors import map_exception
+
+    try:
+        krb5.parse_name_flags(krb5.init_context(), b"a@B@C", 0)
+    except krb5.Krb5Error as exc:
+        mapped = map_exception(exc)
+    assert isinstance(mapped, AuthError) and str(mapped).startswith("Kerberos authentication failed")
