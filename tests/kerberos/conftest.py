@@ -14,7 +14,6 @@ import pytest
 
 from hybridkit.lab._kerberos import KERBEROS_ENV_VARS, Realm, missing_kerberos_pieces
 
-pytestmark = pytest.mark.kerberos
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
