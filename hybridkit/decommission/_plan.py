@@ -120,7 +120,10 @@ def _notices(found: Discovery, include_hybrid_configuration: bool, accepted: Ite
                "managed (Microsoft: manage hybrid recipients with the management tools)"),
     ]
     if any(o.kind is Kind.HYBRID_CONFIGURATION for o in found.objects):
-        if include_hybrid_configuration:
+        if include_hybrid_configuration and found.onprem_version == "2010":
+            out.append(Notice("hybrid-configuration", "the hybrid configuration object is kept",
+                              "Remove-HybridConfiguration does not exist on Exchange 2010 (2013 and later only)"))
+        elif include_hybrid_configuration:
             out.append(Notice("hybrid-configuration", "Remove-HybridConfiguration is included as asked",
                               "its reference page advises running it only under Microsoft support's direction"))
         else:
@@ -152,7 +155,8 @@ def _manual(found: Discovery, hybrid_objects: list[HybridObject], include_hybrid
                 f"Optionally drop the cloud TLS capability the HCW added to receive connector '{obj.name}'",
                 f"Set-ReceiveConnector -Identity '{obj.get('Identity') or obj.name}' "
                 "-TlsDomainCapabilities @{Remove='mail.protection.outlook.com:AcceptCloudServicesMail'}"))
-    if not include_hybrid_configuration and any(o.kind is Kind.HYBRID_CONFIGURATION for o in hybrid_objects):
+    if not include_hybrid_configuration and found.onprem_version != "2010" and \
+            any(o.kind is Kind.HYBRID_CONFIGURATION for o in hybrid_objects):
         steps.append(ManualStep("Only if Microsoft support directs it: remove the hybrid configuration object",
                                 "Remove-HybridConfiguration -Confirm:$false"))
     steps += [
@@ -180,8 +184,9 @@ def plan_decommission(
     accepted = list(accepted)
     hybrid = [o for o in found.objects if is_hybrid_object(o)]
     steps: list[RemovalStep] = []
+    old_server = found.onprem_version == "2010"  # Remove-HybridConfiguration exists from 2013 on
     for side, kind, why in _ORDER:
-        if kind is Kind.HYBRID_CONFIGURATION and not include_hybrid_configuration:
+        if kind is Kind.HYBRID_CONFIGURATION and (not include_hybrid_configuration or old_server):
             continue
         for obj in sorted((o for o in hybrid if o.side == side and o.kind is kind), key=lambda o: o.name.lower()):
             cmdlet, params = _removal(obj)

@@ -40,9 +40,12 @@ def _fmt(value: object) -> str:
 
 def plan_table(plan: Plan) -> Table:
     """The plan as a Rich table: one row per object, details as ``Property: live -> wanted``."""
-    table = Table(title="Mail-flow plan", show_lines=False)
-    for column in ("Action", "Side", "Kind", "Name", "Details"):
-        table.add_column(column, overflow="fold")
+    table = Table(title="Mail-flow plan", show_lines=True, title_justify="left")
+    table.add_column("Action", max_width=12)
+    table.add_column("Side", no_wrap=True)
+    table.add_column("Kind", no_wrap=True)
+    table.add_column("Name", overflow="fold", ratio=2)
+    table.add_column("Details", overflow="fold", ratio=3)
     for change in plan.changes:
         details = "\n".join(f"{p.name}: {_fmt(p.live)} -> {_fmt(p.wanted)}" for p in change.properties)
         if change.action is Action.CREATE:

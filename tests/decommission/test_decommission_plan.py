@@ -55,6 +55,9 @@ def test_hybrid_configuration_only_when_asked_and_warned_either_way() -> None:
     assert included.steps[-1].cmdlet == "Remove-HybridConfiguration"
     assert included.steps[-1].parameters == (("Confirm", False),)
     assert not any("Remove-HybridConfiguration" in m.command for m in included.manual)
+    on_2010 = plan_decommission(found(onprem_version="2010"), include_hybrid_configuration=True)
+    assert all(s.cmdlet != "Remove-HybridConfiguration" for s in on_2010.steps)
+    assert "2010" in next(n for n in on_2010.notices if n.code == "hybrid-configuration").reason
 
 
 def test_objects_not_made_by_the_wizard_are_left_alone() -> None:
