@@ -168,10 +168,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _serve(self, endpoint: EndpointKind, user: str, body: bytes) -> tuple[int, bytes]:
         """Run faults/latency, then the WSMan app; (0, b"") means the connection was dropped."""
         plan = self.server.options.faults
-        try:
-            action = parse_request(body).action
-        except Exception:  # noqa: BLE001 - the app answers malformed requests with a proper fault
-            action = ""
+        action = ""
+        if plan.fault_rate > 0:  # faults depend on the action; parse it only when faults are on
+            try:
+                action = parse_request(body).action
+            except Exception:  # noqa: BLE001 - the app answers malformed requests with a proper fault
+                action = ""
         decision = plan.decide(action)
         if decision.delay:
             time.sleep(decision.delay)
