@@ -51,9 +51,8 @@ class Directory:
         self._names = names
         self._groups = groups
         self._cache: dict[str, int | str] = {}
-
-    def _lookup(self, index: str, key: str) -> int | None:
-        return self._names[index].get(key)
+        self.cached: Callable[[str], int | str | None] = self._cache.get
+        """The cached resolution of a name exactly as written, or None if it was not resolved yet (hot loops)."""
 
     def _resolve(self, low: str) -> int | str:
         if not low:
@@ -78,7 +77,7 @@ class Directory:
         else:
             order = ("alias", "sam", "identity", "display")
         for index in order:
-            found = self._lookup(index, low)
+            found = self._names[index].get(low)
             if found == AMBIGUOUS:
                 return f"ambiguous {index} name: more than one mailbox goes by it"
             if found is not None:
@@ -111,6 +110,16 @@ def _column(table: Table, key: str) -> list[str]:
     return table.columns.get(key) or [""] * len(table)
 
 
+def _index(bucket: dict[str, int], keys: list[str], indexes: list[int]) -> None:
+    """Add lower-cased ``keys`` for mailbox ``indexes``; a key two mailboxes share becomes AMBIGUOUS."""
+    get = bucket.get
+    for key, index in zip(keys, indexes):
+        if key:
+            key = key.lower()
+            old = get(key)
+            bucket[key] = index if old is None or old == index else AMBIGUOUS
+
+
 def build_directory(tables: list[Table], problems: list[Problem]) -> Directory:
     """Index every mailbox of the inventory tables; duplicate or malformed addresses are blocking problems."""
     mailboxes: list[Mailbox] = []
@@ -119,14 +128,7 @@ def build_directory(tables: list[Table], problems: list[Problem]) -> Directory:
     }
     groups: set[str] = set()
     seen: dict[str, tuple[str, str | None, int]] = {}
-
-    def add(index: str, key: str, value: int) -> None:
-        if not key:
-            return
-        bucket = names[index]
-        old = bucket.get(key)
-        bucket[key] = value if old is None or old == value else AMBIGUOUS
-
+    match = _SMTP.match
     for table in tables:
         if table.kind is not Kind.MAILBOXES:
             continue
@@ -135,38 +137,36 @@ def build_directory(tables: list[Table], problems: list[Problem]) -> Directory:
             "primarysmtpaddress", "displayname", "alias", "userprincipalname", "samaccountname", "identity",
             "distinguishedname", "recipienttypedetails", "wave", "batch",
         )}  # fmt: skip
+        smtps, rtds, displays = cols["primarysmtpaddress"], cols["recipienttypedetails"], cols["displayname"]
+        waves, batch_col = cols["wave"], cols["batch"]
+        kept: list[int] = []  # rows of this table that became mailboxes
+        indexes: list[int] = []
         for i, row in enumerate(table.rows):
-            smtp = cols["primarysmtpaddress"][i].lower()
-            rtd = cols["recipienttypedetails"][i]
-            display = cols["displayname"][i]
-            if "group" in rtd.lower():
-                groups.update(v.lower() for v in (smtp, display, cols["alias"][i], cols["samaccountname"][i]) if v)
-                continue
-            where = (table.file, table.sheet, row)
-            if not _SMTP.match(smtp):
-                reason = "missing primary SMTP address" if not smtp else "malformed primary SMTP address"
-                problems.append(Problem(*where, header, cols["primarysmtpaddress"][i], reason, True))
+            smtp = smtps[i].lower()
+            if "roup" in rtds[i]:  # MailUniversalSecurityGroup, GroupMailbox, ...
+                groups.update(v.lower() for v in (smtp, displays[i], cols["alias"][i], cols["samaccountname"][i]) if v)
                 continue
             if smtp in seen:
-                f, s, r = seen[smtp]
-                place = f"{f}{f' sheet {s!r}' if s else ''} row {r}"
-                problems.append(Problem(*where, header, smtp, f"duplicate mailbox (also at {place})", True))
+                f, sh, r = seen[smtp]
+                place = f"{f}{f' sheet {sh!r}' if sh else ''} row {r}"
+                problems.append(Problem(table.file, table.sheet, row, header, smtp,
+                                        f"duplicate mailbox (also at {place})", True))  # fmt: skip
                 continue
-            seen[smtp] = where
-            index = len(mailboxes)
-            wave = cols["wave"][i] or cols["batch"][i]
-            mailboxes.append(Mailbox(smtp, display, rtd, wave))
-            add("smtp", smtp, index)
-            add("upn", cols["userprincipalname"][i].lower(), index)
-            add("alias", cols["alias"][i].lower(), index)
-            add("sam", cols["samaccountname"][i].lower(), index)
-            add("dn", cols["distinguishedname"][i].lower(), index)
-            add("display", display.lower(), index)
-            identity = cols["identity"][i].lower()
-            if "/" in identity:
-                add("canonical", identity, index)
-            elif "=" in identity and "," in identity:
-                add("dn", identity, index)
-            else:
-                add("identity", identity, index)
+            if not match(smtp):
+                reason = "missing primary SMTP address" if not smtp else "malformed primary SMTP address"
+                problems.append(Problem(table.file, table.sheet, row, header, smtps[i], reason, True))
+                continue
+            seen[smtp] = (table.file, table.sheet, row)
+            kept.append(i)
+            indexes.append(len(mailboxes))
+            mailboxes.append(Mailbox(smtp, displays[i], rtds[i], waves[i] or batch_col[i]))
+        for index, column in (("smtp", "primarysmtpaddress"), ("upn", "userprincipalname"), ("alias", "alias"),
+                              ("sam", "samaccountname"), ("dn", "distinguishedname"), ("display", "displayname")):
+            values = cols[column]
+            _index(names[index], [values[i] for i in kept], indexes)
+        identities = cols["identity"]
+        for index, test in (("canonical", lambda v: "/" in v), ("dn", lambda v: "=" in v and "," in v and "/" not in v),
+                            ("identity", lambda v: "/" not in v and not ("=" in v and "," in v))):
+            pairs = [(identities[i], x) for i, x in zip(kept, indexes) if identities[i] and test(identities[i])]
+            _index(names[index], [p[0] for p in pairs], [p[1] for p in pairs])
     return Directory(mailboxes, names, groups)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable
 
 from hybridkit.batches._identity import SKIP_WORDS, Directory
 from hybridkit.batches._model import Kind, Problem, Table
@@ -38,8 +37,7 @@ class Links:
     rows: int = 0
 
 
-def _truthy(value: str) -> bool:
-    return value[:1] in ("T", "t", "1", "Y", "y")
+_TRUE = frozenset({"true", "True", "TRUE", "1", "yes", "Yes", "YES", "y", "Y"})
 
 
 def _fasttrack_right(text: str) -> int | None:
@@ -68,16 +66,16 @@ def _split_delegates(value: str, resolve_ok: bool) -> list[str]:
 def collect_links(tables: list[Table], directory: Directory, problems: list[Problem]) -> Links:
     """Resolve every permission row of every permission table (the hot loop of planning)."""
     links = Links()
-    resolve = directory.resolver()
     for table in tables:
         if table.kind in _PERMISSION_KINDS:
-            _collect_table(table, resolve, links, problems)
+            _collect_table(table, directory, links, problems)
     return links
 
 
 def _collect_table(  # noqa: C901 - one flat hot loop is faster than helpers per row
-    table: Table, res: Callable[[str], int | str], links: Links, problems: list[Problem]
+    table: Table, directory: Directory, links: Links, problems: list[Problem]
 ) -> None:
+    res = directory.resolve
     cols = table.columns
     kind = table.kind
     n = len(table)
@@ -100,70 +98,81 @@ def _collect_table(  # noqa: C901 - one flat hot loop is faster than helpers per
     where = (table.file, table.sheet)
     mhead, thead = table.headers.get(mcol, mcol), table.headers.get(tcol, tcol)
 
+    get = directory.cached
+    rights_seen: dict[str, int | str] = {}
+    is_folder = kind is Kind.FOLDER
     for i in range(n):
-        if _truthy(inherited[i]):
+        if inherited[i] in _TRUE:
             skipped["inherited"] += 1
             continue
-        if _truthy(deny[i]):
+        if deny[i] in _TRUE:
             skipped["deny"] += 1
             continue
-        rights = rights_col[i]
-        if kind is Kind.FULLACCESS:
-            if rights and "fullaccess" not in rights.replace(" ", "").lower():
-                skipped["other rights"] += 1
-                continue
-            right = FULLACCESS
-        elif kind is Kind.SENDAS:
-            if rights and "sendas" not in rights.replace("-", "").replace(" ", "").lower():
-                skipped["other rights"] += 1
-                continue
-            right = SENDAS
-        elif kind is Kind.FOLDER:
-            if rights.lower() in ("none", "{none}"):
-                skipped["no rights"] += 1
-                continue
-            right = CALENDAR if "calendar" in (folder[i] or mboxes[i]).lower() else FOLDER
-        elif kind is Kind.SENDONBEHALF:
-            right = SENDONBEHALF
-        else:
-            found = _fasttrack_right(rights)
-            if found is None:
-                skipped["other rights"] += 1
-                continue
-            right = found
+        key = rights_col[i]
+        if is_folder:
+            key = f"{key}\0{folder[i] or mboxes[i].rpartition(chr(92))[2]}"
+        right = rights_seen.get(key)
+        if right is None:
+            right = rights_seen[key] = _right_of(kind, key)
+        if right.__class__ is str:
+            skipped[right] += 1  # type: ignore[index]
+            continue
         tvalue = trustees[i]
         if kind is Kind.SENDONBEHALF:
-            values = _split_delegates(tvalue, isinstance(res(tvalue), int))
+            whole = res(tvalue)
+            values = _split_delegates(tvalue, whole.__class__ is int)
         else:
-            values = [tvalue]
+            values = (tvalue,)
         targets = []
         for value in values:
-            t = res(value)
+            t = get(value)
+            if t is None:
+                t = res(value)
             if t in SKIP_WORDS:
-                skipped[str(t)] += 1
+                skipped[t] += 1  # type: ignore[index]
             else:
                 targets.append((value, t))
         if not targets:
             continue
         mvalue = mboxes[i]
-        m = res(mvalue)
-        if not isinstance(m, int):
+        m = get(mvalue)
+        if m is None:
+            m = res(mvalue)
+        if m.__class__ is not int:
             if m in SKIP_WORDS:
                 m = f"not a mailbox name ({m})"
             problems.append(Problem(*where, table.rows[i], mhead, mvalue, f"mailbox: {m}"))
             continue
         for value, t in targets:
-            if isinstance(t, str):
+            if t.__class__ is str:
                 key = value.strip().lower()
                 uid = names.get(key)
                 if uid is None:
                     uid = names[key] = len(written)
                     written.append(value.strip())
-                pending.append((uid, where[0], where[1], table.rows[i], thead, value, t))
+                pending.append((uid, where[0], where[1], table.rows[i], thead, value, t))  # type: ignore[arg-type]
                 t = -1 - uid
             elif t == m:
                 skipped["self"] += 1
                 continue
-            out_m.append(m)
-            out_t.append(t)
-            out_r.append(right)
+            out_m.append(m)  # type: ignore[arg-type]
+            out_t.append(t)  # type: ignore[arg-type]
+            out_r.append(right)  # type: ignore[arg-type]
+
+
+def _right_of(kind: Kind, key: str) -> int | str:
+    """The right a row grants (a code), or why the row is not a relationship (a skip reason)."""
+    rights, _, folder = key.partition("\0")
+    flat = rights.replace(" ", "").replace("-", "").lower()
+    if kind is Kind.FULLACCESS:
+        return FULLACCESS if not rights or "fullaccess" in flat else "other rights"
+    if kind is Kind.SENDAS:
+        return SENDAS if not rights or "sendas" in flat else "other rights"
+    if kind is Kind.FOLDER:
+        if flat in ("none", "{none}"):
+            return "no rights"
+        return CALENDAR if "calendar" in folder.lower() else FOLDER
+    if kind is Kind.SENDONBEHALF:
+        return SENDONBEHALF
+    found = _fasttrack_right(rights)
+    return "other rights" if found is None else found

@@ -155,9 +155,9 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
 
     cross_mask = batch_of[em] != batch_of[et] if em.size else np.zeros(0, dtype=bool)
     names = [b.name for b in batches]
+    where = batch_of.tolist()
     cross = [
-        CrossLink(addresses[a], addresses[b], RIGHTS[k], "hard" if h else "soft", names[batch_of[a]],
-                  names[batch_of[b]])
+        CrossLink(addresses[a], addresses[b], RIGHTS[k], "hard" if h else "soft", names[where[a]], names[where[b]])
         for a, b, k, h in zip(em[cross_mask].tolist(), et[cross_mask].tolist(), er[cross_mask].tolist(),
                               hard[cross_mask].tolist())
     ]  # fmt: skip
