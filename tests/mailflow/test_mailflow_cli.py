@@ -145,3 +145,25 @@ def test_emit_ps_and_scaffold(env, tmp_path: Path) -> None:  # type: ignore[no-u
     assert cli(config, "mailflow", "scaffold", "--scenario", "hybrid", "--out", str(out)).exit_code == 0
     assert cli(config, "mailflow", "scaffold", "--scenario", "hybrid", "--out", str(out)).exit_code == 2
     assert plan_json(config, out)["counts"]["create"] >= 3
+
+
+def test_exchange_2010_refuses_cloud_services_mail_before_sending(lab_factory, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    ready = tmp_path / "ready.json"
+    lab = lab_factory(org="demo", version="2010", ready_file=ready)
+    config = tmp_path / "hybridkit.toml"
+    config.write_text(
+        f'[profiles.onprem]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "onprem"\nexchange_version = "2010"\n\n'
+        f'[profiles.online]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "online"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    spec = tmp_path / "mailflow.toml"
+    text = SCENARIOS["azure-relay"]
+    spec.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("CloudServicesMailEnabled = true") + 1
+    refused = cli(config, "mailflow", "plan", str(spec))
+    assert refused.exit_code == 2
+    assert f"mailflow.toml:{line}: CloudServicesMailEnabled needs Exchange 2013 or later" in " ".join(refused.output.split())
+    assert lab.audit_records("pipeline") == []
+    spec.write_text(text.replace("CloudServicesMailEnabled = true\n", ""), encoding="utf-8")
+    applied = cli(config, "mailflow", "apply", str(spec), "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert not plan_json(config, spec)["has_changes"]
