@@ -115,9 +115,9 @@ def test_failure_on_one_side_mid_apply_resumes_without_duplicates(env, monkeypat
     assert len(domains) == 1
     assert not plan_json(config, spec)["has_changes"]
     journal = cli(config, "-o", "json", "journal", "list")
-    if journal.exit_code == 0:
-        runs = [r for r in json.loads(journal.stdout) if r.get("kind") == "mailflow"]
-        assert len(runs) == 1 and runs[0]["status"] == "completed"
+    assert journal.exit_code == 0, journal.output
+    runs = [r for r in json.loads(journal.stdout) if r.get("kind") == "mailflow"]
+    assert len(runs) == 1 and runs[0]["status"] == "completed" and runs[0]["steps"]["done"] == 3
 
 
 def test_invalid_file_exits_2_with_lines_before_connecting(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -191,3 +191,26 @@ def test_all_problems_reported_at_once_sorted() -> None:
     found = issues(SEND + 'TlsAuthLevel = "EncryptionOnly"\nBogus = 1\n' + INBOUND + "SenderIPAddresses = ['::1']\n")
     assert [line for line, _ in found] == sorted(line for line, _ in found)
     assert len(found) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ('[onprem]\nexchange_version = "2007"\n', 2, "exchange_version must be one of"),
+        ('[onprem]\nsend_connector = "x"\n', 2, "must be an array of tables"),
+        (SEND.replace('["*"]', '["bad domain;1"]'), 3, "AddressSpaces: 'bad domain;1' is not a valid SMTP address space"),
+        (INBOUND.replace('["*"]', '["*.contoso.com", "con*toso.com"]'), 3, "SenderDomains: 'con*toso.com'"),
+        ('[[online.outbound_connector]]\nName = "o"\nRecipientDomains = ["contoso..com"]\n', 3, "RecipientDomains"),
+        ('[[online.inbound_connector]]\nName = "in"\nSenderDomains = ["*"]\nTlsSenderCertificateName = 7\n', 4,
+         "TlsSenderCertificateName must be a string"),
+        ('online = 3\n', 1, "'online' must be a table"),
+    ],
+)
+def test_more_rules_each_at_its_line(text: str, line: int, fragment: str) -> None:
+    found = issues(text)
+    assert any(got == line and fragment in message for got, message in found), found
+
+
+def test_address_space_forms_accepted() -> None:
+    spec = parse_spec(SEND.replace('["*"]', '["smtp:contoso.mail.onmicrosoft.com;1", "*.fabrikam.com", "*"]'))
+    assert len(spec.objects[0].get("AddressSpaces")) == 3
