@@ -162,8 +162,13 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
                               hard[cross_mask].tolist())
     ]  # fmt: skip
     cross.sort(key=lambda c: (c.mailbox_batch, c.mailbox, c.trustee, c.right))
+    reasons = grouping.reasons
+    if cross:
+        ends = np.concatenate([em[cross_mask], et[cross_mask]])
+        for x, k in zip(*np.unique(ends, return_counts=True)):
+            reasons[x] += f"; {k} of its links cross to other batches"
     placements = tuple(
-        Placement(addresses[x], directory.mailboxes[x].display_name, b.name, sizes[x], grouping.reasons[x])
+        Placement(addresses[x], directory.mailboxes[x].display_name, b.name, sizes[x], reasons[x])
         for bi, b in enumerate(batches)
         for x in grouping.members[bi]
     )

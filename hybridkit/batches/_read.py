@@ -203,7 +203,7 @@ def _read_book(path: Path, kind: Kind | None, problems: list[Problem]) -> list[T
     tables: list[Table] = []
     for name in book.sheet_names:
         grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        rows = [[_cell(v) for v in row] for row in grid]
+        rows = [[v if v.__class__ is str else _cell(v) for v in row] for row in grid]
         table = _table(str(path), name, rows, kind, 1, problems)
         if table is not None:
             tables.append(table)

@@ -234,3 +234,16 @@ def test_properties_every_mailbox_once_caps_kept_crossings_complete(
         assert where[name] == wave
     expected = {(a, b) for a, b, _ in links if where[a] != where[b]}
     assert {(c["mailbox"].split("@")[0], c["trustee"].split("@")[0]) for c in doc["cross_batch_links"]} == expected
+
+
+def test_every_mailbox_has_a_reason(tmp_path: Path) -> None:
+    paths = [inventory(tmp_path / "mailboxes.csv", ["a", "b", "c", "d", "lone", "pin"], {"pin": "W9"}),
+             fullaccess(tmp_path / "fa.csv", [("a", "b"), ("b", "c"), ("c", "d")])]  # fmt: skip
+    plan = plan_batches(load_inputs(paths), PlanOptions(max_mailboxes=2))
+    why = {p.mailbox.split("@")[0]: p.reason for p in plan.placements}
+    assert why["pin"].startswith("pinned to W9")
+    assert why["lone"].startswith("no permission links")
+    assert "split along the fewest links" in why["b"]
+    crossing = [name for name in "abcd" if "cross to other batches" in why[name]]
+    assert sorted(crossing) == ["b", "c"]  # the chain a-b-c-d is cut once, in the middle
+    assert plan.summary["cross_batch_links"] == {"hard": 0, "soft": 1}
