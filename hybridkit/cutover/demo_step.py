@@ -6,7 +6,7 @@ The lab's virtual clock is advanced between steps so hours of syncing pass in a 
 
 from __future__ import annotations
 
-import json
+import csv
 from typing import Any
 
 from rich.markup import escape
@@ -23,7 +23,6 @@ __all__ = ["DEMO_ORDER", "DEMO_TITLE", "demo_step"]
 
 DEMO_TITLE = "Cutover: a migration batch and a single-mailbox completion"
 DEMO_ORDER = 40
-BATCH = "Demo-Wave-1"
 ENDPOINT = "Hybrid Migration Endpoint - EWS (Default Web Site)"
 
 
@@ -35,18 +34,31 @@ def _advance(ctx: Any, hours: float) -> None:
 
 
 def _plan(ctx: Any) -> PlannedBatch:
-    """A batch of twelve user mailboxes written as plan.json (what `hybridkit batches plan` produces)."""
+    """Twelve user mailboxes, exported from the lab as a Get-Mailbox inventory and planned by `batches plan`."""
     mailboxes = sorted(
-        str(m.get("PrimarySmtpAddress")).lower()
-        for m in ctx.session.run(Command.of("Get-Mailbox", RecipientTypeDetails="UserMailbox",
-                                            ResultSize="Unlimited")).output
-        if isinstance(m, PSObject) and m.get("PrimarySmtpAddress")
+        (m for m in ctx.session.run(Command.of("Get-Mailbox", RecipientTypeDetails="UserMailbox",
+                                               ResultSize="Unlimited")).output
+         if isinstance(m, PSObject) and m.get("PrimarySmtpAddress")),
+        key=lambda m: str(m.get("PrimarySmtpAddress")).lower(),
     )[:12]
+    inventory = ctx.workdir / "cutover-inventory.csv"
+    with inventory.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["DisplayName", "PrimarySmtpAddress", "RecipientTypeDetails"])
+        for m in mailboxes:
+            writer.writerow([m.get("DisplayName"), str(m.get("PrimarySmtpAddress")).lower(), "UserMailbox"])
     plan_dir = ctx.workdir / "cutover-plan"
-    (plan_dir / "batches").mkdir(parents=True, exist_ok=True)
-    (plan_dir / "plan.json").write_text(json.dumps({"batches": [{"name": BATCH, "mailboxes": mailboxes}]}))
-    (plan_dir / "batches" / f"{BATCH}.csv").write_text("EmailAddress\n" + "\n".join(mailboxes) + "\n")
-    return read_plan(plan_dir)[0]
+    from hybridkit.batches._model import PlanOptions
+    from hybridkit.batches._plan import plan_batches
+    from hybridkit.batches._read import load_inputs
+    from hybridkit.batches._write import write_plan
+
+    write_plan(plan_batches(load_inputs([inventory], None), PlanOptions(max_mailboxes=12, name_prefix="Demo")),
+               plan_dir, xlsx=False)
+    batch = read_plan(plan_dir)[0]
+    ctx.console.print(f"Planned with `hybridkit batches plan`: batch [bold]{escape(batch.name)}[/] of "
+                      f"{len(batch.mailboxes)} mailboxes ({escape(str(plan_dir / 'plan.json'))})", highlight=False)
+    return batch
 
 
 def _moves_table(title: str, moves: dict[str, Any]) -> Table:
@@ -64,6 +76,7 @@ def _moves_table(title: str, moves: dict[str, Any]) -> Table:
 def demo_step(ctx: Any) -> dict[str, Any]:
     """Create, sync, complete one mailbox, show the Resume trap, complete the batch (see the module docstring)."""
     batch = _plan(ctx)
+    name = batch.name
     online = ctx.open_session("online")
     try:
         observed, _ = _apply.observe_batches(online)
@@ -73,8 +86,8 @@ def demo_step(ctx: Any) -> dict[str, Any]:
             ctx.console.print(f"New-MigrationBatch [bold]{escape(name)}[/]: {outcome} ({escape(detail)})",
                               highlight=False)
         _advance(ctx, 24)
-        moves = _apply.read_moves(online, batches=[BATCH])
-        ctx.console.print(_moves_table(f"{BATCH} after initial sync", moves))
+        moves = _apply.read_moves(online, batches=[name])
+        ctx.console.print(_moves_table(f"{name} after initial sync", moves))
         ready = sorted(m for m, s in moves.items() if s.status == "Synced")
         early, trap = ready[0], ready[1]
         online.run(Command.of("Resume-MoveRequest"), [{"Identity": trap}])
@@ -90,25 +103,25 @@ def demo_step(ctx: Any) -> dict[str, Any]:
                               + " ; ".join(p.render([early]) for p in _apply.completion_pipelines(
                                   CompletionMethod.MOVEREQUEST, at)), highlight=False, markup=False)
             _advance(ctx, 0.5)
-            moves = _apply.read_moves(online, batches=[BATCH])
+            moves = _apply.read_moves(online, batches=[name])
             members = sorted(moves)
             whole = _apply.run_completion(online, journal, members, moves, method=CompletionMethod.MOVEREQUEST,
                                           at=at)
         skipped = [f"{i.mailbox} ({i.readiness.value})" for i in whole.plan.items
                    if i.readiness not in (Readiness.COMPLETE,)]
-        ctx.console.print(f"Completing the rest of {BATCH}: {len(whole.sent)} sent in "
+        ctx.console.print(f"Completing the rest of {name}: {len(whole.sent)} sent in "
                           f"{len(_apply.completion_pipelines(CompletionMethod.MOVEREQUEST, at))} pipelines; "
                           f"not sent: {escape(', '.join(skipped))}", highlight=False)
         _advance(ctx, 1)
         final = _apply.follow(online, members, poll_interval=0, timeout=1)
-        ctx.console.print(_moves_table(f"{BATCH} at the end", final))
-        status = online.run(Command.of("Get-MigrationBatch", Identity=BATCH)).output
+        ctx.console.print(_moves_table(f"{name} at the end", final))
+        status = online.run(Command.of("Get-MigrationBatch", Identity=name)).output
         batch_status = str(status[0].get("Status")) if status else "?"
         ctx.console.print(f"Batch status: [bold]{batch_status}[/]", highlight=False)
     finally:
         online.close()
     return {
-        "batch": BATCH,
+        "batch": name,
         "batch_status": batch_status,
         "completed_early": early if single.sent else None,
         "plain_resume_status": bounced.status,

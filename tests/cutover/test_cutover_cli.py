@@ -230,3 +230,22 @@ def test_from_file_what_if_then_migrationuser_and_status_table(online_lab, tmp_p
     assert table.exit_code == 0 and "UTC" in table.output and "Completed" in table.output
     missing = _cli(config, "cutover", "status", "--batch", "Nope")
     assert missing.exit_code == 2 and "Nope" in missing.output
+
+
+def test_plan_from_batches_planner_feeds_create(online_lab, tmp_path):
+    handle, org, config = online_lab
+    members = _users(org, 16)[14:16]
+    inventory = tmp_path / "inventory.csv"
+    inventory.write_text("PrimarySmtpAddress,RecipientTypeDetails\n" + "".join(f"{m},UserMailbox\n" for m in members))
+    planned = _cli(config, "batches", "plan", str(inventory), "--out", str(tmp_path / "planned"), "--no-xlsx",
+                   "--name-prefix", "Cut")
+    assert planned.exit_code == 0, planned.output
+    what_if = _cli(config, "cutover", "create", str(tmp_path / "planned"), "--endpoint", DEFAULT_ENDPOINT,
+                   "--target-delivery-domain", TDD, "--what-if")
+    assert what_if.exit_code == 0, what_if.output
+    text = what_if.output.replace("\n", "")
+    assert "New-MigrationBatch -Name 'Cut-001'" in text and "Cut-001.csv')" in text and "ReadAllBytes(" in text
+    created = _cli(config, "-o", "json", "cutover", "create", str(tmp_path / "planned"), "--endpoint", DEFAULT_ENDPOINT,
+                   "--target-delivery-domain", TDD)
+    assert json.loads(created.output)["batches"] == [
+        {"name": "Cut-001", "outcome": "created", "detail": "2 mailboxes, status Created"}]
