@@ -179,9 +179,14 @@ def _read_csv(path: Path, kind: Kind | None, problems: list[Problem]) -> list[Ta
     if text.lstrip("\ufeff").startswith("#TYPE"):
         text = text.split("\n", 1)[1] if "\n" in text else ""
         first_row = 2
+    forced_delimiter = None
+    if text[:4].lower() == "sep=" and "\n" in text:  # Excel's "sep=;" hint line
+        forced_delimiter = text[4:5]
+        text = text.split("\n", 1)[1]
+        first_row += 1
     head_lines = text.splitlines()[:_HEADER_SCAN]
     best: tuple[int, str] | None = None
-    for delimiter in (",", ";", "\t"):
+    for delimiter in (forced_delimiter,) if forced_delimiter else (",", ";", "\t"):
         sample = list(csv.reader(head_lines, delimiter=delimiter))
         index, found = _find_header(sample, kind)
         if found is not None and (best is None or index < best[0]):

@@ -68,6 +68,15 @@ def test_title_rows_blank_rows_stray_spaces_in_csv(tmp_path: Path) -> None:
     assert table.rows == [4, 6]  # title on 1, blank on 2, header on 3, blank data row on 5
 
 
+def test_excel_sep_hint_line(tmp_path: Path) -> None:
+    path = tmp_path / "mb.csv"
+    body = csv_text(MAILBOX_HEADER, [person("a")], delimiter=";", type_line=False)
+    path.write_bytes(("sep=;\r\n" + body).encode("cp1252"))
+    (table,) = load_inputs([path]).tables
+    assert table.kind is Kind.MAILBOXES and table.rows == [3]
+    assert table.columns["primarysmtpaddress"] == ["a@contoso.com"]
+
+
 def _book_with_every_sheet(path: Path) -> None:
     book = xlsxwriter.Workbook(str(path))
     inv = book.add_worksheet("Inventory")
