@@ -247,3 +247,37 @@ def test_every_mailbox_has_a_reason(tmp_path: Path) -> None:
     crossing = [name for name in "abcd" if "cross to other batches" in why[name]]
     assert sorted(crossing) == ["b", "c"]  # the chain a-b-c-d is cut once, in the middle
     assert plan.summary["cross_batch_links"] == {"hard": 0, "soft": 1}
+
+
+def test_planted_partition_is_recovered_exactly() -> None:
+    """40 hard-linked teams of 25, shuffled, 60 random hard links between teams; cap 25: only those 60 may cross."""
+    import numpy as np
+
+    from hybridkit.batches._graph import HARD
+    from hybridkit.batches._group import group_mailboxes
+
+    rng = random.Random(1)
+    teams, size = 40, 25
+    n = teams * size
+    perm = list(range(n))
+    rng.shuffle(perm)
+    node = lambda team, j: perm[team * size + j]  # noqa: E731
+    u, v = [], []
+    for team in range(teams):
+        for a in range(size):
+            for b in range(a + 1, size):
+                if rng.random() < 0.3:
+                    u.append(node(team, a))
+                    v.append(node(team, b))
+    between = 0
+    for _ in range(60):
+        t1, t2 = rng.sample(range(teams), 2)
+        u.append(node(t1, rng.randrange(size)))
+        v.append(node(t2, rng.randrange(size)))
+        between += 1
+    grouping = group_mailboxes(n, np.array(u), np.array(v), np.full(len(u), HARD), np.zeros(n, dtype=np.int64),
+                               [""] * n, PlanOptions(max_mailboxes=size))  # fmt: skip
+    cut = sum(1 for a, b in zip(u, v) if grouping.batch_of[a] != grouping.batch_of[b])
+    assert cut == between
+    chunked = sum(1 for a, b in zip(u, v) if a // size != b // size)  # file-order chunking, for contrast
+    assert chunked > 10 * between
