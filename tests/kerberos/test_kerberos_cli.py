@@ -109,3 +109,28 @@ def test_connect_test_failure_is_one_clear_line(realm: Realm, kerberos_labs, tmp
     assert "Traceback" not in result.output and realm.password not in result.output
     assert "error: Kerberos: the client asked for the service principal host/127.0.0.1@CONTOSO.TEST" in " ".join(
         result.output.split())
+
+
+def test_inventory_crawl_over_kerberos(realm: Realm, kerberos_labs, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the run journal goes to ./.hybridkit
+    lab = kerberos_labs("kerberos")
+    chosen = sorted(str(r["PrimarySmtpAddress"]) for r in lab.engine.org.onprem.recipients.values()
+                    if r.get("RecipientTypeDetails") == "UserMailbox")[:25]
+    (tmp_path / "mailboxes.csv").write_text("PrimarySmtpAddress\n" + "\n".join(chosen) + "\n", encoding="utf-8")
+    config = write_config(tmp_path / "hybridkit.toml", realm, lab, max_shells=2)
+    out = tmp_path / "crawl"
+    result = runner.invoke(app, ["--config", str(config), "-o", "json", "inventory", "export", "--out", str(out),
+                                 "--onprem", "exkrb", "--mailboxes", str(tmp_path / "mailboxes.csv")],
+                           env={PASSWORD_ENV: realm.password})
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sum(manifest["mailboxes"].values()) == len(chosen) == 25, manifest["mailboxes"]
+    assert realm.password not in result.output and realm.password not in json.dumps(manifest)
+    assert {r.get("user") for r in _audit_users(lab)} == {"CONTOSO\\svc-exo"}
+
+
+def _audit_users(lab) -> list[dict]:
+    from hybridkit.lab._audit import read_audit
+
+    return [r for r in read_audit(lab.options.audit) if r.get("user")]
