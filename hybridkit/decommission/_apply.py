@@ -34,6 +34,8 @@ __all__ = ["JOURNAL_KIND", "RestoreResult", "TeardownOutcome", "apply_teardown",
            "step_command"]
 
 JOURNAL_KIND = "decommission"
+_MAILBOX_TYPES = ("UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox", "LinkedMailbox",
+                  "DiscoveryMailbox")
 Resolver = Callable[[str], list[tuple[str, str]]]  # domain -> [("MX"|"Autodiscover", target)]
 
 # (side, kind, Get cmdlet, first on-prem version that has it)
@@ -83,7 +85,8 @@ def discover(sessions: Mapping[str, PSSession], *, onprem_version: str = "2019",
             objects.append(HybridObject(side, kind, name, tuple(obj.properties.items())))
     onprem, online = sessions["onprem"], sessions["online"]
     mailboxes: dict[str, MailboxInfo] = {}
-    for command in (Command.of("Get-Mailbox", ResultSize="Unlimited"),
+    # Get-Recipient is the lighter read for the user-facing mailboxes; arbitration mailboxes need Get-Mailbox.
+    for command in (Command.of("Get-Recipient", RecipientTypeDetails=list(_MAILBOX_TYPES), ResultSize="Unlimited"),
                     Command.of("Get-Mailbox", Arbitration=True, ResultSize="Unlimited")):
         for m in _run(onprem, command, notes) or []:
             key = str(m.get("Guid") or m.get("Identity") or m.get("Name"))
