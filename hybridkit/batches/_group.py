@@ -138,82 +138,59 @@ def group_mailboxes(
                 for x in s_members[s]:
                     reasons[x] = reasons[x] or why
             units.append((label, part))
-    return _pack(n, units, s_members, s_count, s_size, size_list, pins, reasons, warnings, options, cap_c, cap_b,
-                 largest, split_groups)  # fmt: skip
-
-
-def _pack(
-    n: int,
-    units: list[tuple[str | None, list[int]]],
-    s_members: list[list[int]],
-    s_count: list[int],
-    s_size: list[int],
-    size_list: list[int],
-    pins: list[str],
-    reasons: list[str],
-    warnings: list[str],
-    options: PlanOptions,
-    cap_c: float,
-    cap_b: float,
-    largest: int,
-    split_groups: int,
-) -> Grouping:
-    """Step 5: pinned units to their wave, the rest worst-fit-decreasing into the fewest bins the caps allow."""
     pinned: dict[str, list[int]] = {}
     free: list[tuple[int, int, list[int]]] = []
     for label, nodes in units:
         mailboxes = [x for s in nodes for x in s_members[s]]
-        if label is not None:
-            pinned.setdefault(label, []).extend(mailboxes)
-            for x in mailboxes:
-                reasons[x] = (f"pinned to {label} by the Wave/Batch column" if pins[x] else
-                              f"moves with mailboxes pinned to {label}; {reasons[x]}")  # fmt: skip
-        else:
+        if label is None:
             free.append((sum(s_count[s] for s in nodes), sum(s_size[s] for s in nodes), mailboxes))
-    total_c = sum(c for c, _, _ in free)
-    total_b = sum(b for _, b, _ in free)
-    bins_needed = max(1 if free else 0, math.ceil(total_c / cap_c) if cap_c < math.inf else 1,
-                      math.ceil(total_b / cap_b) if cap_b < math.inf else 1)  # fmt: skip
+            continue
+        pinned.setdefault(label, []).extend(mailboxes)
+        for x in mailboxes:
+            reasons[x] = (f"pinned to {label} by the Wave/Batch column" if pins[x] else
+                          f"moves with mailboxes pinned to {label}; {reasons[x]}")  # fmt: skip
+    bins = _pack(free, cap_c, cap_b, warnings)
+    batch_of, batches, members = _name(n, bins, pinned, size_list, options.name_prefix, cap_c, cap_b, warnings)
+    return Grouping(batch_of, batches, members, reasons, warnings, largest, split_groups)
+
+
+def _pack(free: list[tuple[int, int, list[int]]], cap_c: float, cap_b: float, warnings: list[str]) -> list[list[int]]:
+    """Step 5: unpinned units (count, bytes, mailboxes), largest first, each into the least loaded bin that fits,
+    starting from the fewest bins the caps allow (worst-fit decreasing: balances count and size)."""
+    if not free:
+        return []
+    bins_needed = max(1, math.ceil(sum(c for c, _, _ in free) / cap_c) if cap_c < math.inf else 1,
+                      math.ceil(sum(b for _, b, _ in free) / cap_b) if cap_b < math.inf else 1)  # fmt: skip
     free.sort(key=lambda u: (-u[0], -u[1], min(u[2])))
-    bins: list[list[int]] = []  # [count, bytes, index]
-    contents: list[list[int]] = []
-    heap: list[tuple[float, int]] = []
+    loads: list[list[int]] = [[0, 0] for _ in range(bins_needed)]  # [count, bytes] per bin
+    contents: list[list[int]] = [[] for _ in range(bins_needed)]
+    heap: list[tuple[float, int]] = [(0.0, i) for i in range(bins_needed)]
 
     def load(c: int, b: int) -> float:
         return max(c / cap_c if cap_c < math.inf else 0.0, b / cap_b if cap_b < math.inf else 0.0, c / 1e12)
 
-    for i in range(bins_needed if free else 0):
-        bins.append([0, 0])
-        contents.append([])
-        heapq.heappush(heap, (0.0, i))
     for c, b, mailboxes in free:
         aside: list[tuple[float, int]] = []
         chosen = -1
         while heap:
             item = heapq.heappop(heap)
-            i = item[1]
-            if bins[i][0] + c <= cap_c and bins[i][1] + b <= cap_b:
-                chosen = i
+            if loads[item[1]][0] + c <= cap_c and loads[item[1]][1] + b <= cap_b:
+                chosen = item[1]
                 break
             aside.append(item)
         if chosen < 0:
-            chosen = len(bins)
-            bins.append([0, 0])
+            chosen = len(loads)
+            loads.append([0, 0])
             contents.append([])
-            if bins[chosen][0] + c > cap_c or b > cap_b:
+            if c > cap_c or b > cap_b:
                 warnings.append(f"a group of {c} mailboxes ({b} bytes) alone exceeds the caps")
-        bins[chosen][0] += c
-        bins[chosen][1] += b
+        loads[chosen][0] += c
+        loads[chosen][1] += b
         contents[chosen].extend(mailboxes)
-        heapq.heappush(heap, (load(*bins[chosen]), chosen))
+        heapq.heappush(heap, (load(*loads[chosen]), chosen))
         for item in aside:
             heapq.heappush(heap, item)
-
-    batches: list[Batch] = []
-    members_out: list[list[int]] = []
-    auto = [sorted(members) for members in contents if members]
-    return _name(n, auto, pinned, size_list, reasons, warnings, options, cap_c, cap_b, largest, split_groups,
-                 batches, members_out)  # fmt: skip
+    return [sorted(members) for members in contents if members]
 
 
 def _name(
@@ -221,19 +198,16 @@ def _name(
     auto: list[list[int]],
     pinned: dict[str, list[int]],
     size_list: list[int],
-    reasons: list[str],
-    warnings: list[str],
-    options: PlanOptions,
+    prefix: str,
     cap_c: float,
     cap_b: float,
-    largest: int,
-    split_groups: int,
-    batches: list[Batch],
-    members_out: list[list[int]],
-) -> Grouping:
-    """Name batches: pinned waves by their label, the others ``<prefix>-NNN`` in order of their first mailbox."""
+    warnings: list[str],
+) -> tuple[np.ndarray, list[Batch], list[list[int]]]:
+    """Name batches: pinned waves by their label, the others ``<prefix>-NNN`` in order of their first mailbox
+    (inventory order), so the same input always gives the same names."""
     width = max(3, len(str(len(auto))))
-    batch_of = np.full(n, -1, dtype=np.int64)
+    batches: list[Batch] = []
+    members_out: list[list[int]] = []
     for label in sorted(pinned):
         members = sorted(pinned[label])
         name = _pinned_name(label)
@@ -242,10 +216,10 @@ def _name(
             warnings.append(f"pinned batch {name} holds {len(members)} mailboxes ({size} bytes), over the caps")
         batches.append(Batch(name, (), size, pinned=True))
         members_out.append(members)
-    # order auto batches by their lowest mailbox index, which is the inventory order: stable across re-runs
     for i, members in enumerate(sorted(auto, key=lambda ms: ms[0]), start=1):
-        batches.append(Batch(f"{options.name_prefix}-{i:0{width}d}", (), sum(size_list[x] for x in members)))
+        batches.append(Batch(f"{prefix}-{i:0{width}d}", (), sum(size_list[x] for x in members)))
         members_out.append(members)
+    batch_of = np.full(n, -1, dtype=np.int64)
     for index, members in enumerate(members_out):
         batch_of[members] = index
-    return Grouping(batch_of, batches, members_out, reasons, warnings, largest, split_groups)
+    return batch_of, batches, members_out

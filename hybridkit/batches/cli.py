@@ -22,13 +22,10 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-InputsArg = Annotated[
-    list[Path], typer.Argument(help="CSV files and workbooks: inventory, sizes, permission exports.", metavar="INPUT...")
-]
-KindOpt = Annotated[
-    Optional[list[str]],
-    typer.Option("--kind", help=f"Force what an input holds: KIND for all, or FILE=KIND ({', '.join(k.value for k in Kind)})."),
-]  # fmt: skip
+_INPUTS_HELP = "CSV files and workbooks: inventory, sizes, permission exports."
+_KIND_HELP = f"Force what an input holds: KIND for all, or FILE=KIND ({', '.join(k.value for k in Kind)})."
+InputsArg = Annotated[list[Path], typer.Argument(help=_INPUTS_HELP, metavar="INPUT...")]
+KindOpt = Annotated[Optional[list[str]], typer.Option("--kind", help=_KIND_HELP)]
 _MAX_ROWS = 40
 
 
@@ -58,8 +55,9 @@ def _problem_table(problems: list[Problem], title: str) -> Table:
         table.add_column(column, overflow="fold")
     ordered = sorted(problems, key=lambda p: not p.blocking)
     for p in ordered[:_MAX_ROWS]:
-        table.add_row("[red]blocking[/]" if p.blocking else "[yellow]note[/]", Path(p.file).name if p.file else "",
-                      p.sheet or "", "" if p.row is None else str(p.row), p.column or "", p.value[:60], p.reason)  # fmt: skip
+        row = "" if p.row is None else str(p.row)
+        where = (Path(p.file).name if p.file else "", p.sheet or "", row, p.column or "")
+        table.add_row("[red]blocking[/]" if p.blocking else "[yellow]note[/]", *where, p.value[:60], p.reason)
     if len(ordered) > _MAX_ROWS:
         table.caption = f"... and {len(ordered) - _MAX_ROWS} more"
     return table
