@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from hybridkit.config import Profile
-from hybridkit.decommission._apply import Resolver, apply_teardown, discover, restore_backup, step_command
-from hybridkit.decommission._model import DecommissionPlan
+from hybridkit.decommission._apply import (
+    Resolver,
+    RestoreResult,
+    TeardownOutcome,
+    apply_teardown,
+    discover,
+    restore_backup,
+    step_command,
+)
+from hybridkit.decommission._model import DecommissionPlan, RemovalStep
 from hybridkit.decommission._plan import plan_decommission
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
 from hybridkit.mailflow._apply import load_template
 from hybridkit.ps import PSSession, open_session
+from hybridkit.runner import StepResult
 
 __all__ = ["make_plan", "onprem_version", "render_runbook", "run_apply", "run_restore", "sessions_for"]
 
@@ -40,12 +48,14 @@ def _default_resolver() -> Resolver | None:
 
 
 def onprem_version(profile: Profile) -> str:
+    """The on-prem Exchange version a profile declares (2019 when it says nothing useful)."""
     version = str(profile.exchange_version or "2019")
     return "2019" if version == "online" else version
 
 
 @contextlib.contextmanager
 def sessions_for(onprem: Profile, online: Profile) -> Iterator[dict[str, PSSession]]:
+    """Open a session per side (keys ``onprem``/``online``); close both on the way out."""
     opened: dict[str, PSSession] = {}
     try:
         opened["onprem"] = open_session(onprem)
@@ -65,14 +75,16 @@ def make_plan(sessions: Mapping[str, PSSession], *, version: str = "2019", inclu
 
 def run_apply(plan: DecommissionPlan, sessions: Mapping[str, PSSession], backup: Path, *, profiles: Sequence[str],
               accepted: Sequence[str] = (), journal_path: Path | None = None, argv: Sequence[str] = (),
-              on_step: Any = None) -> Any:
+              on_step: Callable[[RemovalStep, StepResult], None] | None = None) -> TeardownOutcome:
+    """Apply the teardown journaled in ``journal_path`` (see ``apply_teardown``)."""
     with Journal(journal_path or DEFAULT_JOURNAL) as journal:
         return apply_teardown(plan, sessions, journal, backup, profiles=profiles, accepted=accepted, argv=argv,
                               on_step=on_step)
 
 
 def run_restore(backup: Path, sessions: Mapping[str, PSSession], *, only: Sequence[str] = (),
-                version: str = "2019", what_if: bool = False) -> Any:
+                version: str = "2019", what_if: bool = False) -> list[RestoreResult]:
+    """Recreate what the backup holds and live state lacks (see ``restore_backup``)."""
     return restore_backup(backup, sessions, only=only, onprem_version=version, what_if=what_if)
 
 

@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,7 @@ def apply_plan(
     *,
     argv: Sequence[str] = (),
     profile: str | None = None,
-    on_step: Any = None,
+    on_step: Callable[[Change, StepResult], None] | None = None,
 ) -> ApplyOutcome:
     """Send ``plan``'s actionable changes in order, journaled under ``fingerprint``; stop at the first failure."""
     todo = plan.actionable

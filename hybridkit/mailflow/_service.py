@@ -10,16 +10,16 @@ import contextlib
 import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from hybridkit.config import Profile
 from hybridkit.errors import StalePlanError
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
 from hybridkit.mailflow._apply import ApplyOutcome, apply_plan, read_observed, spec_fingerprint
 from hybridkit.mailflow._config import load_spec
-from hybridkit.mailflow._model import MailflowSpec, Plan, Side
+from hybridkit.mailflow._model import Change, MailflowSpec, Plan, Side
 from hybridkit.mailflow._plan import plan_mailflow
 from hybridkit.ps import PSSession, open_session
+from hybridkit.runner import StepResult
 
 __all__ = ["MailflowRun", "apply_file", "plan_file", "sessions_for"]
 
@@ -74,7 +74,7 @@ def apply_file(
     *,
     argv: Sequence[str] = (),
     journal_path: Path | None = None,
-    on_step: Any = None,
+    on_step: Callable[[Change, StepResult], None] | None = None,
     sessions: Mapping[Side, PSSession] | None = None,
 ) -> ApplyOutcome:
     """Apply ``run.plan`` after checking live state has not moved since it was made."""

@@ -13,9 +13,10 @@ from rich.table import Table
 from hybridkit.cli_support import app_context, emit_json, profile_for
 from hybridkit.errors import InputError, PlanError
 from hybridkit.mailflow._apply import change_command, render_runbook
-from hybridkit.mailflow._model import Action, Plan
+from hybridkit.mailflow._model import Action, Change, Plan
 from hybridkit.mailflow._scaffold import SCENARIOS, scaffold_text
 from hybridkit.mailflow._service import MailflowRun, apply_file, plan_file
+from hybridkit.runner import StepResult
 
 __all__ = ["app"]
 
@@ -142,10 +143,9 @@ def apply_cmd(
         return
     _confirm(run, yes)
 
-    def progress(change: object, result: object) -> None:
+    def progress(change: Change, result: StepResult) -> None:
         if not app_ctx.json:
-            status = getattr(result, "status").value
-            err.print(f"  {status:8} {escape(change_command(change).render())}", highlight=False)  # type: ignore[arg-type]
+            err.print(f"  {result.status.value:8} {escape(change_command(change).render())}", highlight=False)
 
     outcome = apply_file(run, argv=sys.argv, on_step=progress)
     if app_ctx.json:
