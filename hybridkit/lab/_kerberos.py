@@ -24,10 +24,13 @@ import dataclasses
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -108,6 +111,28 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    # Linux: the KDC gets SIGTERM when the process that started it dies, even by SIGKILL.
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - best effort elsewhere
+        pass
+
+
+def _stop_kdc(kdc: subprocess.Popen[bytes] | None, directory: Path | None) -> None:
+    if kdc is not None and kdc.poll() is None:
+        kdc.terminate()
+        try:
+            kdc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            kdc.kill()
+            kdc.wait(timeout=5)
+    if directory is not None:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def _run(argv: Sequence[str], env: Mapping[str, str], stdin: str, what: str) -> None:
     done = subprocess.run(list(argv), input=stdin, env=dict(env), capture_output=True, text=True, timeout=30)
     if done.returncode != 0:
@@ -175,6 +200,7 @@ class Realm:
     _kdc: subprocess.Popen[bytes] | None = dataclasses.field(default=None, repr=False)
     _owns_directory: bool = dataclasses.field(default=True, repr=False)
     _saved_env: dict[str, str | None] | None = dataclasses.field(default=None, repr=False)
+    _finalizer: weakref.finalize | None = dataclasses.field(default=None, repr=False)
 
     # -- creation ---------------------------------------------------------------------------------------------
 
@@ -251,9 +277,13 @@ class Realm:
             self._kdc = subprocess.Popen(
                 [_tool("krb5kdc") or "krb5kdc", "-n", "-P", str(self.directory / "kdc.pid")],
                 env=dict(env), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
         finally:
             log.close()
+        # Stop the KDC and remove the realm even if close() is never called (an exception, interpreter exit).
+        self._finalizer = weakref.finalize(self, _stop_kdc, self._kdc,
+                                           self.directory if self._owns_directory else None)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self._kdc.poll() is not None:
@@ -364,16 +394,11 @@ class Realm:
     def close(self) -> None:
         """Stop the KDC, restore the environment and remove the realm's directory (idempotent)."""
         self.deactivate()
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
         kdc, self._kdc = self._kdc, None
-        if kdc is not None and kdc.poll() is None:
-            kdc.terminate()
-            try:
-                kdc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                kdc.kill()
-                kdc.wait(timeout=5)
-        if self._owns_directory:
-            shutil.rmtree(self.directory, ignore_errors=True)
+        _stop_kdc(kdc, self.directory if self._owns_directory else None)
 
     def __enter__(self) -> Realm:
         return self
