@@ -262,25 +262,31 @@ def _refine(
     fixed: dict[int, str],
     passes: int = 3,
 ) -> None:
-    """Move single nodes to the neighbouring part they are more strongly tied to, while that fits (positive gain)."""
+    """Move single nodes to the neighbouring part they are more strongly tied to, while that fits (positive gain).
+
+    The first pass visits every node; later passes only the neighbours of nodes that moved.
+    """
     indptr, indices, weights = g.indptr, g.indices, g.weights
+    rank = {x: i for i, x in enumerate(order)}
+    visit = order
     for _ in range(passes):
-        moved = 0
-        for x in order:
+        moved: set[int] = set()
+        for x in visit:
             if x in fixed:
                 continue
             px = part_of[x]
             start, stop = indptr[x], indptr[x + 1]
+            first = part_of[indices[start]] if start < stop else px
+            if first == px and all(part_of[indices[k]] == px for k in range(start + 1, stop)):
+                continue  # an interior node: nothing to gain
             tie: dict[int, int] = {}
             for k in range(start, stop):
                 py = part_of[indices[k]]
                 tie[py] = tie.get(py, 0) + weights[k]
-            if len(tie) < 2 and px in tie:
-                continue
             own = tie.get(px, 0)
             best, gain = -1, 0
             for py, w in tie.items():
-                if py != px and w - own > gain and (w - own, -py) > (gain, -best):
+                if py != px and w - own > gain:
                     if pcount[py] + count[x] <= cap_count and psize[py] + size[x] <= cap_size:
                         best, gain = py, w - own
             if best >= 0:
@@ -289,6 +295,7 @@ def _refine(
                 psize[px] -= size[x]
                 pcount[best] += count[x]
                 psize[best] += size[x]
-                moved += 1
+                moved.update(indices[start:stop])
         if not moved:
             break
+        visit = sorted(moved, key=rank.__getitem__)
