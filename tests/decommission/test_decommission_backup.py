@@ -1,0 +1,70 @@
+"""The backup: merge on re-write, checksums, read-back verification, restore parameters per product."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from hybridkit.decommission._backup import read_backup, restore_parameters, verify_backup, write_backup
+from hybridkit.decommission._model import HybridObject, Kind
+from hybridkit.errors import InputError, PlanError
+
+WHEN = dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.timezone.utc)
+
+
+def obj(side: str, kind: Kind, name: str, **props: object) -> HybridObject:
+    return HybridObject(side, kind, name, tuple({"Name": name, **props}.items()))
+
+
+def test_rewrites_merge_and_every_property_survives(tmp_path: Path) -> None:
+    first = obj("online", Kind.INBOUND_CONNECTOR, "Inbound from x", SenderDomains=["smtp:*;1"], RequireTls=True,
+                WhenCreated=WHEN, Guid=uuid.UUID(int=7), Comment=None)
+    second = obj("onprem", Kind.SEND_CONNECTOR, "Outbound to Office 365 - x", AddressSpaces=["SMTP:a.b;1"], Port=25)
+    write_backup(tmp_path, [(first, "Remove-InboundConnector -Identity 'Inbound from x' -Confirm:$false")])
+    write_backup(tmp_path, [(second, "Remove-SendConnector ...")])
+    back = {o.name: o for o in read_backup(tmp_path)}
+    assert set(back) == {"Inbound from x", "Outbound to Office 365 - x"}
+    assert back["Inbound from x"].as_dict() == {"Name": "Inbound from x", "SenderDomains": ["smtp:*;1"],
+                                                "RequireTls": True, "WhenCreated": WHEN.isoformat(),
+                                                "Guid": str(uuid.UUID(int=7)), "Comment": None}
+    verify_backup(tmp_path, [first, second])
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert [e["kind"] for e in manifest["objects"]] == ["InboundConnector", "SendConnector"]
+
+
+def test_verification_and_tampering(tmp_path: Path) -> None:
+    one = obj("online", Kind.OUTBOUND_CONNECTOR, "Outbound to x", UseMXRecord=False)
+    write_backup(tmp_path, [(one, "Remove-OutboundConnector")])
+    with pytest.raises(PlanError, match="missing"):
+        verify_backup(tmp_path, [one, obj("online", Kind.INBOUND_CONNECTOR, "Inbound from x")])
+    with pytest.raises(PlanError, match="reads back different"):
+        verify_backup(tmp_path, [obj("online", Kind.OUTBOUND_CONNECTOR, "Outbound to x", UseMXRecord=True)])
+    (tmp_path / json.loads((tmp_path / "manifest.json").read_text())["objects"][0]["file"]).write_text("{}")
+    with pytest.raises(InputError, match="checksum"):
+        read_backup(tmp_path)
+    with pytest.raises(InputError, match="manifest.json missing"):
+        read_backup(tmp_path / "nowhere")
+
+
+def test_restore_parameters_follow_side_and_version() -> None:
+    send = obj("onprem", Kind.SEND_CONNECTOR, "S", AddressSpaces=["SMTP:*;1"], SmartHosts=["eop.example.com"],
+               CloudServicesMailEnabled=True, ConnectorType="Default", TlsAuthLevel=None, RequireTLS=True)
+    assert restore_parameters(send, "2019") == (
+        ("Name", "S"), ("AddressSpaces", ["SMTP:*;1"]), ("SmartHosts", ["eop.example.com"]),
+        ("DNSRoutingEnabled", False), ("CloudServicesMailEnabled", True), ("RequireTLS", True),
+        ("ConnectorType", "Default"))
+    names_2010 = [k for k, _ in restore_parameters(send, "2010")]
+    assert "CloudServicesMailEnabled" not in names_2010 and "ConnectorType" not in names_2010
+    ioc = obj("onprem", Kind.INTRA_ORGANIZATION_CONNECTOR, "HybridIOC - x", DiscoveryEndpoint="https://a/b",
+              TargetAddressDomains=["c.com"], TargetSharingEpr="https://t", Enabled=True)
+    assert "TargetSharingEpr" not in dict(restore_parameters(ioc))
+    online_ioc = HybridObject("online", ioc.kind, ioc.name, ioc.properties)
+    assert dict(restore_parameters(online_ioc))["TargetSharingEpr"] == "https://t"
+    rel = obj("online", Kind.ORGANIZATION_RELATIONSHIP, "R", DomainNames=["c.com"], FreeBusyAccessLevel="None",
+              MailboxMoveCapability="RemoteOutbound, RemoteInbound")
+    assert dict(restore_parameters(rel)) == {"Name": "R", "DomainNames": ["c.com"],
+                                             "MailboxMoveCapability": "RemoteOutbound, RemoteInbound"}
