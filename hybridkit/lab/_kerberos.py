@@ -1,4 +1,4 @@
-"""Kerberos for the lab: a throwaway MIT realm and KDC on loopback, and the HTTP acceptor side.
+"""Kerberos for the lab: a throwaway MIT realm and KDC on loopback (the acceptor is in ``_kerberos_auth``).
 
 ``Realm.create()`` makes a realm in a temporary directory (about 60 ms; no root needed): ``krb5.conf`` with
 ``default_realm`` and ``kdc = 127.0.0.1:PORT`` (no DNS, no reverse lookups, TCP only), ``kdc.conf``,
@@ -9,12 +9,6 @@ not). ``krb5kdc -n`` then serves the realm on a free loopback port until ``close
 Kerberos settings are process-wide environment variables (``KRB5_CONFIG``, ``KRB5_KDC_PROFILE``,
 ``KRB5_KTNAME``, ``KRB5CCNAME``, ``KRB5RCACHEDIR``); ``Realm.env()`` gives them and ``Realm.activate()`` sets
 them, so one process uses one realm at a time.
-
-``KerberosAcceptor`` is what the lab's HTTP auth layer uses: ``offer="kerberos"`` answers only
-``WWW-Authenticate: Kerberos`` (like Exchange's ``/PowerShell``), takes raw AP-REQs and seals bodies as
-``application/HTTP-Kerberos-session-encrypted``; ``offer="negotiate"`` takes SPNEGO (Kerberos, or NTLM when the
-lab also has NTLM users) and ``application/HTTP-SPNEGO-session-encrypted``. ``account()`` maps the client
-principal to the lab's ``DOMAIN\\user`` through the realm-to-domain map.
 """
 
 from __future__ import annotations
@@ -41,7 +35,6 @@ __all__ = [
     "DEFAULT_REALM",
     "DEFAULT_USER",
     "KERBEROS_ENV_VARS",
-    "KerberosAcceptor",
     "KerberosUnavailable",
     "Realm",
     "kerberos_available",
@@ -405,63 +398,3 @@ class Realm:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-# -- the acceptor -------------------------------------------------------------------------------------------
-
-_ENCRYPTION = {
-    "kerberos": "application/HTTP-Kerberos-session-encrypted",
-    "negotiate": "application/HTTP-SPNEGO-session-encrypted",
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class KerberosAcceptor:
-    """The server side of Kerberos over HTTP for the lab (see the module docstring).
-
-    The keytab comes from ``KRB5_KTNAME`` (process-wide, set by ``Realm.activate``). One context per keep-alive
-    connection: ``new_context()``, then ``context.step(token)`` until ``context.complete``; the response token of
-    the last step (the AP-REP, or SPNEGO's mechListMIC) goes back in the 200's ``WWW-Authenticate``.
-    """
-
-    offer: str = "kerberos"
-    realm_map: Mapping[str, str] = dataclasses.field(default_factory=lambda: {DEFAULT_REALM: DEFAULT_DOMAIN})
-
-    def __post_init__(self) -> None:
-        if self.offer not in _ENCRYPTION:
-            raise ValueError(f"offer must be kerberos or negotiate, not {self.offer!r}")
-
-    @property
-    def scheme(self) -> str:
-        """The ``WWW-Authenticate`` scheme offered (and expected in ``Authorization``)."""
-        return "Kerberos" if self.offer == "kerberos" else "Negotiate"
-
-    @property
-    def encryption_protocol(self) -> str:
-        """The ``protocol=`` of the multipart/encrypted bodies sealed with this mechanism."""
-        return _ENCRYPTION[self.offer]
-
-    def accepts_protocol(self, protocol: str) -> bool:
-        """Whether a request's multipart ``protocol=`` fits this acceptor."""
-        return protocol.strip('"').lower() == self.encryption_protocol.lower()
-
-    def new_context(self) -> Any:
-        """A fresh pyspnego acceptor context for one connection."""
-        import spnego
-
-        if self.offer == "kerberos":
-            return spnego.server(protocol="kerberos")
-        # Pure-Python SPNEGO: Kerberos through GSSAPI, and NTLM when NTLM_USER_FILE names the lab's users.
-        return spnego.server(protocol="negotiate", options=spnego.NegotiateOptions.use_negotiate)
-
-    def account(self, context: Any) -> str:
-        """The authenticated client as the lab's ``DOMAIN\\user``."""
-        principal = str(getattr(context, "client_principal", "") or "")
-        if "@" in principal:
-            return lab_account(principal, self.realm_map)
-        return principal  # NTLM under Negotiate already gives DOMAIN\user
-
-    @staticmethod
-    def mechanism(context: Any) -> str:
-        """``kerberos`` or ``ntlm``: what the client actually used."""
-        return str(getattr(context, "negotiated_protocol", "") or "unknown")

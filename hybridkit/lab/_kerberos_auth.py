@@ -11,6 +11,7 @@ Kerberos, or NTLM for the lab's NTLM users, sealed as ``HTTP-SPNEGO-session-encr
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -19,16 +20,74 @@ from hybridkit.lab._auth import AuthFailed, NegotiateContext
 from hybridkit.lab._kerberos import (
     DEFAULT_DOMAIN,
     DEFAULT_REALM,
-    KerberosAcceptor,
     KerberosUnavailable,
     Realm,
+    lab_account,
     missing_kerberos_pieces,
 )
 
-__all__ = ["KERBEROS_AUTHS", "KerberosContext", "LabKerberos"]
+__all__ = ["KERBEROS_AUTHS", "KerberosAcceptor", "KerberosContext", "LabKerberos"]
 
 KERBEROS_AUTHS = ("kerberos", "negotiate")
 _SPNEGO = "application/HTTP-SPNEGO-session-encrypted"
+
+
+_ENCRYPTION = {
+    "kerberos": "application/HTTP-Kerberos-session-encrypted",
+    "negotiate": "application/HTTP-SPNEGO-session-encrypted",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class KerberosAcceptor:
+    """The server side of Kerberos over HTTP for the lab (see the module docstring).
+
+    The keytab comes from ``KRB5_KTNAME`` (process-wide, set by ``Realm.activate``). One context per keep-alive
+    connection: ``new_context()``, then ``context.step(token)`` until ``context.complete``; the response token of
+    the last step (the AP-REP, or SPNEGO's mechListMIC) goes back in the 200's ``WWW-Authenticate``.
+    """
+
+    offer: str = "kerberos"
+    realm_map: Mapping[str, str] = dataclasses.field(default_factory=lambda: {DEFAULT_REALM: DEFAULT_DOMAIN})
+
+    def __post_init__(self) -> None:
+        if self.offer not in _ENCRYPTION:
+            raise ValueError(f"offer must be kerberos or negotiate, not {self.offer!r}")
+
+    @property
+    def scheme(self) -> str:
+        """The ``WWW-Authenticate`` scheme offered (and expected in ``Authorization``)."""
+        return "Kerberos" if self.offer == "kerberos" else "Negotiate"
+
+    @property
+    def encryption_protocol(self) -> str:
+        """The ``protocol=`` of the multipart/encrypted bodies sealed with this mechanism."""
+        return _ENCRYPTION[self.offer]
+
+    def accepts_protocol(self, protocol: str) -> bool:
+        """Whether a request's multipart ``protocol=`` fits this acceptor."""
+        return protocol.strip('"').lower() == self.encryption_protocol.lower()
+
+    def new_context(self) -> Any:
+        """A fresh pyspnego acceptor context for one connection."""
+        import spnego
+
+        if self.offer == "kerberos":
+            return spnego.server(protocol="kerberos")
+        # Pure-Python SPNEGO: Kerberos through GSSAPI, and NTLM when NTLM_USER_FILE names the lab's users.
+        return spnego.server(protocol="negotiate", options=spnego.NegotiateOptions.use_negotiate)
+
+    def account(self, context: Any) -> str:
+        """The authenticated client as the lab's ``DOMAIN\\user``."""
+        principal = str(getattr(context, "client_principal", "") or "")
+        if "@" in principal:
+            return lab_account(principal, self.realm_map)
+        return principal  # NTLM under Negotiate already gives DOMAIN\user
+
+    @staticmethod
+    def mechanism(context: Any) -> str:
+        """``kerberos`` or ``ntlm``: what the client actually used."""
+        return str(getattr(context, "negotiated_protocol", "") or "unknown")
 
 
 class KerberosContext(NegotiateContext):
