@@ -120,7 +120,9 @@ def apply_cmd(
     online: OnlineOpt = "online",
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Remove without asking.")] = False,
     accept_blocker: Annotated[Optional[list[str]], typer.Option(
-        "--accept-blocker", help="Waive a blocker by name (recorded in the journal). Repeatable.")] = None,
+        "--accept-blocker",
+        help="Waive a blocker by name (recorded in the journal); repeatable. Names: mailboxes-onprem, "
+             "move-requests, public-folders, mx-autodiscover.")] = None,
     include_hybrid_configuration: IncludeHcOpt = False,
     runbook: RunbookOpt = None,
 ) -> None:
