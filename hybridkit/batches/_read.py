@@ -198,7 +198,7 @@ def _read_csv(path: Path, kind: Kind | None, problems: list[Problem]) -> list[Ta
         delimiter = best[1]
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     table = _table(str(path), None, rows, kind, first_row, problems)
-    return [table] if table else []
+    return [table] if table is not None else []
 
 
 def _read_book(path: Path, kind: Kind | None, problems: list[Problem]) -> list[Table]:

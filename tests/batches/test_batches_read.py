@@ -180,3 +180,11 @@ def test_copy_of_sample_sizes_parse(tmp_path: Path) -> None:
 )
 def test_parse_size(text: str, unit: int, expected: int | None) -> None:
     assert parse_size(text, unit) == expected
+
+
+def test_header_only_files_are_empty_tables_not_missing_ones(tmp_path: Path) -> None:
+    inv = write_csv(tmp_path / "mb.csv", MAILBOX_HEADER, [])
+    fa = write_csv(tmp_path / "fa.csv", ["Identity", "User", "AccessRights"], [], type_line=False)
+    inputs = load_inputs([inv, fa])
+    assert [(t.kind, len(t)) for t in inputs.tables] == [(Kind.MAILBOXES, 0), (Kind.FULLACCESS, 0)]
+    assert not inputs.problems
