@@ -11,8 +11,8 @@ _HEAD = """\
 #   hybridkit mailflow apply mailflow.toml --onprem ONPREM --online ONLINE   # make it so (asks first)
 #
 # Keys are the Exchange cmdlet parameters they become (New-/Set-InboundConnector, New-/Set-SendConnector ...).
-# Objects are matched by Name (accepted domains by DomainName). Objects that exist but are not declared here are
-# reported as "present, not declared" and never removed.
+# Objects are matched by Name (accepted domains by DomainName); only the properties written here are compared
+# and set. Objects that exist but are not declared here are reported as "present, not declared" and never removed.
 """
 
 _AZURE_RELAY = _HEAD + """

@@ -124,6 +124,10 @@ def apply_cmd(
     if emit_ps is not None:
         emit_ps.write_text(render_runbook(run.plan, source=str(file), onprem=onprem, online=online), encoding="utf-8")
         err.print(f"Runbook with {len(run.plan.actionable)} step(s) written to {escape(str(emit_ps))}.")
+    if what_if and app_ctx.json:
+        emit_json(app_ctx, {"what_if": True, "commands": [
+            {"side": c.side.value, "command": change_command(c).render()} for c in run.plan.actionable]})
+        return
     if what_if:
         for change in run.plan.actionable:
             out.print(f"# {change.side.value}", highlight=False)

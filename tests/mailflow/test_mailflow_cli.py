@@ -58,6 +58,9 @@ def test_plan_apply_replan_and_what_if(env) -> None:  # type: ignore[no-untyped-
     assert "New-SendConnector -Name 'My company to Office 365' -AddressSpaces @('*')" in what_if.stdout
     assert "My company to Office 365" not in org.onprem.collection("SendConnector")
 
+    as_json = cli(config, "-o", "json", "mailflow", "apply", str(spec), "--what-if")
+    assert [c["side"] for c in json.loads(as_json.stdout)["commands"]] == ["onprem", "online", "onprem"]
+
     refused = CliRunner().invoke(app, ["--config", str(config), "mailflow", "apply", str(spec)], input="")
     assert refused.exit_code != 0 and "My company to Office 365" not in org.onprem.collection("SendConnector")
 
