@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from hybridkit.errors import AuthError, HybridkitError
+from hybridkit.errors import AuthError, ConfigError, HybridkitError
 from hybridkit.ps._kerberos import (
     DEBIAN_PLACEHOLDER_REALM,
     KERBEROS_AUTHS,
@@ -89,7 +89,16 @@ def explain_kerberos_failure(exc: BaseException, target: KerberosTarget) -> Hybr
     server's HTTP 401 after a Kerberos ticket was sent. Each message names the principal, the realm, the SPN and
     the krb5.conf in use, and says what to check.
     """
-    if target.auth not in KERBEROS_AUTHS or isinstance(exc, HybridkitError):
+    if isinstance(exc, HybridkitError):
+        return None
+    offered = re.search(r"auth protocol '(\w+)' which is incompatible with the specified auth_provider '(\w+)'",
+                        str(exc))
+    if offered:  # pypsrp's ValueError: e.g. an ntlm profile against Exchange's Kerberos-only /PowerShell
+        return AuthError(
+            f"{target.server} offers only {offered.group(1)} (WWW-Authenticate), but the profile asks for "
+            f"{target.auth}: set auth = \"{offered.group(1).lower()}\" in the profile"
+        )
+    if target.auth not in KERBEROS_AUTHS:
         return None
     excs = _chain(exc)
     text = " | ".join(str(e) for e in excs)
@@ -121,13 +130,14 @@ def explain_kerberos_failure(exc: BaseException, target: KerberosTarget) -> Hybr
             "out of date (kvno: reset the account's keytab / re-run setspn), or the account is not allowed to "
             "use remote PowerShell"
         )
+    if "spnego.exceptions.FeatureMissingError" in names or (
+            any(isinstance(e, ImportError) for e in excs) and ("gssapi" in lower or "krb5" in lower)):
+        return ConfigError(
+            f"auth = {target.auth} needs Kerberos, which this Python lacks: pip install 'hybridkit[kerberos]' "
+            "(gssapi and krb5, built against the MIT Kerberos headers: Debian libkrb5-dev)"
+        )
     if not _is_kerberos_exception(excs):
         return None
-    if "spnego.exceptions.FeatureMissingError" in names or "no module named 'gssapi'" in lower:
-        return HybridkitError(
-            "Kerberos is not available in this Python: install hybridkit[kerberos] (gssapi, krb5; needs "
-            "libkrb5-dev to build) and the MIT Kerberos client libraries"
-        )
 
     if "\\" in (target.username or "") and (_C_PRINCIPAL_UNKNOWN in codes or "not found in kerberos" in lower):
         user = (target.username or "").split("\\", 1)[1]

@@ -137,3 +137,22 @@ def test_kerberos_library_errors_never_escape_raw(realm: Realm) -> None:
     except krb5.Krb5Error as exc:
         mapped = map_exception(exc)
     assert isinstance(mapped, AuthError) and str(mapped).startswith("Kerberos authentication failed")
+
+
+def test_ntlm_profile_against_kerberos_only_endpoint(realm: Realm, kerberos_labs) -> None:
+    with pytest.raises(AuthError) as caught:
+        _open(connection(realm, kerberos_labs("kerberos"), auth="ntlm"))
+    assert str(caught.value) == ('localhost offers only Kerberos (WWW-Authenticate), but the profile asks for ntlm: '
+                                 'set auth = "kerberos" in the profile')
+
+
+def test_missing_gssapi_is_a_setup_message() -> None:
+    from hybridkit.errors import ConfigError
+    from hybridkit.ps._kerberos import KerberosTarget
+    from hybridkit.ps._kerberos_errors import explain_kerberos_failure
+
+    # pyspnego's own words when the gssapi package is absent.
+    exc = ImportError("GSSAPIProxy requires the Python gssapi library: No module named 'gssapi'")
+    explained = explain_kerberos_failure(exc, KerberosTarget(auth="kerberos", username="a@B", realm=None,
+                                                             server="ex01"))
+    assert isinstance(explained, ConfigError) and "pip install 'hybridkit[kerberos]'" in str(explained)
