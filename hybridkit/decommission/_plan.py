@@ -43,8 +43,12 @@ _ORDER: list[tuple[str, Kind, str]] = [
     ("online", Kind.OUTBOUND_CONNECTOR, "Exchange Online no longer routes mail to on-prem mailboxes"),
     ("online", Kind.ORGANIZATION_RELATIONSHIP, "free/busy, MailTips and moves from the cloud to on-prem end"),
     ("onprem", Kind.ORGANIZATION_RELATIONSHIP, "free/busy and moves from on-prem to the cloud end"),
-    ("online", Kind.INTRA_ORGANIZATION_CONNECTOR, "OAuth sharing from the cloud to on-prem ends"),
-    ("onprem", Kind.INTRA_ORGANIZATION_CONNECTOR, "OAuth sharing from on-prem to the cloud ends"),
+    # Microsoft's article disables the IOCs; removing them (after the backup, which keeps Enabled) goes one step
+    # further and restore brings them back as they were.
+    ("online", Kind.INTRA_ORGANIZATION_CONNECTOR, "OAuth sharing from the cloud to on-prem ends (removed, not "
+                                                  "only disabled; restore recreates it)"),
+    ("onprem", Kind.INTRA_ORGANIZATION_CONNECTOR, "OAuth sharing from on-prem to the cloud ends (removed, not "
+                                                  "only disabled; restore recreates it)"),
     ("onprem", Kind.SEND_CONNECTOR, "on-prem no longer sends to Exchange Online as a hybrid peer"),
     ("onprem", Kind.HYBRID_CONFIGURATION, "the HCW's record of the hybrid goes (only under Microsoft support)"),
 ]
