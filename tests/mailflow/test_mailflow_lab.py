@@ -131,3 +131,23 @@ def test_demo_seed_has_the_hcw_objects() -> None:
     assert got.out and "AcceptCloudServicesMail" in got.out[0].get("TlsDomainCapabilities")[0]
     listed = run(org, "online", "Get-InboundConnector")
     assert [o.get("ConnectorSource") for o in listed.out] == ["HybridWizard"]
+
+
+def test_rename_guid_identity_and_piped_objects() -> None:
+    org = make_org()
+    made = run(org, "online", "New-OutboundConnector", Name="o", ConnectorType="OnPremises", UseMXRecord=False,
+               SmartHosts="mail.contoso.com")
+    guid = str(made.out[0].get("Guid"))
+    assert run(org, "online", "Set-OutboundConnector", Identity=guid, Name="renamed").errors == []
+    assert list(org.online.collection("OutboundConnector")) == ["renamed"]
+    got = run(org, "online", "Get-OutboundConnector", Identity="RENAMED").out[0]
+    assert got.get("Identity") == "renamed" and got.to_string == "renamed"
+    # what `Get-OutboundConnector | Remove-OutboundConnector` binds: the object itself
+    assert run(org, "online", "Remove-OutboundConnector", Identity=got).errors == []
+    assert org.online.collection("OutboundConnector") == {}
+
+
+def test_what_if_changes_nothing() -> None:
+    org = make_org()
+    sink = run(org, "onprem", "New-SendConnector", Name="x", AddressSpaces="*", WhatIf=True)
+    assert sink.errors == [] and sink.out == [] and org.onprem.collection("SendConnector") == {}
