@@ -146,7 +146,8 @@ def _summary(ctx: DemoContext) -> dict[str, Any]:
         table.add_row(escape(name), escape(str(d.get("Server") or "")), str(by_db.get(name, 0)))
     ctx.console.print(table)
 
-    table = Table(title=f"Mailboxes by type ({len(mailboxes)} in {elapsed:.2f} s)", title_justify="left")
+    table = Table(title=f"Mailboxes by type ({len(mailboxes)})", title_justify="left",
+                  caption=f"Get-Mailbox -ResultSize Unlimited: {elapsed:.2f} s", caption_justify="left")
     table.add_column("RecipientTypeDetails")
     table.add_column("Count", justify="right")
     for kind, count in by_type.most_common():
@@ -205,5 +206,5 @@ def demo(
     if failures:
         out.print(f"[bold red]{len(failures)} demo step(s) failed:[/] {escape(', '.join(failures))}")
         raise typer.Exit(1)
-    out.print(f"[bold green]Demo complete[/]: {len(steps)} steps against the lab, "
-              f"{results.get('wsman_requests', 0)} WSMan requests.", highlight=False)
+    out.print(f"[bold green]Demo complete[/]: {len(steps)} steps against the lab "
+              f"({results.get('wsman_requests', 0)} WSMan requests on the demo's own session).", highlight=False)

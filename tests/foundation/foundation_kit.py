@@ -43,3 +43,15 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("HYBRIDKIT_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     return tmp_path
+
+
+@pytest.fixture()
+def restore_logging() -> Any:
+    """Undo the root logger changes ``hybridkit -v`` makes (DEBUG everywhere would slow every later test)."""
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers

@@ -18,7 +18,7 @@ from hybridkit.ps import Command  # noqa: E402
 from hybridkit.ps._pypsrp import PypsrpSession  # noqa: E402
 from hybridkit.runner import Step, planned, run_steps  # noqa: E402
 
-from foundation_kit import isolated, lab_profile, write_lab_config  # noqa: E402,F401
+from foundation_kit import isolated, lab_profile, restore_logging, write_lab_config  # noqa: E402,F401
 
 runner = CliRunner()
 
@@ -40,7 +40,7 @@ def test_connect_test_over_http_json(lab: Any, tmp_path: Path) -> None:
     assert lab.password not in result.output
 
 
-def test_connect_test_over_https_validates_the_ca(lab_factory: Any, tmp_path: Path) -> None:
+def test_connect_test_over_https_validates_the_ca(lab_factory: Any, tmp_path: Path, restore_logging: None) -> None:  # noqa: F811
     handle = lab_factory(tls=True)
     config = write_lab_config(tmp_path, handle)
     result = runner.invoke(app, ["--config", str(config), "-v", "connect", "test"])
