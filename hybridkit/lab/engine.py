@@ -42,6 +42,11 @@ EXO_MODULE_CMDLETS = frozenset({
     "get-exorecipientpermission", "get-exocasmailbox", "get-exomailboxfolderstatistics", "get-exomobiledevicestatistics",
 })
 _READ_VERBS = ("get-", "test-")
+# Destructive cmdlets have "a built-in pause that forces you to acknowledge the command" (the catalogue's -Confirm
+# text: Remove-* cmdlets; Complete-MigrationBatch's page says the same). A PSRP client without a host (pypsrp's
+# default) cannot answer the prompt, so unless -Confirm:$false or -WhatIf is given the cmdlet fails at its first
+# ShouldProcess call, as real Exchange does.
+_CONFIRM_CMDLETS = frozenset({"complete-migrationbatch", "disable-remotemailbox", "disconnect-exchangeonline"})
 _LOAD_ERRORS: list[str] = []
 
 
@@ -68,6 +73,27 @@ def scripts_not_allowed() -> LabError:
         fully_qualified_error_id="ScriptsNotAllowed",
         category="ParserError",
         reason="ParseException",
+    )
+
+
+def _needs_confirmation(name: str, params: dict[str, Any]) -> bool:
+    lowered = name.lower()
+    if not (lowered.startswith("remove-") or lowered in _CONFIRM_CMDLETS):
+        return False
+    return not params.get("WhatIf") and params.get("Confirm") is not False
+
+
+def _prompt_refused(name: str, target: Any) -> LabError:
+    shown = "" if target is None else str(target)
+    return LabError(
+        message="A command that prompts the user failed because the host program or the command type does not "
+        "support user interaction. The host was attempting to request confirmation with the following message: "
+        f"Are you sure you want to perform this action?\r\nPerforming the operation \"{name}\" on target \"{shown}\".",
+        exception_type="System.Management.Automation.Host.HostException",
+        fully_qualified_error_id="HostFunctionNotImplemented",
+        category="NotImplemented",
+        reason="HostException",
+        target=target,
     )
 
 
@@ -136,6 +162,8 @@ class _Stage:
         self.run(params, item)
 
     def run(self, params: dict[str, Any], item: Any) -> None:
+        if _needs_confirmation(self.bound.spec.name, params):
+            raise LabTerminatingError(_prompt_refused(self.bound.spec.name, params.get("Identity")))
         org = self.engine.org
         side = org.online if self.session.endpoint is EndpointKind.ONLINE else org.onprem
         ctx = CmdletContext(self.bound.spec.name, params, item, org, side, self.session, self.product, self,

@@ -154,3 +154,18 @@ def test_piped_exchange_objects_resolve_by_identity(engine: ExchangeEngine) -> N
     assert [o.get("Guid") for o in res.out] == [o.get("Guid") for o in first]
     custom = LabObject(["System.Management.Automation.PSCustomObject"], {"Identity": first[0].get("PrimarySmtpAddress")})
     assert run(engine, onprem(), cmd("Get-Mailbox"), inputs=[custom]).out[0].get("Guid") == first[0].get("Guid")
+
+
+def test_destructive_cmdlets_need_confirm_false_without_a_host(engine: ExchangeEngine) -> None:
+    session = online(engine)
+    refused = run(engine, session, cmd("Disconnect-ExchangeOnline"))
+    assert refused.failed is not None and refused.failed.fully_qualified_error_id == "HostFunctionNotImplemented"
+    assert refused.failed.message.startswith("A command that prompts the user failed because the host program or the "
+                                             "command type does not support user interaction.")
+    assert run(engine, session, cmd("Get-Mailbox", ResultSize=1)).out  # still connected
+    if "remove-accepteddomain" in HANDLERS:
+        prompt = run(engine, onprem(), cmd("Remove-AcceptedDomain", Identity="nowhere.example"))
+        assert prompt.failed is not None and prompt.failed.fully_qualified_error_id == "HostFunctionNotImplemented"
+        confirmed = run(engine, onprem(), cmd("Remove-AcceptedDomain", Identity="nowhere.example", Confirm=False))
+        assert confirmed.failed is None or confirmed.failed.fully_qualified_error_id != "HostFunctionNotImplemented"
+    assert run(engine, session, cmd("Disconnect-ExchangeOnline", Confirm=False)).failed is None
