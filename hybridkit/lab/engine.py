@@ -98,9 +98,10 @@ def _prompt_refused(name: str, target: Any) -> LabError:
 
 
 def _not_emulated(name: str) -> LabError:
+    broken = f" Cmdlet modules that failed to load: {'; '.join(_LOAD_ERRORS)}." if _LOAD_ERRORS else ""
     return LabError(
         message=f"The hybridkit lab does not emulate the cmdlet '{name}' yet (it exists in Microsoft's catalogue "
-        "for this product, but no lab handler implements it).",
+        f"for this product, but no lab handler implements it).{broken}",
         exception_type="System.NotImplementedException",
         fully_qualified_error_id=f"LabCmdletNotEmulated,{name}",
         category="NotImplemented",

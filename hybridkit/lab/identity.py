@@ -15,6 +15,7 @@ Candidates are re-checked against the live record, so a stale entry can never re
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = ["identity_keys", "identity_text", "invalidate", "resolve", "resolve_o
 
 _ATTR = "_lab_identity_index"
 _SLOW_CHECK_LIMIT = 2000
+_LEGACY_LEAF = re.compile(r"^[0-9a-f]{32}-(.+)$")
 _SCALAR_KEYS = (
     "Guid", "ExchangeGuid", "Name", "Alias", "DisplayName", "DistinguishedName", "Identity", "SamAccountName",
     "UserPrincipalName", "LegacyExchangeDN", "PrimarySmtpAddress", "WindowsEmailAddress", "ExternalDirectoryObjectId",
@@ -190,8 +192,9 @@ def _short_forms(wanted: str) -> list[str]:
     if wanted.startswith("cn="):
         out.append(wanted[3:].replace("\\,", "\x00").split(",", 1)[0].replace("\x00", ","))  # DN -> Name
     if wanted.startswith("/o="):
-        out.append(wanted.rsplit("-", 1)[-1])  # LegacyExchangeDN .../cn=<hex>-alias -> Alias
-        out.append(wanted.rsplit("cn=", 1)[-1])
+        leaf = wanted.rsplit("/cn=", 1)[-1]
+        match = _LEGACY_LEAF.match(leaf)
+        out.append(match.group(1) if match else leaf)  # LegacyExchangeDN .../cn=<32 hex>-alias -> Alias
     if "\\" in wanted:
         out.append(wanted.split("\\", 1)[1])  # DOMAIN\sam -> sam
     return out

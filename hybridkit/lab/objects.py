@@ -106,6 +106,15 @@ def reference_names(side: Side, refs: Any) -> list[str]:
     return out
 
 
+def _duration(value: Any) -> str:
+    """An Unlimited<EnhancedTimeSpan> as Exchange shows it: ``Unlimited`` or ``365.00:00:00``."""
+    if value is None or (isinstance(value, str) and value.lower() == "unlimited"):
+        return "Unlimited"
+    if isinstance(value, int):
+        return f"{value}.00:00:00"
+    return str(value)
+
+
 def _quota(rec: dict[str, Any], key: str, default: str | int) -> str:
     value = rec.get(key, default)
     if isinstance(value, int):
@@ -138,6 +147,26 @@ def _common(side: Side, rec: dict[str, Any], online: bool) -> dict[str, Any]:
     }
 
 
+# Stored keys that are lab data, not properties of the object Exchange returns.
+_STORAGE_ONLY = frozenset({
+    "MailboxPermissions", "SendAs", "CalendarPermissions", "CalendarFolder", "TotalItemSizeBytes", "ItemCount",
+    "Members", "OnPremisesGuid", "Sid", "FirstName", "LastName", "Department", "Title", "Company", "City", "Manager",
+    "IsSoftDeleted", "IsInactiveMailbox",
+})
+_DATE_KEYS = frozenset({"WhenCreated", "WhenChanged", "LitigationHoldDate", "WhenSoftDeleted", "WhenMailboxCreated",
+                        "StartDateForRetentionHold", "EndDateForRetentionHold"})
+
+
+def _passthrough(props: dict[str, Any], rec: dict[str, Any], skip: frozenset[str] = frozenset()) -> None:
+    """Properties a handler stored on the record (e.g. ``Set-Mailbox -CustomAttribute1``) show up as given."""
+    for key, value in rec.items():
+        if key in props or key in _STORAGE_ONLY or key in skip or key.startswith("_"):
+            continue
+        if key in _DATE_KEYS and isinstance(value, str):
+            value = from_iso(value)
+        props[key] = list(value) if isinstance(value, list) else value
+
+
 def _obj(kind: str, props: dict[str, Any], rec: dict[str, Any]) -> LabObject:
     return LabObject(list(TYPES[kind]), props, to_string=str(props.get("Identity") or rec.get("Name") or ""))
 
@@ -158,7 +187,7 @@ def mailbox_object(side: Side, rec: dict[str, Any], online: bool) -> LabObject:
         "LitigationHoldEnabled": bool(rec.get("LitigationHoldEnabled", False)),
         "LitigationHoldDate": _date(rec.get("LitigationHoldDate")),
         "LitigationHoldOwner": rec.get("LitigationHoldOwner"),
-        "LitigationHoldDuration": rec.get("LitigationHoldDuration", "Unlimited"),
+        "LitigationHoldDuration": _duration(rec.get("LitigationHoldDuration", "Unlimited")),
         "RetentionHoldEnabled": bool(rec.get("RetentionHoldEnabled", False)),
         "RetentionComment": rec.get("RetentionComment"),
         "SingleItemRecoveryEnabled": bool(rec.get("SingleItemRecoveryEnabled", online)),
@@ -186,15 +215,35 @@ def mailbox_object(side: Side, rec: dict[str, Any], online: bool) -> LabObject:
         "AuditEnabled": bool(rec.get("AuditEnabled", online)),
         "MaxSendSize": rec.get("MaxSendSize", "35 MB (36,700,160 bytes)" if online else "Unlimited"),
         "MaxReceiveSize": rec.get("MaxReceiveSize", "36 MB (37,748,736 bytes)" if online else "Unlimited"),
+        "ArchiveName": list(rec.get("ArchiveName") or []),
+        "ArchiveQuota": _quota(rec, "ArchiveQuota", 107_374_182_400),
+        "ArchiveWarningQuota": _quota(rec, "ArchiveWarningQuota", 96_636_764_160),
+        "RetainDeletedItemsFor": rec.get("RetainDeletedItemsFor", "14.00:00:00"),
+        "RetentionPolicy": rec.get("RetentionPolicy", "Default MRM Policy" if online else None),
+        "SharingPolicy": rec.get("SharingPolicy", "Default Sharing Policy"),
+        "AddressBookPolicy": rec.get("AddressBookPolicy"),
+        "EmailAddressPolicyEnabled": bool(rec.get("EmailAddressPolicyEnabled", not online)),
+        "InPlaceHolds": list(rec.get("InPlaceHolds") or []),
+        "ComplianceTagHoldApplied": bool(rec.get("ComplianceTagHoldApplied", False)),
+        "DelayHoldApplied": bool(rec.get("DelayHoldApplied", False)),
+        "ModerationEnabled": bool(rec.get("ModerationEnabled", False)),
+        "MessageCopyForSentAsEnabled": bool(rec.get("MessageCopyForSentAsEnabled", False)),
+        "MessageCopyForSendOnBehalfEnabled": bool(rec.get("MessageCopyForSendOnBehalfEnabled", False)),
+        "AcceptMessagesOnlyFrom": reference_names(side, rec.get("AcceptMessagesOnlyFrom")),
+        "RejectMessagesFrom": reference_names(side, rec.get("RejectMessagesFrom")),
+        "RecipientLimits": rec.get("RecipientLimits", "500" if online else "Unlimited"),
+        "AuditLogAgeLimit": rec.get("AuditLogAgeLimit", "90.00:00:00"),
+        "MailboxMoveStatus": rec.get("MailboxMoveStatus", "None"),
+        "MailboxMoveBatchName": rec.get("MailboxMoveBatchName"),
+        "IsDirSynced": bool(rec.get("IsDirSynced", False)),
+        **{f"CustomAttribute{n}": rec.get(f"CustomAttribute{n}") for n in range(1, 16)},
     }
     if online:
         props["PersistedCapabilities"] = list(rec.get("PersistedCapabilities") or [])
         props["ExternalDirectoryObjectId"] = rec.get("ExternalDirectoryObjectId")
         props["MailboxPlan"] = rec.get("MailboxPlan")
     props.update(common)
-    for key in ("OnPremisesOrganizationalUnit",):
-        if key in rec:
-            props[key] = rec[key]
+    _passthrough(props, rec, frozenset({"ExternalEmailAddress", "RemoteRoutingAddress"}))
     return _obj("Mailbox", props, rec)
 
 
@@ -262,6 +311,7 @@ def mail_user_object(side: Side, rec: dict[str, Any], online: bool) -> LabObject
         "ExternalDirectoryObjectId": rec.get("ExternalDirectoryObjectId") if online else None,
         "IsDirSynced": bool(rec.get("IsDirSynced", online)),
     })
+    _passthrough(props, rec)
     return _obj("MailUser", props, rec)
 
 
@@ -280,6 +330,7 @@ def remote_mailbox_object(side: Side, rec: dict[str, Any], online: bool) -> LabO
         "LegacyExchangeDN": rec.get("LegacyExchangeDN"),
         "WindowsEmailAddress": rec.get("PrimarySmtpAddress"),
     })
+    _passthrough(props, rec)
     return _obj("RemoteMailbox", props, rec)
 
 

@@ -194,3 +194,18 @@ def test_version_selects_catalogue_and_build() -> None:
     assert run(old, onprem(), cmd("Get-ExchangeServer")).out[0].get("AdminDisplayVersion").startswith("Version 14.3")
     assert run(old, onprem(), cmd("Get-MigrationBatch")).failed.fully_qualified_error_id == "CommandNotFoundException"
     assert run(old, onprem(), cmd("Get-Mailbox")).out == []
+
+
+def test_values_stored_by_set_handlers_show_in_get_output() -> None:
+    engine = ExchangeEngine.create("demo", time_scale=0.0, raise_internal_errors=True)
+    rec = a_user(engine)
+    rec["CustomAttribute7"] = "Wave 3"
+    rec["LitigationHoldDuration"] = 365
+    rec["LitigationHoldDate"] = "2026-11-28T07:00:00+00:00"
+    rec["SomethingNew"] = ["a", "b"]
+    obj = run(engine, onprem(), cmd("Get-Mailbox", Identity=rec["Alias"])).out[0]
+    assert obj.get("CustomAttribute7") == "Wave 3" and obj.get("CustomAttribute1") is None
+    assert obj.get("LitigationHoldDuration") == "365.00:00:00"
+    assert obj.get("LitigationHoldDate") == dt.datetime(2026, 11, 28, 7, tzinfo=dt.timezone.utc)
+    assert obj.get("SomethingNew") == ["a", "b"]
+    assert obj.get("MailboxPermissions") is None and obj.get("TotalItemSizeBytes") is None  # lab data stays inside
