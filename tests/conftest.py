@@ -71,6 +71,15 @@ class LabHandle:
         return kwargs
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _offline_kerberos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """With gssapi installed, Negotiate tries Kerberos first: never toward /etc/krb5.conf's real-world realm."""
+    from hybridkit.lab._kerberos import offline_krb5_config
+
+    with offline_krb5_config(tmp_path_factory.mktemp("krb5")):
+        yield
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
     """The session-wide lab: HTTP + Basic, demo org, real Exchange engine."""

@@ -40,6 +40,7 @@ __all__ = [
     "kerberos_available",
     "lab_account",
     "missing_kerberos_pieces",
+    "offline_krb5_config",
 ]
 
 DEFAULT_REALM = "CONTOSO.TEST"
@@ -130,6 +131,36 @@ def _run(argv: Sequence[str], env: Mapping[str, str], stdin: str, what: str) -> 
     done = subprocess.run(list(argv), input=stdin, env=dict(env), capture_output=True, text=True, timeout=30)
     if done.returncode != 0:
         raise KerberosUnavailable(f"{what} failed ({done.returncode}): {(done.stderr or done.stdout).strip()[-400:]}")
+
+
+OFFLINE_KRB5_CONF = """# hybridkit tests: no default KDC anywhere, so a Negotiate client never reaches a real realm
+[libdefaults]
+ default_realm = HYBRIDKIT.INVALID
+ dns_lookup_kdc = false
+ dns_lookup_realm = false
+ dns_canonicalize_hostname = false
+ rdns = false
+"""
+
+
+@contextlib.contextmanager
+def offline_krb5_config(directory: Path) -> Iterator[Path]:
+    """Point ``KRB5_CONFIG`` at a krb5.conf with no KDCs while the block runs (restored after).
+
+    With gssapi installed, Negotiate tries Kerberos before NTLM using /etc/krb5.conf, whose Debian default realm
+    ATHENA.MIT.EDU sends clients to kerberos.mit.edu over the network; tests must never do that.
+    """
+    path = Path(directory) / "offline-krb5.conf"
+    path.write_text(OFFLINE_KRB5_CONF, encoding="utf-8")
+    previous = os.environ.get("KRB5_CONFIG")
+    os.environ["KRB5_CONFIG"] = str(path)
+    try:
+        yield path
+    finally:
+        if previous is None:
+            os.environ.pop("KRB5_CONFIG", None)
+        else:
+            os.environ["KRB5_CONFIG"] = previous
 
 
 def _check_password(password: str) -> None:
