@@ -45,7 +45,6 @@ KERBEROS_AUTHS = ("kerberos", "negotiate")
 DEFAULT_SPN_SERVICE = "host"  # what pypsrp asks for unless told otherwise
 
 
-
 @dataclasses.dataclass(frozen=True)
 class KerberosTarget:
     """What a Kerberos login asks for, to configure pypsrp and to explain a failure."""
