@@ -203,35 +203,36 @@ def main() -> None:
     small = _ensure(args.cache, 5_000, 50_000, False)
     options = PlanOptions(max_mailboxes=500, max_gb=2000)
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     inputs = load_inputs(_csvs(big))
-    load_csv = time.perf_counter() - t
+    load_csv, load_cpu = time.perf_counter() - t, time.process_time() - c
     rows = sum(len(tb) for tb in inputs.tables if tb.kind.value not in ("mailboxes", "sizes"))
     print(f"load CSV  ({sum(p.stat().st_size for p in _csvs(big)) / 1e6:.0f} MB, {rows:,} permission rows): "
-          f"{load_csv:6.2f} s")  # fmt: skip
+          f"{load_csv:6.2f} s  (cpu {load_cpu:.2f} s)")  # fmt: skip
     gc.collect()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     plan = plan_batches(inputs, options)
-    plan_time = time.perf_counter() - t
+    plan_time, plan_cpu = time.perf_counter() - t, time.process_time() - c
     s = plan.summary
-    print(f"plan:                                       {plan_time:6.2f} s  -> {s['batches']} batches, "
+    print(f"plan:                                       {plan_time:6.2f} s  (cpu {plan_cpu:.2f} s) -> {s['batches']} batches, "
           f"links hard {s['links']['hard']:,} soft {s['links']['soft']:,}, crossing hard "
           f"{s['cross_batch_links']['hard']:,} soft {s['cross_batch_links']['soft']:,}, "
           f"super-connectors {s['excluded_trustees']}, largest group {s['largest_group']:,}")  # fmt: skip
     del plan, inputs
     gc.collect()
     if not args.no_xlsx:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         book_inputs = load_inputs([big / "org.xlsx"])
-        load_xlsx = time.perf_counter() - t
+        load_xlsx, xlsx_cpu = time.perf_counter() - t, time.process_time() - c
         print(f"load XLSX ({(big / 'org.xlsx').stat().st_size / 1e6:.0f} MB, python-calamine):          "
-              f"{load_xlsx:6.2f} s")  # fmt: skip
+              f"{load_xlsx:6.2f} s  (cpu {xlsx_cpu:.2f} s)")  # fmt: skip
         del book_inputs
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (ru_maxrss): {peak_mb:,.0f} MB")
-    ratio = plan_time / load_csv
+    ratio, cpu_ratio = plan_time / load_csv, plan_cpu / load_cpu
     verdict = "OK" if ratio <= 2 and plan_time < 60 and peak_mb < 4096 else "MISSED"
-    print(f"plan / fastest load = {ratio:.2f} (target <= 2), plan < 60 s, memory < 4 GB: {verdict}")
+    print(f"plan / fastest load = {ratio:.2f} wall, {cpu_ratio:.2f} cpu (target <= 2), plan < 60 s, "
+          f"memory < 4 GB: {verdict}")
 
     # FastTrack's README advises leaving FullAccess out (it works across premises): compare on that collection
     small_inputs = load_inputs([p for p in _csvs(small) if p.stem != "fullaccess"])

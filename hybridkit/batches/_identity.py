@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import Counter
 from collections.abc import Callable
 
 from hybridkit.batches._model import Kind, Problem, Table
@@ -94,6 +95,13 @@ class Directory:
             hit = self._cache[name] = self._resolve(name.strip().lower())
         return hit
 
+    def resolve_all(self, names: list[str]) -> list[int | str]:
+        """``resolve`` for a whole column: each distinct name is resolved once, then looked up in bulk."""
+        cache = self._cache
+        for name in set(names).difference(cache):
+            cache[name] = self._resolve(name.strip().lower())
+        return list(map(cache.__getitem__, names))
+
     def resolver(self) -> Callable[[str], int | str]:
         """A fast bound lookup for hot loops: cache first, full resolution on a miss."""
         cache = self._cache
@@ -112,12 +120,17 @@ def _column(table: Table, key: str) -> list[str]:
 
 def _index(bucket: dict[str, int], keys: list[str], indexes: list[int]) -> None:
     """Add lower-cased ``keys`` for mailbox ``indexes``; a key two mailboxes share becomes AMBIGUOUS."""
-    get = bucket.get
-    for key, index in zip(keys, indexes):
-        if key:
-            key = key.lower()
-            old = get(key)
-            bucket[key] = index if old is None or old == index else AMBIGUOUS
+    lowered = list(map(str.lower, keys))
+    fresh = dict(zip(lowered, indexes))
+    fresh.pop("", None)
+    if len(fresh) < len(lowered) - lowered.count(""):  # a key repeated within this column
+        for key, times in Counter(lowered).items():
+            if times > 1 and key:
+                fresh[key] = AMBIGUOUS
+    clashes = [key for key in bucket.keys() & fresh.keys() if bucket[key] != fresh[key]]
+    bucket.update(fresh)
+    for key in clashes:
+        bucket[key] = AMBIGUOUS
 
 
 def build_directory(tables: list[Table], problems: list[Problem]) -> Directory:
@@ -164,9 +177,10 @@ def build_directory(tables: list[Table], problems: list[Problem]) -> Directory:
                               ("sam", "samaccountname"), ("dn", "distinguishedname"), ("display", "displayname")):
             values = cols[column]
             _index(names[index], [values[i] for i in kept], indexes)
-        identities = cols["identity"]
-        for index, test in (("canonical", lambda v: "/" in v), ("dn", lambda v: "=" in v and "," in v and "/" not in v),
-                            ("identity", lambda v: "/" not in v and not ("=" in v and "," in v))):
-            pairs = [(identities[i], x) for i, x in zip(kept, indexes) if identities[i] and test(identities[i])]
-            _index(names[index], [p[0] for p in pairs], [p[1] for p in pairs])
+        identities = [cols["identity"][i] for i in kept]
+        canonical = [("/" in v, "=" in v and "," in v) for v in identities]
+        for index, want in (("canonical", lambda c: c[0]), ("dn", lambda c: c[1] and not c[0]),
+                            ("identity", lambda c: not c[0] and not c[1])):
+            chosen = [(v, x) for v, x, c in zip(identities, indexes, canonical) if v and want(c)]
+            _index(names[index], [v for v, _ in chosen], [x for _, x in chosen])
     return Directory(mailboxes, names, groups)

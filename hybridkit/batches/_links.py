@@ -72,78 +72,78 @@ def collect_links(tables: list[Table], directory: Directory, problems: list[Prob
     return links
 
 
+def _columns(table: Table) -> tuple[str, str]:
+    cols = table.columns
+    if table.kind is Kind.SENDONBEHALF:
+        return next(c for c in MAILBOX_ID_COLUMNS if c in cols), "grantsendonbehalfto"
+    return ("mailbox" if "mailbox" in cols else "identity"), ("trustee" if "trustee" in cols and "user" not in cols
+                                                            else "user")  # fmt: skip
+
+
+def _rights(table: Table, mboxes: list[str]) -> list[int | str]:
+    """Per row: the right code, or the reason the row is not a relationship (computed once per distinct value)."""
+    cols, kind, n = table.columns, table.kind, len(table)
+    rights = cols.get("extendedrights") or cols.get("accessrights") or [""] * n
+    if kind is Kind.FOLDER:
+        folder = cols.get("foldername") or [""] * n
+        rights = [f"{r}\0{f or m.rpartition(chr(92))[2]}" for r, f, m in zip(rights, folder, mboxes)]
+    lookup = {value: _right_of(kind, value) for value in set(rights)}
+    return list(map(lookup.__getitem__, rights))
+
+
 def _collect_table(  # noqa: C901 - one flat hot loop is faster than helpers per row
     table: Table, directory: Directory, links: Links, problems: list[Problem]
 ) -> None:
-    res = directory.resolve
     cols = table.columns
-    kind = table.kind
     n = len(table)
     links.rows += n
-    empty = [""] * n
-    if kind is Kind.SENDONBEHALF:
-        mcol = next(c for c in MAILBOX_ID_COLUMNS if c in cols)
-        tcol = "grantsendonbehalfto"
-    else:
-        mcol = "mailbox" if "mailbox" in cols else "identity"
-        tcol = "trustee" if "trustee" in cols and "user" not in cols else "user"
+    mcol, tcol = _columns(table)
     mboxes, trustees = cols[mcol], cols[tcol]
+    empty = [""] * n
     inherited = cols.get("isinherited", empty)
     deny = cols.get("deny", empty)
-    rights_col = cols.get("extendedrights") or cols.get("accessrights") or empty
-    folder = cols.get("foldername", empty)
+    codes = _rights(table, mboxes)
+    resolved_m = directory.resolve_all(mboxes)
+    if table.kind is Kind.SENDONBEHALF:
+        resolved_t: list[int | str] = [-1] * n  # several delegates per cell: resolved row by row below
+    else:
+        resolved_t = directory.resolve_all(trustees)
     skipped = links.skipped
     out_m, out_t, out_r = links.mailbox, links.trustee, links.right
     names, written, pending = links.unresolved_names, links.unresolved_written, links.pending
     where = (table.file, table.sheet)
     mhead, thead = table.headers.get(mcol, mcol), table.headers.get(tcol, tcol)
-
-    get = directory.cached
-    rights_seen: dict[str, int | str] = {}
-    is_folder = kind is Kind.FOLDER
-    for i in range(n):
-        if inherited[i] in _TRUE:
-            skipped["inherited"] += 1
+    true, skip_words = _TRUE, SKIP_WORDS
+    n_inherited = n_deny = n_self = 0
+    for i, (inh, den, right, t, m) in enumerate(zip(inherited, deny, codes, resolved_t, resolved_m)):
+        if inh in true:
+            n_inherited += 1
             continue
-        if deny[i] in _TRUE:
-            skipped["deny"] += 1
+        if den in true:
+            n_deny += 1
             continue
-        key = rights_col[i]
-        if is_folder:
-            key = f"{key}\0{folder[i] or mboxes[i].rpartition(chr(92))[2]}"
-        right = rights_seen.get(key)
-        if right is None:
-            right = rights_seen[key] = _right_of(kind, key)
         if right.__class__ is str:
             skipped[right] += 1  # type: ignore[index]
             continue
-        tvalue = trustees[i]
-        if kind is Kind.SENDONBEHALF:
-            whole = res(tvalue)
-            values = _split_delegates(tvalue, whole.__class__ is int)
+        if table.kind is Kind.SENDONBEHALF:
+            value = trustees[i]
+            values = _split_delegates(value, directory.resolve(value).__class__ is int)
+            targets = [(v, directory.resolve(v)) for v in values]
         else:
-            values = (tvalue,)
-        targets = []
-        for value in values:
-            t = get(value)
-            if t is None:
-                t = res(value)
-            if t in SKIP_WORDS:
+            targets = [(trustees[i], t)]
+        kept = []
+        for value, t in targets:
+            if t in skip_words:
                 skipped[t] += 1  # type: ignore[index]
             else:
-                targets.append((value, t))
-        if not targets:
+                kept.append((value, t))
+        if not kept:
             continue
-        mvalue = mboxes[i]
-        m = get(mvalue)
-        if m is None:
-            m = res(mvalue)
         if m.__class__ is not int:
-            if m in SKIP_WORDS:
-                m = f"not a mailbox name ({m})"
-            problems.append(Problem(*where, table.rows[i], mhead, mvalue, f"mailbox: {m}"))
+            reason = f"not a mailbox name ({m})" if m in skip_words else m
+            problems.append(Problem(*where, table.rows[i], mhead, mboxes[i], f"mailbox: {reason}"))
             continue
-        for value, t in targets:
+        for value, t in kept:
             if t.__class__ is str:
                 key = value.strip().lower()
                 uid = names.get(key)
@@ -153,11 +153,14 @@ def _collect_table(  # noqa: C901 - one flat hot loop is faster than helpers per
                 pending.append((uid, where[0], where[1], table.rows[i], thead, value, t))  # type: ignore[arg-type]
                 t = -1 - uid
             elif t == m:
-                skipped["self"] += 1
+                n_self += 1
                 continue
-            out_m.append(m)  # type: ignore[arg-type]
+            out_m.append(m)
             out_t.append(t)  # type: ignore[arg-type]
             out_r.append(right)  # type: ignore[arg-type]
+    for word, count in (("inherited", n_inherited), ("deny", n_deny), ("self", n_self)):
+        if count:
+            skipped[word] += count
 
 
 def _right_of(kind: Kind, key: str) -> int | str:
