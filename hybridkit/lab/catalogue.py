@@ -152,7 +152,11 @@ def lookup(name: str, product: str) -> CmdletSpec | None:
     raw = load_catalogue()["cmdlets"][canonical]
     if product not in raw.get("applicable", []):
         return None
-    set_names = tuple(ps["name"] for ps in raw["parameter_sets"])
+    # A set whose mandatory parameters don't exist on this product (derived_applicable) doesn't exist there either.
+    set_names = tuple(ps["name"] for ps in raw["parameter_sets"]
+                      if product in (ps.get("derived_applicable") or raw["applicable"]))
+    if not set_names:
+        set_names = tuple(ps["name"] for ps in raw["parameter_sets"])
     mandatory: dict[str, set[str]] = {}
     for ps in raw["parameter_sets"]:
         for pname in ps.get("mandatory", []):
@@ -299,6 +303,9 @@ def _choose_default(spec: CmdletSpec, sets: list[str], bound: dict[str, Any], pi
     pool = satisfied or sets
     if spec.default_set in pool:
         return [spec.default_set] + [s for s in pool if s != spec.default_set]
+    # Some pages split one set per platform (IdentityOnPremises / IdentityCloud): take this product's.
+    hint = "cloud" if spec.product == ONLINE_PRODUCT else "onpremises"
+    pool = sorted(pool, key=lambda s: 0 if hint in s.lower() else 1)
     # The catalogue rarely records DefaultParameterSetName (the docs don't show it). The real cmdlets default to
     # their Identity set; otherwise keep the documented order.
     for preferred in ("Identity", "Default", "DefaultParameterSet"):

@@ -209,3 +209,14 @@ def test_common_parameters_and_whatif_are_accepted() -> None:
     assert fails(spec, [("Identity", "a"), ("ProgressAction", "SilentlyContinue")]).message.startswith(
         "A parameter cannot be found")
     assert bind_command(lookup("Set-Mailbox", EXO), [("Identity", "a"), ("ProgressAction", "Ignore")], False)
+
+
+def test_parameter_sets_follow_the_product() -> None:
+    # Sets whose mandatory parameters don't exist on a product don't exist there (derived_applicable) ...
+    assert "MigrationRemoteLegacy" not in lookup("New-MoveRequest", EXO).sets
+    assert "MigrationRemoteLegacy" in lookup("New-MoveRequest", E2019).sets
+    assert "MigrationMRSInstance" not in lookup("Get-MoveRequestStatistics", E2019).sets
+    # ... and per-platform twins resolve to this platform's set.
+    stats = [("Identity", "ann@contoso.com")]
+    assert bind_command(lookup("Get-MoveRequestStatistics", EXO), stats, False).parameter_set == "IdentityCloud"
+    assert bind_command(lookup("Get-MoveRequestStatistics", E2019), stats, False).parameter_set == "IdentityOnPremises"
