@@ -214,8 +214,8 @@ def main() -> None:
     plan = plan_batches(inputs, options)
     plan_time, plan_cpu = time.perf_counter() - t, time.process_time() - c
     s = plan.summary
-    print(f"plan:                                       {plan_time:6.2f} s  (cpu {plan_cpu:.2f} s) -> {s['batches']} batches, "
-          f"links hard {s['links']['hard']:,} soft {s['links']['soft']:,}, crossing hard "
+    print(f"plan:                                       {plan_time:6.2f} s  (cpu {plan_cpu:.2f} s)")
+    print(f"  -> {s['batches']} batches, links hard {s['links']['hard']:,} soft {s['links']['soft']:,}, crossing hard "
           f"{s['cross_batch_links']['hard']:,} soft {s['cross_batch_links']['soft']:,}, "
           f"super-connectors {s['excluded_trustees']}, largest group {s['largest_group']:,}")  # fmt: skip
     del plan, inputs
