@@ -2,7 +2,7 @@
 
     python bench/hold.py [--mailboxes 20000] [--latency-ms 20] [--sample 500]
 
-Both runs go to the lab (``synthetic:N`` org, ``--latency-ms`` injected per WSMan request) over loopback with the
+Both runs go to the lab, run as its own process (as a real server is) (``synthetic:N`` org, ``--latency-ms`` injected per WSMan request) over loopback with the
 real pypsrp client. hybridkit: ``hold enable --all`` (read each side once, stream identities through
 ``Get-Mailbox | Set-Mailbox`` in chunks on a few pools, verify). The loop: ``Get-Mailbox -ResultSize Unlimited``
 once, then one ``Set-Mailbox -Identity X -LitigationHoldEnabled $true`` pipeline per mailbox, one at a time. The
@@ -13,6 +13,7 @@ the printout says which figures are measured and which are extrapolated.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -23,12 +24,13 @@ from hybridkit.config import lab_profile_from_ready
 from hybridkit.hold._model import HoldSettings, OutcomeStatus, Selection
 from hybridkit.hold._run import run_enable
 from hybridkit.journal import Journal
-from hybridkit.lab.server import LabOptions, LabServer
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _labproc import lab_process  # noqa: E402
+
 from hybridkit.ps import Command, PSSession, open_session
 
 
-def _sessions(server: LabServer, pools: int) -> dict[str, PSSession]:
-    ready = server.ready_info()
+def _sessions(ready: dict, pools: int) -> dict[str, PSSession]:
     out: dict[str, PSSession] = {}
     for side in ("onprem", "online"):
         profile = lab_profile_from_ready(side, ready, endpoint=side, max_shells=pools)
@@ -41,9 +43,8 @@ def _requests(sessions: dict[str, PSSession]) -> int:
 
 
 def bench_tool(n: int, latency: float, pools: int, chunk: int) -> tuple[int, float, dict[str, int]]:
-    with LabServer(LabOptions(org=f"synthetic:{n}", latency_ms=latency)) as server, \
-            tempfile.TemporaryDirectory() as tmp:
-        sessions = _sessions(server, pools)
+    with lab_process(f"synthetic:{n}", latency) as ready, tempfile.TemporaryDirectory() as tmp:
+        sessions = _sessions(ready, pools)
         try:
             before = _requests(sessions)
             t0 = time.perf_counter()
@@ -62,8 +63,8 @@ def bench_tool(n: int, latency: float, pools: int, chunk: int) -> tuple[int, flo
 
 def bench_loop(n: int, latency: float, sample: int) -> tuple[int, float, int, float, int]:
     """(read requests, read seconds, sample loop requests, sample loop seconds, mailboxes in org) measured."""
-    with LabServer(LabOptions(org=f"synthetic:{n}", latency_ms=latency)) as server:
-        sessions = _sessions(server, 1)
+    with lab_process(f"synthetic:{n}", latency) as ready:
+        sessions = _sessions(ready, 1)
         try:
             before = _requests(sessions)
             t0 = time.perf_counter()

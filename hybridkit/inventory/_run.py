@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -102,26 +103,38 @@ def export_inventory(
         for stage, total in totals.items():
             progress(stage, finished.get(stage, 0), total)
 
+    lock = threading.Lock()
+
     def tick_for(stage: str) -> Callable[[int], None]:
         def tick(n: int) -> None:
-            finished[stage] = finished.get(stage, 0) + n
+            with lock:
+                finished[stage] = finished.get(stage, 0) + n
+                done_now = finished[stage]
             if progress:
-                progress(stage, finished[stage], totals[stage])
+                progress(stage, done_now, totals[stage])
         return tick
 
+    def one_step(step: CrawlStep) -> None:
+        if journal is not None and run_id is not None:
+            journal.mark_started(run_id, step.key)
+        result = run_step(step, sessions[step.side], refs, chunk_size=chunk_size, tick=tick_for(step.stage))
+        write_part(out_dir, step.key, result.to_json())
+        results[step.key] = result
+        if journal is not None and run_id is not None:
+            journal.mark_done(run_id, step.key, f"{sum(len(v) for v in result.rows.values())} rows")
+        if after_step is not None:
+            after_step(step)
+
     def side_work(side: str) -> None:
-        for step in steps:
-            if step.side != side or step.key in results:
-                continue
-            if journal is not None and run_id is not None:
-                journal.mark_started(run_id, step.key)
-            result = run_step(step, sessions[side], refs, chunk_size=chunk_size, tick=tick_for(step.stage))
-            write_part(out_dir, step.key, result.to_json())
-            results[step.key] = result
-            if journal is not None and run_id is not None:
-                journal.mark_done(run_id, step.key, f"{sum(len(v) for v in result.rows.values())} rows")
-            if after_step is not None:
-                after_step(step)
+        # Two steps in flight per side: the next stage starts while the last chunks of the previous one finish,
+        # so the side's pools stay busy (the session still caps pipelines at its pool count).
+        pending = [s for s in steps if s.side == side and s.key not in results]
+        workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"hk-inv-{side}")
+        try:
+            for future in [workers.submit(one_step, s) for s in pending]:
+                future.result()
+        finally:
+            workers.shutdown(wait=True, cancel_futures=True)  # an interruption stops the queued steps
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, len(sessions))) as pool:
