@@ -29,8 +29,6 @@ from hybridkit.batches._model import (
     Problem,
     Table,
 )
-from hybridkit.batches._plan import plan_batches, validate_inputs
-from hybridkit.batches._read import load_inputs
 
 __all__ = [
     "Batch",
@@ -51,9 +49,17 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name == "write_plan":  # the writer pulls in xlsxwriter; load it only when asked
-        from hybridkit.batches._write import write_plan
+_LAZY = {  # numpy, the readers and xlsxwriter load on first use: the root CLI imports this package at startup
+    "load_inputs": "hybridkit.batches._read",
+    "plan_batches": "hybridkit.batches._plan",
+    "validate_inputs": "hybridkit.batches._plan",
+    "write_plan": "hybridkit.batches._write",
+}
 
-        return write_plan
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(name)

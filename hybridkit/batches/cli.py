@@ -12,8 +12,8 @@ from rich.table import Table
 
 from hybridkit._context import AppContext
 from hybridkit.batches._model import BatchInputError, BatchPlan, Kind, PlanOptions, Problem
-from hybridkit.batches._plan import plan_batches, validate_inputs
-from hybridkit.batches._read import load_inputs
+
+# the planner (numpy), readers and writer are imported inside the commands: `hybridkit --help` stays fast
 
 __all__ = ["app"]
 
@@ -117,6 +117,8 @@ def plan_cmd(
 ) -> None:
     """Plan batches: mailboxes linked by permissions move together, within the caps, every decision explained."""
     app_ctx = _app_ctx(ctx)
+    from hybridkit.batches._plan import plan_batches
+    from hybridkit.batches._read import load_inputs
     from hybridkit.batches._write import write_plan
 
     options = PlanOptions(
@@ -156,6 +158,9 @@ def validate_cmd(
 ) -> None:
     """Check the inputs and list every problem (file, sheet, row, column); exit 2 if any is blocking."""
     app_ctx = _app_ctx(ctx)
+    from hybridkit.batches._plan import validate_inputs
+    from hybridkit.batches._read import load_inputs
+
     loaded = load_inputs(inputs, _kinds(kind))
     problems = validate_inputs(loaded, PlanOptions(super_connector_degree=super_connector_degree))
     blocking = sum(1 for p in problems if p.blocking)
