@@ -98,3 +98,27 @@ def test_demo_runs_end_to_end(isolated: Path) -> None:  # noqa: F811
     summary = data["results"]["Organisation summary"]
     assert summary["mailboxes"] >= 300 and summary["servers"] and summary["databases"]
     assert data["failed"] == []
+
+
+def test_connect_test_rides_out_injected_transient_faults(lab_factory: Any, tmp_path: Path) -> None:
+    handle = lab_factory(fault_rate=0.3, fault_seed=2, fault_kinds=("busy", "drop", "quota"))
+    config = write_lab_config(tmp_path, handle)
+    result = runner.invoke(app, ["--config", str(config), "-o", "json", "connect", "test"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["organization"]
+    injected = [r for r in handle.audit_records("request") if str(r.get("fault") or "").startswith("injected")]
+    assert injected, "no fault was injected; raise the rate or change the seed"
+
+
+def test_wrong_password_is_one_clear_error_and_not_retried(lab_factory: Any, tmp_path: Path) -> None:
+    handle = lab_factory()
+    config = write_lab_config(tmp_path, handle)
+    ready = tmp_path / "lab-ready.json"
+    data = json.loads(ready.read_text())
+    data["password"] = "wrong-password"
+    ready.write_text(json.dumps(data))
+    result = runner.invoke(app, ["--config", str(config), "connect", "test"])
+    assert result.exit_code == 1
+    assert "authentication failed" in result.stderr.lower() and "Traceback" not in result.output
+    assert "wrong-password" not in result.output
+    assert len(handle.audit_records("request")) <= 1  # refused once, never retried
