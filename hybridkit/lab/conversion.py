@@ -118,8 +118,10 @@ def _dotnet(type_name: str) -> str:
 def _shown(value: Any) -> str:
     if isinstance(value, bool):
         return "True" if value else "False"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%m/%d/%Y %H:%M:%S").lstrip("0")
+    if isinstance(value, dt.datetime):  # en-US, as PowerShell formats a DateTime in messages
+        hour = value.hour % 12 or 12
+        return (f"{value.month}/{value.day}/{value.year} {hour}:{value.minute:02d}:{value.second:02d} "
+                f"{'AM' if value.hour < 12 else 'PM'}")
     return str(value)
 
 

@@ -143,7 +143,8 @@ def _common(side: Side, rec: dict[str, Any], online: bool) -> dict[str, Any]:
         "WhenChanged": changed,
         "WhenCreatedUTC": created.astimezone(dt.timezone.utc) if created else None,
         "WhenChangedUTC": changed.astimezone(dt.timezone.utc) if changed else None,
-        "ExchangeVersion": "0.20 (15.0.0.0)" if online else rec.get("ExchangeVersion", "0.20 (15.0.0.0)"),
+        "ExchangeVersion": "0.20 (15.0.0.0)" if online else rec.get(
+            "ExchangeVersion", side.settings.get("exchange_version", "0.20 (15.0.0.0)")),
     }
 
 

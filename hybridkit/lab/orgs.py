@@ -56,7 +56,7 @@ __all__ = ["build_org", "calendar_permissions", "mailbox_permissions", "skeleton
 
 EPOCH = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.timezone.utc)
 _VERSIONS = {
-    "2010": ("Version 14.3 (Build 123.4)", "0.1 (8.0.535.0)"),
+    "2010": ("Version 14.3 (Build 123.4)", "0.10 (14.0.100.0)"),
     "2013": ("Version 15.0 (Build 1497.2)", "0.20 (15.0.0.0)"),
     "2016": ("Version 15.1 (Build 2507.6)", "0.20 (15.0.0.0)"),
     "2019": ("Version 15.2 (Build 1544.4)", "0.20 (15.0.0.0)"),
@@ -127,7 +127,9 @@ def skeleton(version: str = "2019", time_scale: float = 1.0, seed: int = 2026) -
     for index, name in enumerate(("EX01", "EX02")):
         onprem.collection("ExchangeServer")[name] = {
             "Name": name, "Identity": name, "Fqdn": f"{name}.contoso.local", "Edition": "Standard",
-            "AdminDisplayVersion": admin_version, "ServerRole": "Mailbox", "IsMailboxServer": True,
+            "AdminDisplayVersion": admin_version,
+            "ServerRole": "Mailbox, ClientAccess, HubTransport" if version == "2010" else "Mailbox",
+            "IsMailboxServer": True,
             "IsClientAccessServer": True, "IsHubTransportServer": True, "IsEdgeServer": False,
             "Site": "contoso.local/Configuration/Sites/Default-First-Site-Name", "Domain": "contoso.local",
             "OrganizationalUnit": "contoso.local/Microsoft Exchange Security Groups",
