@@ -102,3 +102,20 @@ def _audit(lab) -> list[dict]:
     from hybridkit.lab._audit import read_audit
 
     return read_audit(lab.options.audit)
+
+
+def test_kerberos_over_https_with_the_lab_ca(realm: Realm, tmp_path) -> None:
+    from hybridkit.lab.server import LabOptions, LabServer
+
+    ca = tmp_path / "lab-ca.pem"
+    lab = LabServer(LabOptions(port=0, org="demo", auth="kerberos", tls=True, ca_path=ca)).start()
+    try:
+        conn = connection(realm, lab, https=True, ca_bundle=str(ca))
+        assert conn.url.startswith("https://localhost:") and conn.cert_validation == str(ca)
+        with PypsrpSession(conn, max_pools=1) as session:
+            result = session.run(Command.of("Get-OrganizationConfig"))
+            info = session.auth_info()
+    finally:
+        lab.stop()
+    assert len(result.output) == 1
+    assert info == {"scheme": "Kerberos", "mechanism": "kerberos"}  # TLS protects the messages: no sealing
