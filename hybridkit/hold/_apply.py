@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from hybridkit.hold._model import HoldPlan, HoldSettings, HoldStep, MailboxHold, SideName, UNLIMITED
-from hybridkit.hold._read import read_by_identity
+from hybridkit.hold._read import mailbox_hold, read_by_identity
 from hybridkit.ps import Command, ItemOutcome, Pipeline, PSSession
 
 __all__ = ["ApplyResult", "StepJournal", "apply_steps", "set_pipeline", "verify"]
@@ -119,8 +119,16 @@ def verify(
     *,
     chunk_size: int = 500,
     progress: Progress | None = None,
+    by_filter: tuple[str, ...] | None = None,
 ) -> dict[str, MailboxHold]:
-    """Read LitigationHoldEnabled/Duration back for every mailbox the plan sent, by identity."""
+    """Read the hold back for every mailbox the plan sent, by identity.
+
+    By default the sent identities are streamed into Get-Mailbox and LitigationHoldEnabled/Duration are read
+    back. With ``by_filter`` (the selection covered whole recipient types, ``()`` = all mailboxes, and no duration
+    was asked) each side is asked once for its mailboxes NOT on hold
+    (``Get-Mailbox -Filter "LitigationHoldEnabled -eq $false"``): every sent mailbox absent from that answer is on
+    hold. Same verdict, a fraction of the objects on the wire.
+    """
     out: dict[str, MailboxHold] = {}
     total = sum(len(plan.to_send(side)) for side in sessions)
     done = 0
@@ -132,7 +140,18 @@ def verify(
             progress("verify", done, total)
 
     for side, session in sessions.items():
-        identities = list(dict.fromkeys(i.identity for i in plan.to_send(side)))
-        if identities:
+        items = plan.to_send(side)
+        identities = list(dict.fromkeys(i.identity for i in items))
+        if not identities:
+            continue
+        if by_filter is None:
             out.update(read_by_identity(session, side, identities, chunk_size=chunk_size, on_progress=tick))
+            continue
+        params: dict[str, Any] = {"ResultSize": "Unlimited", "Filter": "LitigationHoldEnabled -eq $false"}
+        if by_filter:
+            params["RecipientTypeDetails"] = list(by_filter)
+        not_held = {mailbox_hold(o, side).identity for o in session.run(Command.of("Get-Mailbox", params)).output}
+        for item in items:
+            out[item.identity] = dataclasses.replace(item.mailbox, enabled=item.identity not in not_held)
+        tick(len(identities))
     return out

@@ -173,7 +173,9 @@ def run_enable(
     for side_errors in result.apply.errors.values():
         errors.update(side_errors)
     result.warnings.extend(result.apply.warnings)
-    verified = verify(plan, sessions, chunk_size=chunk_size, progress=progress)
+    whole = selection.all or bool(selection.recipient_types)
+    by_filter = tuple(selection.recipient_types) if whole and not settings.duration_given else None
+    verified = verify(plan, sessions, chunk_size=chunk_size, progress=progress, by_filter=by_filter)
     outcomes = outcomes_after_apply(plan, errors, verified)
     result.outcomes = _credit_earlier(plan, outcomes, earlier, errors)
     if journal is not None and result.run_id is not None:

@@ -125,22 +125,28 @@ def test_duration_change_and_what_if(hold: Hold) -> None:
     assert hold.rec("onprem", who["onprem"])["LitigationHoldDuration"] == "365.00:00:00"
 
 
-def test_verification_catches_a_hold_that_did_not_stick(hold: Hold, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("by", ["mailbox", "recipient-type"])
+def test_verification_catches_a_hold_that_did_not_stick(hold: Hold, monkeypatch: pytest.MonkeyPatch, by: str) -> None:
     who = _pick(hold)
     real = HANDLERS["set-mailbox"]
+    lost = hold.rec("onprem", who["onprem"])
 
     def lossy(ctx: Any) -> None:  # Exchange accepts the command for this one mailbox but nothing changes
-        if str(ctx.params.get("Identity")).lower() == hold.rec("onprem", who["onprem"])["Identity"].lower():
+        if str(ctx.params.get("Identity")).lower() == lost["Identity"].lower():
             return
         real(ctx)
 
     monkeypatch.setitem(HANDLERS, "set-mailbox", lossy)
-    result = hold.run("enable", "--mailbox", who["onprem"], "--mailbox", who["cloud"])
+    if by == "mailbox":
+        result = hold.run("enable", "--mailbox", who["onprem"], "--mailbox", who["cloud"])
+    else:  # whole recipient type: verified with one filtered query per side instead of reading every mailbox
+        result = hold.run("enable", "--recipient-type", "UserMailbox")
     assert result.exit_code == 1
     rows = {m["key"]: m for m in hold.json(result)["mailboxes"]}
     assert rows[who["onprem"]]["status"] == "failed"
     assert "verification read back LitigationHoldEnabled=False" in rows[who["onprem"]]["message"]
     assert rows[who["cloud"]]["status"] == "enabled"
+    assert [m["key"] for m in rows.values() if m["status"] == "failed"] == [who["onprem"]]
 
 
 def test_interrupted_run_resumes_without_resending(hold: Hold, monkeypatch: pytest.MonkeyPatch) -> None:
