@@ -169,3 +169,16 @@ def test_destructive_cmdlets_need_confirm_false_without_a_host(engine: ExchangeE
         confirmed = run(engine, onprem(), cmd("Remove-AcceptedDomain", Identity="nowhere.example", Confirm=False))
         assert confirmed.failed is None or confirmed.failed.fully_qualified_error_id != "HostFunctionNotImplemented"
     assert run(engine, session, cmd("Disconnect-ExchangeOnline", Confirm=False)).failed is None
+
+
+def test_exo_rest_cmdlets_need_a_connection_and_return_the_minimum_set(engine: ExchangeEngine) -> None:
+    unconnected = online()
+    res = run(engine, unconnected, cmd("Get-EXOMailbox"))
+    assert res.failed is not None and "Connect-ExchangeOnline" in res.failed.message
+    session = online(engine)
+    first = run(engine, session, cmd("Get-EXOMailbox", ResultSize=1)).out[0]
+    assert "LitigationHoldEnabled" not in first.properties and first.get("ExternalDirectoryObjectId")
+    more = run(engine, session, cmd("Get-EXOMailbox", UserPrincipalName=first.get("UserPrincipalName"),
+                                    Properties=["LitigationHoldEnabled", "PersistedCapabilities"])).out
+    assert [o.get("Guid") for o in more] == [first.get("Guid")] and more[0].get("LitigationHoldEnabled") is False
+    assert run(engine, session, cmd("Get-EXORecipient", ResultSize=5)).out

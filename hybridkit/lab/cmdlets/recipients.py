@@ -1,4 +1,5 @@
-"""Recipient reads: Get-Mailbox, Get-Recipient, Get-User, Get-MailUser, Get-RemoteMailbox.
+"""Recipient reads: Get-Mailbox, Get-Recipient, Get-User, Get-MailUser, Get-RemoteMailbox, and the Exchange Online
+module's Get-EXOMailbox / Get-EXORecipient (Minimum property set unless -PropertySets/-Properties ask for more).
 
 Common behaviour (as Exchange does it):
 
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from hybridkit.lab import exchange_errors, identity
-from hybridkit.lab._types import LabObject
+from hybridkit.lab._types import LabError, LabObject
 from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
 from hybridkit.lab.filters import FilterError, compile_filter
 from hybridkit.lab.objects import (
@@ -227,3 +228,51 @@ def get_remote_mailbox(ctx: CmdletContext) -> None:
 def matches_wildcard(value: str, pattern: str) -> bool:
     """Case-insensitive ``*`` matching as Exchange applies it to names."""
     return fnmatch.fnmatchcase(value.lower(), pattern.lower())
+
+
+# Get-EXOMailbox / Get-EXORecipient (ExchangeOnlineManagement REST cmdlets): the "Minimum" property set unless
+# -PropertySets / -Properties ask for more (learn.microsoft.com, "Get-EXOMailbox property sets").
+_EXO_MINIMUM = ("ExternalDirectoryObjectId", "UserPrincipalName", "Alias", "DisplayName", "EmailAddresses",
+                "PrimarySmtpAddress", "RecipientType", "RecipientTypeDetails", "Identity", "Id", "ExchangeVersion",
+                "Name", "DistinguishedName", "OrganizationId", "Guid")
+
+
+def _exo(ctx: CmdletContext, accept: Callable[[dict[str, Any]], bool], full: Builder) -> None:
+    if not ctx.session.data.get("exo_connected"):
+        raise ctx.terminate(LabError(
+            message=f"{ctx.name}: there is no connection to Exchange Online in this session; run "
+            "Connect-ExchangeOnline first.",
+            exception_type="System.InvalidOperationException", fully_qualified_error_id=f"NoActiveConnection,{ctx.name}",
+            category="InvalidOperation", reason="InvalidOperationException"))
+    for alternate in ("ExternalDirectoryObjectId", "PrimarySmtpAddress", "UserPrincipalName"):
+        if ctx.params.get(alternate) and not ctx.params.get("Identity"):
+            ctx.params["Identity"] = str(ctx.params[alternate])
+    sets = {str(s).lower() for s in (ctx.params.get("PropertySets") or [])}
+    extra = [str(p) for p in (ctx.params.get("Properties") or [])]
+
+    def project(side: Any, rec: dict[str, Any], online: bool) -> LabObject:
+        obj = full(side, rec, online)
+        if "all" in sets:
+            return obj
+        wanted = list(_EXO_MINIMUM) + extra
+        props = {name: obj.get(name) for name in wanted}
+        props["Id"] = obj.get("Identity")
+        props["OrganizationId"] = side.settings.get("tenant")
+        return LabObject(list(obj.type_names), props, to_string=obj.to_string)
+
+    list_recipients(ctx, accept, project)
+
+
+@cmdlet("Get-EXOMailbox")
+def get_exo_mailbox(ctx: CmdletContext) -> None:
+    """Exchange Online mailboxes through the module's REST cmdlet (Minimum property set by default)."""
+    kinds = frozenset({"GroupMailbox"}) if ctx.params.get("GroupMailbox") else (
+        frozenset({"PublicFolderMailbox"}) if ctx.params.get("PublicFolder") else _REGULAR_MAILBOXES)
+    _exo(ctx, lambda r: r.get("RecipientTypeDetails") in kinds and _live(r, ctx), mailbox_object)
+
+
+@cmdlet("Get-EXORecipient")
+def get_exo_recipient(ctx: CmdletContext) -> None:
+    """Exchange Online recipients through the module's REST cmdlet."""
+    _exo(ctx, lambda r: r.get("RecipientTypeDetails") not in _NOT_MAIL and r.get("RecipientTypeDetails") not in _SYSTEM,
+         recipient_object)
