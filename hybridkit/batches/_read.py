@@ -201,7 +201,9 @@ def _read_csv(path: Path, kind: Kind | None, problems: list[Problem]) -> list[Ta
     return [table] if table is not None else []
 
 
-def _read_book(path: Path, kind: Kind | None, problems: list[Problem]) -> list[Table]:
+def _read_book(
+    path: Path, kind: Kind | None, problems: list[Problem], kinds: Mapping[str, Kind] | None = None
+) -> list[Table]:
     from python_calamine import CalamineWorkbook
 
     book = CalamineWorkbook.from_path(str(path))
@@ -209,7 +211,8 @@ def _read_book(path: Path, kind: Kind | None, problems: list[Problem]) -> list[T
     for name in book.sheet_names:
         grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
         rows = [[v if v.__class__ is str else _cell(v) for v in row] for row in grid]
-        table = _table(str(path), name, rows, kind, 1, problems)
+        sheet_kind = next((kinds[k] for k in (f"{path}:{name}", f"{path.name}:{name}") if kinds and k in kinds), kind)
+        table = _table(str(path), name, rows, sheet_kind, 1, problems)
         if table is not None:
             tables.append(table)
     return tables
@@ -228,7 +231,8 @@ def load_inputs(paths: Iterable[str | Path], kind: Kind | str | Mapping[str, Kin
     Args:
         paths: CSV files and workbooks, in any mix.
         kind: force a kind for every input (``"fullaccess"``), or per file as a mapping of path, file name or stem
-            to kind (``"*"`` for the rest); otherwise each file or sheet is recognised by its header.
+            to kind (``"*"`` for the rest; ``"book.xlsx:Sheet"`` for one sheet); otherwise each file or sheet is
+            recognised by its header.
 
     Returns:
         The recognised tables and the problems met (an unreadable file or an unrecognised CSV is blocking).
@@ -250,7 +254,10 @@ def load_inputs(paths: Iterable[str | Path], kind: Kind | str | Mapping[str, Kin
             is_book = path.suffix.lower() in _BOOK_SUFFIXES or (
                 path.suffix.lower() not in _CSV_SUFFIXES and magic.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0"))
             )
-            tables.extend((_read_book if is_book else _read_csv)(path, forced, problems))
+            if is_book:
+                tables.extend(_read_book(path, forced, problems, kinds))
+            else:
+                tables.extend(_read_csv(path, forced, problems))
         except (OSError, csv.Error, UnicodeError, ValueError) as exc:
             problems.append(Problem(str(path), None, None, None, str(path), f"cannot read file: {exc}", True))
         except Exception as exc:  # calamine raises its own error types for corrupt workbooks

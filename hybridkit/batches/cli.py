@@ -23,7 +23,8 @@ app = typer.Typer(
 )
 
 _INPUTS_HELP = "CSV files and workbooks: inventory, sizes, permission exports."
-_KIND_HELP = f"Force what an input holds: KIND for all, or FILE=KIND ({', '.join(k.value for k in Kind)})."
+_KIND_HELP = (f"Force what an input holds: KIND for all, FILE=KIND or BOOK.xlsx:SHEET=KIND "
+              f"({', '.join(k.value for k in Kind)}).")
 InputsArg = Annotated[list[Path], typer.Argument(help=_INPUTS_HELP, metavar="INPUT")]
 KindOpt = Annotated[Optional[list[str]], typer.Option("--kind", help=_KIND_HELP)]
 _MAX_ROWS = 40

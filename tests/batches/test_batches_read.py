@@ -115,6 +115,13 @@ def test_xlsxwriter_workbook_every_sheet_title_rows_numbers_booleans(tmp_path: P
     assert (problem.sheet, problem.blocking) == ("Notes", False)
 
 
+def test_kind_forced_for_one_sheet(tmp_path: Path) -> None:
+    path = tmp_path / "org.xlsx"
+    _book_with_every_sheet(path)
+    by_sheet = {t.sheet: t.kind for t in load_inputs([path], kind={"org.xlsx:FA": "folder"}).tables}
+    assert by_sheet == {"Inventory": Kind.MAILBOXES, "Sizes": Kind.SIZES, "FA": Kind.FOLDER}
+
+
 def test_openpyxl_workbook(tmp_path: Path) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
