@@ -3,7 +3,8 @@
 Design (see STYLE.md 5-7):
 
 * a bounded set of runspace pools ("slots"), each opened lazily and driven by one thread at a time; the number
-  stays under the endpoint's shell limit (``Connection.max_shells``, default 4 against Exchange's 18);
+  stays under the endpoint's shell limit (``Connection.max_shells``, default 4 against Exchange's 18), and drops
+  by one whenever the endpoint refuses another shell while one of ours is open;
 * every command goes out through ``add_cmdlet``/``add_parameter``, never script text; for Exchange Online
   through a jump host, ``Connect-ExchangeOnline`` (a cmdlet with app-only certificate parameters) runs first in
   each new pool;
@@ -213,8 +214,10 @@ class PypsrpSession:
         self.retry = retry
         self.chunk_size = chunk_size or connection.chunk_size
         self._free: queue.LifoQueue[_Slot] = queue.LifoQueue()
-        for i in range(self.max_pools):
-            self._free.put(_Slot(i))
+        self._all_slots = [_Slot(i) for i in range(self.max_pools)]
+        for slot in self._all_slots:
+            self._free.put(slot)
+        self._retired = 0
         self._lock = threading.Lock()
         self._requests = 0
         self._pools_opened = 0
@@ -305,10 +308,17 @@ class PypsrpSession:
     @contextmanager
     def _slot(self) -> Iterator[_Slot]:
         slot = self._free.get()
+        retire = False
         try:
             if slot.pool is None:
                 try:
                     self._open_slot(slot)
+                except ThrottledError:
+                    # The endpoint refused one more shell (other sessions of this user hold some): run with one
+                    # pool fewer rather than keep knocking, as long as another pool of ours is open.
+                    self._discard(slot)
+                    retire = self._retire_if_others_open(slot)
+                    raise
                 except BaseException:
                     self._discard(slot)
                     raise
@@ -317,7 +327,22 @@ class PypsrpSession:
             self._discard(slot)
             raise
         finally:
-            self._free.put(slot)
+            if not retire:
+                self._free.put(slot)
+
+    def _retire_if_others_open(self, slot: _Slot) -> bool:
+        with self._lock:
+            if not any(s.pool is not None for s in self._all_slots if s is not slot):
+                return False
+            self._retired += 1
+        log.warning("the endpoint refused another shell; continuing with %d runspace pool(s)",
+                    self.max_pools - self._retired)
+        return True
+
+    @property
+    def pools_retired(self) -> int:
+        """Pools given up because the endpoint refused more shells (the effective ceiling went down by this)."""
+        return self._retired
 
     def auth_info(self) -> dict[str, str]:
         """What an open connection negotiated: scheme, mechanism (kerberos/ntlm), sealing; {} for Basic."""

@@ -133,3 +133,14 @@ def test_ntlm_with_message_encryption_over_http(lab_factory: Any) -> None:
     with PypsrpSession(connection, max_pools=2, chunk_size=1) as session:
         outcomes = session.run_items(Command.of("Get-Thing"), items, key=lambda o: o.get("Name"))
     assert [o.ok for o in outcomes] == [True, False, True]
+
+
+def test_a_refused_shell_lowers_the_pool_ceiling_instead_of_failing(lab_factory: Any) -> None:
+    engine = FakeEngine()
+    handle = lab_factory(engine=engine, max_shells=2)  # the user may hold only 2 shells; we would like 4
+    slow = Command.of("Get-Slow", Count=2, Delay=0.05)
+    with _session(handle, max_pools=4, chunk_size=10, retry=FAST_RETRY) as session:
+        outcomes = session.run_items(slow, [f"u{i}" for i in range(120)])
+        assert session.pools_retired == 2
+    assert len(outcomes) == 120 and all(o.ok for o in outcomes)
+    assert engine.max_running <= 2
