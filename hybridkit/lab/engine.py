@@ -110,6 +110,14 @@ def _not_emulated(name: str) -> LabError:
     )
 
 
+class _SinkFailure(Exception):
+    """An exception raised by the protocol's sink (e.g. the client stopped the pipeline): passed through as is."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
 class _Stage:
     """One command of a running pipeline: bound parameters, handler, per-command state, downstream link."""
 
@@ -130,16 +138,25 @@ class _Stage:
     # The sink a handler writes to: output flows downstream, errors/warnings go to the client.
     def output(self, obj: Any) -> None:
         if self.next is None:
-            self.sink.output(obj)
+            self._to_sink(self.sink.output, obj)
         else:
             self.next.feed(obj)
+
+    @staticmethod
+    def _to_sink(write: Any, value: Any) -> None:
+        try:
+            write(value)
+        except (LabTerminatingError, _SinkFailure):
+            raise
+        except Exception as exc:
+            raise _SinkFailure(exc) from exc
 
     def error(self, err: LabError) -> None:
         if self.error_action == "Stop":
             raise LabTerminatingError(err)
         if self.error_action in ("SilentlyContinue", "Ignore"):
             return
-        self.sink.error(err)
+        self._to_sink(self.sink.error, err)
 
     def warning(self, text: str) -> None:
         if self.warning_action == "Stop":
@@ -151,7 +168,7 @@ class _Stage:
                 category="OperationStopped", reason="ActionPreferenceStopException"))
         if self.warning_action in ("SilentlyContinue", "Ignore"):
             return
-        self.sink.warning(text)
+        self._to_sink(self.sink.warning, text)
 
     def feed(self, item: Any) -> None:
         """Process one pipeline input object."""
@@ -171,7 +188,7 @@ class _Stage:
                             self.state)
         try:
             self.handler(ctx)
-        except LabTerminatingError:
+        except (LabTerminatingError, _SinkFailure):
             raise
         except Exception as exc:
             if self.engine.raise_internal_errors:
@@ -293,6 +310,8 @@ class ExchangeEngine:
                         first.feed(item)
                 else:
                     first.run(dict(first.bound.params), None)
+            except _SinkFailure as failure:
+                raise failure.original from None
             finally:
                 if any(not s.bound.spec.name.lower().startswith(_READ_VERBS) for s in stages):
                     identity.invalidate(self.org.onprem)

@@ -8,7 +8,7 @@ from hybridkit.lab import catalogue
 from hybridkit.lab._types import LabCommand, LabObject
 from hybridkit.lab.cmdlets._registry import HANDLERS
 from hybridkit.lab.engine import ExchangeEngine
-from tests.lab._engine_kit import cmd, online, onprem, run
+from tests.lab._engine_kit import Result, cmd, online, onprem, run
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +182,27 @@ def test_exo_rest_cmdlets_need_a_connection_and_return_the_minimum_set(engine: E
                                     Properties=["LitigationHoldEnabled", "PersistedCapabilities"])).out
     assert [o.get("Guid") for o in more] == [first.get("Guid")] and more[0].get("LitigationHoldEnabled") is False
     assert run(engine, session, cmd("Get-EXORecipient", ResultSize=5)).out
+
+
+def test_sink_exceptions_pass_through_unwrapped(engine: ExchangeEngine) -> None:
+    class Stopped(Exception):
+        pass
+
+    class StoppingSink(Result):
+        def output(self, obj: object) -> None:
+            raise Stopped()
+
+    quiet = ExchangeEngine(engine.org)  # raise_internal_errors=False: handler bugs become terminating errors
+    with pytest.raises(Stopped):
+        quiet.invoke(onprem(), [cmd("Get-Mailbox", ResultSize=5)], [], StoppingSink())
+
+
+def test_handler_bug_becomes_a_terminating_error(engine: ExchangeEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(ctx: object) -> None:
+        raise KeyError("oops")
+
+    monkeypatch.setitem(HANDLERS, "get-organizationconfig", broken)
+    res = run(ExchangeEngine(engine.org), onprem(), cmd("Get-OrganizationConfig"))
+    assert res.failed is not None and res.failed.fully_qualified_error_id == "LabInternalError,Get-OrganizationConfig"
+    with pytest.raises(KeyError):
+        run(engine, onprem(), cmd("Get-OrganizationConfig"))  # raise_internal_errors=True surfaces it in tests
