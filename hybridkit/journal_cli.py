@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hybridkit.cli_support import app_context, emit_json
-from hybridkit.journal import DEFAULT_JOURNAL, Journal, StepState
+from hybridkit.cli_support import app_context, emit_json, jsonable
+from hybridkit.errors import ConfigError
+from hybridkit.journal import DEFAULT_JOURNAL, Journal, RunRecord, StepState
 
 __all__ = ["app"]
 
@@ -23,8 +24,6 @@ _STATE_STYLE = {StepState.DONE: "green", StepState.FAILED: "red", StepState.STAR
 
 def _existing(path: Path) -> Journal:
     if not path.exists():
-        from hybridkit.errors import ConfigError
-
         raise ConfigError(f"{path}: no run journal here yet (runs write one in ./.hybridkit/)")
     return Journal(path)
 
@@ -60,9 +59,7 @@ def _counts(j: Journal, run_id: str) -> dict[str, int]:
     return counts
 
 
-def _run_data(r: object) -> dict[str, object]:
-    from hybridkit.cli_support import jsonable
-
+def _run_data(r: RunRecord) -> dict[str, object]:
     data = jsonable(r)
     assert isinstance(data, dict)
     return data
