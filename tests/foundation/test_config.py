@@ -129,3 +129,28 @@ def test_lab_profile_reads_the_ready_file(tmp_path: Path) -> None:
     assert online.path == "/wsman" and online.online is not None and online.configuration == "Microsoft.PowerShell"
     with pytest.raises(ConfigError, match="ready file not found"):
         resolve_connection(Profile(name="lab", kind="lab", ready_file=str(tmp_path / "none.json")))
+
+
+def test_keyring_then_hidden_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    profile = Profile(name="ex", kind="onprem", server="x", username="svc", auth="ntlm")
+    asked: list[tuple[str, str]] = []
+    fake = types.ModuleType("keyring")
+    store = {("hybridkit", "ex:svc"): "from-keyring"}
+
+    def get_password(service: str, user: str) -> str | None:
+        asked.append((service, user))
+        return store.get((service, user))
+
+    fake.get_password = get_password  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "keyring", fake)
+    assert resolve_password(profile, interactive=False) == Secret("from-keyring")
+    assert asked == [("hybridkit", "ex:svc")]
+
+    store.clear()
+    prompts: list[str] = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or "typed")
+    assert resolve_password(profile, interactive=True) == Secret("typed")
+    assert prompts and "svc" in prompts[0]
