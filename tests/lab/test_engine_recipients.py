@@ -209,3 +209,12 @@ def test_values_stored_by_set_handlers_show_in_get_output() -> None:
     assert obj.get("LitigationHoldDate") == dt.datetime(2026, 11, 28, 7, tzinfo=dt.timezone.utc)
     assert obj.get("SomethingNew") == ["a", "b"]
     assert obj.get("MailboxPermissions") is None and obj.get("TotalItemSizeBytes") is None  # lab data stays inside
+
+
+def test_filters_reach_directory_attributes_not_shown_on_mailboxes(engine: ExchangeEngine) -> None:
+    res = run(engine, onprem(), cmd("Get-Mailbox", ResultSize="Unlimited", Filter="Department -eq 'Legal'"))
+    legal = [r for r in engine.org.onprem.recipients.values()
+             if r.get("Department") == "Legal" and r["RecipientTypeDetails"] in ("UserMailbox", "SharedMailbox")]
+    assert res.out and sorted(str(o.get("Guid")) for o in res.out) == sorted(r["Guid"] for r in legal)
+    titled = run(engine, onprem(), cmd("Get-Mailbox", ResultSize="Unlimited", Filter="Title -like 'Head of *'"))
+    assert len(titled.out) >= 8

@@ -131,9 +131,11 @@ def list_recipients(ctx: CmdletContext, accept: Callable[[dict[str, Any]], bool]
     if params.get("Filter"):
         predicate = _compile(ctx, str(params["Filter"]), build, online)
     sort_by = params.get("SortBy")
-    objects: Iterable[LabObject] = (build(ctx.side, r, online) for r in records)
     if predicate is not None:
-        objects = (o for o in objects if predicate(o))
+        # Filters see the object's properties and the directory attributes behind them (Department, Title ...,
+        # which Exchange filters on even where the output object does not show them).
+        records = (r for r in records if predicate(_FilterView(ctx.side, r, build, online)))  # type: ignore[arg-type]
+    objects: Iterable[LabObject] = (build(ctx.side, r, online) for r in records)
     if sort_by:
         objects = sorted(objects, key=lambda o: str(o.get(str(sort_by)) or "").lower())
     limit = _limit(params)
@@ -159,14 +161,56 @@ def _compile(ctx: CmdletContext, text: str, build: Builder, online: bool) -> Cal
         return cached  # type: ignore[no-any-return]
     sample = next(iter(ctx.side.recipients.values()), {})
     known = set(build(ctx.side, sample, online).properties) if sample else set()
-    known |= {"RecipientTypeDetails", "RecipientType", "Name", "Alias", "PrimarySmtpAddress", "EmailAddresses",
-              "Department", "CustomAttribute1", "LitigationHoldEnabled"}
+    known |= _DIRECTORY_ATTRIBUTES | {f"CustomAttribute{n}" for n in range(1, 16)}
     try:
         predicate = compile_filter(text, known)
     except FilterError as exc:
         raise ctx.terminate(exc.error(ctx.name if online else exchange_errors.cmdlet_class(ctx.name))) from None
     ctx.state[("filter", text)] = predicate
     return predicate
+
+
+_DIRECTORY_ATTRIBUTES = frozenset({
+    "RecipientTypeDetails", "RecipientType", "Name", "Alias", "DisplayName", "PrimarySmtpAddress", "EmailAddresses",
+    "Department", "Title", "Office", "City", "Company", "FirstName", "LastName", "Manager", "Database",
+    "LitigationHoldEnabled", "UserPrincipalName", "SamAccountName", "ExchangeGuid", "Guid", "WhenCreated",
+    "WhenChanged", "HiddenFromAddressListsEnabled", "ExternalDirectoryObjectId", "PersistedCapabilities",
+})
+
+
+_PLAIN = frozenset({
+    "RecipientTypeDetails", "RecipientType", "Name", "Alias", "DisplayName", "PrimarySmtpAddress", "EmailAddresses",
+    "Department", "Title", "Office", "City", "Company", "FirstName", "LastName", "Database", "UserPrincipalName",
+    "SamAccountName", "ExternalDirectoryObjectId", "PersistedCapabilities", "LitigationHoldEnabled",
+    *(f"CustomAttribute{n}" for n in range(1, 16)),
+})
+
+
+class _FilterView:
+    """What a filter reads: the output object's properties, falling back to the stored directory attributes.
+    The object is built only when a property is not stored on the record as is."""
+
+    def __init__(self, side: Any, rec: dict[str, Any], build: Builder, online: bool) -> None:
+        self._side, self._rec, self._build, self._online = side, rec, build, online
+        self._obj: LabObject | None = None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name in _PLAIN and name in self._rec:  # stored exactly as Exchange shows it: no need to build
+            return self._rec[name]
+        if self._obj is None:
+            self._obj = self._build(self._side, self._rec, self._online)
+        marker = object()
+        value = self._obj.get(name, marker)
+        if value is not marker:
+            return value
+        if name == "Manager" and self._rec.get("Manager"):
+            manager = self._side.recipients.get(self._rec["Manager"])
+            return manager.get("Identity") if manager else None
+        lowered = name.lower()
+        for key, stored in self._rec.items():
+            if key.lower() == lowered:
+                return stored
+        return default
 
 
 def _mailbox_kinds(ctx: CmdletContext) -> frozenset[str]:
