@@ -102,6 +102,9 @@ class Table:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def __bool__(self) -> bool:  # a header-only table is still a table
+        return True
+
 
 @dataclasses.dataclass(frozen=True)
 class PlanInputs:
