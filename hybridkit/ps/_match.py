@@ -20,6 +20,12 @@ log = logging.getLogger("hybridkit.ps")
 _QUOTED = re.compile(r"['\"\u2018\u2019\u201c\u201d]([^'\"\u2018\u2019\u201c\u201d]{1,512})['\"\u2018\u2019\u201c\u201d]")
 
 
+_IDENTITY_PROPERTIES = (
+    "Identity", "Alias", "PrimarySmtpAddress", "UserPrincipalName", "SamAccountName", "Name", "DisplayName",
+    "Guid", "ExchangeGuid", "DistinguishedName", "LegacyExchangeDN",
+)
+
+
 def item_identity(item: Any) -> str:
     """The identity string of an input item: the string itself, or an object's Identity/Name/Alias."""
     if isinstance(item, str):
@@ -55,7 +61,9 @@ def match_items(
 ) -> list[ItemOutcome]:
     """One outcome per item, in order: failed when an error record names it, ok otherwise.
 
-    Errors that name no item of the chunk are attached, when ``key`` is given, to the items that produced no
+    Output objects are matched by ``key``, or without it by any identity property (Identity, Alias,
+    PrimarySmtpAddress, UserPrincipalName, SamAccountName, Name, Guid, ...). Errors that name no item of the
+    chunk are attached, when ``key`` is given, to the items that produced no
     output (an item with neither output nor an error of its own cannot be shown to have worked); without ``key``
     they are logged and left unattributed.
     """
@@ -64,15 +72,23 @@ def match_items(
         index.setdefault(item_identity(item).casefold(), []).append(pos)
     outputs: list[list[Any]] = [[] for _ in items]
     errors: list[list[PSError]] = [[] for _ in items]
-    if key is not None:
-        for obj in result.output:
+    for obj in result.output:
+        positions = None
+        if key is not None:
             try:
                 k = key(obj)
             except (KeyError, AttributeError, TypeError):
                 k = None
             positions = index.get(str(k).casefold()) if k is not None else None
-            if positions:
-                outputs[positions[0]].append(obj)
+        elif isinstance(obj, PSObject):
+            # No key: match on the properties an Exchange identity can be given as.
+            for name in _IDENTITY_PROPERTIES:
+                value = obj.get(name)
+                positions = index.get(str(value).casefold()) if value is not None else None
+                if positions:
+                    break
+        if positions:
+            outputs[positions[0]].append(obj)
     unmatched: list[PSError] = []
     for err in result.errors:
         pos = _locate(err, index)

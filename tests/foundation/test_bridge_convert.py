@@ -96,3 +96,11 @@ def test_unattributed_errors_fail_items_without_output() -> None:
     result = PSResult(output=[_mailbox("a")], errors=[PSError("something vague")])
     outcomes = match_items(["a", "b"], result, key=lambda o: o.get("Alias"))
     assert [o.ok for o in outcomes] == [True, False]
+
+
+def test_outputs_match_identity_properties_without_a_key() -> None:
+    smtp = PSObject(["Mailbox"], {"Alias": "alice", "PrimarySmtpAddress": "alice@contoso.com"})
+    result = PSResult(output=[smtp, _mailbox("bob")])
+    outcomes = match_items(["ALICE@contoso.com", "bob", "carol"], result)
+    assert [len(o.output) for o in outcomes] == [1, 1, 0]
+    assert all(o.ok for o in outcomes)  # no error names carol; without a key that is not a failure
