@@ -43,7 +43,8 @@ class PSSession(Protocol):
 
         Returns one outcome per item, in input order: failed when an error record names it (by TargetObject, or
         the identity quoted in Exchange's message), ok otherwise, with the output objects matched to it by ``key``
-        (a function from an output object to the item's identity) when given. ``on_progress`` gets the number of
+        (a function from an output object to the item's identity) or, without one, by the object's identity
+        properties (Identity, Alias, PrimarySmtpAddress, UserPrincipalName, Name, Guid, ...). ``on_progress`` gets the number of
         items finished by each chunk.
         """
 
