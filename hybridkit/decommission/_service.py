@@ -20,7 +20,7 @@ from hybridkit.decommission._apply import (
 from hybridkit.decommission._model import DecommissionPlan, RemovalStep
 from hybridkit.decommission._plan import plan_decommission
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
-from hybridkit.mailflow._apply import load_template
+from hybridkit.templates import load_template
 from hybridkit.ps import PSSession, open_session
 from hybridkit.runner import StepResult
 

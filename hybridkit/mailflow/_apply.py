@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridkit.errors import CommandFailed, ConfigError
+from hybridkit.templates import load_template
 from hybridkit.journal import Journal, StepState
 from hybridkit.mailflow._model import Change, Kind, MailflowSpec, ObservedObject, Plan, Side
 from hybridkit.ps import Command, PSObject, PSSession
@@ -158,20 +159,6 @@ def apply_plan(
 
 
 # --- runbook ------------------------------------------------------------------------------------------------------
-
-
-def template_dirs() -> list[Path]:
-    """Where ps_templates/ is looked for: the source checkout, then the current directory."""
-    return [Path(__file__).resolve().parents[2] / "ps_templates", Path.cwd() / "ps_templates"]
-
-
-def load_template(name: str) -> string.Template:
-    """A runbook template from ``ps_templates/`` (PowerShell's own ``$`` is written ``$$`` in it)."""
-    for folder in template_dirs():
-        path = folder / name
-        if path.is_file():
-            return string.Template(path.read_text(encoding="utf-8"))
-    raise ConfigError(f"runbook template {name} not found in {', '.join(str(d) for d in template_dirs())}")
 
 
 def _describe(change: Change) -> str:
