@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 import queue
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -196,6 +197,12 @@ class _Slot:
         self.pool: RunspacePool | None = None
         self.keys_exchanged = False
         self.requests = 0
+        self.last_used = 0.0  # time.monotonic() when its last pipeline finished
+
+
+# A pool idle longer than this is replaced rather than reused: the server may have dropped its shell
+# (IdleTimeout), and pypsrp can hang on such a pool (jborean93/pypsrp#203).
+IDLE_REUSE_SECONDS = 240.0
 
 
 class PypsrpSession:
@@ -310,6 +317,9 @@ class PypsrpSession:
         slot = self._free.get()
         retire = False
         try:
+            if slot.pool is not None and time.monotonic() - slot.last_used > IDLE_REUSE_SECONDS:
+                log.debug("runspace pool %d idle too long; opening a fresh one", slot.index)
+                self._discard(slot)
             if slot.pool is None:
                 try:
                     self._open_slot(slot)
@@ -327,6 +337,7 @@ class PypsrpSession:
             self._discard(slot)
             raise
         finally:
+            slot.last_used = time.monotonic()
             if not retire:
                 self._free.put(slot)
 

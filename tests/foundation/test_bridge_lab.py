@@ -144,3 +144,16 @@ def test_a_refused_shell_lowers_the_pool_ceiling_instead_of_failing(lab_factory:
         assert session.pools_retired == 2
     assert len(outcomes) == 120 and all(o.ok for o in outcomes)
     assert engine.max_running <= 2
+
+
+def test_an_idle_pool_is_replaced_not_reused(lab_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hybridkit.ps._pypsrp as bridge
+
+    handle = lab_factory(engine=FakeEngine())
+    with _session(handle, max_pools=1) as session:
+        session.run(Command.of("Write-Echo", Value="a"))
+        session.run(Command.of("Write-Echo", Value="b"))
+        assert session.pools_opened == 1
+        monkeypatch.setattr(bridge, "IDLE_REUSE_SECONDS", -1.0)
+        assert session.run(Command.of("Write-Echo", Value="c")).output == ["c"]
+        assert session.pools_opened == 2
