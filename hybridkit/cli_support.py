@@ -78,7 +78,7 @@ def jsonable(value: Any) -> Any:
 
 def emit_json(app: AppContext, data: Any) -> None:
     """Write ``data`` as JSON to stdout (raw: no markup, no wrapping)."""
-    app.console.out(json.dumps(jsonable(data), indent=2, ensure_ascii=False), highlight=False)
+    app.console.out(json.dumps(jsonable(data), indent=2, ensure_ascii=False, default=str), highlight=False)
 
 
 class StepProgress:
