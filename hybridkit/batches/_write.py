@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,7 +41,8 @@ def write_plan(plan: BatchPlan, out: str | Path, *, xlsx: bool = True) -> Path:
     if not _is_replaceable(target):
         raise InputError("exists and is not an earlier plan output; choose another --out", file=str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    staging = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()  # (not mkdtemp: the plan directory gets the usual permissions, not 0700)
     try:
         _write_files(plan, staging, xlsx=xlsx)
         if target.exists():
