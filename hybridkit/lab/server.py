@@ -132,7 +132,7 @@ class LabServer:
             if ca_path is None:
                 self._tmpdir = tempfile.TemporaryDirectory(prefix="hybridkit-lab-")
                 ca_path = Path(self._tmpdir.name) / "lab-ca.pem"
-            self._certs = make_certificates(Path(ca_path))
+            self._certs = make_certificates(Path(ca_path).resolve())
             ssl_context = self._certs.ssl_context()
         if opts.auth in ("ntlm", "negotiate"):
             self._ntlm = NtlmUserFile(users).__enter__()
@@ -219,7 +219,7 @@ class LabServer:
             "auth": self.options.auth,
             "tls": self.options.tls,
             "ca_path": str(self._certs.ca_path) if self._certs is not None else None,
-            "audit_path": str(self.options.audit) if self.options.audit is not None else None,
+            "audit_path": str(Path(self.options.audit).resolve()) if self.options.audit is not None else None,
             "online_app_id": online_app.get("app_id"),
             "online_certificate_thumbprint": online_app.get("certificate_thumbprint"),
             "online_organization": online_app.get("organization"),
