@@ -8,9 +8,13 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+import datetime as dt
+
 from hybridkit.cli_support import app_context, emit_json, load_app_config
-from hybridkit.config import user_config_dir
+from hybridkit.config import Profile, user_config_dir
 from hybridkit.errors import ConfigError, InputError
+from hybridkit.ps import quote
+from hybridkit.templates import load_template
 
 __all__ = ["TEMPLATE", "app"]
 
@@ -145,3 +149,62 @@ def show(
     for key, value in data.items():
         table.add_row(key, str(value))
     app_ctx.console.print(table)
+
+
+def render_jumphost_script(profile: Profile, *, remoting_account: str | None = None,
+                           now: dt.datetime | None = None) -> str:
+    """The jump-host setup script (``ps_templates/jumphost-setup.ps1``) for an ``online`` profile."""
+    if profile.kind != "online":
+        raise InputError(f"profile {profile.name!r} is of kind {profile.kind}; the jump-host script is for "
+                         "an online profile (a Windows jump host running Connect-ExchangeOnline)")
+    missing = [k for k in ("app_id", "certificate_thumbprint", "organization") if not getattr(profile, k)]
+    if missing:
+        raise ConfigError(f"profile {profile.name!r} lacks {', '.join(missing)}")
+    account = remoting_account or profile.username
+    if not account:
+        raise InputError("name the WinRM account with --remoting-account (the profile has no username)")
+    return load_template("jumphost-setup.ps1").substitute(
+        generated=(now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
+        profile=_comment_safe(profile.name),
+        server=_comment_safe(profile.server),
+        app_id=quote(str(profile.app_id)),
+        thumbprint=quote(str(profile.certificate_thumbprint)),
+        organization=quote(str(profile.organization)),
+        remoting_account=quote(account),
+        ready_message=quote(f"Jump host ready. From your machine: hybridkit --profile {profile.name} connect test"),
+    )
+
+
+def _comment_safe(text: str) -> str:
+    """Text for inside a <# ... #> block comment: nothing that could close it."""
+    return text.replace("#>", "# >").replace("\n", " ")
+
+
+@app.command("jumphost-script")
+def jumphost_script(
+    ctx: typer.Context,
+    name: Annotated[Optional[str], typer.Argument(help="An online profile (default: --profile or the default).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write the script here instead of stdout.")] = None,
+    remoting_account: Annotated[
+        Optional[str], typer.Option("--remoting-account", help="The WinRM account (default: the profile's username).")
+    ] = None,
+) -> None:
+    """Write the PowerShell script that prepares the Windows jump host for an online profile.
+
+    It installs ExchangeOnlineManagement, imports the app certificate and lets the remoting account read its key,
+    sets up WinRM over HTTPS, and checks Connect-ExchangeOnline once. Review it, then run it on the jump host.
+    """
+    app_ctx = app_context(ctx)
+    profile = load_app_config(app_ctx).profile(name or app_ctx.profile)
+    script = render_jumphost_script(profile, remoting_account=remoting_account)
+    if out is None:
+        app_ctx.console.out(script, highlight=False)
+        return
+    try:
+        out.write_text(script, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write: {exc}") from exc
+    if app_ctx.json:
+        emit_json(app_ctx, {"written": str(out), "profile": profile.name})
+    else:
+        app_ctx.console.print(f"Wrote [bold]{out}[/]: review it, then run it on {profile.server} as an administrator.")
