@@ -159,7 +159,9 @@ def read_selection(
     return _read_named(sessions, list(selection.mailboxes), chunk_size=chunk_size, progress=progress)
 
 
-def _read_all(sessions: dict[SideName, PSSession], selection: Selection, progress: Progress | None) -> list[MailboxHold]:
+def _read_all(
+    sessions: dict[SideName, PSSession], selection: Selection, progress: Progress | None
+) -> list[MailboxHold]:
     params: dict[str, Any] = {"ResultSize": "Unlimited"}
     if selection.recipient_types:
         params["RecipientTypeDetails"] = list(selection.recipient_types)
@@ -252,7 +254,8 @@ def read_by_identity(
     """Hold state read back for identities already resolved on ``side`` (the verification pass)."""
     wanted = {i.casefold() for i in identities}
     outcomes = session.run_items(
-        Command.of("Get-Mailbox"), list(identities), chunk_size=chunk_size, key=_key_for(wanted), on_progress=on_progress
+        Command.of("Get-Mailbox"), list(identities), chunk_size=chunk_size, key=_key_for(wanted),
+        on_progress=on_progress,
     )
     out: dict[str, MailboxHold] = {}
     for outcome in outcomes:

@@ -88,7 +88,11 @@ def _recorded_errors(record: StepRecord) -> dict[str, str]:
 
 
 def run_status(
-    sessions: dict[SideName, PSSession], selection: Selection, *, chunk_size: int = 500, progress: Progress | None = None
+    sessions: dict[SideName, PSSession],
+    selection: Selection,
+    *,
+    chunk_size: int = 500,
+    progress: Progress | None = None,
 ) -> list[Outcome]:
     """Read-only: the hold state of every selected mailbox."""
     return outcomes_for_status(read_selection(sessions, selection, chunk_size=chunk_size, progress=progress))

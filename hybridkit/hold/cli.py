@@ -87,7 +87,8 @@ def _side_profiles(
         if profile.kind == "lab" and not profile.server:
             chosen = {side: dataclasses.replace(profile, endpoint=side) for side in lab_sides}
         else:
-            side = "online" if profile.kind == "online" or (profile.kind == "lab" and profile.endpoint == "online") else "onprem"
+            online_side = profile.kind == "online" or (profile.kind == "lab" and profile.endpoint == "online")
+            side = "online" if online_side else "onprem"
             chosen[side] = profile
     return chosen
 
@@ -124,7 +125,9 @@ def open_sides(
         for side in ("onprem", "online"):
             if side in profiles:
                 sessions[side] = open_session(profiles[side])
-        version = onprem_version(sessions["onprem"], profiles["onprem"].exchange_version) if "onprem" in sessions else "2019"
+        version = "2019"
+        if "onprem" in sessions:
+            version = onprem_version(sessions["onprem"], profiles["onprem"].exchange_version)
         yield sessions, version
     finally:
         for session in sessions.values():
@@ -218,7 +221,7 @@ def enable(
         try:
             result: EnableResult = run_enable(
                 sessions, selection, settings, onprem_version=version, what_if=what_if, journal=journal,
-                argv=sys.argv, profile=",".join(f"{k}" for k in sessions), chunk_size=chunk_size,
+                argv=sys.argv, profile=",".join(f"{k}={s.name}" for k, s in sessions.items()), chunk_size=chunk_size,
                 step_size=chunk_size * 4, progress=progress,
             )
         finally:

@@ -49,7 +49,9 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="Directory for the exports and manifest.json.")],
     fmt: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
     include: Annotated[Optional[str], typer.Option("--include", help="fullaccess,sendas,sendonbehalf,calendar")] = None,
-    mailboxes: Annotated[Optional[Path], typer.Option("--mailboxes", help="CSV/XLSX of mailboxes (default: all).")] = None,
+    mailboxes: Annotated[
+        Optional[Path], typer.Option("--mailboxes", help="CSV/XLSX of mailboxes (default: all).")
+    ] = None,
     onprem: Annotated[Optional[str], typer.Option("--onprem", help="Profile of the on-premises side.")] = None,
     online: Annotated[Optional[str], typer.Option("--online", help="Profile of the Exchange Online side.")] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, max=5000, help="Mailboxes per pipeline.")] = 1000,
@@ -72,9 +74,9 @@ def export(
     except ValueError as exc:
         raise InputError(str(exc)) from None
     names = read_mailbox_file(mailboxes) if mailboxes is not None else None
-    with open_sides(app_ctx, onprem, online, lab_sides=("onprem",)) as (sessions, _version), _progress(app_ctx.err_console) as progress, \
-            Journal(journal_path or DEFAULT_JOURNAL) as journal:
-        sources = {side: getattr(s, "name", side) for side, s in sessions.items()}
+    with open_sides(app_ctx, onprem, online, lab_sides=("onprem",)) as (sessions, _version), \
+            _progress(app_ctx.err_console) as progress, Journal(journal_path or DEFAULT_JOURNAL) as journal:
+        sources = {side: _source(s) for side, s in sessions.items()}
         manifest = export_inventory(sessions, out, fmt=fmt, includes=includes, mailboxes=names, sources=sources,
                                     journal=journal, argv=sys.argv, chunk_size=chunk_size, progress=progress)
     if app_ctx.json:
@@ -87,7 +89,16 @@ def export(
         table.add_row(f"{name}.{fmt}", str(count))
     app_ctx.console.print(table)
     app_ctx.console.print(
-        f"{sum(manifest.mailboxes.values())} mailboxes ({', '.join(f'{k}: {v}' for k, v in manifest.mailboxes.items())}),"
+        f"{sum(manifest.mailboxes.values())} mailboxes "
+        f"({', '.join(f'{k}: {v}' for k, v in manifest.mailboxes.items())}),"
         f" {len(manifest.failures)} per-mailbox failure(s), {manifest.requests} WSMan requests; see manifest.json",
         highlight=False)
 
+
+
+def _source(session: object) -> str:
+    """``profile (url)`` for the manifest; never credentials."""
+    name = str(getattr(session, "name", ""))
+    connection = getattr(session, "connection", None)
+    url = getattr(connection, "url", None)
+    return f"{name} ({url})" if url else name

@@ -73,7 +73,9 @@ _HOLD_PARAMS = {"LitigationHoldEnabled", "LitigationHoldDuration", "LitigationHo
                 "RetentionComment"}
 
 
-def find_mailbox(ctx: CmdletContext, identity: Any, *, public_folder: bool = False) -> tuple[dict[str, Any] | None, int]:
+def find_mailbox(
+    ctx: CmdletContext, identity: Any, *, public_folder: bool = False
+) -> tuple[dict[str, Any] | None, int]:
     """(the mailbox on this side that ``identity`` names, number of matches); public folder mailboxes only when
     asked for (``-PublicFolder``)."""
     return resolve_one(ctx.side, identity, lambda rec: _is_mailbox(rec, public_folder))
