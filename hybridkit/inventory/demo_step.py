@@ -1,0 +1,56 @@
+"""The demo's inventory step: crawl the demo org's on-prem side, then plan migration batches from the crawl.
+
+Equivalent to ``hybridkit inventory export --out inv`` followed by ``hybridkit batches plan inv/*.csv``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from hybridkit.demo import DemoContext
+from hybridkit.inventory._model import INCLUDES
+from hybridkit.inventory._run import export_inventory
+from hybridkit.journal import Journal
+
+__all__ = ["DEMO_ORDER", "DEMO_TITLE", "demo_step"]
+
+DEMO_TITLE = "Inventory crawl, then batch planning from it"
+DEMO_ORDER = 30
+
+
+def demo_step(ctx: DemoContext) -> dict[str, Any]:
+    """Crawl mailboxes, sizes and permissions in a few pipelines, then plan batches from the files written."""
+    from hybridkit.batches._model import PlanOptions
+    from hybridkit.batches._plan import plan_batches
+    from hybridkit.batches._read import load_inputs
+
+    console = ctx.console
+    out = ctx.workdir / "inventory"
+    console.print("$ hybridkit inventory export --out inventory", highlight=False, markup=False)
+    with Journal(ctx.journal_path) as journal:
+        manifest = export_inventory({"onprem": ctx.session}, out, includes=frozenset(INCLUDES), journal=journal,
+                                    sources={"onprem": ctx.ready["onprem_url"]}, chunk_size=200)
+    mailboxes = sum(manifest.mailboxes.values())
+    table = Table(title=f"Inventory: {mailboxes} mailboxes, {manifest.requests} WSMan requests "
+                        f"({manifest.requests / max(mailboxes, 1):.2f} per mailbox)", title_justify="left")
+    table.add_column("File")
+    table.add_column("Rows", justify="right")
+    for name, count in manifest.counts.items():
+        table.add_row(f"{name}.csv", str(count))
+    console.print(table)
+    console.print("$ hybridkit batches plan inventory/*.csv --max-mailboxes 60", highlight=False, markup=False)
+    plan = plan_batches(load_inputs(sorted(out.glob("*.csv"))), PlanOptions(max_mailboxes=60))
+    batches = Table(title=f"{len(plan.batches)} batches; {len(plan.cross_batch_links)} permission(s) cross batches",
+                    title_justify="left")
+    batches.add_column("Batch")
+    batches.add_column("Mailboxes", justify="right")
+    batches.add_column("Size (GB)", justify="right")
+    for batch in plan.batches:
+        batches.add_row(escape(batch.name), str(len(batch.mailboxes)), f"{batch.size_bytes / 1024**3:,.1f}")
+    console.print(batches)
+    return {"mailboxes": mailboxes, "requests": manifest.requests, "counts": manifest.counts,
+            "failures": len(manifest.failures), "batches": len(plan.batches),
+            "cross_batch_links": len(plan.cross_batch_links)}

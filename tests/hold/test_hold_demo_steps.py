@@ -1,0 +1,53 @@
+"""The hold and inventory demo steps run against a lab and say what they should."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+
+from hybridkit._context import AppContext  # noqa: E402
+from hybridkit.config import lab_profile_from_ready  # noqa: E402
+from hybridkit.demo import DemoContext  # noqa: E402
+from hybridkit.ps import open_session  # noqa: E402
+
+
+def _context(handle: Any, tmp: Path) -> tuple[DemoContext, io.StringIO]:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=160)
+    app = AppContext(profile=None, config=None, output="table", verbose=False, console=console, err_console=console)
+    ready = handle.server.ready_info()
+    profile = lab_profile_from_ready("lab", ready)
+    return DemoContext(app=app, session=open_session(profile), profile=profile, lab=handle.server, ready=ready,
+                       workdir=tmp, journal_path=tmp / "journal.sqlite"), buffer
+
+
+def test_hold_demo_step_reports_one_unlicensed(lab_factory: Any, tmp_path: Path) -> None:
+    from hybridkit.hold.demo_step import demo_step
+
+    ctx, buffer = _context(lab_factory(org="demo"), tmp_path)
+    try:
+        result = demo_step(ctx)
+    finally:
+        ctx.session.close()
+    assert result["unlicensed"] and len(result["unlicensed"]) == 1
+    assert result["counts"]["enabled"] > 300 and "failed" not in result["counts"]
+    assert result["rerun"] == {"already on hold": result["counts"]["enabled"], "unlicensed": 1}
+    assert "unlicensed" in buffer.getvalue() and Path(result["report"]).exists()
+
+
+def test_inventory_demo_step_crawls_then_plans(lab_factory: Any, tmp_path: Path) -> None:
+    from hybridkit.inventory.demo_step import demo_step
+
+    ctx, buffer = _context(lab_factory(org="demo"), tmp_path)
+    try:
+        result = demo_step(ctx)
+    finally:
+        ctx.session.close()
+    assert result["mailboxes"] > 300 and result["failures"] == 0 and result["batches"] >= 6
+    assert "batches plan" in buffer.getvalue()
