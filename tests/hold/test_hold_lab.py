@@ -137,3 +137,51 @@ def test_reenabling_keeps_the_original_date() -> None:
     run(org, "onprem", Identity="ann", LitigationHoldEnabled=True, LitigationHoldDuration=30)
     r = rec(org, "onprem", "ann")
     assert r["LitigationHoldDate"] == T0.isoformat() and r["LitigationHoldDuration"] == "30.00:00:00"
+
+
+# -- through the engine: catalogue binding in front of the handler ------------------------------------------------
+
+def _engine_run(version: str, commands: list[Any], items: list[Any]) -> Sink:
+    import pytest
+
+    engine_mod = pytest.importorskip("hybridkit.lab.engine")
+    from hybridkit.lab._types import LabCommand, LabTerminatingError
+
+    engine = engine_mod.ExchangeEngine.create(org="demo", version=version)
+    session = LabSession(EndpointKind.ONPREM, "labadmin", "shell-1")
+    engine.open_session(session)
+    sink = Sink()
+    try:
+        engine.invoke(session, [LabCommand(name, list(params)) for name, params in commands], items, sink)
+    except LabTerminatingError as exc:
+        sink.errors.append(exc.error)
+    sink.engine = engine  # type: ignore[attr-defined]
+    return sink
+
+
+def _first_user(sink: Sink) -> dict[str, Any]:
+    org = sink.engine.org  # type: ignore[attr-defined]
+    return next(r for r in org.onprem.recipients.values() if r.get("RecipientTypeDetails") == "UserMailbox")
+
+
+def test_engine_refuses_duration_on_exchange_2010() -> None:
+    probe = _engine_run("2010", [], [])
+    who = _first_user(probe)["PrimarySmtpAddress"]
+    sink = _engine_run("2010", [("Set-Mailbox", [("Identity", who), ("LitigationHoldEnabled", True),
+                                                 ("LitigationHoldDuration", 30)])], [])
+    assert sink.errors and "LitigationHoldDuration" in sink.errors[0].message
+    ok = _engine_run("2019", [("Set-Mailbox", [("Identity", who), ("LitigationHoldEnabled", True),
+                                               ("LitigationHoldDuration", 30)])], [])
+    assert not ok.errors
+
+
+def test_engine_binds_set_mailbox_identity_by_property_name_only() -> None:
+    probe = _engine_run("2019", [], [])
+    who = _first_user(probe)["PrimarySmtpAddress"]
+    strings = _engine_run("2019", [("Set-Mailbox", [("LitigationHoldEnabled", True)])], [who])
+    assert strings.errors and "cannot be bound to any parameters" in strings.errors[0].message
+    piped = _engine_run("2019", [("Get-Mailbox", []), ("Set-Mailbox", [("LitigationHoldEnabled", True)])], [who])
+    assert not piped.errors
+    rec = next(r for r in piped.engine.org.onprem.recipients.values()  # type: ignore[attr-defined]
+               if r.get("PrimarySmtpAddress") == who)
+    assert rec["LitigationHoldEnabled"] is True and rec["LitigationHoldOwner"] == "labadmin"
