@@ -18,13 +18,14 @@ for ``--output json`` (or None). A step that raises is reported and makes the de
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import importlib
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -34,7 +35,7 @@ from rich.table import Table
 from hybridkit._context import AppContext
 from hybridkit.cli_support import app_context, emit_json
 from hybridkit.config import Profile, lab_profile_from_ready
-from hybridkit.errors import HybridkitError
+from hybridkit.errors import HybridkitError, InputError
 from hybridkit.ps import Command, PSObject, PSSession, open_session
 
 __all__ = ["CAPABILITY_MODULES", "DEMO_STEPS", "DemoContext", "DemoStep", "demo", "demo_step", "load_demo_steps"]
@@ -165,6 +166,10 @@ def demo(
     ctx: typer.Context,
     org: Annotated[str, typer.Option("--org", help="Lab organisation: demo, or synthetic:N.")] = "demo",
     tls: Annotated[bool, typer.Option("--tls/--no-tls", help="HTTPS with the lab's CA (validated).")] = True,
+    workdir_option: Annotated[
+        Optional[Path],
+        typer.Option("--workdir", help="Keep the demo's files (inventory, plans, reports, backup, runbooks) here."),
+    ] = None,
 ) -> None:
     """Start an embedded lab and show the tool working end to end (no Exchange needed)."""
     from hybridkit.lab.server import LabOptions, LabServer
@@ -174,8 +179,14 @@ def demo(
     steps = load_demo_steps()
     results: dict[str, Any] = {}
     failures: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="hybridkit-demo-") as tmp:
-        workdir = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if workdir_option is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hybridkit-demo-")))
+        else:
+            workdir = workdir_option.resolve()
+            if workdir.exists() and any(workdir.iterdir()):
+                raise InputError(f"{workdir} is not empty; give --workdir a new or empty folder")
+            workdir.mkdir(parents=True, exist_ok=True)
         options = LabOptions(host="127.0.0.1", port=0, tls=tls, org=org, ca_path=workdir / "lab-ca.pem")
         with out.status("Starting the embedded Exchange lab…"):
             lab = LabServer(options).start()
@@ -208,3 +219,8 @@ def demo(
         raise typer.Exit(1)
     out.print(f"[bold green]Demo complete[/]: {len(steps)} steps against the lab "
               f"({results.get('wsman_requests', 0)} WSMan requests on the demo's own session).", highlight=False)
+    if workdir_option is None:
+        out.print("[dim]The demo's files were in a temporary folder, now removed; "
+                  "run `hybridkit demo --workdir DIR` to keep them.[/]", highlight=False)
+    else:
+        out.print(f"The demo's files are in {escape(str(workdir))}.", highlight=False)

@@ -26,6 +26,7 @@ def demo_step(ctx: DemoContext) -> dict[str, Any]:
     from hybridkit.batches._model import PlanOptions
     from hybridkit.batches._plan import plan_batches
     from hybridkit.batches._read import load_inputs
+    from hybridkit.batches._write import write_plan
 
     console = ctx.console
     out = ctx.workdir / "inventory"
@@ -41,8 +42,10 @@ def demo_step(ctx: DemoContext) -> dict[str, Any]:
     for name, count in manifest.counts.items():
         table.add_row(f"{name}.csv", str(count))
     console.print(table)
-    console.print("$ hybridkit batches plan inventory/*.csv --max-mailboxes 60", highlight=False, markup=False)
+    console.print("$ hybridkit batches plan inventory/*.csv --max-mailboxes 60 --out plan", highlight=False,
+                  markup=False)
     plan = plan_batches(load_inputs(sorted(out.glob("*.csv"))), PlanOptions(max_mailboxes=60))
+    write_plan(plan, ctx.workdir / "plan")
     batches = Table(title=f"{len(plan.batches)} batches; {len(plan.cross_batch_links)} permission(s) cross batches",
                     title_justify="left")
     batches.add_column("Batch")

@@ -92,12 +92,19 @@ def test_journaled_steps_against_the_lab(lab: Any, tmp_path: Path) -> None:
 
 
 def test_demo_runs_end_to_end(isolated: Path) -> None:  # noqa: F811
-    result = runner.invoke(app, ["-o", "json", "demo"])
+    workdir = isolated / "demo-files"
+    result = runner.invoke(app, ["-o", "json", "demo", "--workdir", str(workdir)])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     summary = data["results"]["Organisation summary"]
     assert summary["mailboxes"] >= 300 and summary["servers"] and summary["databases"]
     assert data["failed"] == []
+    # --workdir keeps what the steps wrote: the crawl, the plan made from it, the hold report, the backup.
+    plan = json.loads((workdir / "plan" / "plan.json").read_text(encoding="utf-8"))
+    assert sum(len(b["mailboxes"]) for b in plan["batches"]) == summary["mailboxes"]
+    assert (workdir / "inventory" / "manifest.json").is_file() and (workdir / "hold.xlsx").is_file()
+    again = runner.invoke(app, ["demo", "--workdir", str(workdir)])
+    assert again.exit_code == 2 and "not empty" in again.output
 
 
 def test_connect_test_rides_out_injected_transient_faults(lab_factory: Any, tmp_path: Path) -> None:
