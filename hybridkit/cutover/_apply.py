@@ -185,13 +185,15 @@ def create_commands(plan: CreatePlan, options: CreateOptions) -> list[Command]:
                 NotificationEmails=list(options.notify) or None,
             )
         )
+    for change in plan.to_start:
+        commands.append(Command.of("Start-MigrationBatch", Identity=change.name))
     return commands
 
 
 def create_batches(session: PSSession, plan: CreatePlan, options: CreateOptions) -> list[tuple[str, str, str]]:
     """Run the New-MigrationBatch commands; (batch, outcome, detail) per planned batch."""
     results: list[tuple[str, str, str]] = []
-    commands = {c.param("Name"): c for c in create_commands(plan, options)}
+    commands = {c.param("Name") or c.param("Identity"): c for c in create_commands(plan, options)}
     for change in plan.changes:
         if change.action is BatchAction.UNCHANGED:
             results.append((change.name, "unchanged", change.reason))
@@ -203,6 +205,8 @@ def create_batches(session: PSSession, plan: CreatePlan, options: CreateOptions)
             continue
         if result.errors:
             results.append((change.name, "failed", result.errors[0].message))
+        elif change.action is BatchAction.START:
+            results.append((change.name, "started", change.reason))
         else:
             status = _text(result.output[0].get("Status")) if result.output else ""
             results.append((change.name, "created", f"{len(change.mailboxes)} mailboxes, status {status}"))

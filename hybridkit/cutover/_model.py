@@ -40,6 +40,7 @@ class ObservedBatch:
 
 class BatchAction(enum.Enum):
     CREATE = "create"
+    START = "start"  # exists with the same members, never started (Created) or Stopped, and --start was asked
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"
 
@@ -63,6 +64,10 @@ class CreatePlan:
     @property
     def to_create(self) -> tuple[BatchChange, ...]:
         return tuple(c for c in self.changes if c.action is BatchAction.CREATE)
+
+    @property
+    def to_start(self) -> tuple[BatchChange, ...]:
+        return tuple(c for c in self.changes if c.action is BatchAction.START)
 
     @property
     def conflicts(self) -> tuple[BatchChange, ...]:

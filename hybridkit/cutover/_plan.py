@@ -78,8 +78,19 @@ def select_batches(planned: Iterable[PlannedBatch], names: Iterable[str]) -> tup
     return tuple(b for b in planned if b.name.lower() in wanted)
 
 
-def plan_create(planned: Iterable[PlannedBatch], observed: Mapping[str, ObservedBatch]) -> CreatePlan:
-    """Create what is missing; leave identical batches alone; a same-named batch with other members conflicts."""
+# Batch statuses Start-MigrationBatch takes a batch out of without retrying anything: created but never started,
+# or stopped (Start-MigrationBatch reference page).
+STARTABLE_STATUSES = frozenset({"created", "stopped"})
+
+
+def plan_create(
+    planned: Iterable[PlannedBatch], observed: Mapping[str, ObservedBatch], *, start: bool = False
+) -> CreatePlan:
+    """Create what is missing; leave identical batches alone; a same-named batch with other members conflicts.
+
+    With ``start``, an identical batch that was never started (or was stopped) is started, so re-running
+    ``cutover create --start`` after a ``create`` without it converges instead of leaving the batch idle.
+    """
     by_name = {name.lower(): batch for name, batch in observed.items()}
     member_of = {m: b.name for b in observed.values() for m in b.mailboxes}
     changes: list[BatchChange] = []
@@ -95,6 +106,11 @@ def plan_create(planned: Iterable[PlannedBatch], observed: Mapping[str, Observed
                                            f"new batch of {len(batch.mailboxes)} mailboxes"))
             continue
         planned_set, existing_set = set(batch.mailboxes), set(existing.mailboxes)
+        if planned_set == existing_set and start and existing.status.lower() in STARTABLE_STATUSES:
+            changes.append(BatchChange(BatchAction.START, batch.name, batch.mailboxes,
+                                       f"exists with the same {len(planned_set)} mailboxes ({existing.status}); "
+                                       "starting it"))
+            continue
         if planned_set == existing_set:
             changes.append(BatchChange(BatchAction.UNCHANGED, batch.name, batch.mailboxes,
                                        f"exists with the same {len(planned_set)} mailboxes ({existing.status})"))

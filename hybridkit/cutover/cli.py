@@ -87,7 +87,7 @@ def create(
     options = _apply.CreateOptions(endpoint, target_delivery_domain, start, when, tuple(notify or ()))
     with _session(app_ctx) as session:
         observed, _ = _apply.observe_batches(session)
-        plan = plan_create(planned, observed)
+        plan = plan_create(planned, observed, start=start)
         if plan.conflicts:
             raise PlanError("; ".join(f"batch {c.name}: {c.reason}" for c in plan.conflicts))
         if what_if:
@@ -101,7 +101,7 @@ def create(
         for col in ("Batch", "Outcome", "Detail"):
             table.add_column(col)
         for name, outcome, detail in results:
-            style = {"created": "green", "unchanged": "dim", "failed": "red"}.get(outcome, "")
+            style = {"created": "green", "started": "green", "unchanged": "dim", "failed": "red"}.get(outcome, "")
             table.add_row(name, f"[{style}]{outcome}[/]", detail)
         app_ctx.console.print(table)
         if when:
@@ -117,6 +117,9 @@ def _print_what_if(app_ctx: AppContext, plan_dir: Path, commands: list[Any], pla
             app_ctx.err_console.print(f"# {change.name}: {change.reason}; left alone", highlight=False)
     members = {c.name: c.mailboxes for c in plan.changes}
     for command in commands:
+        if command.cmdlet != "New-MigrationBatch":
+            app_ctx.console.print(command.render(), highlight=False, markup=False, soft_wrap=True)
+            continue
         name = command.param("Name")
         line = type(command)(command.cmdlet, tuple((k, "\x00CSV\x00" if k == "CSVData" else v)
                                                    for k, v in command.parameters)).render()

@@ -126,3 +126,23 @@ def test_migrationuser_method(tmp_path):
     final = _apply.follow(session, EMAILS[:1], poll_interval=0, timeout=1)
     assert final[EMAILS[0]].status == "Completed"
     assert _apply.read_moves(session, mailboxes=[EMAILS[1]])[EMAILS[1]].status == "Synced"
+
+
+def test_create_with_start_starts_an_identical_batch_that_was_never_started(tmp_path):
+    org = make_org()
+    session = FakeSession(org)
+    planned = [PlannedBatch("Wave2", tuple(EMAILS[:4]))]
+    idle = _apply.CreateOptions(DEFAULT_ENDPOINT, "contoso.mail.onmicrosoft.com", start=False)
+    observed, _ = _apply.observe_batches(session)
+    assert _apply.create_batches(session, plan_create(planned, observed), idle)[0][1] == "created"
+    observed, _ = _apply.observe_batches(session)
+    assert observed["Wave2"].status == "Created"
+    # Without --start an identical batch is left alone; with it, the idle batch is started, once.
+    assert [c.action.value for c in plan_create(planned, observed).changes] == ["unchanged"]
+    plan = plan_create(planned, observed, start=True)
+    assert [c.render() for c in _apply.create_commands(plan, OPTIONS)] == ["Start-MigrationBatch -Identity 'Wave2'"]
+    assert _apply.create_batches(session, plan, OPTIONS)[0][1] == "started"
+    org.clock.advance(6 * 3600)
+    observed, _ = _apply.observe_batches(session)
+    assert observed["Wave2"].status not in ("Created", "Stopped")
+    assert [c.action.value for c in plan_create(planned, observed, start=True).changes] == ["unchanged"]
