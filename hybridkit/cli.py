@@ -7,7 +7,6 @@ import logging
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -22,7 +21,7 @@ __all__ = ["app", "main"]
 class _Root(TyperGroup):
     """The root group: every expected error becomes one stderr line and its exit code, never a traceback."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: typer.Context) -> object:
         try:
             return super().invoke(ctx)
         except HybridkitError as exc:
