@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from collections.abc import Callable, Sequence
 
 from hybridkit.hold._apply import ApplyResult, apply_steps, set_pipeline, verify
@@ -69,16 +70,32 @@ class HoldJournal:
 
 
 def _target(step: HoldStep) -> str:
-    return json.dumps(
-        {"side": step.side, "mailboxes": len(step.identities), "identities": step.identities, "actions": step.actions},
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+    """What ``hybridkit journal show`` lists for a step: the side and the mailboxes it covers."""
+    ids = step.identities
+    span = ids[0] if len(ids) == 1 else f"{ids[0]} ... {ids[-1]}"
+    return f"{step.side}: {len(ids)} mailbox(es), {span}"
 
 
-def _from_record(record: StepRecord) -> HoldStep:
-    data = json.loads(record.target)
-    return HoldStep(record.key, data["side"], tuple(data["identities"]), tuple(data["actions"]))
+def _steps_file(journal: Journal, run_id: str) -> Path:
+    """Where a run's steps (identities and planned actions) are kept beside the journal, for resuming."""
+    return Path(journal.path).parent / "hold-runs" / f"{run_id}.json"
+
+
+def _save_steps(journal: Journal, run_id: str, steps: Sequence[HoldStep]) -> None:
+    path = _steps_file(journal, run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {s.key: {"side": s.side, "identities": s.identities, "actions": s.actions} for s in steps}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _load_steps(journal: Journal, run_id: str) -> dict[str, HoldStep] | None:
+    path = _steps_file(journal, run_id)
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {k: HoldStep(k, v["side"], tuple(v["identities"]), tuple(v["actions"])) for k, v in data.items()}
 
 
 def _recorded_errors(record: StepRecord) -> dict[str, str]:
@@ -135,13 +152,16 @@ def run_enable(
         fingerprint = request_fingerprint(JOURNAL_KIND, selection, settings, list(sessions))
         prior = journal.find_resumable(JOURNAL_KIND, fingerprint)
         old: list[StepRecord] = journal.steps(prior.run_id) if prior else []
-        covered = {(s.side, ident) for r in old for s in [_from_record(r)] for ident in s.identities}
-        if prior is not None and send_now <= covered:
+        saved = _load_steps(journal, prior.run_id) if prior else None
+        if saved is not None and set(saved) != {r.key for r in old}:
+            saved = None
+        covered = {(s.side, ident) for s in (saved or {}).values() for ident in s.identities}
+        if prior is not None and saved is not None and send_now <= covered:
             run_id = journal.resume_run(prior.run_id).run_id
             result.resumed = True
             todo: list[HoldStep] = []
             for record in old:
-                step = _from_record(record)
+                step = saved[record.key]
                 earlier.update({(step.side, i): a for i, a in zip(step.identities, step.actions)})
                 if record.state is StepState.DONE:
                     recorded.update(_recorded_errors(record))
@@ -160,6 +180,7 @@ def run_enable(
         else:
             planned = [PlannedStep(s.key, _target(s), set_pipeline(settings, s.side).render()) for s in steps]
             run_id = journal.start_run(JOURNAL_KIND, fingerprint, planned, argv=argv, profile=profile)
+            _save_steps(journal, run_id, steps)
             result.steps_total = len(steps)
         result.run_id = run_id
         result.apply = ApplyResult()

@@ -22,6 +22,15 @@ __all__ = ["JOURNAL_KIND", "export_inventory"]
 JOURNAL_KIND = "inventory"
 Progress = Callable[[str, int, int], None]
 _LISTING = ".parts/listing.json"
+_STEPS = ".parts/steps.json"
+
+
+def _load_steps(out_dir: Path) -> dict[str, CrawlStep] | None:
+    path = out_dir / _STEPS
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {k: CrawlStep(v[0], v[1], int(v[2]), tuple(v[3])) for k, v in data.items()}
 
 
 def _now() -> str:
@@ -29,13 +38,8 @@ def _now() -> str:
 
 
 def _target(step: CrawlStep) -> str:
-    return json.dumps({"stage": step.stage, "side": step.side, "number": step.number, "identities": step.identities},
-                      separators=(",", ":"), ensure_ascii=False)
-
-
-def _from_target(text: str) -> CrawlStep:
-    data = json.loads(text)
-    return CrawlStep(data["stage"], data["side"], int(data["number"]), tuple(data["identities"]))
+    """What ``hybridkit journal show`` lists for a step."""
+    return f"{step.stage} {step.side}: {len(step.identities)} mailbox(es)"
 
 
 def export_inventory(
@@ -67,18 +71,20 @@ def export_inventory(
     listing_path = out_dir / _LISTING
     run_id: str | None = None
     resumed = False
-    if prior is not None and listing_path.exists():
-        listing = Listing.from_json(json.loads(listing_path.read_text(encoding="utf-8")))
+    saved = _load_steps(out_dir) if prior is not None and listing_path.exists() else None
+    if prior is not None and saved is not None and set(saved) == {r.key for r in journal.steps(prior.run_id)}:
         assert journal is not None
+        listing = Listing.from_json(json.loads(listing_path.read_text(encoding="utf-8")))
         run_id = journal.resume_run(prior.run_id).run_id
         records = journal.steps(run_id)
-        steps = [_from_target(r.target) for r in records]
+        steps = [saved[r.key] for r in records]
         done = {r.key for r in records if r.state is StepState.DONE}
         resumed = True
     else:
         listing = list_mailboxes(sessions, mailboxes, chunk_size=chunk_size, progress=progress)
         write_json_atomic(listing_path, listing.to_json())
         steps = plan_steps(listing.refs, includes, per_step)
+        write_json_atomic(out_dir / _STEPS, {s.key: [s.stage, s.side, s.number, s.identities] for s in steps})
         done = set()
         if journal is not None:
             planned = [PlannedStep(s.key, _target(s), stage_pipeline(s.stage, s.side).render()) for s in steps]
