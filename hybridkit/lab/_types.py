@@ -26,6 +26,7 @@ __all__ = [
     "LabObject",
     "LabSecureString",
     "LabSession",
+    "CollectingSink",
     "LabTerminatingError",
     "PipelineSink",
 ]
@@ -127,6 +128,24 @@ class PipelineSink(Protocol):
 
     def warning(self, text: str) -> None:
         """Write one warning record."""
+
+
+@dataclasses.dataclass
+class CollectingSink:
+    """A ``PipelineSink`` that keeps everything written to it (for running the engine in-process, and tests)."""
+
+    out: list[Any] = dataclasses.field(default_factory=list)
+    errors: list[LabError] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    def output(self, obj: Any) -> None:
+        self.out.append(obj)
+
+    def error(self, err: LabError) -> None:
+        self.errors.append(err)
+
+    def warning(self, text: str) -> None:
+        self.warnings.append(text)
 
 
 @dataclasses.dataclass

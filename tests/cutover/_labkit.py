@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from hybridkit.lab._types import EndpointKind, LabError, LabSession, LabTerminatingError
+from hybridkit.lab._types import CollectingSink, EndpointKind, LabSession, LabTerminatingError
 from hybridkit.lab.cmdlets import migration  # noqa: F401  (registers handlers)
 from hybridkit.lab.cmdlets._registry import HANDLERS, CmdletContext
 from hybridkit.lab.org import Org, Side, VirtualClock
@@ -14,20 +14,7 @@ from hybridkit.lab.org import Org, Side, VirtualClock
 T0 = dt.datetime(2026, 11, 28, 1, 0, tzinfo=dt.timezone.utc)
 
 
-class FakeSink:
-    def __init__(self) -> None:
-        self.out: list[Any] = []
-        self.errors: list[LabError] = []
-        self.warnings: list[str] = []
-
-    def output(self, obj: Any) -> None:
-        self.out.append(obj)
-
-    def error(self, err: LabError) -> None:
-        self.errors.append(err)
-
-    def warning(self, text: str) -> None:
-        self.warnings.append(text)
+FakeSink = CollectingSink
 
 
 def make_org(count: int = 14) -> Org:

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from hybridkit.lab._types import EndpointKind, LabError, LabSession
+from hybridkit.lab._types import CollectingSink, EndpointKind, LabSession
 from hybridkit.lab.cmdlets import permissions  # noqa: F401  (registers the cmdlets)
 from hybridkit.lab.cmdlets._registry import HANDLERS, CmdletContext
 from hybridkit.lab.org import Org, Side, VirtualClock
@@ -14,19 +14,7 @@ from hybridkit.lab.org import Org, Side, VirtualClock
 T0 = dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.timezone.utc)
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.out: list[Any] = []
-        self.errors: list[LabError] = []
-
-    def output(self, obj: Any) -> None:
-        self.out.append(obj)
-
-    def error(self, err: LabError) -> None:
-        self.errors.append(err)
-
-    def warning(self, text: str) -> None:
-        pass
+Sink = CollectingSink
 
 
 def _rec(name: str, kind: str = "UserMailbox", **extra: Any) -> dict[str, Any]:

@@ -5,27 +5,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from hybridkit.lab._types import EndpointKind, LabCommand, LabError, LabSession, LabTerminatingError
+from hybridkit.lab._types import CollectingSink, EndpointKind, LabCommand, LabError, LabSession, LabTerminatingError
 from hybridkit.lab.engine import ExchangeEngine
 
 
 @dataclasses.dataclass
-class Result:
+class Result(CollectingSink):
     """What one pipeline wrote: objects, non-terminating errors, warnings, and the terminating error if any."""
 
-    out: list[Any] = dataclasses.field(default_factory=list)
-    errors: list[LabError] = dataclasses.field(default_factory=list)
-    warnings: list[str] = dataclasses.field(default_factory=list)
     failed: LabError | None = None
-
-    def output(self, obj: Any) -> None:
-        self.out.append(obj)
-
-    def error(self, err: LabError) -> None:
-        self.errors.append(err)
-
-    def warning(self, text: str) -> None:
-        self.warnings.append(text)
 
     def names(self, prop: str = "Name") -> list[Any]:
         return [o.get(prop) for o in self.out]
