@@ -26,7 +26,6 @@ from hybridkit.batches._group import group_mailboxes
 from hybridkit.batches._identity import Directory, build_directory
 from hybridkit.batches._links import RIGHTS, SENDAS, Links, collect_links
 from hybridkit.batches._model import (
-    Batch,
     BatchInputError,
     BatchPlan,
     CrossLink,

@@ -294,7 +294,7 @@ def envelope_overhead() -> int:
 
 def fault_envelope(fault: WSManFault, relates_to: str = "", machine: str = "localhost") -> bytes:
     """A SOAP 1.2 fault with the WSManFault detail pypsrp parses (Code, Machine, Message)."""
-    s, wsa, wsmanfault = NS["s"], NS["wsa"], NS["wsmanfault"]
+    s, wsmanfault = NS["s"], NS["wsmanfault"]
     fault_el = ET.Element(f"{{{s}}}Fault")
     code = ET.SubElement(fault_el, f"{{{s}}}Code")
     ET.SubElement(code, f"{{{s}}}Value").text = fault.soap_code

@@ -109,7 +109,7 @@ def _system(onprem: Side, rng: random.Random) -> None:
 
 def populate_demo(org: Org, rng: random.Random) -> None:
     """Fill ``org`` with the demo recipients and permissions."""
-    onprem, online = org.onprem, org.online
+    onprem = org.onprem
     by_dept = _people(onprem, rng)
     everyone = [r for members in by_dept.values() for r in members]
     svc = make_mailbox(onprem, rng, name="svc-backup", alias="svc-backup", sam="svc-backup",
@@ -183,7 +183,7 @@ def populate_demo(org: Org, rng: random.Random) -> None:
 
 def _cloud(org: Org, rng: random.Random, mailboxes: list[dict[str, Any]], by_dept: dict[str, list[dict[str, Any]]],
            group: dict[str, Any]) -> None:
-    onprem, online = org.onprem, org.online
+    online = org.online
     pairs = {rec["Guid"]: sync_mail_user(online, rng, rec) for rec in mailboxes}
     online_group = dict(group, Guid=f"{group['Guid'][:-4]}0001", Identity=group["Name"], Members=[])
     online.recipients[online_group["Guid"]] = online_group

@@ -14,12 +14,10 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import string
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from hybridkit.errors import CommandFailed, ConfigError
+from hybridkit.errors import CommandFailed
 from hybridkit.templates import load_template
 from hybridkit.journal import Journal, StepState
 from hybridkit.mailflow._model import Change, Kind, MailflowSpec, ObservedObject, Plan, Side

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hybridkit.cli import app
-from hybridkit.lab._types import LabError, LabTerminatingError
+from hybridkit.lab._types import LabError
 from hybridkit.lab.cmdlets._registry import HANDLERS
 from hybridkit.mailflow._scaffold import SCENARIOS
 
