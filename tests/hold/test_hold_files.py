@@ -1,0 +1,51 @@
+"""Reading mailbox lists as people and Exchange write them; writing the report."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from hybridkit.errors import InputError
+from hybridkit.hold._files import read_mailbox_file, write_report
+from hybridkit.hold._model import Outcome, OutcomeStatus
+
+
+def test_export_csv_with_type_line_and_bom(tmp_path: Path) -> None:
+    path = tmp_path / "mailboxes.csv"
+    path.write_bytes("\ufeff#TYPE Selected.Microsoft.Exchange.Data.Directory.Management.Mailbox\r\n"
+                     '"DisplayName","Alias","PrimarySmtpAddress"\r\n"Ann","ann","ann@contoso.com"\r\n'
+                     '"Bob","bob","bob@contoso.com"\r\n"Ann again","ann","ANN@contoso.com"\r\n'.encode("utf-8"))
+    assert read_mailbox_file(path) == ["ann@contoso.com", "bob@contoso.com"]
+
+
+def test_semicolon_cp1252_and_utf16_and_plain_list(tmp_path: Path) -> None:
+    semi = tmp_path / "semi.csv"
+    semi.write_bytes("Name;EmailAddress\r\nSøren;soren@contoso.com\r\n".encode("cp1252"))
+    assert read_mailbox_file(semi) == ["soren@contoso.com"]
+    wide = tmp_path / "wide.csv"
+    wide.write_bytes("Mailbox\r\ncat@contoso.com\r\n".encode("utf-16"))
+    assert read_mailbox_file(wide) == ["cat@contoso.com"]
+    plain = tmp_path / "plain.txt"
+    plain.write_text("dan@contoso.com\n\neve@contoso.com\n", encoding="utf-8")
+    assert read_mailbox_file(plain) == ["dan@contoso.com", "eve@contoso.com"]
+
+
+def test_unusable_files_are_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="file not found"):
+        read_mailbox_file(tmp_path / "nope.csv")
+    two = tmp_path / "two.csv"
+    two.write_text("Colour,Size\nred,1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no column of mailbox addresses"):
+        read_mailbox_file(two)
+    with pytest.raises(InputError, match=r"\.csv or \.xlsx"):
+        read_mailbox_file(tmp_path / "list.json") if (tmp_path / "list.json").write_text("[]") else None
+
+
+def test_report_csv_round_trips(tmp_path: Path) -> None:
+    rows = [Outcome("a@x", "online", OutcomeStatus.FAILED, "a@x", "UserMailbox", False, "", "", "Ex1|boom, \"q\"")]
+    write_report(tmp_path / "r.csv", rows)
+    with (tmp_path / "r.csv").open(encoding="utf-8-sig") as fh:
+        got = list(csv.DictReader(fh))
+    assert got[0]["Status"] == "failed" and got[0]["Message"] == "Ex1|boom, \"q\"" and got[0]["Side"] == "online"
