@@ -72,8 +72,8 @@ def export_inventory(
     run_id: str | None = None
     resumed = False
     saved = _load_steps(out_dir) if prior is not None and listing_path.exists() else None
-    if prior is not None and saved is not None and set(saved) == {r.key for r in journal.steps(prior.run_id)}:
-        assert journal is not None
+    if journal is not None and prior is not None and saved is not None \
+            and set(saved) == {r.key for r in journal.steps(prior.run_id)}:
         listing = Listing.from_json(json.loads(listing_path.read_text(encoding="utf-8")))
         run_id = journal.resume_run(prior.run_id).run_id
         records = journal.steps(run_id)

@@ -184,6 +184,11 @@ def test_interrupted_crawl_resumes_without_rereading(crawl: Any, monkeypatch: py
     # The listing was not read again, and the finished steps' mailboxes were not re-read.
     assert not any(p["cmdlets"] == ["Get-Mailbox"] and p["input_count"] == 0 for p in later)
     fresh = crawl.tmp / "fresh"
-    assert crawl("--out", str(fresh)).exit_code == 0
+    before_fresh = len(crawl.handle.audit_records("pipeline"))
+    assert crawl("--out", str(fresh), "--chunk-size", "50").exit_code == 0
+    full = crawl.handle.audit_records("pipeline")[before_fresh:]
+    resumed_items = sum(p["input_count"] for p in later)
+    full_items = sum(p["input_count"] for p in full)
+    assert 0 < resumed_items < full_items  # only the steps not done were read again
     for name in ("mailboxes", "sizes", "fullaccess", "sendas", "calendar"):
         assert _rows(out / f"{name}.csv") == _rows(fresh / f"{name}.csv"), name
