@@ -49,8 +49,9 @@ def demo_step(ctx: DemoContext) -> dict[str, Any]:
             requests = sum(s.request_count for s in sessions.values()) - before
             again = run_enable(sessions, selection, settings, journal=journal, chunk_size=100, step_size=200)
         counts = _counts(first.outcomes)
-        table = Table(title=f"Litigation hold: {len(first.outcomes)} mailboxes, {requests} WSMan requests",
-                      title_justify="left")
+        console.print(f"Litigation hold: {len(first.outcomes)} mailboxes, {requests} WSMan requests.",
+                      highlight=False)
+        table = Table()
         table.add_column("Status")
         table.add_column("On-prem", justify="right")
         table.add_column("Exchange Online", justify="right")

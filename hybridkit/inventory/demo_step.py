@@ -35,8 +35,10 @@ def demo_step(ctx: DemoContext) -> dict[str, Any]:
         manifest = export_inventory({"onprem": ctx.session}, out, includes=frozenset(INCLUDES), journal=journal,
                                     sources={"onprem": ctx.ready["onprem_url"]}, chunk_size=200)
     mailboxes = sum(manifest.mailboxes.values())
-    table = Table(title=f"Inventory: {mailboxes} mailboxes, {manifest.requests} WSMan requests "
-                        f"({manifest.requests / max(mailboxes, 1):.2f} per mailbox)", title_justify="left")
+    console.print(f"Inventory: {mailboxes} mailboxes, {manifest.requests} WSMan requests "
+                  f"({manifest.requests / max(mailboxes, 1):.2f} per mailbox), {len(manifest.failures)} failure(s).",
+                  highlight=False)
+    table = Table()
     table.add_column("File")
     table.add_column("Rows", justify="right")
     for name, count in manifest.counts.items():
@@ -46,8 +48,9 @@ def demo_step(ctx: DemoContext) -> dict[str, Any]:
                   markup=False)
     plan = plan_batches(load_inputs(sorted(out.glob("*.csv"))), PlanOptions(max_mailboxes=60))
     write_plan(plan, ctx.workdir / "plan")
-    batches = Table(title=f"{len(plan.batches)} batches; {len(plan.cross_batch_links)} permission(s) cross batches",
-                    title_justify="left")
+    console.print(f"{len(plan.batches)} batches; {len(plan.cross_batch_links)} permission(s) cross batches.",
+                  highlight=False)
+    batches = Table()
     batches.add_column("Batch")
     batches.add_column("Mailboxes", justify="right")
     batches.add_column("Size (GB)", justify="right")
