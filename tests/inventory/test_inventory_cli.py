@@ -192,3 +192,22 @@ def test_interrupted_crawl_resumes_without_rereading(crawl: Any, monkeypatch: py
     assert 0 < resumed_items < full_items  # only the steps not done were read again
     for name in ("mailboxes", "sizes", "fullaccess", "sendas", "calendar"):
         assert _rows(out / f"{name}.csv") == _rows(fresh / f"{name}.csv"), name
+
+
+def test_both_sides_when_asked(crawl: Any) -> None:
+    out = crawl.tmp / "both"
+    result = crawl("--out", str(out), "--onprem", "lab", "--online", "lab", "--include", "sendas,fullaccess")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    org = crawl.org
+    cloud = {r["PrimarySmtpAddress"].lower() for r in org.online.recipients.values()
+             if r.get("RecipientTypeDetails") in MAILBOX_KINDS}
+    assert manifest["mailboxes"]["online"] == len(cloud) > 0
+    assert set(manifest["sources"]) == {"onprem", "online"}
+    rows = {m["PrimarySmtpAddress"].lower() for m in _rows(out / "mailboxes.csv")}
+    assert cloud <= rows
+    cloud_names = {str(r.get("Identity")) for r in org.online.recipients.values() if r["PrimarySmtpAddress"].lower()
+                   in cloud}
+    online_sendas = [r for r in _rows(out / "sendas.csv") if r["Identity"] in cloud_names]
+    assert online_sendas and all(r["ExtendedRights"] == "Send-As" for r in online_sendas)
+    assert not (out / "calendar.csv").exists()
