@@ -101,7 +101,10 @@ def _collect_table(  # noqa: C901 - one flat hot loop is faster than helpers per
     mboxes, trustees = cols[mcol], cols[tcol]
     empty = [""] * n
     inherited = cols.get("isinherited", empty)
-    deny = cols.get("deny", empty)
+    deny = cols.get("deny")
+    if deny is None:  # Get-RecipientPermission: AccessControlType Allow/Deny instead of a Deny column
+        deny = ["True" if v.lower() == "deny" else "" for v in cols["accesscontroltype"]] if (
+            "accesscontroltype" in cols) else empty
     codes = _rights(table, mboxes)
     resolved_m = directory.resolve_all(mboxes)
     if table.kind is Kind.SENDONBEHALF:

@@ -45,7 +45,7 @@ MAILBOX_ID_COLUMNS = ("primarysmtpaddress", "mailbox", "identity", "userprincipa
 _INVENTORY_ONLY = {"alias", "userprincipalname", "samaccountname", "recipienttypedetails", "distinguishedname"}
 _KNOWN = set(SIZE_COLUMNS) | set(MAILBOX_ID_COLUMNS) | _INVENTORY_ONLY | {
     "database", "department", "office", "wave", "batch", "user", "trustee", "accessrights", "extendedrights",
-    "isinherited", "deny", "grantsendonbehalfto", "foldername",
+    "isinherited", "deny", "accesscontroltype", "grantsendonbehalfto", "foldername",
 }  # fmt: skip
 _REQUIRED: dict[Kind, tuple[tuple[str, ...], ...]] = {
     Kind.MAILBOXES: (("primarysmtpaddress",),),
