@@ -15,7 +15,9 @@ LitigationHoldDuration back. Set-Mailbox is idempotent: sending it twice to the 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from hybridkit.hold._model import HoldPlan, HoldSettings, HoldStep, MailboxHold, SideName, UNLIMITED
@@ -78,10 +80,12 @@ def apply_steps(
     chunk_size: int = 500,
     progress: Progress | None = None,
 ) -> ApplyResult:
-    """Send each step's identities through its side's Set-Mailbox pipeline, one step after another.
+    """Send each step's identities through its side's Set-Mailbox pipeline.
 
-    Remote effect: sets LitigationHoldEnabled (and duration/owner/comment as asked) on those mailboxes only.
-    Idempotent (the same values set again). Each step is committed to the journal as started, then finished.
+    The two sides work at the same time (each on its own endpoint, its steps one after another, each step's
+    chunks spread over the side's pools). Remote effect: sets LitigationHoldEnabled (and duration/owner/comment
+    as asked) on those mailboxes only. Idempotent (the same values set again). Each step is committed to the
+    journal as started, then finished; after a failure or an interruption no further step is started.
     """
     result = ApplyResult()
     if settings.comment and any(s.side == "onprem" for s in steps):
@@ -91,25 +95,53 @@ def apply_steps(
         )
     total = sum(len(s.identities) for s in steps)
     finished = 0
+    lock = threading.Lock()
+    stop = threading.Event()
 
     def tick(n: int) -> None:
         nonlocal finished
-        finished += n
+        with lock:
+            finished += n
+            now = finished
         if progress:
-            progress("set hold", finished, total)
+            progress("set hold", now, total)
 
-    for step in steps:
-        session = sessions[step.side]
-        if journal is not None:
-            journal.started(step)
-        outcomes = session.run_items(
-            set_pipeline(settings, step.side), list(step.identities), chunk_size=chunk_size, on_progress=tick
-        )
-        errors = _errors_of(outcomes)
-        result.errors.setdefault(step.side, {}).update(errors)
-        result.steps_sent += 1
-        if journal is not None:
-            journal.finished(step, errors)
+    def run_side(side: SideName) -> None:
+        for step in (s for s in steps if s.side == side):
+            if stop.is_set():
+                return
+            if journal is not None:
+                journal.started(step)
+            outcomes = sessions[side].run_items(
+                set_pipeline(settings, side), list(step.identities), chunk_size=chunk_size, on_progress=tick
+            )
+            errors = _errors_of(outcomes)
+            with lock:
+                result.errors.setdefault(side, {}).update(errors)
+                result.steps_sent += 1
+            if journal is not None:
+                journal.finished(step, errors)
+
+    def guarded(side: SideName) -> None:
+        try:
+            run_side(side)
+        except BaseException:
+            stop.set()
+            raise
+
+    sides = list(dict.fromkeys(s.side for s in steps))
+    if len(sides) <= 1:
+        for side in sides:
+            run_side(side)
+        return result
+    with ThreadPoolExecutor(max_workers=len(sides), thread_name_prefix="hk-hold") as pool:
+        futures = [pool.submit(guarded, side) for side in sides]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            stop.set()
+            raise
     return result
 
 
