@@ -40,8 +40,6 @@ def _steps(side: str, n: int) -> list[HoldStep]:
     return [HoldStep(f"{side}/{k}", side, (f"{side}{k}a", f"{side}{k}b!"), ("enable", "enable")) for k in range(n)]
 
 
-
-
 def test_both_sides_in_parallel_with_their_own_pipelines() -> None:
     onprem, online = FakeSession("onprem", 0.05), FakeSession("online", 0.05)
     settings = HoldSettings(30, "Legal", "Case 1", duration_given=True)
