@@ -158,23 +158,7 @@ def run_enable(
         covered = {(s.side, ident) for s in (saved or {}).values() for ident in s.identities}
         if prior is not None and saved is not None and send_now <= covered:
             run_id = journal.resume_run(prior.run_id).run_id
-            result.resumed = True
-            todo: list[HoldStep] = []
-            for record in old:
-                step = saved[record.key]
-                earlier.update({(step.side, i): a for i, a in zip(step.identities, step.actions)})
-                if record.state is StepState.DONE:
-                    recorded.update(_recorded_errors(record))
-                    result.steps_skipped += 1
-                    continue
-                keep = [(i, a) for i, a in zip(step.identities, step.actions) if (step.side, i) in send_now]
-                if not keep:  # live state shows this step took effect before the interruption
-                    journal.mark_done(run_id, record.key, json.dumps({"errors": {}, "verified_on_resume": True}))
-                    result.steps_skipped += 1
-                    continue
-                todo.append(HoldStep(record.key, step.side, tuple(i for i, _ in keep), tuple(a for _, a in keep)))
-            steps = todo
-            result.steps_total = len(old)
+            steps = _resume(journal, run_id, old, saved, send_now, result, recorded, earlier)
         elif not steps:
             run_id = None
         else:
@@ -206,6 +190,41 @@ def run_enable(
     if journal is not None and result.run_id is not None:
         journal.finish_run(result.run_id, RunStatus.FAILED if result.failed else RunStatus.COMPLETED)
     return result
+
+
+def _resume(
+    journal: Journal,
+    run_id: str,
+    old: list[StepRecord],
+    saved: dict[str, HoldStep],
+    send_now: set[tuple[str, str]],
+    result: EnableResult,
+    recorded: dict[str, str],
+    earlier: dict[tuple[str, str], str],
+) -> list[HoldStep]:
+    """The steps of an interrupted run still to send, narrowed to what live state says is still needed.
+
+    Finished steps are skipped (their recorded errors kept); a step left "started" (in doubt) or pending sends
+    only the mailboxes the fresh plan still wants; one whose mailboxes are all on hold now is marked done.
+    Fills ``recorded`` (errors of finished steps) and ``earlier`` (what the interrupted run planned per mailbox).
+    """
+    result.resumed = True
+    result.steps_total = len(old)
+    todo: list[HoldStep] = []
+    for record in old:
+        step = saved[record.key]
+        earlier.update({(step.side, i): a for i, a in zip(step.identities, step.actions)})
+        if record.state is StepState.DONE:
+            recorded.update(_recorded_errors(record))
+            result.steps_skipped += 1
+            continue
+        keep = [(i, a) for i, a in zip(step.identities, step.actions) if (step.side, i) in send_now]
+        if not keep:  # live state shows this step took effect before the interruption
+            journal.mark_done(run_id, record.key, json.dumps({"errors": {}, "verified_on_resume": True}))
+            result.steps_skipped += 1
+            continue
+        todo.append(HoldStep(record.key, step.side, tuple(i for i, _ in keep), tuple(a for _, a in keep)))
+    return todo
 
 
 def _credit_earlier(
