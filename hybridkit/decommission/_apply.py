@@ -15,7 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hybridkit.decommission._backup import read_backup, restore_parameters, verify_backup, write_backup
+from hybridkit.decommission._backup import (
+    read_backup,
+    restore_parameters,
+    restore_set_parameters,
+    verify_backup,
+    write_backup,
+)
 from hybridkit.decommission._model import (
     DecommissionPlan,
     Discovery,
@@ -246,18 +252,25 @@ def restore_backup(
         if live.output:
             out.append(RestoreResult(entry, "exists"))
             continue
-        command = Command(f"New-{entry.kind.value}", restore_parameters(entry, onprem_version))
+        commands = [Command(f"New-{entry.kind.value}", restore_parameters(entry, onprem_version))]
+        set_only = restore_set_parameters(entry)
+        if set_only:  # properties New- does not take: set them on the new object
+            commands.append(Command(f"Set-{entry.kind.value}", (("Identity", entry.name), *set_only)))
+        rendered = "\n".join(c.render() for c in commands)
         if what_if:
-            out.append(RestoreResult(entry, "would create", command.render()))
+            out.append(RestoreResult(entry, "would create", rendered))
             continue
+        out.append(_run_restore(session, entry, commands, rendered))
+    return out
+
+
+def _run_restore(session: PSSession, entry: HybridObject, commands: list[Command], rendered: str) -> RestoreResult:
+    for command in commands:
         try:
             result = session.run(command)
         except CommandFailed as exc:
-            out.append(RestoreResult(entry, "failed", command.render(), exc.message))
-            continue
+            return RestoreResult(entry, "failed", rendered, exc.message)
         if result.errors:
-            out.append(RestoreResult(entry, "failed", command.render(), "; ".join(e.message for e in result.errors)))
-        else:
-            out.append(RestoreResult(entry, "created", command.render()))
-    return out
+            return RestoreResult(entry, "failed", rendered, "; ".join(e.message for e in result.errors))
+    return RestoreResult(entry, "created", rendered)
 

@@ -21,36 +21,53 @@ from typing import Any
 from hybridkit.decommission._model import HybridObject, Kind
 from hybridkit.errors import InputError, PlanError
 
-__all__ = ["BACKUP_FORMAT", "read_backup", "restore_parameters", "verify_backup", "write_backup"]
+__all__ = [
+    "BACKUP_FORMAT", "read_backup", "restore_parameters", "restore_set_parameters", "verify_backup", "write_backup",
+]
 
 BACKUP_FORMAT = "hybridkit-decommission-backup/1"
 _MANIFEST = "manifest.json"
 
-# New-* parameters that recreate each kind, per side; (parameter, first on-prem version that has it or None).
+# New-* parameters that recreate each kind, per side; (parameter, first on-prem version that has it, or "online"
+# for parameters only Exchange Online has). Every parameter New-<Kind> documents for a property Get-<Kind> shows,
+# except the ones its page reserves "for internal Microsoft use" (EFSkipMailGateway, EFTestMode,
+# ScanAndDropRecipients, RequireOorg, LinkForModifiedConnector), a send connector's AuthenticationCredential (a
+# secret the backup cannot hold) and IsCoexistenceConnector (Exchange 2010 only).
 _RESTORE: dict[Kind, list[tuple[str, str | None]]] = {
     Kind.INBOUND_CONNECTOR: [(p, None) for p in (
         "SenderDomains", "ConnectorType", "ConnectorSource", "SenderIPAddresses", "RequireTls",
         "RestrictDomainsToCertificate", "RestrictDomainsToIPAddresses", "TlsSenderCertificateName",
         "CloudServicesMailEnabled", "TreatMessagesAsInternal", "AssociatedAcceptedDomains", "TrustedOrganizations",
-        "EFSkipIPs", "EFSkipLastIP", "EFUsers", "Comment", "Enabled")],
+        "EFSkipIPs", "EFSkipLastIP", "EFUsers", "ClientHostNames", "Comment", "Enabled")],
     Kind.OUTBOUND_CONNECTOR: [(p, None) for p in (
         "ConnectorType", "ConnectorSource", "RecipientDomains", "SmartHosts", "UseMXRecord", "TlsSettings",
         "TlsDomain", "CloudServicesMailEnabled", "RouteAllMessagesViaOnPremises", "AllAcceptedDomains",
-        "IsTransportRuleScoped", "SenderRewritingEnabled", "TestMode", "Comment", "Enabled")],
+        "IsTransportRuleScoped", "SenderRewritingEnabled", "TestMode", "MtaStsMode", "SmtpDaneMode", "Comment",
+        "Enabled")],
     Kind.ORGANIZATION_RELATIONSHIP: [
         ("DomainNames", None), ("FreeBusyAccessEnabled", None), ("FreeBusyAccessLevel", None),
-        ("MailTipsAccessEnabled", None), ("MailTipsAccessLevel", None), ("DeliveryReportEnabled", None),
-        ("PhotosEnabled", "2013"), ("ArchiveAccessEnabled", None), ("MailboxMoveEnabled", None),
-        ("MailboxMoveCapability", "online"), ("TargetApplicationUri", None), ("TargetAutodiscoverEpr", None),
-        ("TargetOwaURL", None), ("TargetSharingEpr", None), ("OrganizationContact", None), ("Enabled", None)],
+        ("FreeBusyAccessScope", None), ("MailTipsAccessEnabled", None), ("MailTipsAccessLevel", None),
+        ("MailTipsAccessScope", None), ("DeliveryReportEnabled", None), ("PhotosEnabled", "2013"),
+        ("ArchiveAccessEnabled", None), ("MailboxMoveEnabled", None), ("MailboxMoveCapability", "online"),
+        ("MailboxMovePublishedScopes", "online"), ("OAuthApplicationId", "online"), ("TargetApplicationUri", None),
+        ("TargetAutodiscoverEpr", None), ("TargetOwaURL", None), ("TargetSharingEpr", None),
+        ("OrganizationContact", None), ("Enabled", None)],
     Kind.INTRA_ORGANIZATION_CONNECTOR: [
         ("DiscoveryEndpoint", None), ("TargetAddressDomains", None), ("TargetSharingEpr", "online"),
         ("Enabled", None)],
     Kind.SEND_CONNECTOR: [
         ("AddressSpaces", None), ("SmartHosts", None), ("CloudServicesMailEnabled", "2013"), ("RequireTLS", None),
         ("TlsAuthLevel", None), ("TlsDomain", None), ("TlsCertificateName", "2013"), ("Fqdn", None),
-        ("SourceTransportServers", None), ("ConnectorType", "2016"), ("Port", None), ("Comment", None),
-        ("Enabled", None)],
+        ("SourceTransportServers", None), ("ConnectorType", "2016"), ("Port", None),
+        ("ConnectionInactivityTimeOut", None), ("DomainSecureEnabled", None), ("ErrorPolicies", None),
+        ("ForceHELO", None), ("FrontendProxyEnabled", "2013"), ("IgnoreSTARTTLS", None), ("IsScopedConnector", None),
+        ("MaxMessageSize", None), ("ProtocolLoggingLevel", None), ("SmartHostAuthMechanism", None),
+        ("SmtpMaxMessagesPerConnection", None), ("SourceIPAddress", None), ("UseExternalDNSServersEnabled", None),
+        ("Comment", None), ("Enabled", None)],
+}
+# Properties only Set-<Kind> takes: restore sets them right after New-<Kind> creates the object.
+_RESTORE_SET: dict[Kind, list[str]] = {
+    Kind.OUTBOUND_CONNECTOR: ["ValidationRecipients", "IsValidated", "LastValidationTimestamp"],
 }
 _NULL_ENUMS = {"None", ""}
 
@@ -75,6 +92,17 @@ def restore_parameters(entry: HybridObject, onprem_version: str = "2019") -> tup
         if name == "SmartHosts" and entry.kind is Kind.SEND_CONNECTOR:
             params.append(("SmartHosts", value))
             params.append(("DNSRoutingEnabled", False))
+            continue
+        params.append((name, value))
+    return tuple(params)
+
+
+def restore_set_parameters(entry: HybridObject) -> tuple[tuple[str, Any], ...]:
+    """The Set-<Kind> parameters (besides Identity) that only Set- takes; empty when there is nothing to set."""
+    params: list[tuple[str, Any]] = []
+    for name in _RESTORE_SET.get(entry.kind, []):
+        value = entry.get(name)
+        if value is None or value == [] or value == "" or (name == "IsValidated" and value is False):
             continue
         params.append((name, value))
     return tuple(params)
