@@ -93,8 +93,20 @@ def restore_parameters(entry: HybridObject, onprem_version: str = "2019") -> tup
             params.append(("SmartHosts", value))
             params.append(("DNSRoutingEnabled", False))
             continue
-        params.append((name, value))
+        params.append((name, _byte_quantity(value)))
     return tuple(params)
+
+
+_DISPLAYED_SIZE = re.compile(r"\s*[\d.,]+\s*[KMGT]?B\s*\(([\d,]+) bytes\)\s*", re.IGNORECASE)
+
+
+def _byte_quantity(value: Any) -> Any:
+    """Exchange shows sizes as ``35 MB (36,700,160 bytes)``; give them back as the exact byte count (``36700160B``)."""
+    if isinstance(value, str):
+        match = _DISPLAYED_SIZE.fullmatch(value)
+        if match:
+            return match.group(1).replace(",", "") + "B"
+    return value
 
 
 def restore_set_parameters(entry: HybridObject) -> tuple[tuple[str, Any], ...]:

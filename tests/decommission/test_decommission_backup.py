@@ -68,3 +68,12 @@ def test_restore_parameters_follow_side_and_version() -> None:
               MailboxMoveCapability="RemoteOutbound, RemoteInbound")
     assert dict(restore_parameters(rel)) == {"Name": "R", "DomainNames": ["c.com"],
                                              "MailboxMoveCapability": "RemoteOutbound, RemoteInbound"}
+
+
+def test_restore_gives_sizes_back_as_exact_bytes() -> None:
+    """Get-SendConnector shows MaxMessageSize as '35 MB (36,700,160 bytes)'; New-SendConnector gets the bytes."""
+    send = obj("onprem", Kind.SEND_CONNECTOR, "S", AddressSpaces=["SMTP:*;1"], MaxMessageSize="35 MB (36,700,160 bytes)",
+               ForceHELO=True, ProtocolLoggingLevel="Verbose")
+    params = dict(restore_parameters(send, "2019"))
+    assert params["MaxMessageSize"] == "36700160B"
+    assert params["ForceHELO"] is True and params["ProtocolLoggingLevel"] == "Verbose"
