@@ -170,3 +170,28 @@ def test_exchange_2010_refuses_cloud_services_mail_before_sending(lab_factory, t
     applied = cli(config, "mailflow", "apply", str(spec), "--yes")
     assert applied.exit_code == 0, applied.output
     assert not plan_json(config, spec)["has_changes"]
+
+
+def test_exchange_2010_found_from_the_servers_when_the_profile_does_not_say(lab_factory, tmp_path: Path,
+                                                                             monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A lab (or real) profile without exchange_version defaults to 2019: the servers' own version decides."""
+    ready = tmp_path / "ready.json"
+    lab = lab_factory(org="demo", version="2010", ready_file=ready)
+    config = tmp_path / "hybridkit.toml"
+    config.write_text(
+        f'[profiles.onprem]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "onprem"\n\n'
+        f'[profiles.online]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "online"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    spec = tmp_path / "mailflow.toml"
+    text = SCENARIOS["azure-relay"]
+    spec.write_text(text, encoding="utf-8")
+    line = text.splitlines().index("CloudServicesMailEnabled = true") + 1
+    refused = cli(config, "mailflow", "apply", str(spec), "--yes")
+    assert refused.exit_code == 2
+    assert f"mailflow.toml:{line}: CloudServicesMailEnabled needs Exchange 2013 or later" in " ".join(refused.output.split())
+    sent = [c for r in lab.audit_records("pipeline") for c in r.get("cmdlets", [])]
+    assert not [c for c in sent if c.split("-")[0] in ("New", "Set", "Remove")], sent
+    spec.write_text(text.replace("[onprem]\n", '[onprem]\nexchange_version = "2019"\n'), encoding="utf-8")
+    wrong = cli(config, "mailflow", "plan", str(spec))
+    assert wrong.exit_code == 2
+    assert 'exchange_version = "2019" but the on-prem servers run Exchange 2010' in " ".join(wrong.output.split())
