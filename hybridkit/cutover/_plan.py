@@ -171,6 +171,10 @@ def plan_completion(
             items.append(CompletionItem(mailbox, Readiness.DONE, "already completed", status))
         elif status == "CompletionInProgress":
             items.append(CompletionItem(mailbox, Readiness.SIGNALLED, "completion in progress", status))
+        elif mailbox in signalled_set and _brought_forward(move, at):
+            items.append(CompletionItem(
+                mailbox, Readiness.COMPLETE, f"{status}: completion was scheduled for "
+                f"{move.complete_after:%Y-%m-%d %H:%M:%S} UTC; brought forward", status))  # type: ignore[union-attr]
         elif mailbox in signalled_set:
             items.append(CompletionItem(mailbox, Readiness.SIGNALLED, "completion already sent (journal)", status))
         elif status == "Failed":
@@ -188,6 +192,16 @@ def plan_completion(
             items.append(CompletionItem(mailbox, Readiness.NOT_READY,
                                         f"not synced yet: {status}{detail}; skipped, not forced", status))
     return CompletionPlan(method, at, tuple(items))
+
+
+def _brought_forward(move: MoveState, at: dt.datetime) -> bool:
+    """A synced move still held by a CompleteAfter later than ``at``: a completion sent earlier for a later time.
+
+    Re-sending brings it forward (``--at now`` after ``--at 22:00``). A later ``at`` than the one already sent
+    (every re-run of ``--at +2h``) never postpones a completion that was asked for.
+    """
+    return (move.status in _READY and move.complete_after is not None
+            and move.complete_after > at + dt.timedelta(seconds=1))
 
 
 def _arrived(move: MoveState, method: CompletionMethod, at: dt.datetime) -> bool:

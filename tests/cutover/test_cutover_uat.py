@@ -1,0 +1,78 @@
+"""Acceptance findings of a 2 a.m. cutover, each reproduced against a lab over loopback (or purely)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+
+from hybridkit.cutover._model import CompletionMethod, MoveState, Readiness  # noqa: E402
+from hybridkit.cutover._plan import plan_completion  # noqa: E402
+from hybridkit.lab.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
+from tests.cutover.test_cutover_cli import HOUR, TDD, _cli, _config, _plan, _users  # noqa: E402
+
+UTC = dt.timezone.utc
+NOW = dt.datetime(2026, 11, 28, 1, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def still_lab(lab_factory, tmp_path):
+    """A lab whose clock moves only when the test advances it."""
+    handle = lab_factory(org="demo", time_scale=0.0)
+    org = handle.server.engine.org
+    return handle, org, _config(tmp_path, handle)
+
+
+def _live(config: Path, batch: str, mailbox: str) -> str:
+    """The move's status as `cutover status -o json` shows it (which also lets the lab's state catch up)."""
+    data = json.loads(_cli(config, "-o", "json", "cutover", "status", "--batch", batch).output)
+    return next(r["status"] for r in data["batches"][0]["mailboxes"] if r["mailbox"] == mailbox)
+
+
+def _z(value: dt.datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_journal_signalled_mailbox_held_for_later_is_brought_forward_not_skipped() -> None:
+    later = NOW + dt.timedelta(hours=20)
+    moves = {"a@x.com": MoveState("a@x.com", "Synced", "IncrementalSyncComplete", complete_after=later),
+             "b@x.com": MoveState("b@x.com", "Synced", "IncrementalSyncComplete", complete_after=NOW)}
+    plan = plan_completion(["a@x.com", "b@x.com"], moves, method=CompletionMethod.MOVEREQUEST, at=NOW,
+                           signalled=["a@x.com", "b@x.com"])
+    got = {i.mailbox: i for i in plan.items}
+    assert got["a@x.com"].readiness is Readiness.COMPLETE and "brought forward" in got["a@x.com"].reason
+    assert got["b@x.com"].readiness is Readiness.SIGNALLED
+    # a re-run of "+2h" (a later time than the one sent) never postpones what was asked
+    rerun = plan_completion(["a@x.com"], moves, method=CompletionMethod.MOVEREQUEST, at=later + dt.timedelta(hours=1),
+                            signalled=["a@x.com"])
+    assert rerun.items[0].readiness is Readiness.SIGNALLED
+
+
+def test_complete_at_a_later_time_then_now_completes_now(still_lab, tmp_path: Path) -> None:
+    """The business moves the window forward: `--at <now>` after `--at <tonight>` must complete, not be skipped."""
+    handle, org, config = still_lab
+    members = _users(org, 2)
+    plan_dir = _plan(tmp_path, {"Early": members})
+    assert _cli(config, "cutover", "create", str(plan_dir), "--endpoint", DEFAULT_ENDPOINT,
+                "--target-delivery-domain", TDD, "--start").exit_code == 0
+    org.clock.advance(24 * HOUR)
+    journal = str(tmp_path / "j.sqlite")
+    tonight = _z(org.clock.now() + dt.timedelta(hours=20))  # the lab's clock, not this machine's
+    first = _cli(config, "-o", "json", "cutover", "complete", "--mailbox", members[0], "--at", tonight,
+                 "--journal", journal)
+    assert first.exit_code == 0, first.output
+    org.clock.advance(1 * HOUR)
+    assert _live(config, "Early", members[0]) == "Synced"
+    now = _cli(config, "-o", "json", "cutover", "complete", "--mailbox", members[0], "--at", _z(org.clock.now()),
+               "--journal", journal)
+    assert now.exit_code == 0, now.output
+    row = json.loads(now.output)["mailboxes"][0]
+    assert row["readiness"] == "complete" and row["result"] == "sent", row
+    org.clock.advance(1 * HOUR)
+    assert _live(config, "Early", members[0]) == "Completed"
+    again = _cli(config, "-o", "json", "cutover", "complete", "--mailbox", members[0], "--journal", journal)
+    assert json.loads(again.output)["mailboxes"][0]["readiness"] == "done"
