@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 from hybridkit.cutover._model import PlannedBatch
@@ -13,7 +14,13 @@ from hybridkit.errors import InputError
 
 __all__ = ["read_mailbox_list", "read_plan"]
 
-_COLUMNS = ("emailaddress", "primarysmtpaddress", "mailbox", "identity", "userprincipalname")
+_COLUMNS = ("emailaddress", "primarysmtpaddress", "windowsemailaddress", "smtpaddress", "email", "mail", "mailbox",
+            "identity", "userprincipalname")
+
+
+def _key(header: str) -> str:
+    """``" E-mail Address "`` -> ``"emailaddress"``: headers as people type them."""
+    return re.sub(r"[^a-z0-9]", "", header.lower())
 
 
 def read_plan(path: Path) -> tuple[PlannedBatch, ...]:
@@ -29,23 +36,23 @@ def read_plan(path: Path) -> tuple[PlannedBatch, ...]:
 
 
 def _pick(rows: list[list[str]], source: str, sheet: str | None = None) -> list[str]:
-    rows = [[str(c).strip() if c is not None else "" for c in r] for r in rows]
-    rows = [r for r in rows if any(r)]
-    if not rows:
+    numbered = [(n, [str(c).strip() if c is not None else "" for c in r]) for n, r in enumerate(rows, start=1)]
+    numbered = [(n, r) for n, r in numbered if any(r)]  # blank rows skipped, file row numbers kept
+    if not numbered:
         raise InputError("no mailboxes in the file", file=source, sheet=sheet)
-    start = next((i for i, r in enumerate(rows[:10]) if any(c.lower() in _COLUMNS for c in r)), 0)
-    offset = start  # title rows above the header (workbooks written by people)
-    rows = rows[start:]
-    header = [h.lower() for h in rows[0]]
+    # title rows above the header (workbooks written by people)
+    start = next((i for i, (_, r) in enumerate(numbered[:10]) if any(_key(c) in _COLUMNS for c in r)), 0)
+    numbered = numbered[start:]
+    header = [_key(h) for h in numbered[0][1]]
     col = next((header.index(c) for c in _COLUMNS if c in header), None)
-    body = rows[1:]
+    body = numbered[1:]
     if col is None:  # no known header: the first column holding addresses, header row included if it is one
-        col = next((i for i in range(len(rows[0])) if "@" in rows[0][i]), None)
-        body = rows
+        col = next((i for i, c in enumerate(numbered[0][1]) if "@" in c), None)
+        body = numbered
         if col is None:
             raise InputError("no EmailAddress (or PrimarySmtpAddress) column", file=source, sheet=sheet)
     out: list[str] = []
-    for number, row in enumerate(body, start=offset + (2 if body is not rows else 1)):
+    for number, row in body:
         value = row[col] if col < len(row) else ""
         if not value:
             continue
@@ -76,7 +83,7 @@ def read_mailbox_list(path: Path) -> list[str]:
     except OSError as exc:
         raise InputError(f"cannot read: {exc}", file=source) from exc
     text = raw.decode("utf-16") if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else raw.decode("utf-8-sig", "replace")
-    lines = [ln for ln in text.splitlines() if not ln.startswith("#TYPE")]
+    lines = [("" if ln.startswith("#TYPE") else ln) for ln in text.splitlines()]  # keep row numbers
     sample = "\n".join(lines[:5])
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","
+    delimiter = max((",", ";", "\t"), key=sample.count)  # Excel: ";" in many locales, tab for "Unicode Text"
     return _pick(list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)), source)

@@ -76,3 +76,32 @@ def test_complete_at_a_later_time_then_now_completes_now(still_lab, tmp_path: Pa
     assert _live(config, "Early", members[0]) == "Completed"
     again = _cli(config, "-o", "json", "cutover", "complete", "--mailbox", members[0], "--journal", journal)
     assert json.loads(again.output)["mailboxes"][0]["readiness"] == "done"
+
+
+def test_from_file_as_people_and_excel_write_it(tmp_path: Path) -> None:
+    """A header typed "Email Address", title and blank rows (error rows as Excel numbers them); Unicode Text."""
+    import openpyxl
+
+    from hybridkit.cutover._read import read_mailbox_list
+    from hybridkit.errors import InputError
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["Tonight's early movers (CAB 1234)"], [], ["Email Address", "Name"], ["Ann@Contoso.com", "Ann"], [],
+                ["bob@contoso.com", "Bob"]):
+        sheet.append(row)
+    book.save(tmp_path / "early.xlsx")
+    assert read_mailbox_list(tmp_path / "early.xlsx") == ["ann@contoso.com", "bob@contoso.com"]
+    sheet.append(["Carol Jones", "typed a name"])
+    book.save(tmp_path / "bad.xlsx")
+    with pytest.raises(InputError) as err:
+        read_mailbox_list(tmp_path / "bad.xlsx")
+    assert err.value.row == 7 and "Carol Jones" in str(err.value)
+    # Excel "Unicode Text": UTF-16 with BOM, tab-delimited
+    text = "EmailAddress\tName\r\nann@contoso.com\tAnn R\r\n\r\nbob@contoso.com\tBob\r\n"
+    (tmp_path / "early.txt").write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    assert read_mailbox_list(tmp_path / "early.txt") == ["ann@contoso.com", "bob@contoso.com"]
+    (tmp_path / "typed.csv").write_text("#TYPE x\nE-mail;Note\nann@contoso.com;x\nnobody\n", encoding="cp1252")
+    with pytest.raises(InputError) as err:
+        read_mailbox_list(tmp_path / "typed.csv")
+    assert err.value.row == 4
