@@ -198,7 +198,8 @@ _SETTLED = ("Completed", "CompletedWithErrors", "Failed", "Synced", "SyncedwithE
 def status(
     ctx: typer.Context,
     batch: Annotated[Optional[list[str]], typer.Option("--batch", help="Only these batches.")] = None,
-    watch: Annotated[bool, typer.Option("--watch", help="Refresh until every batch settles (or --timeout).")] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh until every batch settles (or --timeout); with "
+                                        "--output json, print the settled state once.")] = False,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between refreshes with --watch.")] = 30.0,
     timeout: Annotated[float, typer.Option("--timeout", help="Stop watching after this many seconds.")] = 4 * 3600.0,
 ) -> None:
@@ -206,14 +207,21 @@ def status(
     app_ctx = _app(ctx)
     with _session(app_ctx) as session:
         data = _status_data(session, batch or [])
+        deadline = time.monotonic() + timeout
+
+        def unsettled() -> bool:
+            return time.monotonic() < deadline and not all(b["status"] in _SETTLED for b in data["batches"])
+
         if watch and not app_ctx.json:
-            deadline = time.monotonic() + timeout
             with Live(_status_view(data), console=app_ctx.console, refresh_per_second=2) as live:
-                while time.monotonic() < deadline and not all(b["status"] in _SETTLED for b in data["batches"]):
+                while unsettled():
                     time.sleep(max(0.05, interval))
                     data = _status_data(session, batch or [])
                     live.update(_status_view(data))
             return
+        while watch and unsettled():  # --output json: one document, once every batch settled (or at --timeout)
+            time.sleep(max(0.05, interval))
+            data = _status_data(session, batch or [])
     if app_ctx.json:
         _emit_json(app_ctx, data)
     else:

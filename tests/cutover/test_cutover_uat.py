@@ -105,3 +105,16 @@ def test_from_file_as_people_and_excel_write_it(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         read_mailbox_list(tmp_path / "typed.csv")
     assert err.value.row == 4
+
+
+def test_status_watch_with_json_waits_for_the_batches_to_settle(lab_factory, tmp_path: Path) -> None:
+    handle = lab_factory(org="demo", time_scale=600.0)
+    org = handle.server.engine.org
+    config = _config(tmp_path, handle)
+    plan_dir = _plan(tmp_path, {"Watched": _users(org, 2)})
+    assert _cli(config, "cutover", "create", str(plan_dir), "--endpoint", DEFAULT_ENDPOINT,
+                "--target-delivery-domain", TDD, "--start").exit_code == 0
+    watched = _cli(config, "-o", "json", "cutover", "status", "--watch", "--interval", "0.2", "--timeout", "60")
+    assert watched.exit_code == 0, watched.output
+    data = json.loads(watched.output)  # one JSON document, after the sync
+    assert data["batches"][0]["status"] == "Synced", data
