@@ -146,12 +146,15 @@ def _notices(found: Discovery, include_hybrid_configuration: bool, accepted: Ite
 
 
 def _manual(found: Discovery, hybrid_objects: list[HybridObject], include_hybrid_configuration: bool) -> list[ManualStep]:
+    legacy = found.onprem_version in ("2010", "2013")
     servers = sorted({str(s) for o in found.objects if o.kind is Kind.SEND_CONNECTOR
                       for s in (o.get("SourceTransportServers") or [])}) or ["<server>"]
     steps = [
         ManualStep("Point MX at Exchange Online Protection and Autodiscover at autodiscover.outlook.com (DNS)."),
+        # Set-ClientAccessService is 2016+; 2010 and 2013 have Set-ClientAccessServer.
         ManualStep("Clear the Autodiscover service connection point on every server",
-                   f"Set-ClientAccessService -Identity '{servers[0]}' -AutoDiscoverServiceInternalUri $null"),
+                   f"{'Set-ClientAccessServer' if legacy else 'Set-ClientAccessService'} -Identity '{servers[0]}' "
+                   "-AutoDiscoverServiceInternalUri $null"),
     ]
     for obj in hybrid_objects:
         if obj.kind is Kind.RECEIVE_CONNECTOR:
@@ -166,6 +169,9 @@ def _manual(found: Discovery, hybrid_objects: list[HybridObject], include_hybrid
     steps += [
         ManualStep("Remove the remaining mailboxes (after their data is in Exchange Online or archived)",
                    "Get-Mailbox -ResultSize Unlimited | Disable-Mailbox -Confirm:$false"),
+        ManualStep("Remove the public folder databases (after public folders are migrated)",
+                   "Get-PublicFolderDatabase | Remove-PublicFolderDatabase -Confirm:$false")
+        if found.onprem_version == "2010" else  # modern public folders (mailboxes) start with 2013
         ManualStep("Remove the public folder mailboxes (after public folders are migrated)",
                    "Get-Mailbox -PublicFolder | Remove-Mailbox -PublicFolder -Confirm:$false"),
         ManualStep("Remove the system (arbitration) mailboxes last",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from hybridkit.decommission._model import DecommissionPlan, RemovalStep
 from hybridkit.decommission._plan import plan_decommission
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
 from hybridkit.templates import load_template
-from hybridkit.ps import PSSession, open_session
+from hybridkit.errors import HybridkitError
+from hybridkit.ps import Command, PSSession, open_session
 from hybridkit.runner import StepResult
 
 __all__ = ["make_plan", "onprem_version", "render_runbook", "run_apply", "run_restore", "sessions_for"]
@@ -47,10 +49,32 @@ def _default_resolver() -> Resolver | None:
     return resolve
 
 
-def onprem_version(profile: Profile) -> str:
-    """The on-prem Exchange version a profile declares (2019 when it says nothing useful)."""
+_MAJOR_MINOR = re.compile(r"Version\s+(\d+)\.(\d+)")
+_RELEASES = {(14, 0): "2010", (14, 1): "2010", (14, 2): "2010", (14, 3): "2010", (15, 0): "2013", (15, 1): "2016",
+             (15, 2): "2019"}
+
+
+def onprem_version(profile: Profile, session: PSSession | None = None) -> str:
+    """The on-prem Exchange release: the newest the servers report (Get-ExchangeServer AdminDisplayVersion) when a
+    session is given and answers, else what the profile declares (2019 when it says nothing useful)."""
     version = str(profile.exchange_version or "2019")
-    return "2019" if version == "online" else version
+    declared = "2019" if version == "online" else version
+    if session is None:
+        return declared
+    try:
+        servers = session.run(Command.of("Get-ExchangeServer")).output
+    except HybridkitError:
+        return declared
+    found = []
+    for server in servers:
+        match = _MAJOR_MINOR.search(str(getattr(server, "get", lambda _k: "")("AdminDisplayVersion") or ""))
+        release = _RELEASES.get((int(match.group(1)), int(match.group(2)))) if match else None
+        if release:
+            found.append(release)
+    if not found:
+        return declared
+    live = max(found)
+    return declared if (live == "2019" and declared.upper() == "SE") else live
 
 
 @contextlib.contextmanager

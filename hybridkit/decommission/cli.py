@@ -101,7 +101,7 @@ def plan_cmd(ctx: typer.Context, onprem: OnpremOpt = "onprem", online: OnlineOpt
     app_ctx = app_context(ctx)
     onprem_profile, online_profile = profile_for(app_ctx, onprem), profile_for(app_ctx, online)
     with sessions_for(onprem_profile, online_profile) as sessions:
-        plan = make_plan(sessions, version=onprem_version(onprem_profile),
+        plan = make_plan(sessions, version=onprem_version(onprem_profile, sessions["onprem"]),
                          include_hybrid_configuration=include_hybrid_configuration)
     if runbook is not None:
         runbook.write_text(render_runbook(plan, onprem=onprem, online=online), encoding="utf-8")
@@ -133,7 +133,7 @@ def apply_cmd(
     _check_blocker_names(accepted)
     onprem_profile, online_profile = profile_for(app_ctx, onprem), profile_for(app_ctx, online)
     with sessions_for(onprem_profile, online_profile) as sessions:
-        plan = make_plan(sessions, version=onprem_version(onprem_profile),
+        plan = make_plan(sessions, version=onprem_version(onprem_profile, sessions["onprem"]),
                          include_hybrid_configuration=include_hybrid_configuration, accepted=accepted)
         if not app_ctx.json:
             print_plan(out, plan, set(accepted))
@@ -196,7 +196,7 @@ def restore_cmd(
     app_ctx = app_context(ctx)
     onprem_profile, online_profile = profile_for(app_ctx, onprem), profile_for(app_ctx, online)
     with sessions_for(onprem_profile, online_profile) as sessions:
-        results = run_restore(backup, sessions, only=list(only or []), version=onprem_version(onprem_profile),
+        results = run_restore(backup, sessions, only=list(only or []), version=onprem_version(onprem_profile, sessions["onprem"]),
                               what_if=what_if)
     if app_ctx.json:
         emit_json(app_ctx, [{"side": r.target.side, "kind": r.target.kind.value, "name": r.target.name,

@@ -176,3 +176,28 @@ def test_waiver_is_recorded_and_backup_tampering_detected(env) -> None:  # type:
     victim.write_text(victim.read_text().replace("OnPremises", "Partner"))
     tampered = cli(config, "decommission", "restore", "--backup", str(tmp / "b"))
     assert tampered.exit_code == 2 and "checksum" in tampered.output
+
+
+def test_release_comes_from_the_servers_when_the_profile_does_not_say(lab_factory, tmp_path: Path,
+                                                                       monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An Exchange 2010 org behind a profile with no exchange_version (default 2019): no 2013+ reads, 2010 commands."""
+    ready = tmp_path / "ready.json"
+    lab = lab_factory(org="demo", version="2010", ready_file=ready)
+    config = tmp_path / "hybridkit.toml"
+    config.write_text(f'[profiles.onprem]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "onprem"\n\n'
+                      f'[profiles.online]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "online"\n',
+                      encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    plan = json.loads(cli(config, "-o", "json", "decommission", "plan").stdout)
+    assert not [w for w in plan["warnings"] if "IntraOrganizationConnector" in json.dumps(w)]
+    commands = " ".join(m.get("command") or "" for m in plan["manual"])
+    assert "Set-ClientAccessServer" in commands and "Remove-HybridConfiguration" not in commands
+    org = lab.server.engine.org
+    migrate_everything(org)
+    send = next(iter(org.onprem.collection("SendConnector").values()))
+    send.pop("CloudServicesMailEnabled", None)  # no such property before 2013
+    applied = cli(config, "decommission", "apply", "--backup", str(tmp_path / "b"), "--yes")
+    assert applied.exit_code == 0, applied.output
+    restored = cli(config, "-o", "json", "decommission", "restore", "--backup", str(tmp_path / "b"))
+    assert restored.exit_code == 0, restored.output
+    assert {r["status"] for r in json.loads(restored.stdout)} == {"created"}

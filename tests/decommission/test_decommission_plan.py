@@ -128,3 +128,14 @@ def test_planner_is_pure() -> None:
         names = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
         names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
         assert not [n for n in names if n.startswith(("hybridkit.ps", "pypsrp", "sqlite3", "rich", "hybridkit.journal"))]
+
+
+def test_checklist_follows_the_release() -> None:
+    """Set-ClientAccessService is 2016+ (2010/2013: Set-ClientAccessServer); 2010 has public folder databases."""
+    texts = {v: " ".join(m.command for m in plan_decommission(found(onprem_version=v)).manual)
+             for v in ("2010", "2013", "2016")}
+    assert "Set-ClientAccessServer -Identity 'EX02'" in texts["2010"] and "Set-ClientAccessService" not in texts["2010"]
+    assert "Set-ClientAccessServer -Identity 'EX02'" in texts["2013"]
+    assert "Set-ClientAccessService -Identity 'EX02'" in texts["2016"]
+    assert "Remove-PublicFolderDatabase" in texts["2010"] and "Get-Mailbox -PublicFolder" not in texts["2010"]
+    assert "Remove-Mailbox -PublicFolder" in texts["2013"]
