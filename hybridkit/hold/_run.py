@@ -54,6 +54,19 @@ class EnableResult:
     def failed(self) -> int:
         return sum(1 for o in self.outcomes if o.status is OutcomeStatus.FAILED)
 
+    @property
+    def not_held(self) -> dict[str, int]:
+        """Mailboxes the run could not (or, with --what-if, would not) put on hold, counted by reason."""
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes:
+            if outcome.status in NOT_HELD:
+                counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
+        return counts
+
+
+# Outcomes that leave a selected mailbox off hold: each one makes the command exit 1 (legal asked for all of them).
+NOT_HELD = frozenset({OutcomeStatus.FAILED, OutcomeStatus.NOT_FOUND, OutcomeStatus.UNLICENSED, OutcomeStatus.REFUSED})
+
 
 class HoldJournal:
     """Commits hold steps to ``hybridkit.journal`` (a step's target holds its side, identities and actions)."""

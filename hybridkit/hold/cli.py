@@ -241,7 +241,11 @@ def enable(
     title = "Litigation hold (what if)" if what_if else "Litigation hold"
     _render(app_ctx, result.outcomes, title, {"run_id": result.run_id, "what_if": what_if,
                                                "report": str(report) if report else None})
-    if result.failed:
+    if result.not_held:
+        reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(result.not_held.items()))
+        verb = "would not be" if what_if else "are not"
+        err.print(f"[bold red]{sum(result.not_held.values())} selected mailbox(es) {verb} on hold:[/] {reasons} "
+                  "(see the report for each one and Exchange's message)", highlight=False)
         raise typer.Exit(1)
 
 

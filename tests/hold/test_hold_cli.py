@@ -82,7 +82,9 @@ def test_enable_both_sides_reports_every_mailbox(hold: Hold) -> None:
     report = hold.tmp / "hold.csv"
     result = hold.run("enable", *[a for k in who.values() for a in ("--mailbox", k)], "--owner", "Legal case 7",
                       "--report", str(report))
-    assert result.exit_code == 0, result.output
+    # Two selected mailboxes end up off hold (one unlicensed, one missing): the run reports all, then exits 1.
+    assert result.exit_code == 1, result.output
+    assert "2 selected mailbox(es) are not on hold: 1 not found, 1 unlicensed" in " ".join(result.stderr.split())
     statuses = {m["key"]: m["status"] for m in hold.json(result)["mailboxes"]}
     assert statuses == {who["onprem"]: "enabled", who["cloud"]: "enabled", who["unlicensed"]: "unlicensed",
                         who["missing"]: "not found"}
@@ -169,9 +171,12 @@ def test_interrupted_run_resumes_without_resending(hold: Hold, monkeypatch: pyte
     sent_first = sum(p.get("input_count", p.get("input_items", 0)) for p in hold.set_pipelines())
     monkeypatch.setattr(_run.HoldJournal, "finished", real_finished)
     second = hold.run(*args)
-    assert second.exit_code == 0, second.output
     assert "Resumed run" in second.stderr
     body = hold.json(second)
+    # Only cloud shared mailboxes without a hold licence may stay off hold, and then (only then) the exit is 1.
+    off_hold = [m for m in body["mailboxes"] if m["status"] in ("failed", "not found", "unlicensed", "refused")]
+    assert all(m["status"] == "unlicensed" for m in off_hold), off_hold
+    assert second.exit_code == (1 if off_hold else 0), second.output
     shared_online = {r["PrimarySmtpAddress"] for r in hold.mailboxes("online", lambda r: r["RecipientTypeDetails"]
                                                                      == "SharedMailbox")}
     statuses = {m["key"]: m["status"] for m in body["mailboxes"] if m["key"] not in shared_online}
@@ -211,7 +216,7 @@ def test_duration_refused_on_exchange_2010(lab_factory: Any, tmp_path: Path, mon
     hold = Hold(lab_factory(org="demo", version="2010", ready_file=tmp_path / "lab.json"), tmp_path)
     who = _pick(hold)
     result = hold.run("enable", "--mailbox", who["onprem"], "--mailbox", who["cloud"], "--duration", "90")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the on-prem mailbox stays off hold
     rows = {m["key"]: m for m in hold.json(result)["mailboxes"]}
     assert rows[who["onprem"]]["status"] == "refused"
     assert "Exchange Server 2010" in rows[who["onprem"]]["message"]
