@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from hybridkit.cli_support import app_context, emit_json, jsonable
-from hybridkit.errors import ConfigError
+from hybridkit.errors import ConfigError, InputError, PlanError
 from hybridkit.journal import DEFAULT_JOURNAL, Journal, RunRecord, StepState
 
 __all__ = ["app"]
@@ -42,12 +43,17 @@ def list_runs(
     if app_ctx.json:
         emit_json(app_ctx, [{**_run_data(r), "steps": counts[r.run_id]} for r in runs])
         return
-    table = Table(title=f"Runs in {journal}")
-    for column in ("run", "kind", "status", "started", "profile", "steps (done/failed/open)"):
-        table.add_column(column)
+    table = Table(title=f"Runs in {escape(str(journal))}", caption="steps: done/failed/open")
+    # The run id is what `journal show` takes: never cut it, whatever the terminal width.
+    table.add_column("run", no_wrap=True, min_width=22)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("started")
+    table.add_column("profile", overflow="fold")
+    table.add_column("steps", no_wrap=True)
     for r in runs:
         c = counts[r.run_id]
-        table.add_row(r.run_id, r.kind, r.status.value, r.started_at[:19].replace("T", " "), r.profile or "",
+        table.add_row(r.run_id, r.kind, r.status.value, r.started_at[:19].replace("T", " "), escape(r.profile or ""),
                       f"{c['done']}/{c['failed']}/{c['pending'] + c['started']}")
     app_ctx.console.print(table)
 
@@ -74,7 +80,7 @@ def show(
     """One run: its command line, status and every step with its state and outcome."""
     app_ctx = app_context(ctx)
     with _existing(journal) as j:
-        record = j.get_run(run)
+        record = _find_run(j, run)
         steps = j.steps(record.run_id)
     if app_ctx.json:
         emit_json(app_ctx, {**_run_data(record), "steps": [
@@ -91,10 +97,24 @@ def show(
     for column in ("#", "target", "state", "tries", "command / error"):
         table.add_column(column, overflow="fold")
     for s in steps:
-        detail = s.rendered if s.error is None else f"{s.rendered}\n[red]{s.error_class}: {s.error}[/]"
-        table.add_row(str(s.seq + 1), s.target, f"[{_STATE_STYLE[s.state]}]{s.state.value}[/]", str(s.attempts),
-                      detail)
+        # Commands and Exchange's messages are text, not Rich markup ("[string]", "[Server=EX01]" stay as written).
+        detail = escape(s.rendered) if s.error is None else \
+            f"{escape(s.rendered)}\n[red]{escape(f'{s.error_class}: {s.error}')}[/]"
+        table.add_row(str(s.seq + 1), escape(s.target), f"[{_STATE_STYLE[s.state]}]{s.state.value}[/]",
+                      str(s.attempts), detail)
     console.print(table)
+
+
+def _find_run(j: Journal, run: str) -> RunRecord:
+    """The run with this id or unique id prefix; an ambiguous prefix names the runs it matches."""
+    try:
+        return j.get_run(run)
+    except PlanError:
+        matches = [r.run_id for r in j.list_runs(1000) if r.run_id.startswith(run)]
+        if len(matches) > 1:
+            shown = ", ".join(matches[:5]) + (f" and {len(matches) - 5} more" if len(matches) > 5 else "")
+            raise InputError(f"run id prefix {run!r} matches {len(matches)} runs ({shown}); give more of it") from None
+        raise
 
 
 @app.command("unlock")

@@ -92,3 +92,25 @@ def test_journal_list_and_show(isolated: Path) -> None:  # noqa: F811
     assert table.exit_code == 0 and "couldn't be found" in table.stdout
     missing = runner.invoke(app, ["journal", "list", "--journal", str(isolated / "none.sqlite")])
     assert missing.exit_code == 2
+
+
+def test_journal_list_keeps_run_ids_whole_and_show_prints_text_verbatim(isolated: Path) -> None:  # noqa: F811
+    """At 80 columns the run id `journal show` needs is printed whole; commands are not read as Rich markup."""
+    path = isolated / "j.sqlite"
+    with Journal(path) as journal:
+        ids = [journal.start_run("decommission", f"fp{i}", [PlannedStep(
+            "k1", "online:InboundConnector:x", "Set-Thing -Identity 'x' -Note '[red]' -Type '[string]'")],
+            argv=["hybridkit"], profile="onprem-long-profile-name,online-long-profile-name") for i in range(2)]
+        journal.mark_started(ids[1], "k1")
+        journal.mark_failed(ids[1], "k1", "CmdletError", "failed [Server=EX01,RequestId=1] [bold]x")
+        for run_id in ids:
+            journal.finish_run(run_id)
+    narrow = CliRunner(env={"COLUMNS": "80"})
+    listed = narrow.invoke(app, ["journal", "list", "--journal", str(path)])
+    assert listed.exit_code == 0, listed.output
+    assert all(run_id in listed.stdout for run_id in ids) and "decommission" in listed.stdout
+    shown = narrow.invoke(app, ["journal", "show", ids[1], "--journal", str(path)])
+    assert "'[red]'" in shown.stdout and "'[string]'" in shown.stdout and "[bold]x" in shown.stdout
+    prefix = ids[0][:9]  # "YYYYMMDD-": both runs
+    ambiguous = narrow.invoke(app, ["journal", "show", prefix, "--journal", str(path)])
+    assert ambiguous.exit_code == 2 and "matches 2 runs" in ambiguous.output
