@@ -288,18 +288,37 @@ def complete(
             if resume and journal.find_resumable(_apply.JOURNAL_KIND, _apply.fingerprint(targets, method)) is None:
                 raise PlanError("nothing to resume: no interrupted completion run for this selection")
             progress = _progress(app_ctx)
-            with progress:
-                reporter = _ProgressReporter(progress)
-                outcome = _apply.run_completion(
-                    session, journal, targets, moves, method=method, at=when, chunk_size=chunk_size,
-                    argv=sys.argv, profile=app_ctx.profile, reporter=reporter)
-                final: dict[str, MoveState] = {}
-                if wait and outcome.followed:
-                    final = _apply.follow(session, outcome.followed, poll_interval=poll_interval, timeout=timeout,
-                                          reporter=reporter)
+            outcome = None
+            try:
+                with progress:
+                    reporter = _ProgressReporter(progress)
+                    outcome = _apply.run_completion(
+                        session, journal, targets, moves, method=method, at=when, chunk_size=chunk_size,
+                        argv=sys.argv, profile=app_ctx.profile, reporter=reporter)
+                    final: dict[str, MoveState] = {}
+                    if wait and outcome.followed:
+                        final = _apply.follow(session, outcome.followed, poll_interval=poll_interval,
+                                              timeout=timeout, reporter=reporter)
+            except KeyboardInterrupt:
+                _interrupted_hint(app_ctx, journal, outcome, targets, method)
+                raise
     failed = _report_completion(app_ctx, outcome, final, when, wait)
     if failed:
         raise typer.Exit(1)
+
+
+def _interrupted_hint(app_ctx: AppContext, journal: Journal, outcome: _apply.CompletionOutcome | None,
+                      targets: list[str], method: CompletionMethod) -> None:
+    """What a Ctrl-C left behind, and the command that carries on from there."""
+    if outcome is not None:  # every completion was sent; only the --wait was cut short
+        app_ctx.err_console.print(f"interrupted while waiting: the completions were sent (journal run "
+                                  f"{outcome.run_id}); follow them with `hybridkit cutover status`", highlight=False)
+        return
+    run = journal.find_resumable(_apply.JOURNAL_KIND, _apply.fingerprint(targets, method))
+    if run is not None:
+        app_ctx.err_console.print(f"interrupted: journal run {run.run_id} is unfinished; run the same command again "
+                                  "(or add --resume) to carry on: mailboxes already sent are not sent again, and one "
+                                  "in flight is checked against Exchange first", highlight=False)
 
 
 def _what_if_complete(app_ctx: AppContext, targets: list[str], moves: dict[str, MoveState],

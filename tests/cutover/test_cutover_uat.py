@@ -118,3 +118,39 @@ def test_status_watch_with_json_waits_for_the_batches_to_settle(lab_factory, tmp
     assert watched.exit_code == 0, watched.output
     data = json.loads(watched.output)  # one JSON document, after the sync
     assert data["batches"][0]["status"] == "Synced", data
+
+
+def test_ctrl_c_mid_completion_says_how_to_carry_on_and_the_rerun_does(still_lab, tmp_path: Path, monkeypatch) -> None:
+    from hybridkit.cutover import _apply
+
+    handle, org, config = still_lab
+    members = _users(org, 16)[13:16]
+    plan_dir = _plan(tmp_path, {"Night": members})
+    assert _cli(config, "cutover", "create", str(plan_dir), "--endpoint", DEFAULT_ENDPOINT,
+                "--target-delivery-domain", TDD, "--start").exit_code == 0
+    org.clock.advance(24 * HOUR)
+    real = _apply.run_completion
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        def ctrl_c(chunk: int) -> None:
+            raise KeyboardInterrupt
+
+        return real(*args, **{**kwargs, "after_chunk": ctrl_c})  # type: ignore[arg-type]
+
+    journal = str(tmp_path / "j.sqlite")
+    args = ["cutover", "complete", "--batch", "Night", "--chunk-size", "1", "--journal", journal,
+            "--at", _z(org.clock.now())]
+    monkeypatch.setattr(_apply, "run_completion", interrupted)
+    from typer.testing import CliRunner
+
+    from hybridkit.cli import app
+
+    cut = CliRunner().invoke(app, ["--config", str(config), *args])
+    assert cut.exit_code == 130
+    said = " ".join(cut.output.split())
+    assert "run the same command again" in said and "journal run" in said, cut.output
+    monkeypatch.setattr(_apply, "run_completion", real)
+    rerun = _cli(config, "-o", "json", *args)
+    assert rerun.exit_code == 0, rerun.output
+    rows = {r["mailbox"]: r for r in json.loads(rerun.output)["mailboxes"]}
+    assert sorted(r["readiness"] for r in rows.values()) == ["complete", "complete", "signalled"], rows
