@@ -6,6 +6,7 @@ write them to ``--ready-file`` once the server accepts connections), wait for SI
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -48,9 +49,13 @@ def serve(
     tls: Annotated[bool, typer.Option("--tls", help="HTTPS with a lab-generated CA (see --ca-path).")] = False,
     auth: Annotated[str, typer.Option(help="basic, or ntlm (Negotiate with WinRM message encryption), or kerberos "
                                            "(WWW-Authenticate: Kerberos, like Exchange) or negotiate (SPNEGO).")] = "basic",
-    org: Annotated[str, typer.Option(help="demo, empty or synthetic:N.")] = "demo",
-    state: Annotated[Optional[Path], typer.Option(help="Load/save the organisation state here.")] = None,
-    version: Annotated[str, typer.Option(help="On-prem Exchange version: 2010, 2013, 2016 or 2019.")] = "2019",
+    org: Annotated[Optional[str], typer.Option(
+        help="demo, empty or synthetic:N (default demo; not used when --state names an existing file).")] = None,
+    state: Annotated[Optional[Path], typer.Option(
+        help="Load the organisation from this file if it exists; save it here on exit (SIGINT/SIGTERM).")] = None,
+    version: Annotated[Optional[str], typer.Option(
+        help="On-prem Exchange version: 2010, 2013, 2016 or 2019 (default 2019; an existing --state keeps its "
+             "own).")] = None,
     latency_ms: Annotated[float, typer.Option(help="Delay added to every WSMan request.")] = 0.0,
     fault_rate: Annotated[float, typer.Option(help="Probability of a transient fault per request (0..1).")] = 0.0,
     max_shells: Annotated[Optional[int], typer.Option(help="Open shells allowed per user.")] = None,
@@ -70,6 +75,7 @@ def serve(
     app_ctx = app_context(ctx)
     if not 0.0 <= fault_rate <= 1.0:
         raise InputError("--fault-rate must be between 0 and 1")
+    org, version, loaded = _from_state(state, org, version)
     if tls and ca_path is None and ready_file is not None:
         ca_path = ready_file.with_name(ready_file.stem + "-ca.pem")
     try:
@@ -97,25 +103,47 @@ def serve(
                 emit_json(app_ctx, {**info, "password": "****", **({"kerberos_password": "****"} if kdc else {}),
                                     "ready_file": str(ready_file) if ready_file else None})
             else:
-                app_ctx.console.print(_table(info))
+                app_ctx.console.print(_table(info, ready_file, password_env))
+                if loaded:
+                    app_ctx.err_console.print(f"Organisation loaded from {state} (Exchange {version}).")
                 app_ctx.err_console.print("Lab running; press Ctrl+C to stop.")
             while not stop.wait(0.5):
                 pass
         finally:
             server.stop()
+            if ready_file is not None:  # a stopped lab's endpoints and password must not look usable
+                Path(ready_file).unlink(missing_ok=True)
         app_ctx.err_console.print("Lab stopped" + (f"; state saved to {state}" if state else "") + ".")
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-def _table(info: dict[str, Any]) -> Table:
+def _from_state(state: Path | None, org: str | None, version: str | None) -> tuple[str, str, bool]:
+    """The org and version to serve: an existing state file brings its own (a different --version is refused)."""
+    if state is None or not Path(state).exists():
+        return org or "demo", version or "2019", False
+    try:
+        saved = str(json.loads(Path(state).read_text(encoding="utf-8")).get("version") or "2019")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise InputError(f"--state {state}: not a lab state file ({exc})") from None
+    if version is not None and version.upper() != saved.upper():
+        raise InputError(f"--state {state} holds an Exchange {saved} organisation, so --version {version} would be "
+                         "ignored; drop --version, or start from a new --state file")
+    return org or "demo", saved, True
+
+
+def _table(info: dict[str, Any], ready_file: Path | None = None, password_env: str | None = None) -> Table:
     table = Table(title="hybridkit lab", show_header=False)
     table.add_column("key", style="bold")
     table.add_column("value")
+    # A password the user chose (--password-env) or that the ready file holds is not echoed to the terminal.
+    in_file = f"(in {ready_file})" if ready_file else None
+    hidden = {"password": f"(from ${password_env})" if password_env else in_file, "kerberos_password": in_file}
     for key in ("onprem_url", "online_url", "auth", "username", "password", "ca_path", "audit_path",
                 "online_app_id", "online_certificate_thumbprint", "online_organization",
                 "krb5_config", "kerberos_principal", "kerberos_password"):
         if info.get(key) not in (None, ""):
-            table.add_row(key, str(info[key]))
+            value = hidden.get(key) or str(info[key])
+            table.add_row(key, value)
     return table

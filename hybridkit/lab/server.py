@@ -218,6 +218,7 @@ class LabServer:
             "password": self.password,
             "auth": self.options.auth,
             "tls": self.options.tls,
+            "version": str(getattr(getattr(self._engine, "org", None), "version", None) or self.options.version),
             "ca_path": str(self._certs.ca_path) if self._certs is not None else None,
             "audit_path": str(Path(self.options.audit).resolve()) if self.options.audit is not None else None,
             "online_app_id": online_app.get("app_id"),
