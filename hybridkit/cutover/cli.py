@@ -19,6 +19,7 @@ import typer
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from hybridkit._context import AppContext
 from hybridkit.cli_support import app_context, emit_json
@@ -160,7 +161,8 @@ def _status_data(session: PSSession, names: list[str]) -> dict[str, Any]:
             move = moves.get(mailbox) or MoveState(mailbox, "NotStarted")
             rows.append({"mailbox": mailbox, "status": move.status, "status_detail": move.status_detail,
                          "percent": move.percent, "bytes_transferred": move.bytes_transferred,
-                         "total_size": move.total_size, "message": move.message})
+                         "total_size": move.total_size, "transferred_bytes": _bytes(move.bytes_transferred),
+                         "total_bytes": _bytes(move.total_size), "message": move.message})
         batches.append({
             "name": name, "status": str(obj.get("Status")), "total": obj.get("TotalCount"),
             "synced": obj.get("SyncedCount"), "completed": obj.get("FinalizedCount"), "failed": obj.get("FailedCount"),
@@ -170,24 +172,44 @@ def _status_data(session: PSSession, names: list[str]) -> dict[str, Any]:
     return {"observed_at": show_time(_utcnow()), "batches": batches}
 
 
+def _bytes(size: str) -> int | None:
+    """Exchange's "4.243 GB (4,555,456,537 bytes)" as a number of bytes (None when there is none)."""
+    from hybridkit.batches._sizes import parse_size
+
+    return parse_size(size) if size else None
+
+
+def _short_size(size: str) -> str:
+    """The table's form of a size: "4.243 GB" (the exact bytes stay in --output json)."""
+    return size.split(" (", 1)[0]
+
+
 def _status_view(data: dict[str, Any]) -> Table:
     outer = Table.grid(padding=(0, 0))
     summary = Table(title=f"Migration batches at {data['observed_at']}")
-    for col in ("Batch", "Status", "Total", "Synced", "Completed", "Failed", "CompleteAfter"):
-        summary.add_column(col)
+    widest = max((len(b["status"]) for b in data["batches"]), default=6)
+    scheduled = any(b["complete_after"] for b in data["batches"])  # the column only when a batch has one
+    for col in ("Batch", "Status", "Total", "Synced", "Completed", "Failed") + (("CompleteAfter",) if scheduled else ()):
+        summary.add_column(col, min_width=widest if col == "Status" else None, overflow="fold")
     for b in data["batches"]:
         summary.add_row(b["name"], b["status"], str(b["total"]), str(b["synced"]), str(b["completed"]),
-                        str(b["failed"]), b["complete_after"] or "-")
+                        str(b["failed"]), *((b["complete_after"] or "-",) if scheduled else ()))
     outer.add_row(summary)
     for b in data["batches"]:
         detail = Table(title=f"{b['name']}: mailboxes")
-        for col in ("Mailbox", "Status", "Detail", "%", "Transferred", "Message"):
-            detail.add_column(col, overflow="fold")
+        longest = max((len(r["mailbox"]) for r in b["mailboxes"]), default=7)
+        for col in ("Mailbox", "Status", "Detail", "%", "Transferred"):
+            detail.add_column(col, overflow="fold", min_width=min(longest, 40) if col == "Mailbox" else None)
+        messages = []
         for row in b["mailboxes"]:
             style = "red" if row["status"] == "Failed" else "green" if row["status"].startswith("Completed") else ""
             detail.add_row(row["mailbox"], f"[{style}]{row['status']}[/]" if style else row["status"],
-                           row["status_detail"], str(row["percent"]), row["bytes_transferred"], row["message"])
+                           row["status_detail"], str(row["percent"]), _short_size(row["bytes_transferred"]))
+            if row["message"]:  # Exchange's message in full, under the table (a column would squeeze it to nothing)
+                messages.append(Text.assemble((row["mailbox"], style or "bold"), ": ", row["message"]))
         outer.add_row(detail)
+        for message in messages:
+            outer.add_row(message)
     return outer
 
 

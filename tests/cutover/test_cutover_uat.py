@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
 
+from hybridkit.cli import app  # noqa: E402
 from hybridkit.cutover._model import CompletionMethod, MoveState, Readiness  # noqa: E402
 from hybridkit.cutover._plan import plan_completion  # noqa: E402
 from hybridkit.lab.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
@@ -141,10 +143,6 @@ def test_ctrl_c_mid_completion_says_how_to_carry_on_and_the_rerun_does(still_lab
     args = ["cutover", "complete", "--batch", "Night", "--chunk-size", "1", "--journal", journal,
             "--at", _z(org.clock.now())]
     monkeypatch.setattr(_apply, "run_completion", interrupted)
-    from typer.testing import CliRunner
-
-    from hybridkit.cli import app
-
     cut = CliRunner().invoke(app, ["--config", str(config), *args])
     assert cut.exit_code == 130
     said = " ".join(cut.output.split())
@@ -154,3 +152,25 @@ def test_ctrl_c_mid_completion_says_how_to_carry_on_and_the_rerun_does(still_lab
     assert rerun.exit_code == 0, rerun.output
     rows = {r["mailbox"]: r for r in json.loads(rerun.output)["mailboxes"]}
     assert sorted(r["readiness"] for r in rows.values()) == ["complete", "complete", "signalled"], rows
+
+
+def test_status_table_keeps_addresses_and_exchange_messages_readable_at_80_columns(still_lab, tmp_path: Path) -> None:
+    handle, org, config = still_lab
+    users = _users(org, 8)
+    failing = users[7]  # the demo's seeded bad-items move
+    plan_dir = _plan(tmp_path, {"Readable": [users[6], failing]})
+    assert _cli(config, "cutover", "create", str(plan_dir), "--endpoint", DEFAULT_ENDPOINT,
+                "--target-delivery-domain", TDD, "--start").exit_code == 0
+    org.clock.advance(24 * HOUR)
+    shown = CliRunner().invoke(app, ["--config", str(config), "cutover", "status", "--batch", "Readable"],
+                               terminal_width=80, catch_exceptions=False)
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert any(failing in line and "Failed" in line for line in lines), shown.output  # one row, not folded
+    assert "TooManyBadItemsPermanentException" in shown.output and "Set-MigrationUser -ApproveSkippedItems" in \
+        " ".join(shown.output.split()), shown.output
+    assert "bytes)" not in shown.output  # "5.03 GB", the exact count is in --output json
+    data = json.loads(_cli(config, "-o", "json", "cutover", "status", "--batch", "Readable").output)
+    row = next(r for r in data["batches"][0]["mailboxes"] if r["mailbox"] == failing)
+    assert isinstance(row["transferred_bytes"], int) and row["transferred_bytes"] > 0
+    assert str(f"{row['transferred_bytes']:,}") in row["bytes_transferred"]
