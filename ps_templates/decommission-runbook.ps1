@@ -17,6 +17,9 @@ ${warnings}
 #>
 $$ErrorActionPreference = 'Stop'
 
+# ---- First, by hand: before any removal (commands are commented out on purpose) ----
+${before}
+
 # ---- Removals (run each in the shell its comment names) ----
 ${removals}
 # ---- Manual checklist (after the removals; commands are commented out on purpose) ----

@@ -134,6 +134,7 @@ class ManualStep:
     text: str
     command: str = ""
     side: str = "onprem"
+    before: bool = False  # done before the removals (Microsoft's order: DNS and the SCPs first)
 
 
 @dataclasses.dataclass(frozen=True)

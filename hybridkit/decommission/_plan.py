@@ -150,11 +150,12 @@ def _manual(found: Discovery, hybrid_objects: list[HybridObject], include_hybrid
     servers = sorted({str(s) for o in found.objects if o.kind is Kind.SEND_CONNECTOR
                       for s in (o.get("SourceTransportServers") or [])}) or ["<server>"]
     steps = [
-        ManualStep("Point MX at Exchange Online Protection and Autodiscover at autodiscover.outlook.com (DNS)."),
+        ManualStep("Point MX at Exchange Online Protection and Autodiscover at autodiscover.outlook.com (DNS), and "
+                   "wait for the old records' TTL.", before=True),
         # Set-ClientAccessService is 2016+; 2010 and 2013 have Set-ClientAccessServer.
         ManualStep("Clear the Autodiscover service connection point on every server",
                    f"{'Set-ClientAccessServer' if legacy else 'Set-ClientAccessService'} -Identity '{servers[0]}' "
-                   "-AutoDiscoverServiceInternalUri $null"),
+                   "-AutoDiscoverServiceInternalUri $null", before=True),
     ]
     for obj in hybrid_objects:
         if obj.kind is Kind.RECEIVE_CONNECTOR:

@@ -122,11 +122,14 @@ def render_runbook(plan: DecommissionPlan, *, onprem: str, online: str, now: dt.
         removals.append("")
     if not plan.steps:
         removals.append("# Nothing left to remove: no hybrid objects were found.")
-    manual = []
-    for number, item in enumerate(plan.manual, start=1):
-        manual.append(f"# [ ] {number}. {item.text}")
-        if item.command:
-            manual.append(f"# {item.command}")
+    manual: list[str] = []
+    before: list[str] = []
+    for items, lines in (([m for m in plan.manual if m.before], before),
+                         ([m for m in plan.manual if not m.before], manual)):
+        for number, item in enumerate(items, start=1):
+            lines.append(f"# [ ] {number}. {item.text}")
+            if item.command:
+                lines.append(f"# {item.command}")
     blockers = [f"#   {b.name}: {b.reason}" for b in plan.blockers] or ["#   none"]
     notices = [f"#   {n.code}: {n.message} - {n.reason}" for n in plan.notices] or ["#   none"]
     return load_template("decommission-runbook.ps1").substitute(
@@ -135,6 +138,7 @@ def render_runbook(plan: DecommissionPlan, *, onprem: str, online: str, now: dt.
         online_profile=online,
         blockers="\n".join(blockers),
         warnings="\n".join(notices),
+        before="\n".join(before) or "# nothing",
         removals="\n".join(removals).rstrip() + "\n",
         manual="\n".join(manual),
     )

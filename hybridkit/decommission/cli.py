@@ -45,7 +45,7 @@ def plan_json(plan: DecommissionPlan) -> dict[str, Any]:
         "steps": [{"order": s.order, "side": s.target.side, "kind": s.target.kind.value, "name": s.target.name,
                    "command": step_command(s).render(), "why": s.why} for s in plan.steps],
         "system_mailboxes": [{"name": m.name, "type": m.recipient_type} for m in plan.system_mailboxes],
-        "manual": [{"text": m.text, "command": m.command} for m in plan.manual],
+        "manual": _manual_json(plan),
     }
 
 
@@ -72,6 +72,10 @@ def print_plan(console: Any, plan: DecommissionPlan, accepted: set[str] | None =
                       f"{escape(', '.join(m.name for m in plan.system_mailboxes))}")
     for n in plan.notices:
         console.print(f"[yellow]warning[/] {escape(n.message)} [dim]({escape(n.reason)})[/]")
+    before = [m for m in plan.manual if m.before]
+    if before:
+        console.print("[bold]First, by hand[/] (Microsoft's order: before any removal):")
+        _print_items(console, before)
     table = Table(title="Steps, in order", title_justify="left")
     for column in ("#", "Side", "PowerShell", "Why"):
         table.add_column(column, overflow="fold")
@@ -80,12 +84,20 @@ def print_plan(console: Any, plan: DecommissionPlan, accepted: set[str] | None =
     console.print(table)
 
 
-def _print_checklist(console: Any, plan: DecommissionPlan) -> None:
-    console.print("[bold]Then, by hand:[/]")
-    for number, item in enumerate(plan.manual, start=1):
+def _manual_json(plan: DecommissionPlan) -> list[dict[str, str]]:
+    return [{"text": m.text, "command": m.command, "when": "before" if m.before else "after"} for m in plan.manual]
+
+
+def _print_items(console: Any, items: list[Any]) -> None:
+    for number, item in enumerate(items, start=1):
         console.print(f"  [ ] {number}. {escape(item.text)}", highlight=False)
         if item.command:
             console.print(f"        {escape(item.command)}", highlight=False)
+
+
+def _print_checklist(console: Any, plan: DecommissionPlan) -> None:
+    console.print("[bold]Then, by hand:[/]")
+    _print_items(console, [m for m in plan.manual if not m.before])
 
 
 def _check_blocker_names(names: list[str]) -> None:
@@ -166,7 +178,7 @@ def apply_cmd(
                             "waived": accepted, "runbook": str(runbook),
                             "results": [{"target": r.step.target, "status": r.status.value, "error": r.error}
                                         for r in outcome.results],
-                            "manual": [{"text": m.text, "command": m.command} for m in plan.manual]})
+                            "manual": _manual_json(plan)})
     else:
         if not plan.steps:
             out.print("Nothing to remove: no hybrid objects left.")

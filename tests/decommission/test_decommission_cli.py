@@ -201,3 +201,16 @@ def test_release_comes_from_the_servers_when_the_profile_does_not_say(lab_factor
     restored = cli(config, "-o", "json", "decommission", "restore", "--backup", str(tmp_path / "b"))
     assert restored.exit_code == 0, restored.output
     assert {r["status"] for r in json.loads(restored.stdout)} == {"created"}
+
+
+def test_plan_and_runbook_put_dns_and_scp_first(env) -> None:  # type: ignore[no-untyped-def]
+    lab, config, tmp = env
+    shown = cli(config, "decommission", "plan", "--runbook", str(tmp / "r.ps1"))
+    assert shown.exit_code == 0, shown.output
+    text = shown.output
+    assert text.index("First, by hand") < text.index("Point MX") < text.index("Steps, in order") < \
+        text.index("Then, by hand") < text.index("Remove-MailboxDatabase")
+    runbook = (tmp / "r.ps1").read_text()
+    assert runbook.index("Point MX") < runbook.index("Remove-InboundConnector") < runbook.index("Remove-MailboxDatabase")
+    manual = json.loads(cli(config, "-o", "json", "decommission", "plan").stdout)["manual"]
+    assert [m["when"] for m in manual][:2] == ["before", "before"] and manual[-1]["when"] == "after"

@@ -139,3 +139,12 @@ def test_checklist_follows_the_release() -> None:
     assert "Set-ClientAccessService -Identity 'EX02'" in texts["2016"]
     assert "Remove-PublicFolderDatabase" in texts["2010"] and "Get-Mailbox -PublicFolder" not in texts["2010"]
     assert "Remove-Mailbox -PublicFolder" in texts["2013"]
+
+
+def test_dns_and_scp_come_before_the_removals() -> None:
+    """Microsoft's order: MX/Autodiscover and the Autodiscover SCPs first, then connectors and relationships."""
+    plan = plan_decommission(found())
+    before = [m for m in plan.manual if m.before]
+    assert [("MX" in m.text, "AutoDiscoverServiceInternalUri" in m.command) for m in before] == [(True, False),
+                                                                                                  (False, True)]
+    assert not any(m.before for m in plan.manual if "Remove-MailboxDatabase" in m.command or "uninstall" in m.text)
