@@ -151,3 +151,19 @@ def test_what_if_changes_nothing() -> None:
     org = make_org()
     sink = run(org, "onprem", "New-SendConnector", Name="x", AddressSpaces="*", WhatIf=True)
     assert sink.errors == [] and sink.out == [] and org.onprem.collection("SendConnector") == {}
+
+
+def test_values_read_back_as_exchange_shows_them() -> None:
+    """Get-InboundConnector shows SenderDomains as ``smtp:domain;1``; sizes as ``50 MB (52,428,800 bytes)``."""
+    org = make_org()
+    inbound = run(org, "online", "New-InboundConnector", Name="in", ConnectorType="OnPremises",
+                  SenderDomains=["*", "contoso.com", "smtp:fabrikam.com;2"])
+    assert inbound.errors == []
+    assert inbound.out[0].get("SenderDomains") == ["smtp:*;1", "smtp:contoso.com;1", "smtp:fabrikam.com;2"]
+    send = run(org, "onprem", "New-SendConnector", Name="s", AddressSpaces="*", SmartHosts=EXO_HOST,
+               MaxMessageSize="50MB")
+    assert send.errors == [] and send.out[0].get("MaxMessageSize") == "50 MB (52,428,800 bytes)"
+    again = run(org, "onprem", "Set-SendConnector", Identity="s", MaxMessageSize="36700160B")
+    assert again.errors == []
+    assert run(org, "onprem", "Get-SendConnector", Identity="s").out[0].get("MaxMessageSize") == \
+        "35 MB (36,700,160 bytes)"

@@ -9,6 +9,8 @@ Used by ``connectors`` (mail flow) and ``hybrid`` (sharing objects).
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from typing import Any
 
@@ -67,10 +69,40 @@ def normalise_address_space(value: str) -> str:
     return f"{kind.upper()}:{address};{cost or '1'}"
 
 
+def sender_domain(value: str) -> str:
+    """A SenderDomains entry as Get-InboundConnector shows it: ``contoso.com`` -> ``smtp:contoso.com;1``."""
+    text = str(value).strip()
+    kind, sep, rest = text.partition(":")
+    if not sep or kind.lower() != "smtp":
+        rest = text
+    address, _, cost = rest.partition(";")
+    return f"smtp:{address};{cost or '1'}"
+
+
+_UNITS = (("TB", 1024 ** 4), ("GB", 1024 ** 3), ("MB", 1024 ** 2), ("KB", 1024), ("B", 1))
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?B)?\s*", re.IGNORECASE)
+
+
+def byte_quantified(value: Any) -> Any:
+    """A size as Exchange shows it: ``50MB`` -> ``50 MB (52,428,800 bytes)``; ``Unlimited`` and others unchanged."""
+    match = _SIZE.fullmatch(str(value)) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    if match is None:
+        return value
+    unit = (match.group(2) or "B").upper()
+    size = int(float(match.group(1)) * dict(_UNITS)[unit])
+    name, factor = next((n, f) for n, f in _UNITS if size >= f or f == 1)
+    shown = f"{size / factor:.3f}".rstrip("0").rstrip(".")
+    return f"{shown} {name} ({size:,} bytes)"
+
+
 def _coerce(prop: str, value: Any) -> Any:
     if prop in _LIST_PROPS:
         items = [str(v) for v in as_list(value)]
+        if prop == "SenderDomains":
+            return [sender_domain(v) for v in items]
         return [normalise_address_space(v) for v in items] if prop == "AddressSpaces" else items
+    if prop == "MaxMessageSize":
+        return byte_quantified(value)
     if prop in _BOOL_PROPS:
         return as_bool(value)
     if prop in _ENUMS:
