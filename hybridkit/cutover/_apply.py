@@ -85,6 +85,17 @@ def _when(value: Any) -> dt.datetime | None:
 # ---------------------------------------------------------------- observe
 
 
+def migration_endpoints(session: PSSession) -> list[str] | None:
+    """The names of the organisation's migration endpoints, or None when Get-MigrationEndpoint cannot say."""
+    try:
+        result = session.run(Command.of("Get-MigrationEndpoint"))
+    except CommandFailed:
+        return None
+    if result.errors:
+        return None
+    return [_text(e.get("Identity") or e.get("Name")) for e in result.output if isinstance(e, PSObject)]
+
+
 def observe_batches(session: PSSession) -> tuple[dict[str, ObservedBatch], list[PSObject]]:
     """Every migration batch with its members (two pipelines, whatever the number of batches)."""
     batches = [b for b in session.run(Command.of("Get-MigrationBatch")).output if isinstance(b, PSObject)]

@@ -91,6 +91,12 @@ def create(
         plan = plan_create(planned, observed, start=start)
         if plan.conflicts:
             raise PlanError("; ".join(f"batch {c.name}: {c.reason}" for c in plan.conflicts))
+        if plan.to_create:  # a mistyped endpoint: one clear error before anything, not one failure per batch
+            endpoints = _apply.migration_endpoints(session)
+            if endpoints is not None and endpoint.lower() not in {e.lower() for e in endpoints}:
+                known = ", ".join(repr(e) for e in endpoints) or "none"
+                raise InputError(f"--endpoint {endpoint!r}: no such migration endpoint (Get-MigrationEndpoint lists "
+                                 f"{known}); nothing was created")
         if what_if:
             _print_what_if(app_ctx, plan_dir, _apply.create_commands(plan, options), plan)
             return

@@ -174,3 +174,19 @@ def test_status_table_keeps_addresses_and_exchange_messages_readable_at_80_colum
     row = next(r for r in data["batches"][0]["mailboxes"] if r["mailbox"] == failing)
     assert isinstance(row["transferred_bytes"], int) and row["transferred_bytes"] > 0
     assert str(f"{row['transferred_bytes']:,}") in row["bytes_transferred"]
+
+
+def test_mistyped_endpoint_is_one_clear_error_before_anything_is_created(still_lab, tmp_path: Path) -> None:
+    handle, org, config = still_lab
+    users = _users(org, 20)
+    plan_dir = _plan(tmp_path, {"W1": users[16:18], "W2": users[18:20]})
+    args = ["cutover", "create", str(plan_dir), "--target-delivery-domain", TDD]
+    for extra in (["--what-if"], []):
+        typo = _cli(config, *args, "--endpoint", "Hybrid Migration Endpoint", *extra)
+        assert typo.exit_code == 2, typo.output
+        said = " ".join(typo.output.split())
+        assert "no such migration endpoint" in said and DEFAULT_ENDPOINT in said, typo.output
+    assert not org.online.collection("MigrationBatch")
+    ok = _cli(config, "-o", "json", *args, "--endpoint", DEFAULT_ENDPOINT.lower())
+    assert ok.exit_code == 0, ok.output
+    assert [b["outcome"] for b in json.loads(ok.output)["batches"]] == ["created", "created"]
