@@ -160,6 +160,12 @@ def render_jumphost_script(profile: Profile, *, remoting_account: str | None = N
     missing = [k for k in ("app_id", "certificate_thumbprint", "organization") if not getattr(profile, k)]
     if missing:
         raise ConfigError(f"profile {profile.name!r} lacks {', '.join(missing)}")
+    # `profiles init` writes all-zero placeholders: a script built from them could only fail on the jump host.
+    placeholders = [k for k in ("app_id", "certificate_thumbprint")
+                    if not str(getattr(profile, k)).replace("-", "").strip("0")]
+    if placeholders:
+        raise ConfigError(f"profile {profile.name!r} still has the placeholder {' and '.join(placeholders)} from "
+                          "`profiles init`; set the app registration's values in hybridkit.toml first")
     account = remoting_account or profile.username
     if not account:
         raise InputError("name the WinRM account with --remoting-account (the profile has no username)")

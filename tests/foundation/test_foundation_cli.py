@@ -114,3 +114,12 @@ def test_journal_list_keeps_run_ids_whole_and_show_prints_text_verbatim(isolated
     prefix = ids[0][:9]  # "YYYYMMDD-": both runs
     ambiguous = narrow.invoke(app, ["journal", "show", prefix, "--journal", str(path)])
     assert ambiguous.exit_code == 2 and "matches 2 runs" in ambiguous.output
+
+
+def test_jumphost_script_refuses_the_init_placeholders(isolated: Path) -> None:  # noqa: F811
+    """The online profile `profiles init` writes has all-zero app_id/thumbprint: no script from those."""
+    assert runner.invoke(app, ["profiles", "init"]).exit_code == 0
+    result = runner.invoke(app, ["profiles", "jumphost-script", "online"])
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "placeholder app_id and certificate_thumbprint" in message and "Install-Module" not in result.output
