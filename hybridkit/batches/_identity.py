@@ -1,7 +1,8 @@
 """Resolving how exports name a mailbox or trustee to one inventory mailbox, never by guessing.
 
 A name may be a primary SMTP address, UPN, alias, ``DOMAIN\\sam``, canonical name (``contoso.com/OU/Name``),
-distinguished name, display name or a folder identity (``alias:\\Calendar``). Each is looked up only in the index
+distinguished name, display name, the object's Name (a Name column, or the last part of the canonical name) or a
+folder identity (``alias:\\Calendar``). Each is looked up only in the index
 its shape calls for; a name two mailboxes share is *ambiguous*, not "the first one".
 """
 
@@ -76,7 +77,7 @@ class Directory:
         elif "/" in low:
             order = ("canonical",)
         else:
-            order = ("alias", "sam", "identity", "display")
+            order = ("alias", "sam", "identity", "display", "name")
         for index in order:
             found = self._names[index].get(low)
             if found == AMBIGUOUS:
@@ -137,7 +138,7 @@ def build_directory(tables: list[Table], problems: list[Problem]) -> Directory:
     """Index every mailbox of the inventory tables; duplicate or malformed addresses are blocking problems."""
     mailboxes: list[Mailbox] = []
     names: dict[str, dict[str, int]] = {
-        k: {} for k in ("smtp", "upn", "alias", "sam", "canonical", "dn", "identity", "display")
+        k: {} for k in ("smtp", "upn", "alias", "sam", "canonical", "dn", "identity", "display", "name")
     }
     groups: set[str] = set()
     seen: dict[str, tuple[str, str | None, int]] = {}
@@ -148,7 +149,7 @@ def build_directory(tables: list[Table], problems: list[Problem]) -> Directory:
         header = table.headers.get("primarysmtpaddress", "PrimarySmtpAddress")
         cols = {k: _column(table, k) for k in (
             "primarysmtpaddress", "displayname", "alias", "userprincipalname", "samaccountname", "identity",
-            "distinguishedname", "recipienttypedetails", "wave", "batch",
+            "distinguishedname", "recipienttypedetails", "wave", "batch", "name",
         )}  # fmt: skip
         smtps, rtds, displays = cols["primarysmtpaddress"], cols["recipienttypedetails"], cols["displayname"]
         waves, batch_col = cols["wave"], cols["batch"]
@@ -183,4 +184,22 @@ def build_directory(tables: list[Table], problems: list[Problem]) -> Directory:
                             ("identity", lambda c: not c[0] and not c[1])):
             chosen = [(v, x) for v, x, c in zip(identities, indexes, canonical) if v and want(c)]
             _index(names[index], [v for v, _ in chosen], [x for _, x in chosen])
+        # The object's Name (Get-RecipientPermission and Exchange Online show it as Identity): a Name column, or
+        # the last part of a canonical name / the CN of a distinguished name. It may differ from DisplayName.
+        _index(names["name"], [cols["name"][i] for i in kept], indexes)
+        tails = [(_name_of(v), x) for v, x in zip(identities + [cols["distinguishedname"][i] for i in kept],
+                                                  indexes + indexes)]
+        by_mailbox = {x: t for t, x in tails if t}
+        by_mailbox = {x: t for x, t in by_mailbox.items() if names["name"].get(t.lower()) != x}
+        _index(names["name"], list(by_mailbox.values()), list(by_mailbox))
     return Directory(mailboxes, names, groups)
+
+
+def _name_of(identity: str) -> str:
+    """``contoso.com/OU/Ann Lee2`` or ``CN=Ann Lee2,OU=...`` -> ``Ann Lee2`` (else "")."""
+    if "/" in identity:
+        return identity.rsplit("/", 1)[1].strip()
+    if identity[:3].lower() == "cn=":
+        match = re.match(r"cn=((?:[^,\\]|\\.)*)", identity, re.IGNORECASE)
+        return re.sub(r"\\(.)", r"\1", match.group(1)).strip() if match else ""
+    return ""

@@ -44,7 +44,7 @@ SIZE_COLUMNS = (
 MAILBOX_ID_COLUMNS = ("primarysmtpaddress", "mailbox", "identity", "userprincipalname", "alias", "displayname")
 _INVENTORY_ONLY = {"alias", "userprincipalname", "samaccountname", "recipienttypedetails", "distinguishedname"}
 _KNOWN = set(SIZE_COLUMNS) | set(MAILBOX_ID_COLUMNS) | _INVENTORY_ONLY | {
-    "database", "department", "office", "wave", "batch", "user", "trustee", "accessrights", "extendedrights",
+    "database", "department", "office", "wave", "batch", "name", "user", "trustee", "accessrights", "extendedrights",
     "isinherited", "deny", "accesscontroltype", "grantsendonbehalfto", "foldername",
 }  # fmt: skip
 _REQUIRED: dict[Kind, tuple[tuple[str, ...], ...]] = {

@@ -24,3 +24,28 @@ def test_get_recipientpermission_deny_rows_are_not_links(tmp_path: Path) -> None
     assert doc["summary"]["links"] == {"hard": 1, "soft": 0}
     assert doc["summary"]["skipped"].get("deny") == 1
     assert doc["cross_batch_links"] == []
+
+
+def test_object_name_from_canonical_identity_or_name_column_resolves(tmp_path: Path) -> None:
+    """Exchange Online and Get-RecipientPermission name a mailbox by its Name ("Mallory C. Nguyen2" in the
+    export samples), which can differ from DisplayName; the canonical Identity's last part is that Name."""
+    header = ["DisplayName", "Name", "PrimarySmtpAddress", "Identity", "DistinguishedName"]
+    rows = [
+        ["Mallory Nguyen", "", "m2@contoso.com", "contoso.com/Corp/Users/Mallory C. Nguyen2", ""],
+        ["Mallory Nguyen", "", "m1@contoso.com", "contoso.com/Corp/Users/Mallory C. Nguyen", ""],
+        ["Smith, John", "jsmith", "js@contoso.com", "", "CN=Smith\\, John,OU=Users,DC=contoso,DC=com"],
+        ["Ann Lee", "Ann Lee", "al1@contoso.com", "contoso.com/Corp/Sales/Ann Lee", ""],
+        ["Ann Lee", "Ann Lee", "al2@contoso.com", "contoso.com/Corp/HR/Ann Lee", ""],
+    ]
+    perms = write_csv(tmp_path / "recipientpermission.csv", RECIPIENT_PERMISSION, [
+        ["Mallory C. Nguyen2", "Mallory C. Nguyen", "Allow", "SendAs", "False", "None"],
+        ["jsmith", "Smith, John", "Allow", "SendAs", "False", "None"],
+        ["Mallory C. Nguyen2", "Ann Lee", "Allow", "SendAs", "False", "None"],
+    ], type_line=False)  # fmt: skip
+    inputs = load_inputs([write_csv(tmp_path / "mailboxes.csv", header, rows), perms])
+    doc = plan_batches(inputs, PlanOptions()).to_json()
+    assert doc["summary"]["links"]["hard"] == 1  # m2 <- m1 (jsmith/Smith, John is the same mailbox: self)
+    together = next(b["mailboxes"] for b in doc["batches"] if "m2@contoso.com" in b["mailboxes"])
+    assert "m1@contoso.com" in together
+    [unresolved] = doc["unresolved"]
+    assert unresolved["value"] == "Ann Lee" and "ambiguous" in unresolved["reason"]
