@@ -233,12 +233,19 @@ def restore_backup(
 ) -> list[RestoreResult]:
     """Recreate removed connectors, organization relationships and IOCs from the backup (those absent live)."""
     entries = read_backup(backup_dir)
-    wanted = {n.lower() for n in only}
-    if wanted:
-        unknown = wanted - {e.name.lower() for e in entries}
+    if only:
+        # NAME, or SIDE:NAME when both sides hold an object of that name (HybridIOC - <guid>)
+        picks = [tuple(n.split(":", 1)) if n.split(":", 1)[0].lower() in ("onprem", "online") else (None, n)
+                 for n in only]
+
+        def picked(entry: HybridObject, side: str | None, name: str) -> bool:
+            return entry.name.lower() == name.lower() and (side is None or entry.side == side.lower())
+
+        unknown = [n for n, (side, name) in zip(only, picks) if not any(picked(e, side, name) for e in entries)]
         if unknown:
-            raise PlanError(f"not in the backup: {', '.join(sorted(unknown))}")
-        entries = [e for e in entries if e.name.lower() in wanted]
+            raise PlanError(f"not in the backup: {', '.join(sorted(unknown))} (names as `decommission plan` shows "
+                            "them; SIDE:NAME picks one side)")
+        entries = [e for e in entries if any(picked(e, side, name) for side, name in picks)]
     order = [Kind.INTRA_ORGANIZATION_CONNECTOR, Kind.ORGANIZATION_RELATIONSHIP, Kind.SEND_CONNECTOR,
              Kind.OUTBOUND_CONNECTOR, Kind.INBOUND_CONNECTOR, Kind.HYBRID_CONFIGURATION, Kind.RECEIVE_CONNECTOR]
     out: list[RestoreResult] = []

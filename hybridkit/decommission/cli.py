@@ -201,7 +201,8 @@ def restore_cmd(
     backup: Annotated[Path, typer.Option("--backup", help="The backup directory apply wrote.")],
     onprem: OnpremOpt = "onprem",
     online: OnlineOpt = "online",
-    only: Annotated[Optional[list[str]], typer.Option("--only", help="Restore only this object (by name). Repeatable.")] = None,
+    only: Annotated[Optional[list[str]], typer.Option(
+        "--only", help="Restore only this object: NAME, or onprem:NAME / online:NAME for one side. Repeatable.")] = None,
     what_if: Annotated[bool, typer.Option("--what-if", help="Print the New-* commands; change nothing.")] = False,
 ) -> None:
     """Recreate removed connectors, organization relationships and intra-organization connectors."""

@@ -214,3 +214,20 @@ def test_plan_and_runbook_put_dns_and_scp_first(env) -> None:  # type: ignore[no
     assert runbook.index("Point MX") < runbook.index("Remove-InboundConnector") < runbook.index("Remove-MailboxDatabase")
     manual = json.loads(cli(config, "-o", "json", "decommission", "plan").stdout)["manual"]
     assert [m["when"] for m in manual][:2] == ["before", "before"] and manual[-1]["when"] == "after"
+
+
+def test_restore_only_one_side_of_a_shared_name(env) -> None:  # type: ignore[no-untyped-def]
+    """Both sides hold 'HybridIOC - <guid>': --only online:NAME restores just the cloud one."""
+    lab, config, tmp = env
+    org = lab.server.engine.org
+    migrate_everything(org)
+    assert cli(config, "decommission", "apply", "--backup", str(tmp / "b"), "--yes").exit_code == 0
+    ioc = json.loads((tmp / "b" / "manifest.json").read_text())["objects"]
+    ioc_name = next(o["name"] for o in ioc if o["kind"] == "IntraOrganizationConnector")
+    one = cli(config, "-o", "json", "decommission", "restore", "--backup", str(tmp / "b"), "--only", f"online:{ioc_name}")
+    assert one.exit_code == 0, one.output
+    assert [(r["side"], r["status"]) for r in json.loads(one.stdout)] == [("online", "created")]
+    assert ioc_name in org.online.collection("IntraOrganizationConnector")
+    assert ioc_name not in org.onprem.collection("IntraOrganizationConnector")
+    missing = cli(config, "decommission", "restore", "--backup", str(tmp / "b"), "--only", "online:nope")
+    assert missing.exit_code == 2 and "SIDE:NAME" in " ".join(missing.output.split())
