@@ -358,7 +358,8 @@ def _what_if_complete(app_ctx: AppContext, targets: list[str], moves: dict[str, 
         if item.readiness is not Readiness.COMPLETE:
             app_ctx.err_console.print(f"# {item.mailbox}: {item.readiness.value}: {item.reason}", highlight=False)
     ready = [i.mailbox for i in plan.with_readiness(Readiness.COMPLETE)]
-    app_ctx.err_console.print(f"# CompleteAfter {show_time(when)}; {len(ready)} mailboxes ready", highlight=False)
+    app_ctx.err_console.print(f"# CompleteAfter {show_time(when)}; {len(ready)} mailbox{'' if len(ready) == 1 else 'es'} "
+                              "ready", highlight=False)
     if ready:
         for pipeline in _apply.completion_pipelines(method, when):
             app_ctx.console.print(pipeline.render(ready), highlight=False, markup=False, soft_wrap=True)
@@ -388,8 +389,9 @@ def _report_completion(app_ctx: AppContext, outcome: _apply.CompletionOutcome, f
                              "run_id": outcome.run_id, "mailboxes": rows})
         return failed
     table = Table(title=f"Completion (CompleteAfter {show_time(when)}, method {outcome.plan.method.value})")
+    longest = min(40, max((len(r["mailbox"]) for r in rows), default=7))
     for col in ("Mailbox", "Readiness", "Result", "Detail"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", min_width=longest if col == "Mailbox" else None)
     for row in rows:
         bad = row["result"] in ("failed", "Failed", "not-found", "not-ready")
         table.add_row(row["mailbox"], row["readiness"], f"[red]{row['result']}[/]" if bad else row["result"],

@@ -190,3 +190,22 @@ def test_mistyped_endpoint_is_one_clear_error_before_anything_is_created(still_l
     ok = _cli(config, "-o", "json", *args, "--endpoint", DEFAULT_ENDPOINT.lower())
     assert ok.exit_code == 0, ok.output
     assert [b["outcome"] for b in json.loads(ok.output)["batches"]] == ["created", "created"]
+
+
+def test_completion_table_keeps_each_address_on_one_line(still_lab, tmp_path: Path) -> None:
+    handle, org, config = still_lab
+    users = _users(org, 24)[20:24]
+    plan_dir = _plan(tmp_path, {"Narrow": users})
+    assert _cli(config, "cutover", "create", str(plan_dir), "--endpoint", DEFAULT_ENDPOINT,
+                "--target-delivery-domain", TDD, "--start").exit_code == 0
+    org.clock.advance(24 * HOUR)
+    longest = max(users, key=len)
+    what_if = CliRunner().invoke(app, ["--config", str(config), "cutover", "complete", "--mailbox", longest,
+                                       "--what-if"], terminal_width=80, catch_exceptions=False)
+    assert "1 mailbox ready" in what_if.output, what_if.output
+    done = CliRunner().invoke(app, ["--config", str(config), "cutover", "complete", "--batch", "Narrow", "--at",
+                                    _z(org.clock.now()), "--journal", str(tmp_path / "j.sqlite")],
+                              terminal_width=80, catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    for user in users:
+        assert any(user in line for line in done.output.splitlines()), done.output
