@@ -123,7 +123,9 @@ def plan_create(
         if extra:
             parts.append("in the existing batch but not planned: " + ", ".join(extra))
         changes.append(BatchChange(BatchAction.CONFLICT, batch.name, batch.mailboxes,
-                                   f"batch {existing.name!r} exists with different members; " + "; ".join(parts),
+                                   "exists in Exchange Online with different members; " + "; ".join(parts)
+                                   + ". Keep the batch's members in the plan, plan under another --name-prefix, or "
+                                   "remove the existing batch (Remove-MigrationBatch) first",
                                    missing, extra))
     return CreatePlan(tuple(changes))
 

@@ -209,3 +209,13 @@ def test_completion_table_keeps_each_address_on_one_line(still_lab, tmp_path: Pa
     assert done.exit_code == 0, done.output
     for user in users:
         assert any(user in line for line in done.output.splitlines()), done.output
+
+
+def test_conflict_names_the_batch_once_and_says_what_to_do() -> None:
+    from hybridkit.cutover._model import ObservedBatch, PlannedBatch
+    from hybridkit.cutover._plan import plan_create
+
+    plan = plan_create([PlannedBatch("W1", ("a@x.com", "b@x.com"))], {"W1": ObservedBatch("W1", "Syncing", ("a@x.com",))})
+    [conflict] = plan.conflicts
+    assert conflict.reason.count("W1") == 0 and "b@x.com" in conflict.reason
+    assert "Remove-MigrationBatch" in conflict.reason and "--name-prefix" in conflict.reason
