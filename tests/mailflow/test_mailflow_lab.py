@@ -167,3 +167,19 @@ def test_values_read_back_as_exchange_shows_them() -> None:
     assert again.errors == []
     assert run(org, "onprem", "Get-SendConnector", Identity="s").out[0].get("MaxMessageSize") == \
         "35 MB (36,700,160 bytes)"
+
+
+def test_source_transport_servers_must_exist() -> None:
+    """New-/Set-SendConnector -SourceTransportServers naming no server fails as Exchange does, nothing saved."""
+    org = make_org()
+    org.onprem.collection("ExchangeServer")["EX01"] = {"Name": "EX01"}
+    bad = run(org, "onprem", "New-SendConnector", Name="s", AddressSpaces="*", SmartHosts=EXO_HOST,
+              SourceTransportServers=["EX99"])
+    assert [e.message for e in bad.errors] == [
+        "The operation couldn't be performed because object 'EX99' couldn't be found on 'DC01.contoso.local'."]
+    assert org.onprem.collection("SendConnector") == {}
+    good = run(org, "onprem", "New-SendConnector", Name="s", AddressSpaces="*", SmartHosts=EXO_HOST,
+               SourceTransportServers=["ex01"])
+    assert good.errors == []
+    moved = run(org, "onprem", "Set-SendConnector", Identity="s", SourceTransportServers=["EX98"])
+    assert moved.errors and org.onprem.collection("SendConnector")["s"]["SourceTransportServers"] == ["ex01"]

@@ -229,14 +229,26 @@ def get_send_connector(ctx: CmdletContext) -> None:
     list_objects(ctx, _SEND)
 
 
+def _unknown_source_server(ctx: CmdletContext) -> bool:
+    """SourceTransportServers must name existing Exchange servers (Exchange: ManagementObjectNotFoundException)."""
+    known = {str(n).lower() for n in ctx.side.collection("ExchangeServer")}
+    for server in ctx.params.get("SourceTransportServers") or []:
+        if known and str(server).lower() not in known:
+            ctx.error(not_found(ctx, server))
+            return True
+    return False
+
+
 @cmdlet("New-SendConnector")
 def new_send_connector(ctx: CmdletContext) -> None:
-    create(ctx, _SEND)
+    if not _unknown_source_server(ctx):
+        create(ctx, _SEND)
 
 
 @cmdlet("Set-SendConnector")
 def set_send_connector(ctx: CmdletContext) -> None:
-    update(ctx, _SEND)
+    if not _unknown_source_server(ctx):
+        update(ctx, _SEND)
 
 
 @cmdlet("Remove-SendConnector")
