@@ -89,6 +89,39 @@ def recognise(keys: Iterable[str]) -> Kind | None:
     return None
 
 
+_HINTS: dict[Kind, frozenset[str]] = {  # columns that say which export a header was meant to be
+    Kind.MAILBOXES: frozenset({"displayname", "alias", "userprincipalname", "samaccountname", "recipienttypedetails",
+                               "database"}),
+    Kind.SIZES: frozenset(SIZE_COLUMNS) | {"itemcount"},
+    Kind.FULLACCESS: frozenset({"accessrights", "isinherited", "deny"}),
+    Kind.SENDAS: frozenset({"extendedrights", "trustee", "accesscontroltype"}),
+    Kind.SENDONBEHALF: frozenset({"grantsendonbehalfto"}),
+    Kind.FOLDER: frozenset({"foldername", "accessrights"}),
+    Kind.FASTTRACK: frozenset({"mailbox", "accessrights"}),
+}
+
+
+_PRETTY = {c.lower(): c for c in (
+    "PrimarySmtpAddress", "Mailbox", "Identity", "User", "Trustee", "AccessRights", "GrantSendOnBehalfTo",
+    "TotalItemSize", "TotalItemSizeBytes", "SizeBytes",
+)}  # fmt: skip
+
+
+def _closest(keys: set[str]) -> str:
+    """For an unrecognised header: the export it looks most like and the columns it lacks ("" if none fits)."""
+    best: tuple[int, int, Kind] | None = None
+    for kind, groups in _REQUIRED.items():
+        missing = sum(not keys & set(group) for group in groups)
+        hints = len(keys & _HINTS[kind])
+        if missing and hints and (best is None or (-hints, missing) < (-best[0], best[1])):
+            best = (hints, missing, kind)
+    if best is None:
+        return ""
+    kind = best[2]
+    lacking = [" or ".join(_PRETTY.get(c, c) for c in group[:3]) for group in _REQUIRED[kind] if not keys & set(group)]
+    return f"; it looks like a {kind.value} export without a {', '.join(lacking)} column"
+
+
 def _has_required(kind: Kind, keys: set[str]) -> bool:
     return all(keys & set(group) for group in _REQUIRED[kind])
 
@@ -146,6 +179,8 @@ def _table(
         if any("".join(r).strip() for r in rows[:_HEADER_SCAN]):
             wanted = f"the columns a {kind.value} export needs" if kind else "a header this tool recognises"
             first = next(r for r in rows if "".join(r).strip())
+            if kind is None:
+                wanted += _closest({normalise_header(c) for c in first if c})
             problems.append(
                 Problem(file, sheet, None, None, ", ".join(c for c in first if c)[:200],
                         f"no row with {wanted} (use --kind to say what it is)", blocking=sheet is None)
