@@ -80,14 +80,33 @@ def _columns(table: Table) -> tuple[str, str]:
                                                             else "user")  # fmt: skip
 
 
-def _rights(table: Table, mboxes: list[str]) -> list[int | str]:
+_LOST = "rights lost in the export"
+_TYPE_PREFIXES = ("System.", "Deserialized.", "Microsoft.Exchange.")
+
+
+def _type_name(value: str) -> bool:
+    """``System.Collections.ArrayList`` and the like: what Export-Csv writes for a collection it cannot flatten."""
+    return value.startswith(_TYPE_PREFIXES) or "`1[" in value
+
+
+def _rights(table: Table, mboxes: list[str], problems: list[Problem]) -> list[int | str]:
     """Per row: the right code, or the reason the row is not a relationship (computed once per distinct value)."""
     cols, kind, n = table.columns, table.kind, len(table)
-    rights = cols.get("extendedrights") or cols.get("accessrights") or [""] * n
+    column = "extendedrights" if cols.get("extendedrights") else "accessrights"
+    rights = cols.get(column) or [""] * n
+    lost = next((i for i, r in enumerate(rights) if _type_name(r)), None)
+    if lost is not None:
+        # Export-Csv of a remote session's objects writes the collection's .NET type name instead of the rights
+        header = table.headers.get(column, column)
+        problems.append(Problem(table.file, table.sheet, table.rows[lost], header, rights[lost],
+                                f"the export lost the rights: {header} holds a .NET type name, not the rights. "
+                                f"Export again with @{{n='{header}';e={{$_.{header} -join ','}}}} in Select-Object",
+                                True))  # fmt: skip
+        rights = [_LOST if _type_name(r) else r for r in rights]
     if kind is Kind.FOLDER:
         folder = cols.get("foldername") or [""] * n
         rights = [f"{r}\0{f or m.rpartition(chr(92))[2]}" for r, f, m in zip(rights, folder, mboxes)]
-    lookup = {value: _right_of(kind, value) for value in set(rights)}
+    lookup = {value: _LOST if value.startswith(_LOST) else _right_of(kind, value) for value in set(rights)}
     return list(map(lookup.__getitem__, rights))
 
 
@@ -105,7 +124,7 @@ def _collect_table(  # noqa: C901 - one flat hot loop is faster than helpers per
     if deny is None:  # Get-RecipientPermission: AccessControlType Allow/Deny instead of a Deny column
         deny = ["True" if v.lower() == "deny" else "" for v in cols["accesscontroltype"]] if (
             "accesscontroltype" in cols) else empty
-    codes = _rights(table, mboxes)
+    codes = _rights(table, mboxes, problems)
     resolved_m = directory.resolve_all(mboxes)
     if table.kind is Kind.SENDONBEHALF:
         resolved_t: list[int | str] = [-1] * n  # several delegates per cell: resolved row by row below

@@ -60,3 +60,24 @@ def test_unrecognised_header_says_which_export_it_resembles_and_what_column_is_m
     assert "looks like a fullaccess export without a User column" in problems["fullaccess.csv"].reason
     assert "looks like a folder export without a User column" in problems["calendar.csv"].reason
     assert "looks like" not in problems["notes.csv"].reason and problems["notes.csv"].blocking
+
+
+def test_rights_lost_by_export_csv_are_a_blocking_problem_with_the_fix(tmp_path: Path) -> None:
+    """`Get-MailboxPermission | Export-Csv` from a remote session writes "System.Collections.ArrayList" for
+    AccessRights: every row would silently be skipped as "other rights"; it must stop the plan and say why."""
+    paths = [
+        inventory(tmp_path / "mailboxes.csv", ["a1", "a2", "a3"]),
+        write_csv(tmp_path / "fullaccess.csv", ["Identity", "User", "AccessRights", "IsInherited", "Deny"], [
+            ["A1", "CONTOSO\\a2", "System.Collections.ArrayList", "False", "False"],
+            ["A3", "CONTOSO\\a1", "System.Collections.ArrayList", "False", "False"],
+        ]),
+        write_csv(tmp_path / "sendas.csv", ["Identity", "User", "ExtendedRights", "IsInherited", "Deny"], [
+            ["A1", "CONTOSO\\a3", "Send-As", "False", "False"],
+        ]),
+    ]  # fmt: skip
+    inputs = load_inputs(paths)
+    from hybridkit.batches._plan import validate_inputs
+
+    blocking = [p for p in validate_inputs(inputs) if p.blocking]
+    assert len(blocking) == 1 and blocking[0].row == 3 and blocking[0].column == "AccessRights"
+    assert "lost the rights" in blocking[0].reason and "-join" in blocking[0].reason
