@@ -127,6 +127,13 @@ def _collect_table(  # noqa: C901 - one flat hot loop is faster than helpers per
     codes = _rights(table, mboxes, problems)
     resolved_m = directory.resolve_all(mboxes)
     if table.kind is Kind.SENDONBEHALF:
+        lost = next((i for i, t in enumerate(trustees) if _type_name(t)), None)
+        if lost is not None:  # Export-Csv of GrantSendOnBehalfTo without joining it
+            header = table.headers.get(tcol, tcol)
+            problems.append(Problem(table.file, table.sheet, table.rows[lost], header, trustees[lost],
+                                    f"the export lost the delegates: {header} holds a .NET type name. Export again "
+                                    f"with @{{n='{header}';e={{$_.{header} -join ';'}}}} in Select-Object", True))
+            trustees = ["" if _type_name(t) else t for t in trustees]
         resolved_t: list[int | str] = [-1] * n  # several delegates per cell: resolved row by row below
     else:
         resolved_t = directory.resolve_all(trustees)

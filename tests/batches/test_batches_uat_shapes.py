@@ -81,3 +81,17 @@ def test_rights_lost_by_export_csv_are_a_blocking_problem_with_the_fix(tmp_path:
     blocking = [p for p in validate_inputs(inputs) if p.blocking]
     assert len(blocking) == 1 and blocking[0].row == 3 and blocking[0].column == "AccessRights"
     assert "lost the rights" in blocking[0].reason and "-join" in blocking[0].reason
+
+
+def test_sendonbehalf_exported_without_joining_is_a_blocking_problem(tmp_path: Path) -> None:
+    from hybridkit.batches._plan import validate_inputs
+
+    paths = [
+        inventory(tmp_path / "mailboxes.csv", ["a1", "a2"]),
+        write_csv(tmp_path / "sendonbehalf.csv", ["PrimarySmtpAddress", "GrantSendOnBehalfTo"], [
+            ["a1@contoso.com", "a2@contoso.com"],
+            ["a2@contoso.com", "System.Collections.ArrayList"],
+        ], type_line=False),
+    ]  # fmt: skip
+    blocking = [p for p in validate_inputs(load_inputs(paths)) if p.blocking]
+    assert len(blocking) == 1 and blocking[0].row == 3 and "-join ';'" in blocking[0].reason
