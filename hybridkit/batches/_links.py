@@ -94,15 +94,16 @@ def _rights(table: Table, mboxes: list[str], problems: list[Problem]) -> list[in
     cols, kind, n = table.columns, table.kind, len(table)
     column = "extendedrights" if cols.get("extendedrights") else "accessrights"
     rights = cols.get(column) or [""] * n
-    lost = next((i for i, r in enumerate(rights) if _type_name(r)), None)
-    if lost is not None:
+    bad = {r for r in set(rights) if _type_name(r)}  # few distinct values: checked once each
+    if bad:
+        lost = next(i for i, r in enumerate(rights) if r in bad)
         # Export-Csv of a remote session's objects writes the collection's .NET type name instead of the rights
         header = table.headers.get(column, column)
         problems.append(Problem(table.file, table.sheet, table.rows[lost], header, rights[lost],
                                 f"the export lost the rights: {header} holds a .NET type name, not the rights. "
                                 f"Export again with @{{n='{header}';e={{$_.{header} -join ','}}}} in Select-Object",
                                 True))  # fmt: skip
-        rights = [_LOST if _type_name(r) else r for r in rights]
+        rights = [_LOST if r in bad else r for r in rights]
     if kind is Kind.FOLDER:
         folder = cols.get("foldername") or [""] * n
         rights = [f"{r}\0{f or m.rpartition(chr(92))[2]}" for r, f, m in zip(rights, folder, mboxes)]
