@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 from pathlib import Path
@@ -54,7 +55,7 @@ def serve(
     state: Annotated[Optional[Path], typer.Option(
         help="Load the organisation from this file if it exists; save it here on exit (SIGINT/SIGTERM).")] = None,
     version: Annotated[Optional[str], typer.Option(
-        help="On-prem Exchange version: 2010, 2013, 2016 or 2019 (default 2019; an existing --state keeps its "
+        help="On-prem Exchange version: 2010, 2013, 2016, 2019 or SE (default 2019; an existing --state keeps its "
              "own).")] = None,
     latency_ms: Annotated[float, typer.Option(help="Delay added to every WSMan request.")] = 0.0,
     fault_rate: Annotated[float, typer.Option(help="Probability of a transient fault per request (0..1).")] = 0.0,
@@ -75,6 +76,8 @@ def serve(
     app_ctx = app_context(ctx)
     if not 0.0 <= fault_rate <= 1.0:
         raise InputError("--fault-rate must be between 0 and 1")
+    _check_flags(org, version, state, latency_ms, max_shells, time_scale)
+    version = "SE" if version is not None and version.upper() == "SE" else version
     org, version, loaded = _from_state(state, org, version)
     if tls and ca_path is None and ready_file is not None:
         ca_path = ready_file.with_name(ready_file.stem + "-ca.pem")
@@ -93,6 +96,8 @@ def serve(
     try:
         try:
             server = LabServer(options).start()
+        except ValueError as exc:  # the organisation could not be built or loaded
+            raise InputError(str(exc)) from None
         except OSError as exc:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         except KerberosUnavailable as exc:  # --kdc or --auth kerberos without the KDC tools, gssapi or a keytab
@@ -110,13 +115,39 @@ def serve(
             while not stop.wait(0.5):
                 pass
         finally:
-            server.stop()
-            if ready_file is not None:  # a stopped lab's endpoints and password must not look usable
-                Path(ready_file).unlink(missing_ok=True)
+            try:
+                server.stop()
+            except OSError as exc:
+                raise ConfigError(f"could not save the lab state to {state}: {exc.strerror or exc}") from None
+            finally:
+                if ready_file is not None:  # a stopped lab's endpoints and password must not look usable
+                    Path(ready_file).unlink(missing_ok=True)
         app_ctx.err_console.print("Lab stopped" + (f"; state saved to {state}" if state else "") + ".")
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+_VERSIONS = ("2010", "2013", "2016", "2019", "SE")
+_ORG = re.compile(r"demo|empty|synthetic:\d+")
+
+
+def _check_flags(org: str | None, version: str | None, state: Path | None, latency_ms: float,
+                 max_shells: int | None, time_scale: float) -> None:
+    """Refuse flag values the lab would only trip over later (after start, or when saving at the end)."""
+    if version is not None and version.upper() not in _VERSIONS:
+        raise InputError(f"--version must be one of {', '.join(_VERSIONS)} (got {version!r})")
+    if org is not None and not _ORG.fullmatch(org):
+        raise InputError(f"--org must be demo, empty or synthetic:N (got {org!r})")
+    if state is not None and not Path(state).parent.is_dir():
+        raise InputError(f"--state {state}: directory {Path(state).parent} does not exist (the state is saved there "
+                         "when the lab stops)")
+    if latency_ms < 0:
+        raise InputError("--latency-ms must be 0 or more")
+    if max_shells is not None and max_shells < 1:
+        raise InputError("--max-shells must be 1 or more")
+    if time_scale < 0:
+        raise InputError("--time-scale must be 0 (a frozen clock) or more")
 
 
 def _from_state(state: Path | None, org: str | None, version: str | None) -> tuple[str, str, bool]:

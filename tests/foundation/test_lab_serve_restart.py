@@ -67,3 +67,19 @@ def test_state_version_and_ready_file_across_a_restart(tmp_path: Path) -> None:
     finally:
         _out, err = _stop(proc)
     assert f"loaded from {state}" in " ".join(err.split())
+
+
+def test_bad_flags_are_one_line_and_exit_2_before_serving(tmp_path: Path) -> None:
+    cases = {
+        ("--version", "2012"): "--version must be one of 2010, 2013, 2016, 2019, SE",
+        ("--org", "weird"): "--org must be demo, empty or synthetic:N",
+        ("--org", "synthetic:abc"): "--org must be demo, empty or synthetic:N",
+        ("--state", str(tmp_path / "no" / "such" / "state.json")): "does not exist",
+        ("--latency-ms", "-5"): "--latency-ms must be 0 or more",
+        ("--max-shells", "0"): "--max-shells must be 1 or more",
+    }
+    for args, message in cases.items():
+        result = CliRunner().invoke(app, ["lab", "serve", "--ready-file", str(tmp_path / "r.json"), *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert message in " ".join(result.output.split()) and "Traceback" not in result.output, args
+        assert not (tmp_path / "r.json").exists()
