@@ -11,6 +11,10 @@ Per side (sides run side by side):
    under its localised name (FolderStatistics binds -Identity by property name only, hence the Get-Mailbox in
    front), then ``'<mailbox>:\\<folder>'`` strings are streamed into ``Get-MailboxFolderPermission``.
 
+Every pipeline ends in ``Select-Object -Property <names>`` (a second command of the same pipeline; a NoLanguage
+runspace keeps Select-Object): only the export's columns and what attributes an object to its mailbox come back,
+not full Exchange objects of 20+ properties, so the crawl's Receives carry a fraction of the bytes.
+
 Stages 2-5 are cut into steps of a few chunks; each finished step's rows go to a part file, then the journal marks
 it done. A resumed crawl reuses the saved listing and part files and only runs steps not done. A mailbox that
 fails (vanished, access denied) becomes a manifest entry; it never stops the crawl.
@@ -24,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from hybridkit.inventory._model import Export, Failure, MailboxRef
+from hybridkit.inventory._model import COLUMNS, Export, Failure, MailboxRef
 from hybridkit.inventory._plan import (
     CrawlStep,
     calendar_folder_identity,
@@ -40,9 +44,32 @@ from hybridkit.inventory._plan import (
 )
 from hybridkit.ps import Command, ItemOutcome, Pipeline, PSSession
 
-__all__ = ["Listing", "StepResult", "list_mailboxes", "run_step", "stage_pipeline"]
+__all__ = ["PROPERTIES", "Listing", "StepResult", "list_mailboxes", "run_step", "selected", "stage_pipeline"]
 
 Progress = Callable[[str, int, int], None]
+
+# What each pipeline asks Select-Object for: the export's columns plus what ties an object to its mailbox
+# (ExchangeGuid/MailboxGuid, Identity). False sends the cmdlets bare (full objects), as the crawl did before.
+SELECT_COLUMNS = True
+_LISTING = (*COLUMNS[Export.MAILBOXES], "GrantSendOnBehalfTo", "ExchangeGuid", "DistinguishedName")
+PROPERTIES: dict[str, tuple[str, ...]] = {
+    "listing": _LISTING,
+    # --mailboxes: the names an asked-for address may match (_names) come back too.
+    "listing-named": (*_LISTING, "Name", "Guid", "EmailAddresses"),
+    "sizes": ("DisplayName", "TotalItemSize", "ItemCount", "MailboxGuid"),
+    "fullaccess": COLUMNS[Export.FULLACCESS],
+    "sendas-onprem": COLUMNS[Export.SENDAS],
+    "sendas-online": ("Identity", "Trustee", "AccessRights", "IsInherited", "AccessControlType"),
+    "calendar": ("Identity", "FolderType", "FolderPath", "Name"),
+    "calendar-permissions": ("Identity", "FolderName", "User", "AccessRights"),
+}
+
+
+def selected(what: str, *commands: Command) -> Pipeline:
+    """``commands | Select-Object -Property <PROPERTIES[what]>`` (just ``commands`` when SELECT_COLUMNS is off)."""
+    if not SELECT_COLUMNS:
+        return Pipeline.of(*commands)
+    return Pipeline.of(*commands, Command.of("Select-Object", Property=list(PROPERTIES[what])))
 
 
 @dataclasses.dataclass
@@ -98,7 +125,7 @@ def list_mailboxes(
 
     def work(side: str, session: PSSession) -> list[tuple[str | None, Any]]:
         if mailboxes is None:
-            result = session.run(Command.of("Get-Mailbox", ResultSize="Unlimited"))
+            result = session.run(selected("listing", Command.of("Get-Mailbox", ResultSize="Unlimited")))
             if progress:
                 progress(f"list {side}", len(result.output), len(result.output))
             return [(None, o) for o in result.output]
@@ -107,7 +134,8 @@ def list_mailboxes(
         def key(obj: Any) -> str | None:
             return next((n for n in _names(obj) if n in wanted), None)
 
-        outcomes = session.run_items(Command.of("Get-Mailbox"), list(mailboxes), chunk_size=chunk_size, key=key)
+        outcomes = session.run_items(selected("listing-named", Command.of("Get-Mailbox")), list(mailboxes),
+                                     chunk_size=chunk_size, key=key)
         return [(str(o.item), o.output[0]) for o in outcomes if o.output]
 
     per_side = _each_side(sessions, work)
@@ -138,13 +166,16 @@ def list_mailboxes(
 def stage_pipeline(stage: str, side: str) -> Pipeline:
     """The pipeline a stage streams identities into on ``side``."""
     if stage == "sizes":
-        return Pipeline.of(Command.of("Get-MailboxStatistics"))
+        return selected("sizes", Command.of("Get-MailboxStatistics"))
     if stage == "fullaccess":
-        return Pipeline.of(Command.of("Get-MailboxPermission"))
+        return selected("fullaccess", Command.of("Get-MailboxPermission"))
     if stage == "sendas":
-        return Pipeline.of(Command.of("Get-RecipientPermission" if side == "online" else "Get-ADPermission"))
+        if side == "online":
+            return selected("sendas-online", Command.of("Get-RecipientPermission"))
+        return selected("sendas-onprem", Command.of("Get-ADPermission"))
     if stage == "calendar":
-        return Pipeline.of(Command.of("Get-Mailbox"), Command.of("Get-MailboxFolderStatistics", FolderScope="Calendar"))
+        return selected("calendar", Command.of("Get-Mailbox"),
+                        Command.of("Get-MailboxFolderStatistics", FolderScope="Calendar"))
     raise ValueError(f"unknown stage {stage!r}")
 
 
@@ -199,7 +230,8 @@ def run_step(
             failures.append(Failure("calendar", step.side, ref.primary_smtp, "no default calendar folder"))
             continue
         folders[found[0]] = (ref, found[1])
-    perms = session.run_items(Command.of("Get-MailboxFolderPermission"), list(folders), chunk_size=chunk_size,
+    perms = session.run_items(selected("calendar-permissions", Command.of("Get-MailboxFolderPermission")),
+                              list(folders), chunk_size=chunk_size,
                               on_progress=None, key=lambda p: text(p.get("Identity")))
     for p in perms:
         ref, name = folders[str(p.item)]

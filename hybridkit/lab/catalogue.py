@@ -481,6 +481,8 @@ def bind_pipeline_item(bound: BoundCommand, item: Any) -> tuple[dict[str, Any], 
 
 def _by_value(param: ParamSpec, item: Any) -> Any:
     """What a ByValue binding passes: identity parameter types accept Exchange objects through their Identity."""
+    if param.type == "PSObject":  # a core cmdlet's -InputObject takes the object itself
+        return item
     if isinstance(item, LabObject):
         if param.type.endswith("IdParameter") or param.name == "Identity":
             identity = item.get("Identity")

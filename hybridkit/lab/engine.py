@@ -15,6 +15,10 @@
 
 Handlers live in ``hybridkit.lab.cmdlets`` (every module there is imported to fill the registry). A cmdlet the
 catalogue knows but no handler implements fails with a clear "not emulated" terminating error.
+
+Besides Exchange's cmdlets, a NoLanguage remote runspace keeps a few of PowerShell's own (``cmdlets.core``:
+Select-Object). They are recognised on both endpoints before the Exchange catalogue is consulted, bound by the
+same binder from their own spec, and never reported as "not emulated"; Exchange cmdlets are checked as before.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 
 from hybridkit.lab import catalogue, identity
 from hybridkit.lab._types import EndpointKind, LabCommand, LabError, LabSession, LabTerminatingError, PipelineSink
+from hybridkit.lab.cmdlets import core
 from hybridkit.lab.cmdlets._registry import HANDLERS, CmdletContext
 from hybridkit.lab.org import Org
 
@@ -41,7 +46,7 @@ EXO_MODULE_CMDLETS = frozenset({
     "get-exomailboxpermission", "get-exomailboxstatistics", "get-exomailboxfolderpermission", "get-exorecipient",
     "get-exorecipientpermission", "get-exocasmailbox", "get-exomailboxfolderstatistics", "get-exomobiledevicestatistics",
 })
-_READ_VERBS = ("get-", "test-")
+_READ_VERBS = ("get-", "test-", "select-")
 # Destructive cmdlets have "a built-in pause that forces you to acknowledge the command" (the catalogue's -Confirm
 # text: Remove-* cmdlets; Complete-MigrationBatch's page says the same). A PSRP client without a host (pypsrp's
 # default) cannot answer the prompt, so unless -Confirm:$false or -WhatIf is given the cmdlet fails at its first
@@ -188,7 +193,7 @@ class _Stage:
                             self.state)
         try:
             self.handler(ctx)
-        except (LabTerminatingError, _SinkFailure):
+        except (LabTerminatingError, _SinkFailure, core.StopUpstream):
             raise
         except Exception as exc:
             if self.engine.raise_internal_errors:
@@ -270,6 +275,13 @@ class ExchangeEngine:
     def _bind(self, session: LabSession, command: LabCommand, expects_input: bool) -> catalogue.BoundCommand:
         online = session.endpoint is EndpointKind.ONLINE
         product = catalogue.product_for(online, self.org.version)
+        core_spec = core.core_spec(command.name, product)
+        if core_spec is not None:  # PowerShell's own cmdlet: exists on both endpoints, whatever EXO loaded
+            core.check_no_language(command)
+            try:
+                return catalogue.bind_command(core_spec, command.parameters, expects_input)
+            except catalogue.BindingError as exc:
+                raise LabTerminatingError(exc.error) from None
         name = self._resolve_name(session, command.name)
         spec = catalogue.lookup(name, product) if name else None
         if spec is None:
@@ -310,6 +322,8 @@ class ExchangeEngine:
                         first.feed(item)
                 else:
                     first.run(dict(first.bound.params), None)
+            except core.StopUpstream:
+                pass  # Select-Object -First has what it needs: the pipeline ends normally
             except _SinkFailure as failure:
                 raise failure.original from None
             finally:
