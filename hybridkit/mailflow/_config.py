@@ -365,6 +365,8 @@ def _parse_object(
     for key in _MANDATORY[kind]:
         if key not in props and not any(k.lower() == key.lower() for k in entry):
             issues.append(Issue(header, f"[[{table}]] needs {key}"))
+        elif props.get(key) in ("", []):  # Exchange refuses an empty mandatory value too
+            issues.append(Issue(lines.key(table, index, key), f"{key} can't be empty"))
     issues.extend(_cross_rules(kind, {**declared_bad, **props}, at))
     if kind is Kind.ACCEPTED_DOMAIN and "Name" not in props and "DomainName" in props:
         # Name left out: the object is named after its domain when created, and an existing one keeps its name.

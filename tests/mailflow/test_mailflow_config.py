@@ -214,3 +214,20 @@ def test_more_rules_each_at_its_line(text: str, line: int, fragment: str) -> Non
 def test_address_space_forms_accepted() -> None:
     spec = parse_spec(SEND.replace('["*"]', '["smtp:contoso.mail.onmicrosoft.com;1", "*.fabrikam.com", "*"]'))
     assert len(spec.objects[0].get("AddressSpaces")) == 3
+
+
+def test_mandatory_values_cannot_be_empty() -> None:
+    """New-SendConnector/New-InboundConnector refuse an empty AddressSpaces/SenderDomains/Name: so does the file."""
+    found = issues("""
+        [[onprem.send_connector]]
+        Name = "To EXO"
+        AddressSpaces = []
+        SmartHosts = ["eop.example.com"]
+
+        [[online.inbound_connector]]
+        Name = ""
+        SenderDomains = []
+        """)
+    assert (3, "AddressSpaces can't be empty") in found
+    assert (7, "Name can't be empty") in found
+    assert (8, "SenderDomains can't be empty") in found
