@@ -119,18 +119,24 @@ def create(
 
 def _print_what_if(app_ctx: AppContext, plan_dir: Path, commands: list[Any], plan: Any) -> None:
     base = plan_dir if plan_dir.is_dir() else plan_dir.parent
-    for change in plan.changes:
-        if change.action.value == "unchanged":
-            app_ctx.err_console.print(f"# {change.name}: {change.reason}; left alone", highlight=False)
     members = {c.name: c.mailboxes for c in plan.changes}
+    lines = []
     for command in commands:
         if command.cmdlet != "New-MigrationBatch":
-            app_ctx.console.print(command.render(), highlight=False, markup=False, soft_wrap=True)
+            lines.append(command.render())
             continue
         name = command.param("Name")
         line = type(command)(command.cmdlet, tuple((k, "\x00CSV\x00" if k == "CSVData" else v)
                                                    for k, v in command.parameters)).render()
-        line = line.replace("'\x00CSV\x00'", _csv_expression(base / "batches" / f"{name}.csv", members[name]))
+        lines.append(line.replace("'\x00CSV\x00'", _csv_expression(base / "batches" / f"{name}.csv", members[name])))
+    if app_ctx.json:  # one JSON document: the commands and what each planned batch would get
+        _emit_json(app_ctx, {"what_if": True, "commands": lines, "batches": [
+            {"name": c.name, "action": c.action.value, "reason": c.reason} for c in plan.changes]})
+        return
+    for change in plan.changes:
+        if change.action.value == "unchanged":
+            app_ctx.err_console.print(f"# {change.name}: {change.reason}; left alone", highlight=False)
+    for line in lines:
         app_ctx.console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
@@ -354,10 +360,15 @@ def _what_if_complete(app_ctx: AppContext, targets: list[str], moves: dict[str, 
     from hybridkit.cutover._plan import plan_completion
 
     plan = plan_completion(targets, moves, method=method, at=when)
+    ready = [i.mailbox for i in plan.with_readiness(Readiness.COMPLETE)]
+    if app_ctx.json:  # one JSON document: the commands and each mailbox's readiness
+        commands = [p.render(ready) for p in _apply.completion_pipelines(method, when)] if ready else []
+        _emit_json(app_ctx, {"what_if": True, "complete_after": show_time(when), "method": method.value,
+                             "commands": commands, "mailboxes": _apply.readiness_rows(plan.items)})
+        return
     for item in plan.items:
         if item.readiness is not Readiness.COMPLETE:
             app_ctx.err_console.print(f"# {item.mailbox}: {item.readiness.value}: {item.reason}", highlight=False)
-    ready = [i.mailbox for i in plan.with_readiness(Readiness.COMPLETE)]
     app_ctx.err_console.print(f"# CompleteAfter {show_time(when)}; {len(ready)} mailbox{'' if len(ready) == 1 else 'es'} "
                               "ready", highlight=False)
     if ready:

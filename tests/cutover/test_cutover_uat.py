@@ -219,3 +219,23 @@ def test_conflict_names_the_batch_once_and_says_what_to_do() -> None:
     [conflict] = plan.conflicts
     assert conflict.reason.count("W1") == 0 and "b@x.com" in conflict.reason
     assert "Remove-MigrationBatch" in conflict.reason and "--name-prefix" in conflict.reason
+
+
+def test_what_if_with_output_json_is_one_json_document_with_the_same_commands(still_lab, tmp_path: Path) -> None:
+    handle, org, config = still_lab
+    users = _users(org, 28)[24:28]
+    plan_dir = _plan(tmp_path, {"J1": users[:2], "J2": users[2:]})
+    create = ["cutover", "create", str(plan_dir), "--endpoint", DEFAULT_ENDPOINT, "--target-delivery-domain", TDD]
+    assert _cli(config, *create, "--batch", "J1", "--start").exit_code == 0
+    text = _cli(config, *create, "--start", "--what-if")
+    doc = json.loads(_cli(config, "-o", "json", *create, "--start", "--what-if").output)
+    assert doc["what_if"] is True and len(doc["commands"]) == 1 and doc["commands"][0].startswith("New-MigrationBatch")
+    assert doc["commands"][0] in " ".join(text.stdout.split()) or doc["commands"][0] in text.stdout.replace("\n", "")
+    assert {b["name"]: b["action"] for b in doc["batches"]} == {"J1": "unchanged", "J2": "create"}
+    org.clock.advance(24 * HOUR)
+    complete = ["cutover", "complete", "--batch", "J1", "--at", "2030-01-01T00:00Z", "--what-if"]
+    doc = json.loads(_cli(config, "-o", "json", *complete).output)
+    assert [c.split(" | ")[1].split(" ")[0] for c in doc["commands"]] == ["Set-MoveRequest", "Resume-MoveRequest"]
+    assert "-CompleteAfter '2030-01-01T00:00:00Z'" in doc["commands"][0]
+    assert sorted(r["mailbox"] for r in doc["mailboxes"]) == users[:2]
+    assert not org.online.collection("MoveRequest")[users[0]].get("CompleteAfter")  # nothing was sent
