@@ -11,7 +11,7 @@ from rich.table import Table
 import datetime as dt
 
 from hybridkit.cli_support import app_context, emit_json, load_app_config
-from hybridkit.config import Profile, user_config_dir
+from hybridkit.config import Profile, lab_profile_from_ready, read_ready_file, user_config_dir
 from hybridkit.errors import ConfigError, InputError
 from hybridkit.ps import quote
 from hybridkit.templates import load_template
@@ -132,6 +132,8 @@ def show(
     config = load_app_config(app_ctx)
     profile = config.profile(name or app_ctx.profile)
     data = profile.redacted()
+    if profile.kind == "lab" and profile.ready_file and not profile.server:
+        data.update(_lab_settings(profile))
     if profile.password_env:
         data["password_source"] = f"environment variable {profile.password_env}"
     elif profile.kind == "lab":
@@ -149,6 +151,21 @@ def show(
     for key, value in data.items():
         table.add_row(key, str(value))
     app_ctx.console.print(table)
+
+
+def _lab_settings(profile: Profile) -> dict[str, object]:
+    """What a lab profile really connects to: the running lab's ready file, or how to start one."""
+    try:
+        ready = read_ready_file(Path(str(profile.ready_file)))
+    except ConfigError:
+        return {"lab": f"not running (no {profile.ready_file}; start `hybridkit lab serve --ready-file "
+                       f"{profile.ready_file}`)"}
+    live = lab_profile_from_ready(profile.name, ready, endpoint=profile.endpoint)
+    settings: dict[str, object] = {"lab": f"running at {live.endpoint_url}"}
+    for key in ("server", "port", "https", "path", "configuration", "auth", "username", "ca_bundle",
+                "exchange_version", "allow_unencrypted"):
+        settings[key] = getattr(live, key)
+    return settings
 
 
 def render_jumphost_script(profile: Profile, *, remoting_account: str | None = None,

@@ -123,3 +123,23 @@ def test_jumphost_script_refuses_the_init_placeholders(isolated: Path) -> None: 
     assert result.exit_code == 2
     message = " ".join(result.output.split())
     assert "placeholder app_id and certificate_thumbprint" in message and "Install-Module" not in result.output
+
+
+def test_profiles_show_for_a_lab_profile_says_what_it_connects_to(isolated: Path) -> None:  # noqa: F811
+    """A lab profile's own settings are placeholders: show the running lab's endpoint and version, or how to start it."""
+    config = isolated / "hybridkit.toml"
+    config.write_text('[profiles.lab]\nkind = "lab"\nready_file = "ready.json"\nendpoint = "onprem"\n', encoding="utf-8")
+    stopped = runner.invoke(app, ["--config", str(config), "-o", "json", "profiles", "show", "lab"])
+    assert stopped.exit_code == 0, stopped.output
+    assert json.loads(stopped.stdout)["lab"] == ("not running (no ready.json; start `hybridkit lab serve "
+                                                 "--ready-file ready.json`)")
+    (isolated / "ready.json").write_text(json.dumps({
+        "port": 4443, "onprem_url": "https://127.0.0.1:4443/PowerShell", "online_url": "https://127.0.0.1:4443/wsman",
+        "username": "labadmin", "password": "Lab-Secret-1", "auth": "basic", "tls": True, "version": "2010",
+        "ca_path": str(isolated / "ca.pem"), "online_app_id": "a", "online_certificate_thumbprint": "b",
+        "online_organization": "contoso.onmicrosoft.com"}), encoding="utf-8")
+    running = runner.invoke(app, ["--config", str(config), "-o", "json", "profiles", "show", "lab"])
+    data = json.loads(running.stdout)
+    assert data["lab"] == "running at https://127.0.0.1:4443/PowerShell"
+    assert data["exchange_version"] == "2010" and data["port"] == 4443 and data["https"] is True
+    assert "Lab-Secret-1" not in running.stdout
