@@ -231,3 +231,13 @@ def test_restore_only_one_side_of_a_shared_name(env) -> None:  # type: ignore[no
     assert ioc_name not in org.onprem.collection("IntraOrganizationConnector")
     missing = cli(config, "decommission", "restore", "--backup", str(tmp / "b"), "--only", "online:nope")
     assert missing.exit_code == 2 and "SIDE:NAME" in " ".join(missing.output.split())
+
+
+def test_swapped_profiles_are_refused_before_connecting(env) -> None:  # type: ignore[no-untyped-def]
+    lab, config, tmp = env
+    before = hcw_names(lab.server.engine.org)
+    for command in (["plan"], ["apply", "--backup", str(tmp / "b"), "--yes"], ["restore", "--backup", str(tmp / "b")]):
+        swapped = cli(config, "decommission", *command, "--onprem", "online", "--online", "onprem")
+        assert swapped.exit_code == 2, command
+        assert "were --onprem and --online swapped?" in " ".join(swapped.output.split())
+    assert lab.audit_records("pipeline") == [] and hcw_names(lab.server.engine.org) == before

@@ -195,3 +195,13 @@ def test_exchange_2010_found_from_the_servers_when_the_profile_does_not_say(lab_
     wrong = cli(config, "mailflow", "plan", str(spec))
     assert wrong.exit_code == 2
     assert 'exchange_version = "2019" but the on-prem servers run Exchange 2010' in " ".join(wrong.output.split())
+
+
+def test_swapped_profiles_are_refused_before_connecting(env) -> None:  # type: ignore[no-untyped-def]
+    lab, config, spec = env
+    swapped = cli(config, "mailflow", "apply", str(spec), "--onprem", "online", "--online", "onprem", "--yes")
+    assert swapped.exit_code == 2
+    assert "--onprem online: that is an Exchange Online profile" in " ".join(swapped.output.split())
+    same = cli(config, "mailflow", "plan", str(spec), "--online", "onprem")
+    assert same.exit_code == 2 and "that is an on-premises Exchange profile" in " ".join(same.output.split())
+    assert lab.audit_records("pipeline") == []
