@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hybridkit._context import AppContext
@@ -51,14 +52,17 @@ def _kinds(values: list[str] | None) -> dict[str, Kind] | None:
 
 
 def _problem_table(problems: list[Problem], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("", "File", "Sheet", "Row", "Column", "Value", "Problem"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=title, title_justify="left", expand=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("Where", overflow="fold", ratio=3)  # "fullaccess.csv row 6, User": one column, readable at 80
+    table.add_column("Value", overflow="fold", ratio=2)
+    table.add_column("Problem", overflow="fold", ratio=3)
     ordered = sorted(problems, key=lambda p: not p.blocking)
     for p in ordered[:_MAX_ROWS]:
-        row = "" if p.row is None else str(p.row)
-        where = (Path(p.file).name if p.file else "", p.sheet or "", row, p.column or "")
-        table.add_row("[red]blocking[/]" if p.blocking else "[yellow]note[/]", *where, p.value[:60], p.reason)
+        where = (Path(p.file).name if p.file else "") + (f" sheet {p.sheet!r}" if p.sheet else "") + (
+            f" row {p.row}" if p.row is not None else "") + (f", {p.column}" if p.column else "")
+        table.add_row("[red]blocking[/]" if p.blocking else "[yellow]note[/]", escape(where), escape(p.value[:60]),
+                      escape(p.reason))
     if len(ordered) > _MAX_ROWS:
         table.caption = f"... and {len(ordered) - _MAX_ROWS} more"
     return table

@@ -95,3 +95,16 @@ def test_sendonbehalf_exported_without_joining_is_a_blocking_problem(tmp_path: P
     ]  # fmt: skip
     blocking = [p for p in validate_inputs(load_inputs(paths)) if p.blocking]
     assert len(blocking) == 1 and blocking[0].row == 3 and "-join ';'" in blocking[0].reason
+
+
+def test_validate_table_says_where_in_one_readable_cell_at_80_columns(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hybridkit.cli import app
+
+    bad = write_csv(tmp_path / "inventory.csv", ["DisplayName", "PrimarySmtpAddress"],
+                    [["Ann", "ann@contoso.com"], ["Ann again", "ANN@contoso.com"], ["Bob", "bob(at)contoso.com"]])
+    result = CliRunner().invoke(app, ["batches", "validate", str(bad)], terminal_width=80)
+    assert result.exit_code == 2
+    assert "inventory.csv row 4," in result.output and "inventory.csv row 5," in result.output, result.output
+    assert "duplicate mailbox" in result.output and "malformed primary SMTP" in result.output
