@@ -147,15 +147,16 @@ def _notices(found: Discovery, include_hybrid_configuration: bool, accepted: Ite
 
 def _manual(found: Discovery, hybrid_objects: list[HybridObject], include_hybrid_configuration: bool) -> list[ManualStep]:
     legacy = found.onprem_version in ("2010", "2013")
+    setter = "Set-ClientAccessServer" if legacy else "Set-ClientAccessService"
     servers = sorted({str(s) for o in found.objects if o.kind is Kind.SEND_CONNECTOR
-                      for s in (o.get("SourceTransportServers") or [])}) or ["<server>"]
+                      for s in (o.get("SourceTransportServers") or [])})
     steps = [
         ManualStep("Point MX at Exchange Online Protection and Autodiscover at autodiscover.outlook.com (DNS), and "
                    "wait for the old records' TTL.", before=True),
         # Set-ClientAccessService is 2016+; 2010 and 2013 have Set-ClientAccessServer.
         ManualStep("Clear the Autodiscover service connection point on every server",
-                   f"{'Set-ClientAccessServer' if legacy else 'Set-ClientAccessService'} -Identity '{servers[0]}' "
-                   "-AutoDiscoverServiceInternalUri $null", before=True),
+                   f"{setter} -Identity '{servers[0]}' -AutoDiscoverServiceInternalUri $null" if servers else
+                   f"{setter.replace('Set-', 'Get-')} | {setter} -AutoDiscoverServiceInternalUri $null", before=True),
     ]
     for obj in hybrid_objects:
         if obj.kind is Kind.RECEIVE_CONNECTOR:

@@ -180,6 +180,10 @@ def apply_cmd(
                                         for r in outcome.results],
                             "manual": _manual_json(plan)})
     else:
+        if outcome.verified:  # an interrupted run's last removals had gone through before it stopped
+            run = f"run {outcome.run_id}" if outcome.run_id else "the interrupted run"
+            out.print(f"Resumed {run}: {len(outcome.verified)} interrupted removal(s) had already gone through: "
+                      f"{escape(', '.join(outcome.verified))}.")
         if not plan.steps:
             out.print("Nothing to remove: no hybrid objects left.")
         else:

@@ -241,3 +241,25 @@ def test_swapped_profiles_are_refused_before_connecting(env) -> None:  # type: i
         assert swapped.exit_code == 2, command
         assert "were --onprem and --online swapped?" in " ".join(swapped.output.split())
     assert lab.audit_records("pipeline") == [] and hcw_names(lab.server.engine.org) == before
+
+
+def test_resume_says_which_interrupted_removals_had_gone_through(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The last removal reached Exchange but its answer was lost: the re-run says so instead of only 'nothing left'."""
+    lab, config, tmp = env
+    org = lab.server.engine.org
+    migrate_everything(org)
+    original = HANDLERS["remove-sendconnector"]
+
+    def lost_answer(ctx: Any) -> None:
+        original(ctx)
+        raise ctx.terminate(LabError("The remote server returned an error: (503) Server Unavailable."))
+
+    with monkeypatch.context() as patch:
+        patch.setitem(HANDLERS, "remove-sendconnector", lost_answer)
+        broken = cli(config, "decommission", "apply", "--backup", str(tmp / "backup"), "--yes")
+    assert broken.exit_code == 1
+    resumed = cli(config, "decommission", "apply", "--backup", str(tmp / "backup"), "--yes")
+    assert resumed.exit_code == 0, resumed.output
+    text = " ".join(resumed.output.split())
+    assert "1 interrupted removal(s) had already gone through: onprem:SendConnector:Outbound to Office 365 - " in text
+    assert pipelines(lab, "Remove-SendConnector") == 1

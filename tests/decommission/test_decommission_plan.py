@@ -148,3 +148,13 @@ def test_dns_and_scp_come_before_the_removals() -> None:
     assert [("MX" in m.text, "AutoDiscoverServiceInternalUri" in m.command) for m in before] == [(True, False),
                                                                                                   (False, True)]
     assert not any(m.before for m in plan.manual if "Remove-MailboxDatabase" in m.command or "uninstall" in m.text)
+
+
+def test_scp_step_without_a_known_server_covers_every_server() -> None:
+    """After the send connector is gone no server name is known: every server, not a '<server>' placeholder."""
+    objects = [o for o in hcw_objects() if o.kind is not Kind.SEND_CONNECTOR]
+    commands = [m.command for m in plan_decommission(found(objects=objects)).manual]
+    assert "Get-ClientAccessService | Set-ClientAccessService -AutoDiscoverServiceInternalUri $null" in commands
+    assert not any("<server>" in c for c in commands)
+    legacy = [m.command for m in plan_decommission(found(objects=objects, onprem_version="2013")).manual]
+    assert "Get-ClientAccessServer | Set-ClientAccessServer -AutoDiscoverServiceInternalUri $null" in legacy
