@@ -41,7 +41,8 @@ def _pick(rows: list[list[str]], source: str, sheet: str | None = None) -> list[
     if not numbered:
         raise InputError("no mailboxes in the file", file=source, sheet=sheet)
     # title rows above the header (workbooks written by people)
-    start = next((i for i, (_, r) in enumerate(numbered[:10]) if any(_key(c) in _COLUMNS for c in r)), 0)
+    start = next((i for i, (_, r) in enumerate(numbered[:10])
+                  if any(_key(c) in _COLUMNS for c in r)), 0)
     numbered = numbered[start:]
     header = [_key(h) for h in numbered[0][1]]
     col = next((header.index(c) for c in _COLUMNS if c in header), None)

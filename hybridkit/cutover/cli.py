@@ -17,6 +17,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -109,7 +110,7 @@ def create(
             table.add_column(col)
         for name, outcome, detail in results:
             style = {"created": "green", "started": "green", "unchanged": "dim", "failed": "red"}.get(outcome, "")
-            table.add_row(name, f"[{style}]{outcome}[/]", detail)
+            table.add_row(escape(name), f"[{style}]{outcome}[/]", escape(detail))
         app_ctx.console.print(table)
         if when:
             app_ctx.console.print(f"CompleteAfter: {show_time(when)}")
@@ -135,7 +136,7 @@ def _print_what_if(app_ctx: AppContext, plan_dir: Path, commands: list[Any], pla
         return
     for change in plan.changes:
         if change.action.value == "unchanged":
-            app_ctx.err_console.print(f"# {change.name}: {change.reason}; left alone", highlight=False)
+            app_ctx.err_console.print(f"# {change.name}: {change.reason}; left alone", highlight=False, markup=False)
     for line in lines:
         app_ctx.console.print(line, highlight=False, markup=False, soft_wrap=True)
 
@@ -201,22 +202,25 @@ def _status_view(data: dict[str, Any]) -> Table:
     summary = Table(title=f"Migration batches at {data['observed_at']}")
     widest = max((len(b["status"]) for b in data["batches"]), default=6)
     scheduled = any(b["complete_after"] for b in data["batches"])  # the column only when a batch has one
-    for col in ("Batch", "Status", "Total", "Synced", "Completed", "Failed") + (("CompleteAfter",) if scheduled else ()):
+    columns = ("Batch", "Status", "Total", "Synced", "Completed", "Failed") + (("CompleteAfter",) if scheduled else ())
+    for col in columns:
         summary.add_column(col, min_width=widest if col == "Status" else None, overflow="fold")
     for b in data["batches"]:
-        summary.add_row(b["name"], b["status"], str(b["total"]), str(b["synced"]), str(b["completed"]),
+        summary.add_row(escape(b["name"]), escape(b["status"]), str(b["total"]), str(b["synced"]), str(b["completed"]),
                         str(b["failed"]), *((b["complete_after"] or "-",) if scheduled else ()))
     outer.add_row(summary)
     for b in data["batches"]:
-        detail = Table(title=f"{b['name']}: mailboxes")
+        detail = Table(title=f"{escape(b['name'])}: mailboxes")
         longest = max((len(r["mailbox"]) for r in b["mailboxes"]), default=7)
         for col in ("Mailbox", "Status", "Detail", "%", "Transferred"):
             detail.add_column(col, overflow="fold", min_width=min(longest, 40) if col == "Mailbox" else None)
         messages = []
         for row in b["mailboxes"]:
             style = "red" if row["status"] == "Failed" else "green" if row["status"].startswith("Completed") else ""
-            detail.add_row(row["mailbox"], f"[{style}]{row['status']}[/]" if style else row["status"],
-                           row["status_detail"], str(row["percent"]), _short_size(row["bytes_transferred"]))
+            shown = escape(row["status"])
+            detail.add_row(escape(row["mailbox"]), f"[{style}]{shown}[/]" if style else shown,
+                           escape(row["status_detail"]), str(row["percent"]),
+                           escape(_short_size(row["bytes_transferred"])))
             if row["message"]:  # Exchange's message in full, under the table (a column would squeeze it to nothing)
                 messages.append(Text.assemble((row["mailbox"], style or "bold"), ": ", row["message"]))
         outer.add_row(detail)
@@ -368,9 +372,10 @@ def _what_if_complete(app_ctx: AppContext, targets: list[str], moves: dict[str, 
         return
     for item in plan.items:
         if item.readiness is not Readiness.COMPLETE:
-            app_ctx.err_console.print(f"# {item.mailbox}: {item.readiness.value}: {item.reason}", highlight=False)
-    app_ctx.err_console.print(f"# CompleteAfter {show_time(when)}; {len(ready)} mailbox{'' if len(ready) == 1 else 'es'} "
-                              "ready", highlight=False)
+            app_ctx.err_console.print(f"# {item.mailbox}: {item.readiness.value}: {item.reason}", highlight=False,
+                                      markup=False)
+    noun = "mailbox" if len(ready) == 1 else "mailboxes"
+    app_ctx.err_console.print(f"# CompleteAfter {show_time(when)}; {len(ready)} {noun} ready", highlight=False)
     if ready:
         for pipeline in _apply.completion_pipelines(method, when):
             app_ctx.console.print(pipeline.render(ready), highlight=False, markup=False, soft_wrap=True)
@@ -405,8 +410,9 @@ def _report_completion(app_ctx: AppContext, outcome: _apply.CompletionOutcome, f
         table.add_column(col, overflow="fold", min_width=longest if col == "Mailbox" else None)
     for row in rows:
         bad = row["result"] in ("failed", "Failed", "not-found", "not-ready")
-        table.add_row(row["mailbox"], row["readiness"], f"[red]{row['result']}[/]" if bad else row["result"],
-                      row["detail"])
+        result = escape(row["result"])
+        table.add_row(escape(row["mailbox"]), row["readiness"], f"[red]{result}[/]" if bad else result,
+                      escape(row["detail"]))
     app_ctx.console.print(table)
     app_ctx.err_console.print(f"journal run {outcome.run_id}" + (" (resumed)" if outcome.resumed else ""),
                               highlight=False)

@@ -53,8 +53,10 @@ def test_object_name_from_canonical_identity_or_name_column_resolves(tmp_path: P
 
 def test_unrecognised_header_says_which_export_it_resembles_and_what_column_is_missing(tmp_path: Path) -> None:
     """An export saved without its User column is a missing column, not 'a header this tool recognises'."""
-    fa = write_csv(tmp_path / "fullaccess.csv", ["Identity", "AccessRights", "IsInherited"], [["a1", "FullAccess", "False"]])
-    cal = write_csv(tmp_path / "calendar.csv", ["Mailbox", "FolderName", "AccessRights"], [["a1", "Calendar", "Editor"]])
+    fa = write_csv(tmp_path / "fullaccess.csv", ["Identity", "AccessRights", "IsInherited"],
+                   [["a1", "FullAccess", "False"]])
+    cal = write_csv(tmp_path / "calendar.csv", ["Mailbox", "FolderName", "AccessRights"],
+                    [["a1", "Calendar", "Editor"]])
     junk = write_csv(tmp_path / "notes.csv", ["Name", "Size"], [["x", "1"]], type_line=False)
     problems = {Path(p.file).name: p for p in load_inputs([fa, cal, junk]).problems}
     assert "looks like a fullaccess export without a User column" in problems["fullaccess.csv"].reason

@@ -215,7 +215,8 @@ def test_conflict_names_the_batch_once_and_says_what_to_do() -> None:
     from hybridkit.cutover._model import ObservedBatch, PlannedBatch
     from hybridkit.cutover._plan import plan_create
 
-    plan = plan_create([PlannedBatch("W1", ("a@x.com", "b@x.com"))], {"W1": ObservedBatch("W1", "Syncing", ("a@x.com",))})
+    existing = {"W1": ObservedBatch("W1", "Syncing", ("a@x.com",))}
+    plan = plan_create([PlannedBatch("W1", ("a@x.com", "b@x.com"))], existing)
     [conflict] = plan.conflicts
     assert conflict.reason.count("W1") == 0 and "b@x.com" in conflict.reason
     assert "Remove-MigrationBatch" in conflict.reason and "--name-prefix" in conflict.reason
@@ -239,3 +240,17 @@ def test_what_if_with_output_json_is_one_json_document_with_the_same_commands(st
     assert "-CompleteAfter '2030-01-01T00:00:00Z'" in doc["commands"][0]
     assert sorted(r["mailbox"] for r in doc["mailboxes"]) == users[:2]
     assert not org.online.collection("MoveRequest")[users[0]].get("CompleteAfter")  # nothing was sent
+
+
+def test_exchange_messages_with_brackets_are_shown_verbatim(still_lab, tmp_path: Path, monkeypatch) -> None:
+    """Exchange errors carry "[Server=...]" and may carry "[/...]": text, never Rich markup (no MarkupError)."""
+    from hybridkit.cutover import _apply
+
+    handle, org, config = still_lab
+    message = "[Server=BN8] no [/b] [bold]x[/bold]"
+    monkeypatch.setattr(_apply, "create_batches", lambda *a, **k: [("W[/]", "failed", message)])
+    plan_dir = _plan(tmp_path, {"W9": _users(org, 30)[28:30]})
+    shown = CliRunner().invoke(app, ["--config", str(config), "cutover", "create", str(plan_dir), "--endpoint",
+                                     DEFAULT_ENDPOINT, "--target-delivery-domain", TDD])
+    assert shown.exit_code == 1, shown.output
+    assert message in shown.output and "W[/]" in shown.output
