@@ -80,13 +80,13 @@ def _report_problems(app_ctx: AppContext, problems: list[Problem]) -> None:
 
 def _summary_table(plan: BatchPlan, out: Path) -> Table:
     s = plan.summary
-    table = Table(title=f"{s['batches']} batches for {s['mailboxes']} mailboxes -> {out}", title_justify="left")
+    table = Table(title=f"{s['batches']} batches for {s['mailboxes']} mailboxes -> {escape(str(out))}", title_justify="left")
     table.add_column("Batch")
     table.add_column("Mailboxes", justify="right")
     table.add_column("Size (GB)", justify="right")
     table.add_column("Pinned")
     for batch in plan.batches[:_MAX_ROWS]:
-        table.add_row(batch.name, str(len(batch.mailboxes)), f"{batch.size_bytes / 1024**3:,.1f}",
+        table.add_row(escape(batch.name), str(len(batch.mailboxes)), f"{batch.size_bytes / 1024**3:,.1f}",
                       "yes" if batch.pinned else "")  # fmt: skip
     if len(plan.batches) > _MAX_ROWS:
         table.add_row(f"... {len(plan.batches) - _MAX_ROWS} more", "", "", "")
@@ -140,7 +140,7 @@ def plan_cmd(
     except BatchInputError as exc:
         _report_problems(app_ctx, exc.problems)
         if not app_ctx.json:
-            app_ctx.err_console.print(f"[bold red]error:[/] {exc}; nothing written", highlight=False)
+            app_ctx.err_console.print(f"[bold red]error:[/] {escape(str(exc))}; nothing written", highlight=False)
         raise typer.Exit(2) from None
     written = write_plan(plan, out, xlsx=xlsx)
     if app_ctx.json:
@@ -149,7 +149,7 @@ def plan_cmd(
         return
     app_ctx.console.print(_summary_table(plan, written))
     for warning in plan.summary["warnings"]:
-        app_ctx.err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        app_ctx.err_console.print(f"[yellow]warning:[/] {escape(str(warning))}", highlight=False)
 
 
 @app.command("validate")
@@ -176,7 +176,7 @@ def validate_cmd(
         for column in ("File", "Sheet", "Kind", "Rows"):
             recognised.add_column(column)
         for t in loaded.tables:
-            recognised.add_row(Path(t.file).name, t.sheet or "", t.kind.value, str(len(t)))
+            recognised.add_row(escape(Path(t.file).name), escape(t.sheet or ""), t.kind.value, str(len(t)))
         app_ctx.console.print(recognised)
         _report_problems(app_ctx, problems)
         verdict = f"{blocking} blocking problem(s)" if blocking else "no blocking problems"

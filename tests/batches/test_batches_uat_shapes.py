@@ -110,3 +110,15 @@ def test_validate_table_says_where_in_one_readable_cell_at_80_columns(tmp_path: 
     assert result.exit_code == 2
     assert "inventory.csv row 4," in result.output and "inventory.csv row 5," in result.output, result.output
     assert "duplicate mailbox" in result.output and "malformed primary SMTP" in result.output
+
+
+def test_values_with_brackets_are_reported_not_a_markup_traceback(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hybridkit.cli import app
+
+    bad = write_csv(tmp_path / "inv [b].csv", ["DisplayName", "PrimarySmtpAddress"], [["Ann", "[/x]"]])
+    for args in (["batches", "plan", str(bad), "--out", str(tmp_path / "out")], ["batches", "validate", str(bad)]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "[/x]" in result.output and "malformed" in result.output and "inv [b].csv" in result.output
