@@ -80,7 +80,8 @@ def _report_problems(app_ctx: AppContext, problems: list[Problem]) -> None:
 
 def _summary_table(plan: BatchPlan, out: Path) -> Table:
     s = plan.summary
-    table = Table(title=f"{s['batches']} batches for {s['mailboxes']} mailboxes -> {escape(str(out))}", title_justify="left")
+    title = f"{s['batches']} batches for {s['mailboxes']} mailboxes -> {escape(str(out))}"
+    table = Table(title=title, title_justify="left")
     table.add_column("Batch")
     table.add_column("Mailboxes", justify="right")
     table.add_column("Size (GB)", justify="right")
