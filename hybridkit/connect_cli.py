@@ -10,7 +10,7 @@ from rich.table import Table
 
 from hybridkit.cli_support import app_context, emit_json, profile_for
 from hybridkit.config import resolve_connection
-from hybridkit.errors import CommandFailed
+from hybridkit.errors import CommandFailed, TransportError
 from hybridkit.ps import Command, PSObject, PSSession
 from hybridkit.ps._kerberos import negotiated_summary
 from hybridkit.ps._pypsrp import PypsrpSession
@@ -57,7 +57,14 @@ def test(
     connection = resolve_connection(chosen)
     started = time.perf_counter()
     with PypsrpSession(connection, max_pools=1) as session:
-        session.open()
+        try:
+            session.open()
+        except TransportError as exc:
+            if chosen.kind != "lab" or "refused" not in str(exc).lower():
+                raise
+            raise TransportError(f"nothing answers at {connection.url}: the lab that wrote {chosen.ready_file} is not "
+                                 "running any more (a lab killed without SIGINT/SIGTERM leaves its ready file); "
+                                 f"start it again with `hybridkit lab serve --ready-file {chosen.ready_file}`") from None
         open_ms = (time.perf_counter() - started) * 1000
         negotiated = negotiated_summary(connection, session.auth_info())  # Kerberos/NTLM: what was used
         info = probe(session, online=connection.online is not None)

@@ -143,3 +143,26 @@ def test_profiles_show_for_a_lab_profile_says_what_it_connects_to(isolated: Path
     assert data["lab"] == "running at https://127.0.0.1:4443/PowerShell"
     assert data["exchange_version"] == "2010" and data["port"] == 4443 and data["https"] is True
     assert "Lab-Secret-1" not in running.stdout
+
+
+def test_connect_test_names_a_stale_lab_ready_file(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """A lab killed with -9 leaves its ready file: connect test says so, not only 'connection refused'."""
+    import socket
+
+    import hybridkit.ps._pypsrp as bridge
+    from hybridkit.runner._retry import NO_RETRY
+
+    monkeypatch.setitem(bridge.PypsrpSession.__init__.__kwdefaults__, "retry", NO_RETRY)  # fail fast in the test
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (isolated / "ready.json").write_text(json.dumps({
+        "port": port, "onprem_url": f"http://127.0.0.1:{port}/PowerShell", "online_url": f"http://127.0.0.1:{port}/wsman",
+        "username": "labadmin", "password": "x", "auth": "basic", "tls": False}), encoding="utf-8")
+    config = isolated / "hybridkit.toml"
+    config.write_text('[profiles.lab]\nkind = "lab"\nready_file = "ready.json"\n', encoding="utf-8")
+    result = runner.invoke(app, ["--config", str(config), "connect", "test", "-p", "lab"])
+    assert result.exit_code != 0
+    message = " ".join(result.output.split())
+    assert f"nothing answers at http://127.0.0.1:{port}/PowerShell" in message
+    assert "hybridkit lab serve --ready-file ready.json" in message and "Traceback" not in result.output
