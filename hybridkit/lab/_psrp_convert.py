@@ -24,10 +24,11 @@ from psrpcore.types import (
     PSDouble,
     PSNoteProperty,
     PSObject,
+    PSScriptBlock,
     PSSecureString,
 )
 
-from hybridkit.lab._types import LabCommand, LabError, LabObject, LabSecureString
+from hybridkit.lab._types import LabCommand, LabError, LabObject, LabScriptBlock, LabSecureString
 
 __all__ = ["error_record", "from_ps", "lab_commands", "to_ps"]
 
@@ -42,6 +43,8 @@ def from_ps(value: Any) -> Any:
         return LabSecureString(str(value.decrypt()))
     if isinstance(value, enum.Enum):
         return from_ps(value.value)
+    if isinstance(value, PSScriptBlock):  # a str subclass: keep what it is, so no-language endpoints can refuse it
+        return LabScriptBlock(str(value))
     if isinstance(value, str):
         return str(value)
     if isinstance(value, int):

@@ -3,7 +3,7 @@
 The protocol side (``_wsman``, ``_psrp``, ``server``) speaks WSMan/PSRP and knows nothing of Exchange. It turns
 each PSRP pipeline into a list of ``LabCommand`` plus the pipeline's input items (converted to plain Python:
 str, int, bool, float, None, datetime, uuid.UUID, bytes, list, dict for hashtables, ``LabObject`` for complex
-objects, ``LabSecureString`` for secure strings) and calls ``Engine.invoke`` with a ``PipelineSink``.
+objects, ``LabSecureString`` for secure strings, ``LabScriptBlock`` for script blocks) and calls ``Engine.invoke`` with a ``PipelineSink``.
 
 The emulation side (``engine``, ``catalogue``, ``org``, ``cmdlets/``) binds parameters against Microsoft's
 cmdlet catalogue, runs the cmdlet handlers over the organisation state and writes results to the sink:
@@ -24,6 +24,7 @@ __all__ = [
     "LabCommand",
     "LabError",
     "LabObject",
+    "LabScriptBlock",
     "LabSecureString",
     "LabSession",
     "CollectingSink",
@@ -47,6 +48,13 @@ class LabSecureString:
 
     def __repr__(self) -> str:
         return "LabSecureString(****)"
+
+
+@dataclasses.dataclass(frozen=True)
+class LabScriptBlock:
+    """A ScriptBlock received from the client (its text). No-language endpoints refuse to use one."""
+
+    text: str
 
 
 @dataclasses.dataclass

@@ -93,3 +93,21 @@ def test_online_jump_host_needs_connect_exchangeonline(lab: Any) -> None:
         ps.add_cmdlet("Get-Mailbox").add_parameter("ResultSize", 2)
         output = ps.invoke()
         assert len(output) == 2 and not ps.had_errors
+
+
+def test_a_script_block_sent_over_the_wire_is_refused_in_no_language_mode(lab: Any) -> None:
+    from pypsrp.serializer import TaggedValue
+
+    with RunspacePool(WSMan(**lab.wsman_kwargs()), configuration_name="Microsoft.Exchange") as pool:
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Get-Mailbox").add_parameter("ResultSize", 2)
+        ps.add_cmdlet("Select-Object").add_parameter("Property", TaggedValue("SBK", "$_.Name"))
+        output = ps.invoke()
+        assert ps.had_errors and not output
+        assert any("no-language mode" in str(e) for e in ps.streams.error)
+        names = PowerShell(pool)
+        names.add_cmdlet("Get-Mailbox").add_parameter("ResultSize", 2)
+        names.add_cmdlet("Select-Object").add_parameter("Property", ["Name", "Alias"])
+        selected = names.invoke()
+    assert len(selected) == 2 and not names.had_errors
+    assert selected[0].types[0].startswith("Selected.")

@@ -22,7 +22,7 @@ import fnmatch
 import functools
 from typing import Any
 
-from hybridkit.lab._types import LabCommand, LabError, LabObject, LabTerminatingError
+from hybridkit.lab._types import LabCommand, LabError, LabObject, LabScriptBlock, LabTerminatingError
 from hybridkit.lab.catalogue import ONLINE_PRODUCT, CmdletSpec, ParamSpec
 from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
 from hybridkit.lab.conversion import enum_values_for
@@ -79,8 +79,8 @@ def core_spec(name: str, product: str) -> CmdletSpec | None:
 
 
 def _is_script_block(value: Any) -> bool:
-    # psrpcore's PSScriptBlock (a str subclass) or anything else that says it is one.
-    return type(value).__name__ in ("PSScriptBlock", "ScriptBlock")
+    # LabScriptBlock from the wire, or anything else that says it is one (engine-level callers).
+    return isinstance(value, LabScriptBlock) or type(value).__name__ in ("PSScriptBlock", "ScriptBlock")
 
 
 def _no_language() -> LabError:
