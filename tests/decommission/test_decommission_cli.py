@@ -263,3 +263,17 @@ def test_resume_says_which_interrupted_removals_had_gone_through(env, monkeypatc
     text = " ".join(resumed.output.split())
     assert "1 interrupted removal(s) had already gone through: onprem:SendConnector:Outbound to Office 365 - " in text
     assert pipelines(lab, "Remove-SendConnector") == 1
+
+
+def test_without_yes_and_no_terminal_it_fails_closed(env) -> None:  # type: ignore[no-untyped-def]
+    """No --yes and stdin not a TTY (cron, CI, a pipe): exit 2, no backup written, nothing removed."""
+    lab, config, tmp = env
+    org = lab.server.engine.org
+    migrate_everything(org)
+    before = hcw_names(org)
+    refused = CliRunner().invoke(app, ["--config", str(config), "decommission", "apply", "--backup",
+                                       str(tmp / "b")], input="y\n")
+    assert refused.exit_code == 2
+    assert "pass --yes" in " ".join(refused.output.split())
+    assert hcw_names(org) == before and not (tmp / "b").exists()
+    assert pipelines(lab, "Remove-InboundConnector") == 0 and pipelines(lab, "Remove-SendConnector") == 0

@@ -205,3 +205,11 @@ def test_swapped_profiles_are_refused_before_connecting(env) -> None:  # type: i
     same = cli(config, "mailflow", "plan", str(spec), "--online", "onprem")
     assert same.exit_code == 2 and "that is an on-premises Exchange profile" in " ".join(same.output.split())
     assert lab.audit_records("pipeline") == []
+
+
+def test_apply_without_yes_and_no_terminal_fails_closed(env) -> None:  # type: ignore[no-untyped-def]
+    lab, config, spec = env
+    refused = CliRunner().invoke(app, ["--config", str(config), "mailflow", "apply", str(spec)], input="y\n")
+    assert refused.exit_code == 2 and "pass --yes" in " ".join(refused.output.split())
+    assert "From on-premises relay" not in lab.server.engine.org.online.collection("InboundConnector")
+    assert not [r for r in lab.audit_records("pipeline") if any(c.startswith("New-") for c in r.get("cmdlets", []))]
