@@ -85,6 +85,12 @@ def _when(value: Any) -> dt.datetime | None:
 # ---------------------------------------------------------------- observe
 
 
+def looks_like_address(text: str) -> bool:
+    """``local@domain.tld`` without spaces: what NotificationEmails and CSVData take."""
+    local, _, domain = text.strip().rpartition("@")
+    return bool(local) and "." in domain and not any(c.isspace() for c in text.strip())
+
+
 def migration_endpoints(session: PSSession) -> list[str] | None:
     """The names of the organisation's migration endpoints, or None when Get-MigrationEndpoint cannot say."""
     try:

@@ -68,13 +68,16 @@ def parse_plan(data: Any, source: str = "plan.json") -> tuple[PlannedBatch, ...]
 def select_batches(planned: Iterable[PlannedBatch], names: Iterable[str]) -> tuple[PlannedBatch, ...]:
     """Only the named batches (all when ``names`` is empty); an unknown name is an ``InputError``."""
     planned = tuple(planned)
+    names = list(names)
     wanted = [n.lower() for n in names]
     if not wanted:
         return planned
     known = {b.name.lower() for b in planned}
-    unknown = [n for n in wanted if n not in known]
+    unknown = [n for n in names if n.lower() not in known]
     if unknown:
-        raise InputError(f"not in the plan: {', '.join(unknown)}")
+        listed = [b.name for b in planned]
+        shown = ", ".join(listed[:8]) + (f", ... ({len(listed)} in all)" if len(listed) > 8 else "")
+        raise InputError(f"--batch {', '.join(repr(n) for n in unknown)}: not in the plan, which has {shown}")
     return tuple(b for b in planned if b.name.lower() in wanted)
 
 

@@ -86,6 +86,9 @@ def create(
     app_ctx = _app(ctx)
     planned = select_batches(read_plan(plan_dir), batch or [])
     when = parse_when(complete_after, _utcnow(), option="--complete-after") if complete_after else None
+    for address in notify or ():
+        if not _apply.looks_like_address(address):
+            raise InputError(f"--notify {address!r} is not an email address (NotificationEmails takes addresses)")
     options = _apply.CreateOptions(endpoint, target_delivery_domain, start, when, tuple(notify or ()))
     with _session(app_ctx) as session:
         observed, _ = _apply.observe_batches(session)

@@ -254,3 +254,15 @@ def test_exchange_messages_with_brackets_are_shown_verbatim(still_lab, tmp_path:
                                      DEFAULT_ENDPOINT, "--target-delivery-domain", TDD])
     assert shown.exit_code == 1, shown.output
     assert message in shown.output and "W[/]" in shown.output
+
+
+def test_unknown_batch_lists_the_plan_and_a_bad_notify_address_is_refused(still_lab, tmp_path: Path) -> None:
+    _, org, config = still_lab
+    plan_dir = _plan(tmp_path, {"Wave-A": _users(org, 2), "Wave-B": _users(org, 4)[2:]})
+    args = ["cutover", "create", str(plan_dir), "--endpoint", DEFAULT_ENDPOINT, "--target-delivery-domain", TDD]
+    unknown = _cli(config, *args, "--batch", "Wave-C", "--what-if")
+    said = " ".join(unknown.output.split())
+    assert unknown.exit_code == 2 and "'Wave-C'" in said and "Wave-A, Wave-B" in said, unknown.output
+    bad = _cli(config, *args, "--notify", "ops team", "--what-if")
+    assert bad.exit_code == 2 and "not an email address" in bad.output
+    assert _cli(config, *args, "--notify", "ops@contoso.com", "--what-if").exit_code == 0
