@@ -122,3 +122,18 @@ def test_values_with_brackets_are_reported_not_a_markup_traceback(tmp_path: Path
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 2, result.output
         assert "[/x]" in result.output and "malformed" in result.output and "inv [b].csv" in result.output
+
+
+def test_plan_workbook_writes_names_from_the_inputs_as_text_never_formulas(tmp_path: Path) -> None:
+    """A display name such as "=HYPERLINK(...)" (or "-2+3") must reach plan.xlsx as text: no formula injection."""
+    import openpyxl
+
+    from hybridkit.batches._write import write_plan
+
+    header = ["DisplayName", "PrimarySmtpAddress"]
+    rows = [['=HYPERLINK("http://evil.example","x")', "a1@contoso.com"], ["http://example.com/b", "b1@contoso.com"]]
+    plan = plan_batches(load_inputs([write_csv(tmp_path / "mailboxes.csv", header, rows)]), PlanOptions())
+    write_plan(plan, tmp_path / "out", xlsx=True)
+    sheet = openpyxl.load_workbook(tmp_path / "out" / "plan.xlsx")["Mailboxes"]
+    cells = [c for row in sheet.iter_rows(min_row=2) for c in row if isinstance(c.value, str) and "http" in c.value]
+    assert len(cells) == 2 and all(c.data_type == "s" and not c.hyperlink for c in cells)
