@@ -183,3 +183,16 @@ def test_source_transport_servers_must_exist() -> None:
     assert good.errors == []
     moved = run(org, "onprem", "Set-SendConnector", Identity="s", SourceTransportServers=["EX98"])
     assert moved.errors and org.onprem.collection("SendConnector")["s"]["SourceTransportServers"] == ["ex01"]
+
+
+@pytest.mark.parametrize(("host", "ok"), [("mail.contoso.com", True), ("EX01", True), ("10.0.0.1", True),
+                                          ("[10.0.0.1]", True), ("bad host!", False), ("-bad.com", False),
+                                          ("[mail.contoso.com]", False)])
+def test_smart_hosts_must_be_host_names_or_ip_addresses(host: str, ok: bool) -> None:
+    org = make_org()
+    send = run(org, "onprem", "New-SendConnector", Name="s", AddressSpaces="*", SmartHosts=[host])
+    outbound = run(org, "online", "New-OutboundConnector", Name="o", UseMXRecord=False, SmartHosts=[host])
+    for sink in (send, outbound):
+        assert (sink.errors == []) is ok, [e.message for e in sink.errors]
+        assert ok or f"The value '{host}' of SmartHosts isn't valid" in sink.errors[0].message
+    assert bool(org.onprem.collection("SendConnector")) is ok and bool(org.online.collection("OutboundConnector")) is ok

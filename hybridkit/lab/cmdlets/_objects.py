@@ -34,6 +34,8 @@ __all__ = [
     "to_lab_object",
     "touch",
     "valid_domain",
+    "valid_ip_or_cidr",
+    "valid_smart_host",
 ]
 
 _BASE_TYPES = [
@@ -143,6 +145,17 @@ def valid_domain(text: str, *, allow_wildcard: bool = True, allow_star: bool = F
         text = text[2:]
     labels = text.split(".")
     return all(_LABEL.match(label) for label in labels)
+
+
+def valid_smart_host(text: str) -> bool:
+    """A SmartHost value: a host name (FQDN or single label), an IP address, or an IP address in brackets."""
+    body = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        ipaddress.ip_address(body)
+        return True
+    except ValueError:
+        pass
+    return body == text and valid_domain(text, allow_wildcard=False)
 
 
 def valid_ip_or_cidr(text: str, *, min_prefix: int = 24) -> bool:

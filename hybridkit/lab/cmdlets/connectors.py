@@ -22,7 +22,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from hybridkit.lab.cmdlets._objects import invalid, not_found, to_lab_object, valid_domain, valid_ip_or_cidr
+from hybridkit.lab.cmdlets._objects import (
+    invalid,
+    not_found,
+    to_lab_object,
+    valid_domain,
+    valid_ip_or_cidr,
+    valid_smart_host,
+)
 from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
 from hybridkit.lab.cmdlets._store import (
     Kind,
@@ -70,8 +77,13 @@ def _inbound_rules(obj: dict[str, Any], given: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _smart_host_problems(obj: dict[str, Any]) -> list[str]:
+    return [f"The value '{host}' of SmartHosts isn't valid. Use a fully qualified domain name, an IP address, or "
+            "an IP address in brackets." for host in obj.get("SmartHosts", []) if not valid_smart_host(str(host))]
+
+
 def _outbound_rules(obj: dict[str, Any], given: dict[str, Any]) -> list[str]:
-    problems = []
+    problems = _smart_host_problems(obj)
     if not obj.get("UseMXRecord") and not obj.get("SmartHosts"):
         problems.append("UseMXRecord is $false, so SmartHosts must be specified.")
     if obj.get("UseMXRecord") and obj.get("SmartHosts"):
@@ -85,7 +97,7 @@ def _outbound_rules(obj: dict[str, Any], given: dict[str, Any]) -> list[str]:
 
 
 def _send_rules(obj: dict[str, Any], given: dict[str, Any]) -> list[str]:
-    problems = []
+    problems = _smart_host_problems(obj)
     if "SmartHosts" in given and obj.get("SmartHosts") and "DNSRoutingEnabled" not in given:
         obj["DNSRoutingEnabled"] = False  # what servers do (field notes); the page says it "must be $false"
     obj["SmartHostsString"] = ",".join(obj.get("SmartHosts", []))
