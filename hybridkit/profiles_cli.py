@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 import datetime as dt
@@ -113,12 +114,13 @@ def list_profiles(ctx: typer.Context) -> None:
     if app_ctx.json:
         emit_json(app_ctx, {"config": str(config.path), "profiles": rows})
         return
-    table = Table(title=f"Profiles in {config.path}")
+    table = Table(title=f"Profiles in {escape(str(config.path))}")
+    # Wrap long endpoints and account names rather than cutting them: they are what tells two profiles apart.
     for column in ("name", "kind", "endpoint", "auth", "username"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold", no_wrap=column in ("kind", "auth"))
     for row in rows:
         name = f"{row['name']} (default)" if row["default"] else row["name"]
-        table.add_row(name, row["kind"], row["endpoint"], row["auth"], row["username"] or "")
+        table.add_row(escape(name), row["kind"], escape(row["endpoint"]), row["auth"], escape(row["username"] or ""))
     app_ctx.console.print(table)
 
 

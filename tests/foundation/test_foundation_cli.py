@@ -166,3 +166,15 @@ def test_connect_test_names_a_stale_lab_ready_file(isolated: Path, monkeypatch: 
     message = " ".join(result.output.split())
     assert f"nothing answers at http://127.0.0.1:{port}/PowerShell" in message
     assert "hybridkit lab serve --ready-file ready.json" in message and "Traceback" not in result.output
+
+
+def test_profiles_list_wraps_rather_than_cuts_endpoints_at_80_columns(isolated: Path) -> None:  # noqa: F811
+    assert runner.invoke(app, ["profiles", "init"]).exit_code == 0
+    listed = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["profiles", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "…" not in listed.stdout
+    rows = [line.split("│") for line in listed.stdout.splitlines() if line.startswith("│")]
+    endpoints = "".join(r[3].strip() for r in rows)
+    usernames = "".join(r[5].strip() for r in rows)
+    assert "https://ex01.contoso.local/PowerShell" in endpoints and "https://jump01.contoso.local/wsman" in endpoints
+    assert "CONTOSO\\svc-migration" in usernames
