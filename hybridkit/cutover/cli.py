@@ -253,16 +253,24 @@ def status(
         def unsettled() -> bool:
             return time.monotonic() < deadline and not all(b["status"] in _SETTLED for b in data["batches"])
 
+        def pause() -> None:  # never past the deadline
+            time.sleep(max(0.05, min(interval, deadline - time.monotonic())))
+
         if watch and not app_ctx.json:
             with Live(_status_view(data), console=app_ctx.console, refresh_per_second=2) as live:
                 while unsettled():
-                    time.sleep(max(0.05, interval))
+                    pause()
                     data = _status_data(session, batch or [])
                     live.update(_status_view(data))
-            return
         while watch and unsettled():  # --output json: one document, once every batch settled (or at --timeout)
-            time.sleep(max(0.05, interval))
+            pause()
             data = _status_data(session, batch or [])
+        moving = [f"{b['name']} ({b['status']})" for b in data["batches"] if b["status"] not in _SETTLED]
+        if watch and moving:
+            app_ctx.err_console.print(f"stopped watching after --timeout {timeout:g} s; still moving: "
+                                      + ", ".join(moving), highlight=False, markup=False)
+        if watch and not app_ctx.json:
+            return
     if app_ctx.json:
         _emit_json(app_ctx, data)
     else:

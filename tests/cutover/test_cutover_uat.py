@@ -266,3 +266,19 @@ def test_unknown_batch_lists_the_plan_and_a_bad_notify_address_is_refused(still_
     bad = _cli(config, *args, "--notify", "ops team", "--what-if")
     assert bad.exit_code == 2 and "not an email address" in bad.output
     assert _cli(config, *args, "--notify", "ops@contoso.com", "--what-if").exit_code == 0
+
+
+def test_watch_that_times_out_says_so_and_keeps_to_its_timeout(still_lab, tmp_path: Path) -> None:
+    import time
+
+    _, org, config = still_lab
+    plan_dir = _plan(tmp_path, {"Slow": _users(org, 32)[30:32]})
+    assert _cli(config, "cutover", "create", str(plan_dir), "--endpoint", DEFAULT_ENDPOINT,
+                "--target-delivery-domain", TDD, "--start").exit_code == 0  # the still clock: it never syncs
+    for extra in ([], ["-o", "json"]):
+        began = time.monotonic()
+        watched = _cli(config, *extra, "cutover", "status", "--batch", "Slow", "--watch", "--interval", "30",
+                       "--timeout", "1")
+        assert time.monotonic() - began < 15, "an --interval longer than --timeout must not outlast it"
+        assert watched.exit_code == 0
+        assert "still moving: Slow (Syncing)" in " ".join(watched.output.split()), watched.output
