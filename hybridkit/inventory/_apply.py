@@ -11,9 +11,12 @@ Per side (sides run side by side):
    under its localised name (FolderStatistics binds -Identity by property name only, hence the Get-Mailbox in
    front), then ``'<mailbox>:\\<folder>'`` strings are streamed into ``Get-MailboxFolderPermission``.
 
-Every pipeline ends in ``Select-Object -Property <names>`` (a second command of the same pipeline; a NoLanguage
-runspace keeps Select-Object): only the export's columns and what attributes an object to its mailbox come back,
-not full Exchange objects of 20+ properties, so the crawl's Receives carry a fraction of the bytes.
+On the Exchange Online side (a full-language jump host) every pipeline ends in ``Select-Object -Property <names>``
+(a second command of the same pipeline): only the export's columns and what ties an object to its mailbox come
+back, not full Exchange objects, so the Receives carry a fraction of the bytes. On-prem it cannot: Exchange's
+/PowerShell runspace is a restricted remote server whose Select-Object is PowerShell's restricted proxy, which
+takes only the eleven property names Import-PSSession uses (CommandMetadata.GetRestrictedSelectObject), so the
+on-prem crawl receives whole objects.
 
 Stages 2-5 are cut into steps of a few chunks; each finished step's rows go to a part file, then the journal marks
 it done. A resumed crawl reuses the saved listing and part files and only runs steps not done. A mailbox that
@@ -48,9 +51,11 @@ __all__ = ["PROPERTIES", "Listing", "StepResult", "list_mailboxes", "run_step", 
 
 Progress = Callable[[str, int, int], None]
 
-# What each pipeline asks Select-Object for: the export's columns plus what ties an object to its mailbox
-# (ExchangeGuid/MailboxGuid, Identity). False sends the cmdlets bare (full objects), as the crawl did before.
+# What each online pipeline asks Select-Object for: the export's columns plus what ties an object to its mailbox
+# (ExchangeGuid/MailboxGuid, Identity). False sends the cmdlets bare (full objects) on every side.
 SELECT_COLUMNS = True
+# Sides whose endpoint has the full Select-Object (the online jump host); on-prem has the restricted proxy.
+SELECT_SIDES = frozenset({"online"})
 _LISTING = (*COLUMNS[Export.MAILBOXES], "GrantSendOnBehalfTo", "ExchangeGuid", "DistinguishedName")
 PROPERTIES: dict[str, tuple[str, ...]] = {
     "listing": _LISTING,
@@ -65,9 +70,9 @@ PROPERTIES: dict[str, tuple[str, ...]] = {
 }
 
 
-def selected(what: str, *commands: Command) -> Pipeline:
-    """``commands | Select-Object -Property <PROPERTIES[what]>`` (just ``commands`` when SELECT_COLUMNS is off)."""
-    if not SELECT_COLUMNS:
+def selected(what: str, side: str, *commands: Command) -> Pipeline:
+    """``commands | Select-Object -Property <PROPERTIES[what]>`` where ``side`` allows it, else just ``commands``."""
+    if not SELECT_COLUMNS or side not in SELECT_SIDES:
         return Pipeline.of(*commands)
     return Pipeline.of(*commands, Command.of("Select-Object", Property=list(PROPERTIES[what])))
 
@@ -125,7 +130,7 @@ def list_mailboxes(
 
     def work(side: str, session: PSSession) -> list[tuple[str | None, Any]]:
         if mailboxes is None:
-            result = session.run(selected("listing", Command.of("Get-Mailbox", ResultSize="Unlimited")))
+            result = session.run(selected("listing", side, Command.of("Get-Mailbox", ResultSize="Unlimited")))
             if progress:
                 progress(f"list {side}", len(result.output), len(result.output))
             return [(None, o) for o in result.output]
@@ -134,7 +139,7 @@ def list_mailboxes(
         def key(obj: Any) -> str | None:
             return next((n for n in _names(obj) if n in wanted), None)
 
-        outcomes = session.run_items(selected("listing-named", Command.of("Get-Mailbox")), list(mailboxes),
+        outcomes = session.run_items(selected("listing-named", side, Command.of("Get-Mailbox")), list(mailboxes),
                                      chunk_size=chunk_size, key=key)
         return [(str(o.item), o.output[0]) for o in outcomes if o.output]
 
@@ -166,15 +171,15 @@ def list_mailboxes(
 def stage_pipeline(stage: str, side: str) -> Pipeline:
     """The pipeline a stage streams identities into on ``side``."""
     if stage == "sizes":
-        return selected("sizes", Command.of("Get-MailboxStatistics"))
+        return selected("sizes", side, Command.of("Get-MailboxStatistics"))
     if stage == "fullaccess":
-        return selected("fullaccess", Command.of("Get-MailboxPermission"))
+        return selected("fullaccess", side, Command.of("Get-MailboxPermission"))
     if stage == "sendas":
         if side == "online":
-            return selected("sendas-online", Command.of("Get-RecipientPermission"))
-        return selected("sendas-onprem", Command.of("Get-ADPermission"))
+            return selected("sendas-online", side, Command.of("Get-RecipientPermission"))
+        return selected("sendas-onprem", side, Command.of("Get-ADPermission"))
     if stage == "calendar":
-        return selected("calendar", Command.of("Get-Mailbox"),
+        return selected("calendar", side, Command.of("Get-Mailbox"),
                         Command.of("Get-MailboxFolderStatistics", FolderScope="Calendar"))
     raise ValueError(f"unknown stage {stage!r}")
 
@@ -230,7 +235,7 @@ def run_step(
             failures.append(Failure("calendar", step.side, ref.primary_smtp, "no default calendar folder"))
             continue
         folders[found[0]] = (ref, found[1])
-    perms = session.run_items(selected("calendar-permissions", Command.of("Get-MailboxFolderPermission")),
+    perms = session.run_items(selected("calendar-permissions", step.side, Command.of("Get-MailboxFolderPermission")),
                               list(folders), chunk_size=chunk_size,
                               on_progress=None, key=lambda p: text(p.get("Identity")))
     for p in perms:

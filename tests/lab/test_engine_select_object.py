@@ -1,5 +1,5 @@
-"""Select-Object, the core cmdlet a NoLanguage runspace keeps: binding, output shape, no-language refusals, and
-Exchange cmdlets still checked against the catalogue exactly as before."""
+"""Select-Object: the full cmdlet on the online jump host (binding, output shape, no-language refusals), PowerShell's
+restricted proxy on the on-prem endpoint, and Exchange cmdlets still checked against the catalogue as before."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def _mailboxes(engine: ExchangeEngine, n: int = 3) -> list[LabObject]:
 
 def test_property_gives_selected_pscustomobjects_with_exactly_the_asked_properties(engine: ExchangeEngine) -> None:
     full = _mailboxes(engine)
-    res = run(engine, onprem(), cmd("Get-Mailbox", ResultSize=3),
-              cmd("Select-Object", Property=["primarysmtpaddress", "NoSuchProperty", "Alias"]))
+    res = run(engine, online(), cmd("Select-Object", Property=["primarysmtpaddress", "NoSuchProperty", "Alias"]),
+              inputs=full)
     assert res.failed is None and res.errors == []
     assert len(res.out) == 3
     for src, obj in zip(full, res.out):
@@ -43,10 +43,10 @@ def test_property_gives_selected_pscustomobjects_with_exactly_the_asked_properti
 
 def test_positional_property_and_wildcards(engine: ExchangeEngine) -> None:
     src = _mailboxes(engine, 1)[0]
-    res = run(engine, onprem(), cmd("Select-Object", ["Primary*", "DisplayName"]), inputs=[src])
+    res = run(engine, online(), cmd("Select-Object", ["Primary*", "DisplayName"]), inputs=[src])
     assert res.failed is None
     # Like PowerShell: a second positional argument has no position to bind to.
-    two = run(engine, onprem(), cmd("Select-Object", "Primary*", "DisplayName"), inputs=[src])
+    two = run(engine, online(), cmd("Select-Object", "Primary*", "DisplayName"), inputs=[src])
     assert two.failed.message == "A positional parameter cannot be found that accepts argument 'DisplayName'."
     expected = [k for k in src.properties if k.lower().startswith("primary")]
     assert expected and list(res.out[0].properties) == expected + ["DisplayName"]
@@ -54,12 +54,12 @@ def test_positional_property_and_wildcards(engine: ExchangeEngine) -> None:
 
 def test_expand_property_writes_the_values_and_errors_when_missing(engine: ExchangeEngine) -> None:
     boxes = _mailboxes(engine, 2)
-    res = run(engine, onprem(), cmd("Select-Object", ExpandProperty="PrimarySmtpAddress"), inputs=boxes)
+    res = run(engine, online(), cmd("Select-Object", ExpandProperty="PrimarySmtpAddress"), inputs=boxes)
     assert res.out == [b.get("PrimarySmtpAddress") for b in boxes]
     multi = LabObject(["Demo"], {"Name": "x", "EmailAddresses": ["smtp:a@x", "SMTP:b@x"]})
-    assert run(engine, onprem(), cmd("Select-Object", ExpandProperty="EmailAddresses"),
+    assert run(engine, online(), cmd("Select-Object", ExpandProperty="EmailAddresses"),
                inputs=[multi]).out == ["smtp:a@x", "SMTP:b@x"]
-    missing = run(engine, onprem(), cmd("Select-Object", ExpandProperty="Nope"), inputs=boxes)
+    missing = run(engine, online(), cmd("Select-Object", ExpandProperty="Nope"), inputs=boxes)
     assert missing.failed is None and missing.out == []
     assert [e.fully_qualified_error_id for e in missing.errors] == [
         "ExpandPropertyNotFound,Microsoft.PowerShell.Commands.SelectObjectCommand"] * 2
@@ -67,13 +67,13 @@ def test_expand_property_writes_the_values_and_errors_when_missing(engine: Excha
 
 
 def test_first_stops_the_pipeline_and_unique_drops_repeats(engine: ExchangeEngine) -> None:
-    res = run(engine, onprem(), cmd("Get-Mailbox", ResultSize="Unlimited"), cmd("Select-Object", "Alias", First=2))
+    res = run(engine, online(engine), cmd("Get-Mailbox", ResultSize="Unlimited"), cmd("Select-Object", "Alias", First=2))
     assert res.failed is None and len(res.out) == 2
-    assert run(engine, onprem(), cmd("Select-Object", First=0), inputs=["a"]).out == []
-    res = run(engine, onprem(), cmd("Select-Object", Unique=True), inputs=["b", "a", "b", "c", "a"])
+    assert run(engine, online(), cmd("Select-Object", First=0), inputs=["a"]).out == []
+    res = run(engine, online(), cmd("Select-Object", Unique=True), inputs=["b", "a", "b", "c", "a"])
     assert res.out == ["b", "a", "c"]
-    rooms = run(engine, onprem(), cmd("Get-Mailbox", ResultSize="Unlimited"),
-                cmd("Select-Object", "RecipientTypeDetails", Unique=True))
+    everyone = run(engine, onprem(), cmd("Get-Mailbox", ResultSize="Unlimited")).out
+    rooms = run(engine, online(), cmd("Select-Object", "RecipientTypeDetails", Unique=True), inputs=everyone)
     kinds = [o.get("RecipientTypeDetails") for o in rooms.out]
     assert len(kinds) == len(set(kinds)) >= 2
 
@@ -94,10 +94,10 @@ def test_binding_errors_are_powershells(engine: ExchangeEngine) -> None:
     res = run(engine, onprem(), cmd("Select-Object", Propertee="Alias"), inputs=["a"])
     assert res.failed.message == "A parameter cannot be found that matches parameter name 'Propertee'."
     assert res.failed.fully_qualified_error_id == "NamedParameterNotFound,Microsoft.PowerShell.Commands.SelectObjectCommand"
-    res = run(engine, onprem(), cmd("Select-Object", First="many"), inputs=["a"])
+    res = run(engine, online(), cmd("Select-Object", First="many"), inputs=["a"])
     assert res.failed is not None and res.out == []
     # -Index and -First are in different parameter sets.
-    res = run(engine, onprem(), cmd("Select-Object", First=1, Index=[0]), inputs=["a"])
+    res = run(engine, online(), cmd("Select-Object", First=1, Index=[0]), inputs=["a"])
     assert res.failed.fully_qualified_error_id.startswith("AmbiguousParameterSet")
 
 
@@ -125,3 +125,25 @@ def test_exchange_cmdlets_are_checked_as_before(engine: ExchangeEngine) -> None:
     assert run(engine, onprem(), cmd("Measure-Object")).failed.fully_qualified_error_id == "CommandNotFoundException"
     res = run(engine, onprem(), cmd("Get-Mailbox", Identiti="x"), cmd("Select-Object", "Name"))
     assert res.failed.message == "A parameter cannot be found that matches parameter name 'Identiti'."
+
+
+def test_on_prem_has_powershells_restricted_proxy(engine: ExchangeEngine) -> None:
+    """Exchange's /PowerShell is a restricted remote server: Select-Object is the proxy Import-PSSession uses."""
+    boxes = _mailboxes(engine, 2)
+    # -Property only takes the eleven names of CommandMetadata.GetRestrictedSelectObject (any case)...
+    res = run(engine, onprem(), cmd("Get-Mailbox", ResultSize=2), cmd("Select-Object", Property=["name"]))
+    assert res.failed is None and [list(o.properties) for o in res.out] == [["Name"], ["Name"]]
+    assert [o.get("Name") for o in res.out] == [b.get("Name") for b in boxes]
+    # ...so a mailbox property is refused with PowerShell's ValidateSet message, for the whole pipeline.
+    refused = run(engine, onprem(), cmd("Get-Mailbox", ResultSize=2),
+                  cmd("Select-Object", Property=["PrimarySmtpAddress"]))
+    assert refused.failed is not None and refused.out == []
+    assert refused.failed.fully_qualified_error_id == "ParameterArgumentValidationError,Select-Object"
+    assert refused.failed.message.startswith(
+        "Cannot validate argument on parameter 'Property'. The argument \"PrimarySmtpAddress\" does not belong to "
+        "the set \"ModuleName,Namespace,OutputType,Count,HelpUri,Name,CommandType,ResolvedCommandName,"
+        "DefaultParameterSet,CmdletBinding,Parameters\" specified by the ValidateSet attribute.")
+    # The proxy has no other parameters.
+    for extra in ({"First": 1}, {"ExpandProperty": "Name"}, {"Unique": True}):
+        res = run(engine, onprem(), cmd("Select-Object", Property=["Name"], **extra), inputs=boxes)
+        assert res.failed.fully_qualified_error_id.startswith("NamedParameterNotFound"), extra

@@ -2,10 +2,13 @@
 
 A restricted remote-server runspace (PowerShell's ``RestrictedRemoteServer`` session type, and what the Exchange
 /PowerShell endpoint shows to ``Get-Command``) keeps a handful of core commands beside the endpoint's own:
-Exit-PSSession, Get-Command, Get-FormatData, Get-Help, Measure-Object, Out-Default and Select-Object. The lab
-emulates Select-Object, on both endpoints (the on-prem /PowerShell endpoint and the online jump host, where it is
-available before and independently of ``Connect-ExchangeOnline``). These cmdlets are not in Microsoft's Exchange
-catalogue, so their specs are built here (Windows PowerShell 5.1's parameter sets) and bound by the same binder.
+Exit-PSSession, Get-Command, Get-FormatData, Get-Help, Measure-Object, Out-Default and Select-Object. These are
+PowerShell's *restricted proxies* (``CommandMetadata.GetRestrictedCommands``), made for Import-PSSession: the
+restricted Select-Object has only ``-InputObject`` and ``-Property``, and ``-Property`` is validated against the
+eleven names Import-PSSession asks for (``RESTRICTED_PROPERTIES``). So on the on-prem endpoint the lab's
+Select-Object is that proxy; on the online jump host (a full-language Windows PowerShell, where it is available
+before and independently of ``Connect-ExchangeOnline``) it is the full cmdlet. These cmdlets are not in
+Microsoft's Exchange catalogue, so their specs are built here and bound by the same binder.
 
 No-language mode: ``-Property`` takes property names only. A script block, or a hashtable (a calculated property,
 whose ``Expression`` is script), is refused with the ParseException a NoLanguage runspace gives any script.
@@ -34,6 +37,16 @@ _SELECT_CLASS = "Microsoft.PowerShell.Commands.SelectObjectCommand"
 # Lower-cased name -> canonical name of the core cmdlets the lab emulates.
 CORE_CMDLETS = {"select-object": _SELECT}
 _WILDCARD = set("*?[")
+
+
+# PowerShell's restricted Select-Object proxy (CommandMetadata.GetRestrictedSelectObject): -Property must be
+# 1 to 11 of these names (ValidateSet, case-insensitive, as ValidateSetAttribute is by default).
+RESTRICTED_PROPERTIES = ("ModuleName", "Namespace", "OutputType", "Count", "HelpUri", "Name", "CommandType",
+                         "ResolvedCommandName", "DefaultParameterSet", "CmdletBinding", "Parameters")
+_RESTRICTED_PARAMS: tuple[tuple[str, str, dict[str, int], tuple[str, ...] | None, bool], ...] = (
+    ("InputObject", "PSObject", {}, None, True),
+    ("Property", "String[]", {}, None, False),
+)
 
 
 class StopUpstream(Exception):
@@ -66,7 +79,8 @@ def core_spec(name: str, product: str) -> CmdletSpec | None:
     from hybridkit.lab.catalogue import _COMMON
 
     params: dict[str, ParamSpec] = {}
-    for pname, ptype, positions, sets, by_value in _SELECT_PARAMS:
+    table = _SELECT_PARAMS if product == ONLINE_PRODUCT else _RESTRICTED_PARAMS
+    for pname, ptype, positions, sets, by_value in table:
         params[pname] = ParamSpec(pname, ptype, (), frozenset(sets or ["*"]), frozenset(), positions, by_value,
                                   False)
     for cname, (ctype, caliases) in _COMMON.items():
@@ -153,9 +167,38 @@ def _unique_key(value: Any) -> Any:
     return value
 
 
+def _not_in_set(value: str) -> LabTerminatingError:
+    return LabTerminatingError(LabError(
+        message=(f"Cannot validate argument on parameter 'Property'. The argument \"{value}\" does not belong to the "
+                 f"set \"{','.join(RESTRICTED_PROPERTIES)}\" specified by the ValidateSet attribute. Supply an "
+                 "argument that is in the set and then try the command again."),
+        exception_type="System.Management.Automation.ParameterBindingValidationException",
+        fully_qualified_error_id="ParameterArgumentValidationError,Select-Object",
+        category="InvalidData", reason="ParameterBindingValidationException", target=value))
+
+
+def _check_restricted(ctx: CmdletContext) -> None:
+    """The on-prem proxy's ValidateSet and ValidateCount(1, 11) on -Property."""
+    names = ctx.params.get("Property")
+    names = names if isinstance(names, list) else ([] if names is None else [names])
+    allowed = {n.lower() for n in RESTRICTED_PROPERTIES}
+    for name in names:
+        if str(name).lower() not in allowed:
+            raise _not_in_set(str(name))
+    if not 1 <= len(names) <= len(RESTRICTED_PROPERTIES):
+        raise LabTerminatingError(LabError(
+            message=(f"Cannot validate argument on parameter 'Property'. The parameter requires at least 1 value(s) "
+                     f"and no more than {len(RESTRICTED_PROPERTIES)} value(s) - {len(names)} value(s) were provided."),
+            exception_type="System.Management.Automation.ParameterBindingValidationException",
+            fully_qualified_error_id="ParameterArgumentValidationError,Select-Object",
+            category="InvalidData", reason="ParameterBindingValidationException"))
+
+
 @cmdlet(_SELECT)
 def select_object(ctx: CmdletContext) -> None:
-    """Select-Object: -Property, -ExpandProperty, -First, -Skip, -Unique (per input object, streaming)."""
+    """Select-Object: the restricted proxy on-prem; online -Property, -ExpandProperty, -First, -Skip, -Unique."""
+    if not ctx.is_online:
+        _check_restricted(ctx)
     for param in ("ExcludeProperty", "Last", "SkipLast", "Index", "Wait"):
         if ctx.has(param):
             raise _not_emulated(param)
