@@ -422,7 +422,8 @@ def _report_completion(app_ctx: AppContext, outcome: _apply.CompletionOutcome, f
     for row in rows:
         bad = row["result"] in ("failed", "Failed", "not-found", "not-ready")
         result = escape(row["result"])
-        table.add_row(escape(row["mailbox"]), row["readiness"], f"[red]{result}[/]" if bad else result,
+        readiness = "ready" if row["readiness"] == Readiness.COMPLETE.value else row["readiness"]  # not "completed"
+        table.add_row(escape(row["mailbox"]), readiness, f"[red]{result}[/]" if bad else result,
                       escape(row["detail"]))
     app_ctx.console.print(table)
     app_ctx.err_console.print(f"journal run {outcome.run_id}" + (" (resumed)" if outcome.resumed else ""),
