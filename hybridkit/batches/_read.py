@@ -196,7 +196,11 @@ def _table(
             headers[key] = text.strip()
     data = rows[header_index + 1 :]
     start = first_row + header_index + 1
-    keep = [i for i, r in enumerate(data) if "".join(r).strip()]
+    # blank rows, and the header or "#TYPE" line repeated by exports appended with `Out-File -Append`
+    again = [c.strip() for c in header]
+    first = again[0] if again else ""
+    keep = [i for i, r in enumerate(data) if "".join(r).strip() and not (
+        r[0].startswith("#TYPE") or (r[0].strip() == first and [c.strip() for c in r] == again))]
     if len(keep) != len(data):
         data = [data[i] for i in keep]
     columns: dict[str, list[str]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hybridkit.batches import PlanOptions, load_inputs, plan_batches
-from tests.batches._org import inventory, write_csv
+from tests.batches._org import csv_text, inventory, write_csv
 
 RECIPIENT_PERMISSION = ["Identity", "Trustee", "AccessControlType", "AccessRights", "IsInherited", "InheritanceType"]
 
@@ -137,3 +137,18 @@ def test_plan_workbook_writes_names_from_the_inputs_as_text_never_formulas(tmp_p
     sheet = openpyxl.load_workbook(tmp_path / "out" / "plan.xlsx")["Mailboxes"]
     cells = [c for row in sheet.iter_rows(min_row=2) for c in row if isinstance(c.value, str) and "http" in c.value]
     assert len(cells) == 2 and all(c.data_type == "s" and not c.hyperlink for c in cells)
+
+
+def test_header_repeated_by_out_file_append_is_not_data(tmp_path: Path) -> None:
+    """`... | ConvertTo-Csv | Out-File -Append` per mailbox repeats the #TYPE line and the header in the file."""
+    header = ["Identity", "User", "AccessRights", "IsInherited", "Deny"]
+    chunks = [
+        csv_text(header, [["contoso.com/Corp/Users/A1", "CONTOSO\\a2", "FullAccess", "False", "False"]]),
+        csv_text(header, [["contoso.com/Corp/Users/A2", "CONTOSO\\a3", "FullAccess", "False", "False"]]),
+    ]
+    (tmp_path / "fullaccess.csv").write_bytes(b"\xff\xfe" + "".join(chunks).encode("utf-16-le"))
+    inputs = load_inputs([inventory(tmp_path / "mailboxes.csv", ["a1", "a2", "a3"]), tmp_path / "fullaccess.csv"])
+    table = next(t for t in inputs.tables if t.kind.value == "fullaccess")
+    assert len(table) == 2 and table.rows == [3, 6]
+    doc = plan_batches(inputs, PlanOptions()).to_json()
+    assert doc["unresolved"] == [] and doc["summary"]["links"]["soft"] == 2
