@@ -106,6 +106,14 @@ def _check_blocker_names(names: list[str]) -> None:
         raise InputError(f"unknown blocker {', '.join(unknown)}; blockers are {', '.join(BLOCKER_NAMES)}")
 
 
+def _write(path: Path, text: str) -> None:
+    """Write an output file; a path that cannot be written is bad input (exit 2), not a traceback."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 @app.command("plan")
 def plan_cmd(ctx: typer.Context, onprem: OnpremOpt = "onprem", online: OnlineOpt = "online",
              include_hybrid_configuration: IncludeHcOpt = False, runbook: RunbookOpt = None) -> None:
@@ -116,7 +124,7 @@ def plan_cmd(ctx: typer.Context, onprem: OnpremOpt = "onprem", online: OnlineOpt
         plan = make_plan(sessions, version=onprem_version(onprem_profile, sessions["onprem"]),
                          include_hybrid_configuration=include_hybrid_configuration)
     if runbook is not None:
-        runbook.write_text(render_runbook(plan, onprem=onprem, online=online), encoding="utf-8")
+        _write(runbook, render_runbook(plan, onprem=onprem, online=online))
     if app_ctx.json:
         emit_json(app_ctx, plan_json(plan))
         return
@@ -143,6 +151,11 @@ def apply_cmd(
     out, err = app_ctx.console, app_ctx.err_console
     accepted = list(accept_blocker or [])
     _check_blocker_names(accepted)
+    if runbook is not None:  # the runbook is written after the removals: make sure it can be, before any
+        try:
+            runbook.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot write {runbook}: {exc.strerror or exc}") from None
     onprem_profile, online_profile = profile_for(app_ctx, onprem), profile_for(app_ctx, online)
     with sessions_for(onprem_profile, online_profile) as sessions:
         plan = make_plan(sessions, version=onprem_version(onprem_profile, sessions["onprem"]),
@@ -171,7 +184,7 @@ def apply_cmd(
                             on_step=progress)
     runbook = runbook or backup / "decommission-runbook.ps1"  # the checklist travels with the backup
     runbook.parent.mkdir(parents=True, exist_ok=True)
-    runbook.write_text(render_runbook(plan, onprem=onprem, online=online), encoding="utf-8")
+    _write(runbook, render_runbook(plan, onprem=onprem, online=online))
     if app_ctx.json:
         emit_json(app_ctx, {"run_id": outcome.run_id, "resumed": outcome.resumed, "backup": str(backup),
                             "backup_entries": outcome.backup_entries, "verified": outcome.verified,

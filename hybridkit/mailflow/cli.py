@@ -73,6 +73,14 @@ def _plan_json(plan: Plan) -> dict[str, object]:
     }
 
 
+def _write(path: Path, text: str) -> None:
+    """Write an output file; a path that cannot be written is bad input (exit 2), not a traceback."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 @app.command("plan")
 def plan_cmd(
     ctx: typer.Context,
@@ -122,7 +130,7 @@ def apply_cmd(
     onprem_profile, online_profile = profile_for(app_ctx, onprem), profile_for(app_ctx, online)
     run = plan_file(file, onprem_profile, online_profile)
     if emit_ps is not None:
-        emit_ps.write_text(render_runbook(run.plan, source=str(file), onprem=onprem, online=online), encoding="utf-8")
+        _write(emit_ps, render_runbook(run.plan, source=str(file), onprem=onprem, online=online))
         err.print(f"Runbook with {len(run.plan.actionable)} step(s) written to {escape(str(emit_ps))}.")
     if what_if and app_ctx.json:
         emit_json(app_ctx, {"what_if": True, "commands": [
@@ -183,5 +191,5 @@ def scaffold_cmd(
         raise InputError(f"--scenario must be one of {', '.join(SCENARIOS)}")
     if out.exists() and not force:
         raise InputError(f"{out} exists; pass --force to overwrite it")
-    out.write_text(scaffold_text(scenario), encoding="utf-8")
+    _write(out, scaffold_text(scenario))
     app_ctx.err_console.print(f"Wrote {escape(str(out))} ({scenario}). Edit it, then: hybridkit mailflow plan {out}")

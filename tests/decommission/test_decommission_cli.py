@@ -277,3 +277,18 @@ def test_without_yes_and_no_terminal_it_fails_closed(env) -> None:  # type: igno
     assert "pass --yes" in " ".join(refused.output.split())
     assert hcw_names(org) == before and not (tmp / "b").exists()
     assert pipelines(lab, "Remove-InboundConnector") == 0 and pipelines(lab, "Remove-SendConnector") == 0
+
+
+def test_unwritable_runbook_is_one_line_and_nothing_removed(env) -> None:  # type: ignore[no-untyped-def]
+    lab, config, tmp = env
+    org = lab.server.engine.org
+    migrate_everything(org)
+    before = hcw_names(org)
+    blocker = tmp / "a-file"
+    blocker.write_text("not a directory")
+    planned = cli(config, "decommission", "plan", "--runbook", str(blocker / "r.ps1"))
+    assert planned.exit_code == 2 and "cannot write" in planned.output and "Traceback" not in planned.output
+    applied = cli(config, "decommission", "apply", "--backup", str(tmp / "b"), "--yes", "--runbook",
+                  str(blocker / "r.ps1"))
+    assert applied.exit_code == 2 and "cannot write" in applied.output
+    assert hcw_names(org) == before and not (tmp / "b").exists()

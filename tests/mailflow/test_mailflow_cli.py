@@ -213,3 +213,13 @@ def test_apply_without_yes_and_no_terminal_fails_closed(env) -> None:  # type: i
     assert refused.exit_code == 2 and "pass --yes" in " ".join(refused.output.split())
     assert "From on-premises relay" not in lab.server.engine.org.online.collection("InboundConnector")
     assert not [r for r in lab.audit_records("pipeline") if any(c.startswith("New-") for c in r.get("cmdlets", []))]
+
+
+def test_unwritable_output_files_are_one_line_errors(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lab, config, spec = env
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    emitted = cli(config, "mailflow", "apply", str(spec), "--emit-ps", str(blocker / "r.ps1"))
+    assert emitted.exit_code == 2 and "cannot write" in emitted.output and "Traceback" not in emitted.output
+    scaffold = cli(config, "mailflow", "scaffold", "--out", str(blocker / "m.toml"))
+    assert scaffold.exit_code == 2 and "cannot write" in scaffold.output
