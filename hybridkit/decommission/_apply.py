@@ -31,7 +31,7 @@ from hybridkit.decommission._model import (
     MoveInfo,
     RemovalStep,
 )
-from hybridkit.errors import CommandFailed, PlanError
+from hybridkit.errors import CommandFailed, InputError, PlanError
 from hybridkit.journal import Journal, PlannedStep, StepState
 from hybridkit.ps import Command, PSObject, PSSession
 from hybridkit.runner import Step, StepResult, planned, run_steps
@@ -190,7 +190,11 @@ def apply_teardown(
         if outcome.run_id:
             journal.finish_run(outcome.run_id)
         return outcome
-    write_backup(backup_dir, [(s.target, step_command(s).render()) for s in plan.steps])
+    try:
+        write_backup(backup_dir, [(s.target, step_command(s).render()) for s in plan.steps])
+    except OSError as exc:  # before any removal: nothing has been touched
+        raise InputError(f"cannot write the backup to {backup_dir}: {exc.strerror or exc}; nothing was removed") \
+            from None
     verify_backup(backup_dir, [s.target for s in plan.steps])
     outcome.backup_entries = len(read_backup(backup_dir))
     if outcome.run_id is None:

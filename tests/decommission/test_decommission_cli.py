@@ -292,3 +292,7 @@ def test_unwritable_runbook_is_one_line_and_nothing_removed(env) -> None:  # typ
                   str(blocker / "r.ps1"))
     assert applied.exit_code == 2 and "cannot write" in applied.output
     assert hcw_names(org) == before and not (tmp / "b").exists()
+    no_backup = cli(config, "decommission", "apply", "--backup", str(blocker / "b"), "--yes")
+    assert no_backup.exit_code == 2 and "Traceback" not in no_backup.output
+    assert "cannot write the backup to" in " ".join(no_backup.output.split())
+    assert hcw_names(org) == before and pipelines(lab, "Remove-InboundConnector") == 0
