@@ -326,6 +326,9 @@ def complete(
     if len(sources) != 1:
         raise InputError("give exactly one of --batch, --mailbox or --from-file")
     when = parse_when(at, _utcnow(), option="--at")
+    for value in mailbox or []:
+        if not _apply.looks_like_address(value):  # an alias or a name would match no move request's Identity
+            raise InputError(f"--mailbox {value!r}: give the mailbox's primary SMTP address (as in plan.json)")
     listed = [m.strip().lower() for m in mailbox or []] + (read_mailbox_list(from_file) if from_file else [])
     with _session(app_ctx) as session:
         targets = _apply.batch_members(session, batch) if batch else listed

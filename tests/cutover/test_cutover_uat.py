@@ -283,3 +283,12 @@ def test_watch_that_times_out_says_so_and_keeps_to_its_timeout(still_lab, tmp_pa
         assert time.monotonic() - began < 15, "an --interval longer than --timeout must not outlast it"
         assert watched.exit_code == 0
         assert "still moving: Slow (Syncing)" in " ".join(watched.output.split()), watched.output
+
+
+def test_mailbox_given_by_alias_is_refused_not_reported_as_without_a_move(still_lab, tmp_path: Path) -> None:
+    _, org, config = still_lab
+    [user] = _users(org, 33)[32:33]
+    assert _cli(config, "cutover", "create", str(_plan(tmp_path, {"Alias": [user]})), "--endpoint",
+                DEFAULT_ENDPOINT, "--target-delivery-domain", TDD, "--start").exit_code == 0
+    typed = _cli(config, "cutover", "complete", "--mailbox", user.split("@")[0], "--what-if")
+    assert typed.exit_code == 2 and "primary SMTP address" in typed.output, typed.output
