@@ -81,6 +81,12 @@ def serve(
     org, version, loaded = _from_state(state, org, version)
     if tls and ca_path is None and ready_file is not None:
         ca_path = ready_file.with_name(ready_file.stem + "-ca.pem")
+    for flag, path in (("--ready-file", ready_file), ("--ca-path", ca_path), ("--audit", audit)):
+        if path is not None:  # the lab writes these once it runs: a bad place is bad input now, not a bind error
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"{flag} {path}: cannot write there ({exc.strerror or exc})") from None
     try:
         options = LabOptions(
             host=host, port=port, tls=tls, auth=auth, org=org, state=state, version=version, latency_ms=latency_ms,
@@ -99,7 +105,8 @@ def serve(
         except ValueError as exc:  # the organisation could not be built or loaded
             raise InputError(str(exc)) from None
         except OSError as exc:
-            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else f" on {host}:{port}"
+            raise ConfigError(f"cannot start the lab{where}: {exc.strerror or exc}") from None
         except KerberosUnavailable as exc:  # --kdc or --auth kerberos without the KDC tools, gssapi or a keytab
             raise ConfigError(str(exc)) from None
         try:
