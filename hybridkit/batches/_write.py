@@ -89,11 +89,10 @@ def _sheet(book: Any, name: str, header: Sequence[str], rows: Sequence[Sequence[
 
 
 def _write_xlsx(plan: BatchPlan, path: Path) -> None:
-    import xlsxwriter
+    from hybridkit._xlsx import text_workbook
 
     # values from the inputs are text: never formulas ("=HYPERLINK(...)" in a display name) nor links
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                           "strings_to_formulas": False, "strings_to_urls": False})
+    book = text_workbook(path, constant_memory=True)
     bold = book.add_format({"bold": True})
     summary = plan.summary
     batch_rows = [[b.name, len(b.mailboxes), round(b.size_bytes / _GB, 3), "yes" if b.pinned else ""]

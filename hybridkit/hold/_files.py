@@ -142,9 +142,9 @@ def write_report(path: Path, rows: Sequence[Outcome]) -> None:
     """Write every row to ``path``: XLSX when it ends in .xlsx, CSV (UTF-8 with BOM, for Excel) otherwise."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".xlsx":
-        import xlsxwriter
+        from hybridkit._xlsx import text_workbook
 
-        book = xlsxwriter.Workbook(str(path))
+        book = text_workbook(path)
         try:
             sheet = book.add_worksheet("Hold")
             bold = book.add_format({"bold": True})

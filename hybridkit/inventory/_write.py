@@ -31,9 +31,9 @@ def write_export(out_dir: Path, export: Export, rows: Iterable[Mapping[str, str]
     path = out_dir / f"{export.value}.{fmt}"
     tmp = path.with_name(path.name + ".tmp")
     if fmt == "xlsx":
-        import xlsxwriter
+        from hybridkit._xlsx import text_workbook
 
-        book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True})
+        book = text_workbook(tmp, constant_memory=True)
         try:
             sheet = book.add_worksheet(export.value)
             sheet.write_row(0, 0, columns)
