@@ -13,7 +13,7 @@ from hybridkit.batches import Kind, load_inputs
 from hybridkit.batches._sizes import parse_size
 from tests.batches._org import MAILBOX_HEADER, csv_text, person, write_csv
 
-SAMPLES = Path("/work/shared/exchange/export-samples")
+SAMPLES = Path(__file__).with_name("export-samples")
 
 
 @pytest.mark.skipif(not SAMPLES.exists(), reason="shared export samples not mounted")
