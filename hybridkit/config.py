@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from hybridkit.errors import ConfigError
+from hybridkit.errors import ConfigError, InputError
 from hybridkit.ps import _kerberos
 from hybridkit.ps._command import Secret
 
@@ -47,6 +47,7 @@ __all__ = [
     "OnlineConnect",
     "PROFILE_KINDS",
     "Profile",
+    "check_sides",
     "config_candidates",
     "find_config",
     "load_config",
@@ -135,6 +136,12 @@ class Profile:
     spn_service: str | None = None
     spn_hostname: str | None = None
     krb5_config: str | None = None
+
+    @property
+    def side(self) -> str:
+        """The side of the hybrid it reaches: ``online`` (Exchange Online, or the lab's jump host) or ``onprem``."""
+        online = self.kind == "online" or (self.kind == "lab" and self.endpoint == "online")
+        return "online" if online else "onprem"
 
     def redacted(self) -> dict[str, Any]:
         """The profile as plain data with secrets masked (for ``profiles show`` and JSON output)."""
@@ -391,6 +398,14 @@ def lab_profile_from_ready(name: str, ready: Mapping[str, Any], *, endpoint: str
         )
     values.update(overrides)
     return Profile(**values)
+
+
+def check_sides(onprem: Profile, online: Profile) -> None:
+    """Refuse swapped profiles: ``--onprem`` must reach Exchange Server, ``--online`` Exchange Online (or the lab's)."""
+    for flag, profile, wanted in (("--onprem", onprem, "onprem"), ("--online", online, "online")):
+        if profile.side != wanted:
+            what = "an Exchange Online" if wanted == "onprem" else "an on-premises Exchange"
+            raise InputError(f"{flag} {profile.name}: that is {what} profile (were --onprem and --online swapped?)")
 
 
 def resolve_connection(profile: Profile, *, interactive: bool | None = None) -> Connection:

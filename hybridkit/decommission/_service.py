@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from hybridkit.config import Profile
+from hybridkit.config import Profile, check_sides
 from hybridkit.decommission._apply import (
     Resolver,
     RestoreResult,
@@ -22,11 +22,11 @@ from hybridkit.decommission._model import DecommissionPlan, RemovalStep
 from hybridkit.decommission._plan import plan_decommission
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
 from hybridkit.templates import load_template
-from hybridkit.errors import HybridkitError, InputError
+from hybridkit.errors import HybridkitError
 from hybridkit.ps import Command, PSSession, open_session
 from hybridkit.runner import StepResult
 
-__all__ = ["check_sides", "make_plan", "onprem_version", "render_runbook", "run_apply", "run_restore", "sessions_for"]
+__all__ = ["make_plan", "onprem_version", "render_runbook", "run_apply", "run_restore", "sessions_for"]
 
 
 def _default_resolver() -> Resolver | None:
@@ -75,19 +75,6 @@ def onprem_version(profile: Profile, session: PSSession | None = None) -> str:
         return declared
     live = max(found)
     return declared if (live == "2019" and declared.upper() == "SE") else live
-
-
-def _side_of(profile: Profile) -> str:
-    online = profile.kind == "online" or (profile.kind == "lab" and profile.endpoint == "online")
-    return "online" if online else "onprem"
-
-
-def check_sides(onprem: Profile, online: Profile) -> None:
-    """Refuse swapped profiles: --onprem must reach Exchange Server, --online Exchange Online (or the lab's)."""
-    for flag, profile, wanted in (("--onprem", onprem, "onprem"), ("--online", online, "online")):
-        if _side_of(profile) != wanted:
-            what = "an Exchange Online" if wanted == "onprem" else "an on-premises Exchange"
-            raise InputError(f"{flag} {profile.name}: that is {what} profile (were --onprem and --online swapped?)")
 
 
 @contextlib.contextmanager

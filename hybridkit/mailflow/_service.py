@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from hybridkit.config import Profile
+from hybridkit.config import Profile, check_sides
 from hybridkit.errors import HybridkitError, InputError, StalePlanError
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
 from hybridkit.mailflow._apply import ApplyOutcome, apply_plan, read_observed, spec_fingerprint
@@ -22,7 +22,7 @@ from hybridkit.mailflow._plan import plan_mailflow
 from hybridkit.ps import Command, PSSession, open_session
 from hybridkit.runner import StepResult
 
-__all__ = ["MailflowRun", "apply_file", "check_sides", "live_onprem_version", "plan_file", "sessions_for"]
+__all__ = ["MailflowRun", "apply_file", "live_onprem_version", "plan_file", "sessions_for"]
 
 SessionOpener = Callable[[Profile], PSSession]
 
@@ -36,19 +36,6 @@ class MailflowRun:
     online: Profile
     plan: Plan
     opener: SessionOpener = open_session
-
-
-def _side_of(profile: Profile) -> str:
-    online = profile.kind == "online" or (profile.kind == "lab" and profile.endpoint == "online")
-    return "online" if online else "onprem"
-
-
-def check_sides(onprem: Profile, online: Profile) -> None:
-    """Refuse swapped profiles: --onprem must reach Exchange Server, --online Exchange Online (or the lab's)."""
-    for flag, profile, wanted in (("--onprem", onprem, "onprem"), ("--online", online, "online")):
-        if _side_of(profile) != wanted:
-            what = "an Exchange Online" if wanted == "onprem" else "an on-premises Exchange"
-            raise InputError(f"{flag} {profile.name}: that is {what} profile (were --onprem and --online swapped?)")
 
 
 @contextlib.contextmanager
