@@ -87,9 +87,7 @@ def _side_profiles(
         if profile.kind == "lab" and not profile.server:
             chosen = {side: dataclasses.replace(profile, endpoint=side) for side in lab_sides}
         else:
-            online_side = profile.kind == "online" or (profile.kind == "lab" and profile.endpoint == "online")
-            side = "online" if online_side else "onprem"
-            chosen[side] = profile
+            chosen[profile.side] = profile
     return chosen
 
 
