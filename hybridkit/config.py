@@ -201,6 +201,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+_PATH_FIELDS = ("ready_file", "ca_bundle", "krb5_config")
+
+
 def _profile_from_table(name: str, table: Mapping[str, Any], where: str) -> Profile:
     if not isinstance(table, Mapping):
         raise ConfigError(f"{where}: [profiles.{name}] must be a table")
@@ -224,6 +227,10 @@ def _profile_from_table(name: str, table: Mapping[str, Any], where: str) -> Prof
         if isinstance(value, bool) and bool not in expected or not isinstance(value, expected):
             raise ConfigError(f"{where}: profile {name!r}: {key} must be {expected[0].__name__}")
         values[key] = value
+    for key in _PATH_FIELDS:  # relative paths are relative to the hybridkit.toml that names them
+        if isinstance(values.get(key), str) and values[key]:
+            path = Path(values[key]).expanduser()
+            values[key] = str(path if path.is_absolute() else (Path(where).resolve().parent / path))
     profile = Profile(**values)
     _validate(profile, where)
     return profile

@@ -23,6 +23,7 @@ app = typer.Typer(help="Connection profiles in hybridkit.toml.", no_args_is_help
 
 TEMPLATE = """\
 # hybridkit.toml: connection profiles. Pick one with `hybridkit --profile NAME ...`.
+# Relative paths (ready_file, ca_bundle, krb5_config) are relative to this file's folder.
 # Passwords never go in this file: name an environment variable (password_env), store the password in the
 # OS keyring (service "hybridkit", user "<profile>:<username>", when the keyring package is installed), or
 # be prompted when running from a terminal.

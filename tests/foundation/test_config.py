@@ -154,3 +154,20 @@ def test_keyring_then_hidden_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or "typed")
     assert resolve_password(profile, interactive=True) == Secret("typed")
     assert prompts and "svc" in prompts[0]
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "hybridkit.toml").write_text(
+        '[profiles.lab]\nkind = "lab"\nready_file = "state/lab.json"\n'
+        '[profiles.ex]\nkind = "onprem"\nserver = "ex01"\nca_bundle = "certs/ca.pem"\nkrb5_config = "/etc/krb5.conf"\n',
+        encoding="utf-8",
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # run from another folder, naming the file with --config
+    config = load_config(project / "hybridkit.toml")
+    assert config.profile("lab").ready_file == str(project / "state" / "lab.json")
+    assert config.profile("ex").ca_bundle == str(project / "certs" / "ca.pem")
+    assert config.profile("ex").krb5_config == "/etc/krb5.conf"  # absolute paths stay as written

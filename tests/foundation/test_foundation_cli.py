@@ -131,8 +131,9 @@ def test_profiles_show_for_a_lab_profile_says_what_it_connects_to(isolated: Path
     config.write_text('[profiles.lab]\nkind = "lab"\nready_file = "ready.json"\nendpoint = "onprem"\n', encoding="utf-8")
     stopped = runner.invoke(app, ["--config", str(config), "-o", "json", "profiles", "show", "lab"])
     assert stopped.exit_code == 0, stopped.output
-    assert json.loads(stopped.stdout)["lab"] == ("not running (no ready.json; start `hybridkit lab serve "
-                                                 "--ready-file ready.json`)")
+    ready = isolated.resolve() / "ready.json"  # relative to the hybridkit.toml that names it
+    assert json.loads(stopped.stdout)["lab"] == (f"not running (no {ready}; start `hybridkit lab serve "
+                                                 f"--ready-file {ready}`)")
     (isolated / "ready.json").write_text(json.dumps({
         "port": 4443, "onprem_url": "https://127.0.0.1:4443/PowerShell", "online_url": "https://127.0.0.1:4443/wsman",
         "username": "labadmin", "password": "Lab-Secret-1", "auth": "basic", "tls": True, "version": "2010",
@@ -165,7 +166,8 @@ def test_connect_test_names_a_stale_lab_ready_file(isolated: Path, monkeypatch: 
     assert result.exit_code != 0
     message = " ".join(result.output.split())
     assert f"nothing answers at http://127.0.0.1:{port}/PowerShell" in message
-    assert "hybridkit lab serve --ready-file ready.json" in message and "Traceback" not in result.output
+    ready = isolated.resolve() / "ready.json"
+    assert f"hybridkit lab serve --ready-file {ready}" in message and "Traceback" not in result.output
 
 
 def test_profiles_list_wraps_rather_than_cuts_endpoints_at_80_columns(isolated: Path) -> None:  # noqa: F811
