@@ -13,6 +13,7 @@ from hybridkit.cli import app
 from hybridkit.journal import Journal
 from hybridkit.lab._types import LabError
 from hybridkit.lab.cmdlets._registry import HANDLERS
+from tests._labconfig import write_two_sided_config
 
 pytest.importorskip("hybridkit.lab.engine")
 
@@ -24,12 +25,7 @@ USER_TYPES = {"UserMailbox": "RemoteUserMailbox", "SharedMailbox": "RemoteShared
 def env(lab_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     ready = tmp_path / "ready.json"
     lab = lab_factory(org="demo", ready_file=ready)
-    config = tmp_path / "hybridkit.toml"
-    config.write_text(
-        f'[profiles.onprem]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "onprem"\n\n'
-        f'[profiles.online]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "online"\n',
-        encoding="utf-8",
-    )
+    config = write_two_sided_config(tmp_path, ready)
     monkeypatch.chdir(tmp_path)
     return lab, config, tmp_path
 
@@ -183,10 +179,7 @@ def test_release_comes_from_the_servers_when_the_profile_does_not_say(lab_factor
     """An Exchange 2010 org behind a profile with no exchange_version (default 2019): no 2013+ reads, 2010 commands."""
     ready = tmp_path / "ready.json"
     lab = lab_factory(org="demo", version="2010", ready_file=ready)
-    config = tmp_path / "hybridkit.toml"
-    config.write_text(f'[profiles.onprem]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "onprem"\n\n'
-                      f'[profiles.online]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "online"\n',
-                      encoding="utf-8")
+    config = write_two_sided_config(tmp_path, ready)
     monkeypatch.chdir(tmp_path)
     plan = json.loads(cli(config, "-o", "json", "decommission", "plan").stdout)
     assert not [w for w in plan["warnings"] if "IntraOrganizationConnector" in json.dumps(w)]

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from hybridkit.cli import app
 from hybridkit.config import load_config
 from hybridkit.ps import Command, open_session
+from tests._labconfig import write_two_sided_config
 
 pytest.importorskip("hybridkit.lab.engine")
 
@@ -60,10 +61,7 @@ def _migrate_everything(org: Any) -> None:
 def test_restore_recreates_every_settable_property(lab_factory, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     ready = tmp_path / "ready.json"
     lab = lab_factory(org="demo", ready_file=ready)
-    config = tmp_path / "hybridkit.toml"
-    config.write_text(f'[profiles.onprem]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "onprem"\n\n'
-                      f'[profiles.online]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "online"\n',
-                      encoding="utf-8")
+    config = write_two_sided_config(tmp_path, ready)
     monkeypatch.chdir(tmp_path)
     org = lab.server.engine.org
     _migrate_everything(org)

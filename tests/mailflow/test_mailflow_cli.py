@@ -13,6 +13,7 @@ from hybridkit.cli import app
 from hybridkit.lab._types import LabError
 from hybridkit.lab.cmdlets._registry import HANDLERS
 from hybridkit.mailflow._scaffold import SCENARIOS
+from tests._labconfig import write_two_sided_config
 
 pytest.importorskip("hybridkit.lab.engine")
 
@@ -21,12 +22,7 @@ pytest.importorskip("hybridkit.lab.engine")
 def env(lab_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     ready = tmp_path / "ready.json"
     lab = lab_factory(org="demo", ready_file=ready)
-    config = tmp_path / "hybridkit.toml"
-    config.write_text(
-        f'[profiles.onprem]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "onprem"\n\n'
-        f'[profiles.online]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "online"\n',
-        encoding="utf-8",
-    )
+    config = write_two_sided_config(tmp_path, ready)
     spec = tmp_path / "mailflow.toml"
     spec.write_text(SCENARIOS["azure-relay"], encoding="utf-8")
     monkeypatch.chdir(tmp_path)
@@ -153,10 +149,7 @@ def test_emit_ps_and_scaffold(env, tmp_path: Path) -> None:  # type: ignore[no-u
 def test_exchange_2010_refuses_cloud_services_mail_before_sending(lab_factory, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     ready = tmp_path / "ready.json"
     lab = lab_factory(org="demo", version="2010", ready_file=ready)
-    config = tmp_path / "hybridkit.toml"
-    config.write_text(
-        f'[profiles.onprem]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "onprem"\nexchange_version = "2010"\n\n'
-        f'[profiles.online]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "online"\n', encoding="utf-8")
+    config = write_two_sided_config(tmp_path, ready, onprem_extra='exchange_version = "2010"')
     monkeypatch.chdir(tmp_path)
     spec = tmp_path / "mailflow.toml"
     text = SCENARIOS["azure-relay"]
@@ -177,10 +170,7 @@ def test_exchange_2010_found_from_the_servers_when_the_profile_does_not_say(lab_
     """A lab (or real) profile without exchange_version defaults to 2019: the servers' own version decides."""
     ready = tmp_path / "ready.json"
     lab = lab_factory(org="demo", version="2010", ready_file=ready)
-    config = tmp_path / "hybridkit.toml"
-    config.write_text(
-        f'[profiles.onprem]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "onprem"\n\n'
-        f'[profiles.online]\nkind = "lab"\nready_file = "{ready}"\nendpoint = "online"\n', encoding="utf-8")
+    config = write_two_sided_config(tmp_path, ready)
     monkeypatch.chdir(tmp_path)
     spec = tmp_path / "mailflow.toml"
     text = SCENARIOS["azure-relay"]
