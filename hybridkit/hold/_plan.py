@@ -20,6 +20,7 @@ from hybridkit.hold._model import (
     Outcome,
     OutcomeStatus,
     Selection,
+    SideName,
     duration_text,
 )
 
@@ -132,10 +133,15 @@ _UNSENT = {
 
 
 def _row(item: HoldItem, status: OutcomeStatus, m: MailboxHold | None, message: str, verified: bool | None) -> Outcome:
-    shown = m or item.mailbox
+    return _outcome(item.key, item.side, status, m or item.mailbox, message, verified)
+
+
+def _outcome(key: str, side: SideName | None, status: OutcomeStatus, shown: MailboxHold, message: str,
+             verified: bool | None = None) -> Outcome:
+    """A report row showing ``shown``'s hold state as read (nothing for a mailbox that was not found)."""
     return Outcome(
-        key=item.key,
-        side=item.side,
+        key=key,
+        side=side,
         status=status,
         primary_smtp=shown.primary_smtp,
         recipient_type=shown.recipient_type,
@@ -208,19 +214,7 @@ def outcomes_for_status(observed: Sequence[MailboxHold]) -> list[Outcome]:
         message = m.note
         if m.found and m.licensed is False and not m.enabled:
             message = "no hold-eligible Exchange Online licence"
-        rows.append(
-            Outcome(
-                key=m.key,
-                side=m.side,
-                status=status,
-                primary_smtp=m.primary_smtp,
-                recipient_type=m.recipient_type,
-                enabled=m.enabled if m.found else None,
-                duration=duration_text(m.duration) if m.found and m.enabled else "",
-                owner=m.owner,
-                message=message,
-            )
-        )
+        rows.append(_outcome(m.key, m.side, status, m, message))
     return rows
 
 
