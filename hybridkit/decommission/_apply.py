@@ -2,7 +2,7 @@
 
 ``apply_teardown`` refuses while an unwaived blocker stands, records each waiver in the journal, writes and
 verifies the backup of every object it is about to remove, then removes them one cmdlet at a time in the plan's
-order through ``hybridkit.runner.run_steps``. The journal run belongs to the pair of endpoints: after an
+order through ``hybridkit.runner.run_in_order``. The journal run belongs to the pair of endpoints: after an
 interruption the next apply resumes it, marks removals the live state already shows as ``verified`` and sends only
 the rest, so nothing is removed twice.
 """
@@ -34,7 +34,7 @@ from hybridkit.decommission._model import (
 from hybridkit.errors import CommandFailed, InputError, PlanError
 from hybridkit.journal import Journal, PlannedStep, StepState
 from hybridkit.ps import Command, PSObject, PSSession
-from hybridkit.runner import Step, StepResult, planned, run_steps
+from hybridkit.runner import Step, StepResult, planned, run_in_order
 
 __all__ = ["JOURNAL_KIND", "RestoreResult", "TeardownOutcome", "apply_teardown", "discover", "restore_backup",
            "step_command"]
@@ -205,13 +205,11 @@ def apply_teardown(
             if journal.step(outcome.run_id, waiver.key).state is not StepState.DONE:
                 journal.mark_started(outcome.run_id, waiver.key)
                 journal.mark_done(outcome.run_id, waiver.key, "waived")
-        for removal, step in zip(plan.steps, steps):
-            report = run_steps(journal, outcome.run_id, [step], sessions[removal.target.side])
-            outcome.results.extend(report.results)
-            if on_step is not None:
-                on_step(removal, report.results[-1])
-            if not report.ok:
-                break
+        outcome.results.extend(run_in_order(
+            journal, outcome.run_id,
+            ((removal, step, sessions[removal.target.side]) for removal, step in zip(plan.steps, steps)),
+            on_step=on_step,
+        ))
     finally:
         journal.finish_run(outcome.run_id)
     return outcome

@@ -1,7 +1,7 @@
 """Effects of the mail-flow capability: read live state on both sides, apply a plan journaled, write a runbook.
 
 ``read_observed`` runs four Get-* cmdlets (two per side). ``apply_plan`` sends each actionable change as one
-cmdlet on the side that owns it, in the plan's dependency order, through ``hybridkit.runner.run_steps`` so every
+cmdlet on the side that owns it, in the plan's dependency order, through ``hybridkit.runner.run_in_order`` so every
 step's start and outcome are committed to the journal. It stops at the first failed step (later steps depend on
 earlier ones). The journal run belongs to the declared state (a fingerprint of the spec and profiles): after a
 failure, the next apply of the same file resumes that run, marks steps the live state already shows as
@@ -22,7 +22,7 @@ from hybridkit.templates import load_template
 from hybridkit.journal import Journal, StepState
 from hybridkit.mailflow._model import Change, Kind, MailflowSpec, ObservedObject, Plan, Side
 from hybridkit.ps import Command, PSObject, PSSession
-from hybridkit.runner import RunReport, Step, StepResult, StepStatus, planned, run_steps
+from hybridkit.runner import Step, StepResult, StepStatus, planned, run_in_order
 
 __all__ = [
     "ApplyOutcome",
@@ -144,13 +144,10 @@ def apply_plan(
     if outcome.run_id is None:
         outcome.run_id = journal.start_run(JOURNAL_KIND, fingerprint, planned(steps), argv=argv, profile=profile)
     try:
-        for change, step in zip(todo, steps):
-            report: RunReport = run_steps(journal, outcome.run_id, [step], sessions[change.side])
-            outcome.results.extend(report.results)
-            if on_step is not None:
-                on_step(change, report.results[-1])
-            if not report.ok:
-                break
+        outcome.results.extend(run_in_order(
+            journal, outcome.run_id, ((change, step, sessions[change.side]) for change, step in zip(todo, steps)),
+            on_step=on_step,
+        ))
     finally:
         journal.finish_run(outcome.run_id)
     return outcome

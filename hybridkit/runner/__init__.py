@@ -9,6 +9,7 @@ from hybridkit.runner._steps import (
     StepStatus,
     Verify,
     planned,
+    run_in_order,
     run_steps,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "Verify",
     "call_with_retries",
     "planned",
+    "run_in_order",
     "run_steps",
 ]

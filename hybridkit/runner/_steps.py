@@ -16,8 +16,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from hybridkit.errors import AuthError, HybridkitError, TransportError
 from hybridkit.journal import Journal, PlannedStep, StepState
@@ -25,7 +25,11 @@ from hybridkit.ps._command import Command, Pipeline
 from hybridkit.ps._result import PSResult
 from hybridkit.ps._session import PSSession
 
-__all__ = ["Reporter", "RunReport", "Step", "StepResult", "StepStatus", "Verify", "planned", "run_steps"]
+__all__ = [
+    "Reporter", "RunReport", "Step", "StepResult", "StepStatus", "Verify", "planned", "run_in_order", "run_steps",
+]
+
+T = TypeVar("T")
 
 log = logging.getLogger("hybridkit.runner")
 
@@ -133,6 +137,29 @@ def run_steps(
         if reporter:
             reporter.step_finished(result)
     return report
+
+
+def run_in_order(
+    journal: Journal,
+    run_id: str,
+    work: Iterable[tuple[T, Step, PSSession]],
+    *,
+    on_step: Callable[[T, StepResult], None] | None = None,
+) -> list[StepResult]:
+    """Run each step through its own session (on-prem or Exchange Online), in order, journaled like ``run_steps``.
+
+    Stops after the first step that does not succeed, so a later step never runs before an earlier one it depends
+    on; ``on_step`` gets each item with its result as it finishes.
+    """
+    results: list[StepResult] = []
+    for item, step, session in work:
+        report = run_steps(journal, run_id, [step], session)
+        results.extend(report.results)
+        if on_step is not None:
+            on_step(item, report.results[-1])
+        if not report.ok:
+            break
+    return results
 
 
 def _run_one(

@@ -11,7 +11,7 @@ import pytest
 from hybridkit.errors import CommandFailed, PlanError, ThrottledError, TransportError
 from hybridkit.journal import Journal, RunStatus, StepState, redact_argv
 from hybridkit.ps import Command, PSError, PSResult, Secret
-from hybridkit.runner import RetryPolicy, Step, StepStatus, call_with_retries, planned, run_steps
+from hybridkit.runner import RetryPolicy, Step, StepStatus, call_with_retries, planned, run_in_order, run_steps
 
 
 class FakeSession:
@@ -161,3 +161,20 @@ def test_retries_only_transport_errors_with_bounds() -> None:
     with pytest.raises(TransportError):
         call_with_retries(down, policy, sleep=lambda s: None)
     assert len(always) == 4
+
+
+def test_run_in_order_sends_each_step_to_its_side_and_stops_at_the_first_failure(tmp_path: Path) -> None:
+    steps = _steps("a", "b", "c", "d")
+    onprem, online = FakeSession(), FakeSession(fail={"c": "object 'c' couldn't be found"})
+    sides = {"a": onprem, "b": online, "c": online, "d": onprem}
+    seen: list[tuple[str, StepStatus]] = []
+    with Journal(tmp_path / "j.sqlite") as journal:
+        run_id = journal.start_run("mailflow", "fp", planned(steps), argv=["hybridkit"], profile="lab")
+        results = run_in_order(journal, run_id, ((s.target, s, sides[s.target]) for s in steps),
+                               on_step=lambda item, result: seen.append((item, result.status)))
+        assert (onprem.sent, online.sent) == (["a"], ["b", "c"])  # d depends on c: never sent
+        assert seen == [("a", StepStatus.DONE), ("b", StepStatus.DONE), ("c", StepStatus.FAILED)]
+        assert [r.status for r in results] == [StepStatus.DONE, StepStatus.DONE, StepStatus.FAILED]
+        again = run_in_order(journal, run_id, ((s.target, s, sides[s.target]) for s in steps[:2]))
+        assert [r.status for r in again] == [StepStatus.SKIPPED, StepStatus.SKIPPED]  # finished steps not repeated
+        assert journal.step(run_id, "hold:d").state is StepState.PENDING
