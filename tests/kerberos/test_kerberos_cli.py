@@ -9,7 +9,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,19 +17,9 @@ from typer.testing import CliRunner
 from hybridkit.cli import app
 from hybridkit.lab._kerberos import KERBEROS_ENV_VARS, Realm
 from tests.kerberos.kerberos_kit import PASSWORD_ENV, write_config
+from tests._labconfig import wait_ready
 
 runner = CliRunner()
-
-
-def _wait_ready(path: Path, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            return json.loads(path.read_text())
-        if proc.poll() is not None:
-            raise AssertionError(f"lab exited early: {proc.stderr.read().decode() if proc.stderr else ''}")
-        time.sleep(0.05)
-    raise AssertionError("lab did not become ready")
 
 
 def _connect_json(config: Path, env: dict[str, str] | None = None) -> dict:
@@ -48,7 +37,7 @@ def test_lab_serve_kdc_then_connect_test(realm: Realm, tmp_path: Path) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
     )
     try:
-        info = _wait_ready(ready, proc)
+        info = wait_ready(ready, proc)
         assert stat.S_IMODE(ready.stat().st_mode) == 0o600
         krb5_conf = Path(info["krb5_config"])
         assert krb5_conf.is_file() and info["kerberos_principal"] == "svc-exo@CONTOSO.TEST"

@@ -8,25 +8,14 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
+from tests._labconfig import wait_ready
 
 pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
-
-
-def _wait_ready(path: Path, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            return json.loads(path.read_text())
-        if proc.poll() is not None:
-            raise AssertionError(f"lab exited early: {proc.stderr.read().decode() if proc.stderr else ''}")
-        time.sleep(0.05)
-    raise AssertionError("lab did not become ready")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -40,7 +29,7 @@ def test_serve_writes_ready_file_serves_and_stops_cleanly(tmp_path: Path, signum
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
     )
     try:
-        info = _wait_ready(ready, proc)
+        info = wait_ready(ready, proc)
         assert stat.S_IMODE(ready.stat().st_mode) == 0o600
         assert info["username"] == "ops" and info["password"] == "Correct-Horse-7"
         assert info["onprem_url"] == f"https://127.0.0.1:{info['port']}/PowerShell"
