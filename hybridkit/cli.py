@@ -29,7 +29,8 @@ class _Root(TyperGroup):
             err = Console(stderr=True)
             if verbose:
                 err.print_exception(show_locals=False)
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            # One line when piped or captured (scripts grep it); wrapped only for a person at a terminal.
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=not err.is_terminal)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             Console(stderr=True).print("Interrupted.")

@@ -180,3 +180,12 @@ def test_profiles_list_wraps_rather_than_cuts_endpoints_at_80_columns(isolated: 
     usernames = "".join(r[5].strip() for r in rows)
     assert "https://ex01.contoso.local/PowerShell" in endpoints and "https://jump01.contoso.local/wsman" in endpoints
     assert "CONTOSO\\svc-migration" in usernames
+
+
+def test_expected_error_stays_one_line_when_piped(isolated: Path) -> None:  # noqa: F811
+    """A long one-line error is not hard-wrapped at 80 columns when stderr is not a terminal (CI, pipes)."""
+    deep = isolated / ("x" * 60) / ("y" * 60) / "hybridkit.toml"
+    result = runner.invoke(app, ["--config", str(deep), "profiles", "list"])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and str(deep) in lines[0], result.stderr
