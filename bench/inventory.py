@@ -4,11 +4,9 @@
 
 Both go to the lab, run as its own process (as a real server is) (``synthetic:N`` org, ``--latency-ms`` injected per WSMan request) over loopback with the real
 pypsrp client. hybridkit: ``inventory export`` (one listing pipeline, then identities streamed through one pipeline
-per chunk and stage, a few pools at once). The crawl is of the on-prem side, the migration source: its pipelines
-return whole Exchange objects, because Exchange's /PowerShell runspace only has PowerShell's restricted Select-Object
-proxy (its -Property takes just the eleven names Import-PSSession uses), so the client cannot ask for fewer columns
-there (only the online jump host's pipelines end in ``Select-Object -Property <columns>``; ``--no-select`` turns that
-off too). The one-at-a-time crawl (what FastTrack-style scripts do): list once,
+per chunk and stage, a few pools at once). The crawl is of the on-prem side, the migration source: every pipeline ends in
+``Select-Object -Property <columns>`` (Exchange's /PowerShell keeps the real Select-Object; ``--no-select`` sends
+the cmdlets bare, whole objects). The one-at-a-time crawl (what FastTrack-style scripts do): list once,
 then per mailbox Get-MailboxStatistics, Get-MailboxPermission, Get-ADPermission,
 Get-MailboxFolderStatistics -FolderScope Calendar and Get-MailboxFolderPermission, each its own pipeline. That
 loop is MEASURED on ``--sample`` mailboxes and EXTRAPOLATED linearly to N; the printout says which is which.

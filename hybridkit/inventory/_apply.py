@@ -11,12 +11,11 @@ Per side (sides run side by side):
    under its localised name (FolderStatistics binds -Identity by property name only, hence the Get-Mailbox in
    front), then ``'<mailbox>:\\<folder>'`` strings are streamed into ``Get-MailboxFolderPermission``.
 
-On the Exchange Online side (a full-language jump host) every pipeline ends in ``Select-Object -Property <names>``
-(a second command of the same pipeline): only the export's columns and what ties an object to its mailbox come
-back, not full Exchange objects, so the Receives carry a fraction of the bytes. On-prem it cannot: Exchange's
-/PowerShell runspace is a restricted remote server whose Select-Object is PowerShell's restricted proxy, which
-takes only the eleven property names Import-PSSession uses (CommandMetadata.GetRestrictedSelectObject), so the
-on-prem crawl receives whole objects.
+Every pipeline ends in ``Select-Object -Property <names>`` (a second command of the same pipeline), on both sides:
+only the export's columns and what ties an object to its mailbox come back, not full Exchange objects (~228
+properties each), so the Receives carry a fraction of the bytes. Exchange's /PowerShell keeps Select-Object
+public as the real cmdlet (Microsoft's KB 2922668 runs ``Get-Mailbox | Select-Object -Property ...`` through a
+remote session); only script blocks are refused there, and none are sent.
 
 Stages 2-5 are cut into steps of a few chunks; each finished step's rows go to a part file, then the journal marks
 it done. A resumed crawl reuses the saved listing and part files and only runs steps not done. A mailbox that
@@ -51,11 +50,9 @@ __all__ = ["PROPERTIES", "Listing", "StepResult", "list_mailboxes", "run_step", 
 
 Progress = Callable[[str, int, int], None]
 
-# What each online pipeline asks Select-Object for: the export's columns plus what ties an object to its mailbox
+# What each pipeline asks Select-Object for: the export's columns plus what ties an object to its mailbox
 # (ExchangeGuid/MailboxGuid, Identity). False sends the cmdlets bare (full objects) on every side.
 SELECT_COLUMNS = True
-# Sides whose endpoint has the full Select-Object (the online jump host); on-prem has the restricted proxy.
-SELECT_SIDES = frozenset({"online"})
 _LISTING = (*COLUMNS[Export.MAILBOXES], "GrantSendOnBehalfTo", "ExchangeGuid", "DistinguishedName")
 PROPERTIES: dict[str, tuple[str, ...]] = {
     "listing": _LISTING,
@@ -71,8 +68,8 @@ PROPERTIES: dict[str, tuple[str, ...]] = {
 
 
 def selected(what: str, side: str, *commands: Command) -> Pipeline:
-    """``commands | Select-Object -Property <PROPERTIES[what]>`` where ``side`` allows it, else just ``commands``."""
-    if not SELECT_COLUMNS or side not in SELECT_SIDES:
+    """``commands | Select-Object -Property <PROPERTIES[what]>`` (just ``commands`` with SELECT_COLUMNS off)."""
+    if not SELECT_COLUMNS:
         return Pipeline.of(*commands)
     return Pipeline.of(*commands, Command.of("Select-Object", Property=list(PROPERTIES[what])))
 

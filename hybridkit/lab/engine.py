@@ -73,7 +73,7 @@ def load_cmdlet_modules() -> list[str]:
 def scripts_not_allowed() -> LabError:
     """The ParseException a NoLanguage runspace answers to any script."""
     return LabError(
-        message="The syntax is not supported by this runspace. This might be because it is in no-language mode.",
+        message="The syntax is not supported by this runspace. This can occur if the runspace is in no-language mode.",
         exception_type="System.Management.Automation.ParseException",
         fully_qualified_error_id="ScriptsNotAllowed",
         category="ParserError",
@@ -322,6 +322,10 @@ class ExchangeEngine:
                         first.feed(item)
                 else:
                     first.run(dict(first.bound.params), None)
+                for stage in stages:  # end blocks, upstream first: what they write still flows downstream
+                    end = stage.state.pop("end", None)
+                    if end is not None:
+                        end()
             except core.StopUpstream:
                 pass  # Select-Object -First has what it needs: the pipeline ends normally
             except _SinkFailure as failure:

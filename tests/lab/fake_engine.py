@@ -18,7 +18,7 @@ from hybridkit.lab._types import (
 )
 
 SCRIPTS_NOT_ALLOWED = LabError(
-    message="The syntax is not supported by this runspace. This might be because it is in no-language mode.",
+    message="The syntax is not supported by this runspace. This can occur if the runspace is in no-language mode.",
     exception_type="System.Management.Automation.ParseException",
     fully_qualified_error_id="ScriptsNotAllowed",
     category="ParserError",

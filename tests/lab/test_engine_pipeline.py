@@ -19,7 +19,7 @@ def engine() -> ExchangeEngine:
 def test_onprem_refuses_scripts_in_no_language_mode(engine: ExchangeEngine) -> None:
     res = run(engine, onprem(), LabCommand("Get-Mailbox | Select-Object Name", [], is_script=True))
     assert res.failed is not None
-    assert res.failed.message == ("The syntax is not supported by this runspace. This might be because it is in "
+    assert res.failed.message == ("The syntax is not supported by this runspace. This can occur if the runspace is in "
                                   "no-language mode.")
     assert res.failed.fully_qualified_error_id == "ScriptsNotAllowed"
     assert res.failed.exception_type == "System.Management.Automation.ParseException"

@@ -90,6 +90,10 @@ class CmdletContext:
         """The lab's virtual clock (aware, UTC)."""
         return self.org.clock.now()
 
+    def at_end(self, block: Callable[[], None]) -> None:
+        """Run ``block`` once after the last input item (PowerShell's end block), e.g. Select-Object -Last."""
+        self.state["end"] = block
+
     def has(self, param: str) -> bool:
         """Whether ``param`` was given (bound explicitly or from the pipeline)."""
         return param in self.params

@@ -1,22 +1,21 @@
-"""PowerShell's own cmdlets that a restricted (NoLanguage) remote runspace still exposes: here Select-Object.
+"""PowerShell's own cmdlets that Exchange's remote runspace keeps public: here Select-Object.
 
-A restricted remote-server runspace (PowerShell's ``RestrictedRemoteServer`` session type, and what the Exchange
-/PowerShell endpoint shows to ``Get-Command``) keeps a handful of core commands beside the endpoint's own:
-Exit-PSSession, Get-Command, Get-FormatData, Get-Help, Measure-Object, Out-Default and Select-Object. These are
-PowerShell's *restricted proxies* (``CommandMetadata.GetRestrictedCommands``), made for Import-PSSession: the
-restricted Select-Object has only ``-InputObject`` and ``-Property``, and ``-Property`` is validated against the
-eleven names Import-PSSession asks for (``RESTRICTED_PROPERTIES``). So on the on-prem endpoint the lab's
-Select-Object is that proxy; on the online jump host (a full-language Windows PowerShell, where it is available
-before and independently of ``Connect-ExchangeOnline``) it is the full cmdlet. These cmdlets are not in
-Microsoft's Exchange catalogue, so their specs are built here and bound by the same binder.
+Exchange's remote runspace (/PowerShell on-prem, and the full-language jump host for Exchange Online) keeps a few
+of PowerShell's core cmdlets beside Exchange's own, and Select-Object is the real cmdlet there, not the
+``RestrictedRemoteServer`` proxy with its eleven-name ValidateSet: Microsoft's KB 2922668 tells Exchange admins to
+run ``Get-Mailbox -ResultSize Unlimited | Select-Object -Property Identity,DisplayName`` through a remote session,
+and permission-export tools do the same against ``http://SERVER/PowerShell`` (sources in FIDELITY.md). These cmdlets
+are not in Microsoft's Exchange catalogue, so their spec is built here and bound by the same binder.
 
-No-language mode: ``-Property`` takes property names only. A script block, or a hashtable (a calculated property,
-whose ``Expression`` is script), is refused with the ParseException a NoLanguage runspace gives any script.
+No-language mode (on-prem): ``-Property`` takes property names only. A script block, or a hashtable (a calculated
+property, whose ``Expression`` is script), is refused with the ParseException a NoLanguage runspace gives any
+script, in Exchange's wording (pypsrp issue #103, against ``Microsoft.Exchange``).
 
 Output shape of ``-Property``: a new PSCustomObject whose first type name is ``Selected.<original type>``, with
 exactly the properties asked for, in that order (wildcards expand in the object's order; a missing property is
 $null under the name as written). ``-ExpandProperty`` writes the property's value (each element of a collection).
-``-First`` stops the whole pipeline once enough objects have passed (PowerShell 3.0+'s StopUpstreamCommands).
+``-First`` stops the whole pipeline once enough objects have passed (PowerShell 3.0+'s StopUpstreamCommands);
+``-Last`` and ``-SkipLast`` hold their window until the input ends.
 """
 
 from __future__ import annotations
@@ -37,16 +36,6 @@ _SELECT_CLASS = "Microsoft.PowerShell.Commands.SelectObjectCommand"
 # Lower-cased name -> canonical name of the core cmdlets the lab emulates.
 CORE_CMDLETS = {"select-object": _SELECT}
 _WILDCARD = set("*?[")
-
-
-# PowerShell's restricted Select-Object proxy (CommandMetadata.GetRestrictedSelectObject): -Property must be
-# 1 to 11 of these names (ValidateSet, case-insensitive, as ValidateSetAttribute is by default).
-RESTRICTED_PROPERTIES = ("ModuleName", "Namespace", "OutputType", "Count", "HelpUri", "Name", "CommandType",
-                         "ResolvedCommandName", "DefaultParameterSet", "CmdletBinding", "Parameters")
-_RESTRICTED_PARAMS: tuple[tuple[str, str, dict[str, int], tuple[str, ...] | None, bool], ...] = (
-    ("InputObject", "PSObject", {}, None, True),
-    ("Property", "String[]", {}, None, False),
-)
 
 
 class StopUpstream(Exception):
@@ -79,8 +68,7 @@ def core_spec(name: str, product: str) -> CmdletSpec | None:
     from hybridkit.lab.catalogue import _COMMON
 
     params: dict[str, ParamSpec] = {}
-    table = _SELECT_PARAMS if product == ONLINE_PRODUCT else _RESTRICTED_PARAMS
-    for pname, ptype, positions, sets, by_value in table:
+    for pname, ptype, positions, sets, by_value in _SELECT_PARAMS:
         params[pname] = ParamSpec(pname, ptype, (), frozenset(sets or ["*"]), frozenset(), positions, by_value,
                                   False)
     for cname, (ctype, caliases) in _COMMON.items():
@@ -99,7 +87,7 @@ def _is_script_block(value: Any) -> bool:
 
 def _no_language() -> LabError:
     return LabError(
-        message="The syntax is not supported by this runspace. This might be because it is in no-language mode.",
+        message="The syntax is not supported by this runspace. This can occur if the runspace is in no-language mode.",
         exception_type="System.Management.Automation.ParseException",
         fully_qualified_error_id="ScriptsNotAllowed",
         category="ParserError",
@@ -167,39 +155,10 @@ def _unique_key(value: Any) -> Any:
     return value
 
 
-def _not_in_set(value: str) -> LabTerminatingError:
-    return LabTerminatingError(LabError(
-        message=(f"Cannot validate argument on parameter 'Property'. The argument \"{value}\" does not belong to the "
-                 f"set \"{','.join(RESTRICTED_PROPERTIES)}\" specified by the ValidateSet attribute. Supply an "
-                 "argument that is in the set and then try the command again."),
-        exception_type="System.Management.Automation.ParameterBindingValidationException",
-        fully_qualified_error_id="ParameterArgumentValidationError,Select-Object",
-        category="InvalidData", reason="ParameterBindingValidationException", target=value))
-
-
-def _check_restricted(ctx: CmdletContext) -> None:
-    """The on-prem proxy's ValidateSet and ValidateCount(1, 11) on -Property."""
-    names = ctx.params.get("Property")
-    names = names if isinstance(names, list) else ([] if names is None else [names])
-    allowed = {n.lower() for n in RESTRICTED_PROPERTIES}
-    for name in names:
-        if str(name).lower() not in allowed:
-            raise _not_in_set(str(name))
-    if not 1 <= len(names) <= len(RESTRICTED_PROPERTIES):
-        raise LabTerminatingError(LabError(
-            message=(f"Cannot validate argument on parameter 'Property'. The parameter requires at least 1 value(s) "
-                     f"and no more than {len(RESTRICTED_PROPERTIES)} value(s) - {len(names)} value(s) were provided."),
-            exception_type="System.Management.Automation.ParameterBindingValidationException",
-            fully_qualified_error_id="ParameterArgumentValidationError,Select-Object",
-            category="InvalidData", reason="ParameterBindingValidationException"))
-
-
 @cmdlet(_SELECT)
 def select_object(ctx: CmdletContext) -> None:
-    """Select-Object: the restricted proxy on-prem; online -Property, -ExpandProperty, -First, -Skip, -Unique."""
-    if not ctx.is_online:
-        _check_restricted(ctx)
-    for param in ("ExcludeProperty", "Last", "SkipLast", "Index", "Wait"):
+    """Select-Object: -Property, -ExpandProperty, -First, -Last, -Skip, -SkipLast, -Unique (both endpoints)."""
+    for param in ("ExcludeProperty", "Index", "Wait"):
         if ctx.has(param):
             raise _not_emulated(param)
     if "InputObject" not in ctx.params:
@@ -231,6 +190,19 @@ def select_object(ctx: CmdletContext) -> None:
         results = [_selected(item, names)]
     else:
         results = [item]
+    last, skip_last = ctx.params.get("Last"), ctx.params.get("SkipLast")
+    if last is not None or skip_last is not None:  # a window over the whole input, written by the end block
+        window: list[Any] = state.setdefault("window", [])
+        window.extend(results)
+        if "end" not in state:
+            def flush() -> None:
+                kept = window[-int(last):] if last else ([] if last is not None else window)
+                if skip_last:
+                    kept = kept[:max(0, len(kept) - int(skip_last))]
+                for value in kept:
+                    ctx.output(value)
+            ctx.at_end(flush)
+        return
     first = ctx.params.get("First")
     for result in results:
         if ctx.params.get("Unique"):
