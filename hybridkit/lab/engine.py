@@ -14,7 +14,8 @@
    the record, as they do over remoting).
 
 Handlers live in ``hybridkit.lab.cmdlets`` (every module there is imported to fill the registry). A cmdlet the
-catalogue knows but no handler implements fails with a clear "not emulated" terminating error.
+catalogue knows but no handler implements fails with a clear "not emulated" terminating error, once its parameters
+have bound (an unknown or missing parameter fails first, with the binder's own words, as it would in Exchange).
 
 Besides Exchange's cmdlets, a NoLanguage remote runspace keeps a few of PowerShell's own (``cmdlets.core``:
 Select-Object). They are recognised on both endpoints before the Exchange catalogue is consulted, bound by the
@@ -286,12 +287,13 @@ class ExchangeEngine:
         spec = catalogue.lookup(name, product) if name else None
         if spec is None:
             raise LabTerminatingError(catalogue.command_not_found(command.name))
-        if spec.name.lower() not in HANDLERS:
-            raise LabTerminatingError(_not_emulated(spec.name))
-        try:
-            return catalogue.bind_command(spec, command.parameters, expects_input)
+        try:  # bound first: a wrong parameter fails as Exchange's binder says, emulated or not
+            bound = catalogue.bind_command(spec, command.parameters, expects_input)
         except catalogue.BindingError as exc:
             raise LabTerminatingError(exc.error) from None
+        if spec.name.lower() not in HANDLERS:
+            raise LabTerminatingError(_not_emulated(spec.name))
+        return bound
 
     def invoke(self, session: LabSession, commands: list[LabCommand], input_items: list[Any],
                sink: PipelineSink) -> None:

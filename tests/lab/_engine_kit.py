@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from hybridkit.lab import catalogue
 from hybridkit.lab._types import CollectingSink, EndpointKind, LabCommand, LabError, LabSession, LabTerminatingError
+from hybridkit.lab.cmdlets._registry import HANDLERS
 from hybridkit.lab.engine import ExchangeEngine
 
 
@@ -48,3 +50,17 @@ def online(engine: ExchangeEngine | None = None) -> LabSession:
                                        Organization=app["organization"]))
         assert res.failed is None, res.failed
     return session
+
+
+def unemulated_without_mandatory(product: str) -> str:
+    """A catalogued cmdlet with no lab handler that binds with no parameters at all."""
+    for name in sorted(catalogue.load_catalogue()["cmdlets"]):
+        spec = catalogue.lookup(name, product)
+        if spec is None or name.lower() in HANDLERS:
+            continue
+        try:
+            catalogue.bind_command(spec, [], False)
+        except catalogue.BindingError:
+            continue
+        return name
+    raise AssertionError("every catalogued cmdlet is emulated or needs parameters")

@@ -8,7 +8,7 @@ from hybridkit.lab import catalogue
 from hybridkit.lab._types import LabCommand, LabObject
 from hybridkit.lab.cmdlets._registry import HANDLERS
 from hybridkit.lab.engine import ExchangeEngine
-from tests.lab._engine_kit import Result, cmd, online, onprem, run
+from tests.lab._engine_kit import Result, cmd, online, onprem, run, unemulated_without_mandatory
 
 
 @pytest.fixture(scope="module")
@@ -124,9 +124,7 @@ def test_binding_errors_fail_the_pipeline(engine: ExchangeEngine) -> None:
 
 
 def test_catalogued_cmdlet_without_handler_is_a_clear_error(engine: ExchangeEngine) -> None:
-    product = catalogue.product_for(False, "2019")
-    missing = next(name for name in sorted(catalogue.load_catalogue()["cmdlets"])
-                   if catalogue.lookup(name, product) and name.lower() not in HANDLERS)
+    missing = unemulated_without_mandatory(catalogue.product_for(False, "2019"))
     res = run(engine, onprem(), cmd(missing))
     assert res.failed is not None
     assert res.failed.fully_qualified_error_id == f"LabCmdletNotEmulated,{missing}"
@@ -206,3 +204,23 @@ def test_handler_bug_becomes_a_terminating_error(engine: ExchangeEngine, monkeyp
     assert res.failed is not None and res.failed.fully_qualified_error_id == "LabInternalError,Get-OrganizationConfig"
     with pytest.raises(KeyError):
         run(engine, onprem(), cmd("Get-OrganizationConfig"))  # raise_internal_errors=True surfaces it in tests
+
+
+def test_parameters_bind_before_the_lab_looks_for_a_handler(engine: ExchangeEngine) -> None:
+    # Exchange's binder answers a wrong parameter whatever the cmdlet does; the lab must not say "not emulated".
+    res = run(engine, onprem(), cmd("Set-RemoteMailbox", Identity="ann", LitigationHoldEnabled=True))
+    assert res.failed is not None
+    assert res.failed.message == "A parameter cannot be found that matches parameter name 'LitigationHoldEnabled'."
+    assert res.failed.fully_qualified_error_id.startswith("NamedParameterNotFound,")
+    product = catalogue.product_for(False, "2019")
+    valid = {"Remove-MailUser": {"Identity": "x"}, "New-RemoteDomain": {"Name": "x", "DomainName": "x.example"}}
+    for name, params in valid.items():
+        if name.lower() in HANDLERS:
+            continue
+        assert catalogue.lookup(name, product) is not None
+        bogus = run(engine, onprem(), cmd(name, **params, Bogus=1))
+        assert bogus.failed is not None
+        assert bogus.failed.message == "A parameter cannot be found that matches parameter name 'Bogus'."
+    missing = run(engine, onprem(), cmd("New-RemoteDomain"))
+    assert missing.failed is not None
+    assert missing.failed.fully_qualified_error_id.startswith("MissingMandatoryParameter,")

@@ -10,7 +10,7 @@ from hybridkit.lab import catalogue
 from hybridkit.lab._types import LabObject
 from hybridkit.lab.cmdlets._registry import HANDLERS
 from hybridkit.lab.engine import ExchangeEngine
-from tests.lab._engine_kit import cmd, online, onprem, run
+from tests.lab._engine_kit import cmd, online, onprem, run, unemulated_without_mandatory
 
 MAILBOX = "Microsoft.Exchange.Data.Directory.Management.Mailbox"
 NO_LANGUAGE = "The syntax is not supported by this runspace. This can occur if the runspace is in no-language mode."
@@ -118,8 +118,7 @@ def test_available_on_the_jump_host_whatever_exchange_online_loaded(engine: Exch
 def test_exchange_cmdlets_are_checked_as_before(engine: ExchangeEngine) -> None:
     product = catalogue.product_for(False, "2019")
     assert catalogue.lookup("Select-Object", product) is None  # not an Exchange cmdlet
-    missing = next(name for name in sorted(catalogue.load_catalogue()["cmdlets"])
-                   if catalogue.lookup(name, product) and name.lower() not in HANDLERS)
+    missing = unemulated_without_mandatory(product)
     res = run(engine, onprem(), cmd(missing), cmd("Select-Object", "Name"))
     assert res.failed.fully_qualified_error_id == f"LabCmdletNotEmulated,{missing}"
     assert run(engine, onprem(), cmd("Measure-Object")).failed.fully_qualified_error_id == "CommandNotFoundException"
