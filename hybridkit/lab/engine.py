@@ -52,7 +52,8 @@ _READ_VERBS = ("get-", "test-", "select-")
 # text: Remove-* cmdlets; Complete-MigrationBatch's page says the same). A PSRP client without a host (pypsrp's
 # default) cannot answer the prompt, so unless -Confirm:$false or -WhatIf is given the cmdlet fails at its first
 # ShouldProcess call, as real Exchange does.
-_CONFIRM_CMDLETS = frozenset({"complete-migrationbatch", "disable-remotemailbox", "disconnect-exchangeonline"})
+_CONFIRM_CMDLETS = frozenset({"add-recipientpermission", "complete-migrationbatch", "disable-remotemailbox",
+                              "disconnect-exchangeonline"})
 _LOAD_ERRORS: list[str] = []
 
 

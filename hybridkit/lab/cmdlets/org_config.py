@@ -1,4 +1,5 @@
-"""Organisation reads (Get-ExchangeServer, Get-MailboxDatabase, Get-AcceptedDomain, Get-OrganizationConfig) and the
+"""Organisation reads (Get-ExchangeServer, Get-MailboxServer, Get-MailboxDatabase, Get-AcceptedDomain,
+Get-OrganizationConfig) and the
 ExchangeOnlineManagement connection cmdlets (Connect-ExchangeOnline, Get-ConnectionInformation,
 Disconnect-ExchangeOnline) of the Exchange Online jump host.
 
@@ -27,6 +28,7 @@ from hybridkit.lab.objects import (
     mailbox_database_object,
     organization_config_object,
 )
+from hybridkit.lab.org import from_iso
 
 __all__ = ["find_in_collection"]
 
@@ -67,6 +69,60 @@ def get_exchange_server(ctx: CmdletContext) -> None:
                 ctx.output(exchange_server_object(rec))
         return
     _emit(ctx, "ExchangeServer", exchange_server_object)
+
+
+# Type names of Get-MailboxServer output, as in CSS-Exchange's capture of Exchange 2019 (GetMailboxServer.xml).
+_MAILBOX_SERVER_TYPES = ["Microsoft.Exchange.Data.Directory.Management.MailboxServer",
+                         "Microsoft.Exchange.Data.Directory.Management.ADPresentationObject",
+                         "Microsoft.Exchange.Data.Directory.ADObject", "Microsoft.Exchange.Data.Directory.ADRawEntry",
+                         "Microsoft.Exchange.Data.ConfigurableObject", "System.Object"]
+
+
+def _mailbox_server_object(ctx: CmdletContext, rec: dict[str, Any]) -> LabObject:
+    name = str(rec.get("Name"))
+    v15 = ctx.org.version not in ("2010",)
+    root = "C:\\Program Files\\Microsoft\\Exchange Server\\" + ("V15" if v15 else "V14")
+    databases = [d for d in ctx.side.collection("MailboxDatabase").values()
+                 if name in [str(s) for s in d.get("Servers", [d.get("Server")])]]
+    dag = next((str(d["MasterServerOrAvailabilityGroup"]) for d in databases
+                if d.get("MasterServerOrAvailabilityGroup")), None)
+    props = {
+        "Name": name,
+        "DataPath": f"{root}\\Mailbox",
+        "DatabaseAvailabilityGroup": dag,
+        "AutoDatabaseMountDial": "GoodAvailability",
+        "DatabaseCopyAutoActivationPolicy": "Unrestricted",
+        "DatabaseCopyActivationDisabledAndMoveNow": False,
+        "MaximumActiveDatabases": None,
+        "CalendarRepairMode": "RepairAndValidate",
+        "Locale": [],
+        "FaultZone": "FaultZone1",
+        "Fqdn": rec.get("Fqdn"),
+        "AdminDisplayVersion": rec.get("AdminDisplayVersion"),
+        "ExchangeVersion": rec.get("ExchangeVersion"),
+        "DistinguishedName": rec.get("DistinguishedName"),
+        "Identity": rec.get("Identity") or name,
+        "Guid": uuid.UUID(str(rec["Guid"])) if rec.get("Guid") else None,
+        "WhenChanged": from_iso(rec["WhenChanged"]) if rec.get("WhenChanged") else None,
+        "WhenCreated": from_iso(rec["WhenCreated"]) if rec.get("WhenCreated") else None,
+        "IsValid": True,
+    }
+    return LabObject(list(_MAILBOX_SERVER_TYPES), props, to_string=name)
+
+
+@cmdlet("Get-MailboxServer")
+def get_mailbox_server(ctx: CmdletContext) -> None:
+    """The on-prem servers with the Mailbox role (every Exchange 2013+ server; 2010's with that role)."""
+    if ctx.params.get("Identity") is not None:
+        found = [r for r in find_in_collection(ctx, "ExchangeServer", ctx.params["Identity"])
+                 if r.get("IsMailboxServer", True)]
+        if not found:
+            ctx.error(exchange_errors.not_found(ctx, identity_text(ctx.params["Identity"])))
+            return
+    else:
+        found = [r for r in ctx.side.collection("ExchangeServer").values() if r.get("IsMailboxServer", True)]
+    for rec in found:
+        ctx.output(_mailbox_server_object(ctx, rec))
 
 
 @cmdlet("Get-MailboxDatabase")

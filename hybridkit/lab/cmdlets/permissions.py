@@ -29,7 +29,7 @@ from hybridkit.lab.identity import identity_text, resolve_one
 from hybridkit.lab.objects import format_size
 from hybridkit.lab.orgs import calendar_permissions, mailbox_permissions
 
-__all__ = ["FOLDER_TYPES", "split_folder_identity"]
+__all__ = ["FOLDER_TYPES", "permission_object", "split_folder_identity", "trustee_name"]
 
 _MAILBOXES = frozenset({
     "UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox", "LinkedMailbox", "LinkedRoomMailbox",
@@ -82,6 +82,11 @@ def _obj(kind: str, props: dict[str, Any], text: str | None = None) -> LabObject
     return LabObject(list(_TYPES[kind]), props, to_string=text if text is not None else str(props.get("Identity")))
 
 
+def permission_object(kind: str, props: dict[str, Any], text: str | None = None) -> LabObject:
+    """A permission row of ``kind`` (``MailboxAce``, ``ADAce``, ``RecipientPermission``...) with Exchange's type names."""
+    return _obj(kind, props, text)
+
+
 def _guid(value: Any) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value)) if value else None
@@ -131,6 +136,11 @@ def _trustee_name(ctx: CmdletContext, entry: dict[str, Any]) -> str:
         if rec is not None:
             return str(rec.get("UserPrincipalName") or rec.get("PrimarySmtpAddress") or user)
     return user
+
+
+def trustee_name(ctx: CmdletContext, entry: dict[str, Any]) -> str:
+    """How a stored permission's user reads on this side (DOMAIN\\sam on-prem, the UPN online)."""
+    return _trustee_name(ctx, entry)
 
 
 def _user_filter(ctx: CmdletContext, name: str) -> set[str] | None:
