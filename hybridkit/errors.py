@@ -108,4 +108,11 @@ class TransportError(HybridkitError):
 
 
 class ThrottledError(TransportError):
-    """Exchange or WinRM refused for load (shell quota, throttling, server busy): back off and retry."""
+    """Exchange or WinRM refused for load (shell quota, throttling, server busy): back off and retry.
+
+    ``retry_after`` is the wait the server asked for in seconds ("Please wait for N seconds"), or None.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -3,7 +3,9 @@
 One handler instance serves one TCP connection for its whole life, so the Negotiate security context lives
 on the handler: after the handshake every request must arrive sealed (``multipart/encrypted``) and every
 response, faults included, leaves sealed; plaintext on such a connection is refused (AllowUnencrypted=false).
-Requests are handed to a ``WSManApp`` callback: ``(endpoint, user, body, client_ip) -> (status, body)``.
+Requests are handed to a ``WSManApp`` callback: ``(endpoint, user, body, client_ip, injected) -> (status, body)``;
+transport faults (503, a dropped connection) are injected here, the shell-level ones (quota, throttle) are passed
+to the app as ``injected``, and an app status of 0 drops the connection without an answer (a lost reply).
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from typing import Callable
 from hybridkit.lab._auth import AuthFailed, NegotiateContext, check_basic
 from hybridkit.lab._faults import BUSY_BODY, FaultKind, FaultPlan
 from hybridkit.lab._types import EndpointKind
-from hybridkit.lab._wsman import fault_envelope, parse_request
+from hybridkit.lab._wsman import parse_request
 
 __all__ = ["HttpOptions", "LabHTTPServer", "WSManApp"]
 
 log = logging.getLogger(__name__)
 
-WSManApp = Callable[[EndpointKind, str, bytes, str], tuple[int, bytes]]
+WSManApp = Callable[[EndpointKind, str, bytes, str, "FaultKind | None"], tuple[int, bytes]]
 _SOAP = "application/soap+xml;charset=UTF-8"
 _PATHS = {"/powershell": EndpointKind.ONPREM, "/wsman": EndpointKind.ONLINE}
 
@@ -185,8 +187,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return 0, b""
             if decision.fault is FaultKind.BUSY:
                 return 503, BUSY_BODY
-            return 500, fault_envelope(plan.fault_for(decision.fault), parse_request(body).message_id)
-        return self.server.app(endpoint, user, body, self.client_address[0])
+        status, response = self.server.app(endpoint, user, body, self.client_address[0], decision.fault)
+        if status == 0:  # the app lost the reply on purpose: the client sees the connection drop
+            self._drop()
+        return status, response
 
 
 def _content_type(status: int) -> str:

@@ -1,8 +1,11 @@
 """WSMan shell service: dispatch parsed WSMan requests to per-shell PSRP drivers. No sockets.
 
 ``WSManService.handle`` takes an authenticated request body for an endpoint and returns ``(status, body)``;
-faults come back as SOAP fault envelopes with HTTP 500 like WinRM sends them. Shell ownership is per user:
-another user cannot drive someone else's shell, and ``max_shells`` limits open shells per user.
+faults come back as SOAP fault envelopes with HTTP 500 like WinRM sends them; status 0 means "drop the connection
+without an answer". Shell ownership is per user: another user cannot drive someone else's shell, and
+``max_shells`` limits open shells per user: over it, on-prem Exchange 2013+ refuses with its runspace budget
+(MaxConcurrency), Exchange 2010 and the jump host's WinRM with WinRM's shell quota fault. Faults the HTTP layer
+injects on Create (quota, throttle) and the lost reply of a completed pipeline are acted on here.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 from typing import Callable
 
 from hybridkit.lab._audit import AuditLog
-from hybridkit.lab._faults import quota_fault
+from hybridkit.lab._faults import FaultKind, FaultPlan, exchange_concurrency_fault, quota_fault
 from hybridkit.lab._psrp import PipelineReport, ShellDriver
 from hybridkit.lab._types import EndpointKind, Engine, LabSession, LabTerminatingError
 from hybridkit.lab._wsman import (
@@ -58,6 +61,7 @@ class WSManService:
         max_shells: Open shells allowed per user (WinRM's MaxShellsPerUser); None = unlimited.
         address: The base URL used in Create's EPR.
         create_fault: Optional hook called on Create with the user; returns a fault to refuse it (throttling).
+        faults: The fault plan (for the lost reply of a completed pipeline and Exchange Online's wait).
     """
 
     def __init__(
@@ -67,27 +71,38 @@ class WSManService:
         max_shells: int | None = None,
         address: str = "http://localhost",
         create_fault: Callable[[str], WSManFault | None] | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.engine = engine
         self.audit = audit
         self.max_shells = max_shells
         self.address = address
         self._create_fault = create_fault
+        self.faults = faults
         self._shells: dict[str, ShellDriver] = {}
         self._lock = threading.Lock()
 
     # -- entry point -------------------------------------------------------------------------------------------
 
-    def handle(self, endpoint: EndpointKind, user: str, body: bytes, client_ip: str) -> tuple[int, bytes]:
-        """Serve one WSMan request; returns the HTTP status and the response envelope."""
+    def handle(self, endpoint: EndpointKind, user: str, body: bytes, client_ip: str,
+               injected: FaultKind | None = None) -> tuple[int, bytes]:
+        """Serve one WSMan request; returns the HTTP status and the response envelope (0: drop the connection).
+
+        ``injected`` is a fault the HTTP layer drew for this request that the shell service acts on (quota,
+        throttle: Create only).
+        """
         request: WSManRequest | None = None
         command_id: str | None = None
         try:
             request = parse_request(body)
             command_id = self._command_id(request)
-            response = self._dispatch(endpoint, user, request, client_ip)
+            response = self._dispatch(endpoint, user, request, client_ip, injected)
             self._audit(endpoint, user, request, 200, None, command_id)
             return 200, response
+        except _LostReply:
+            assert request is not None
+            self._audit(endpoint, user, request, 0, f"injected:{FaultKind.LOST_REPLY.value}", command_id)
+            return 0, b""
         except WSManFault as fault:
             if request is not None:
                 self._audit(endpoint, user, request, fault.http_status, fault.subcode, command_id)
@@ -117,12 +132,13 @@ class WSManService:
                 return element.get("CommandId")
         return None
 
-    def _dispatch(self, endpoint: EndpointKind, user: str, request: WSManRequest, client_ip: str) -> bytes:
+    def _dispatch(self, endpoint: EndpointKind, user: str, request: WSManRequest, client_ip: str,
+                  injected: FaultKind | None = None) -> bytes:
         expected = _PS_URI + ENDPOINTS[endpoint][1]
         if request.action == Action.CREATE:
             if request.resource_uri.lower() != expected.lower():
                 raise WSManFault.resource_not_found(request.resource_uri)
-            return self._create(endpoint, user, request, client_ip)
+            return self._create(endpoint, user, request, client_ip, injected)
         shell = self._shell(user, request)
         shell.touch()
         shell.set_max_envelope(request.max_envelope_size)
@@ -141,7 +157,17 @@ class WSManService:
 
     # -- operations --------------------------------------------------------------------------------------------
 
-    def _create(self, endpoint: EndpointKind, user: str, request: WSManRequest, client_ip: str) -> bytes:
+    def _version(self) -> str:
+        return str(getattr(getattr(self.engine, "org", None), "version", None) or "2019")
+
+    def _over_limit(self, endpoint: EndpointKind, limit: int) -> WSManFault:
+        """The refusal of one shell too many: Exchange 2013+'s budget on-prem, WinRM's quota elsewhere."""
+        if endpoint is EndpointKind.ONPREM and self._version() != "2010":
+            return exchange_concurrency_fault(limit)
+        return quota_fault(limit)
+
+    def _create(self, endpoint: EndpointKind, user: str, request: WSManRequest, client_ip: str,
+                injected: FaultKind | None = None) -> bytes:
         shell_el = request.find("rsp:Shell")
         creation = request.find("rsp:Shell/pwsh:creationXml")
         if shell_el is None or creation is None or not creation.text:
@@ -150,16 +176,22 @@ class WSManService:
         if not shell_id:
             raise WSManFault.invalid("The Create request has no ShellId.")
         self._reap_idle()
+        if injected is FaultKind.QUOTA:  # as if other shells of this user were open
+            raise quota_fault(self.max_shells or 5)
+        if injected is FaultKind.THROTTLE and endpoint is EndpointKind.ONPREM:
+            raise self._over_limit(endpoint, self.max_shells or 18)
         with self._lock:
             if self.max_shells is not None:
                 open_count = sum(1 for s in self._shells.values() if s.session.user.lower() == user.lower())
                 if open_count >= self.max_shells:
-                    raise quota_fault(self.max_shells)
+                    raise self._over_limit(endpoint, self.max_shells)
             if self._create_fault is not None:
                 fault = self._create_fault(user)
                 if fault is not None:
                     raise fault
             session = LabSession(endpoint=endpoint, user=user, shell_id=shell_id)
+            if injected is FaultKind.THROTTLE:  # the jump host opens; its Connect-ExchangeOnline meets the budget
+                session.data["exo_budget_wait"] = self.faults.throttle_wait if self.faults is not None else 2
             driver = ShellDriver(shell_id, session, self.engine, self._pipeline_reporter(endpoint, user))
             idle = request.find("rsp:Shell/rsp:IdleTimeOut")
             driver.idle_timeout = parse_duration(idle.text if idle is not None else None, 7200.0)
@@ -201,6 +233,8 @@ class WSManService:
         if result is None:
             raise WSManFault.timed_out()
         chunks, done = result
+        if done and command_id and self.faults is not None and self.faults.lose_reply():
+            raise _LostReply()  # the pipeline ran to its end; its output and completion never reach the client
         return receive_response(request, command_id.upper() if command_id else None, chunks, done)
 
     def _signal(self, shell: ShellDriver, request: WSManRequest) -> bytes:
@@ -267,6 +301,10 @@ class WSManService:
                 self.engine.close_session(shell.session)
             except Exception:  # noqa: BLE001 - shutting down; the engine's own errors must not block it
                 pass
+
+
+class _LostReply(Exception):
+    """The answer to this Receive is lost: the connection drops without a response."""
 
 
 def _b64(text: str) -> bytes:

@@ -74,7 +74,8 @@ class WSManFault(Exception):
     """A SOAP fault the server answers with (HTTP 500 unless ``http_status`` says otherwise).
 
     ``code`` is the Windows error number (``WSManFault@Code``) pypsrp exposes as ``WSManFaultError.code``;
-    ``subcode`` the ``s:Subcode`` value (``w:TimedOut``, ``w:QuotaLimit``, ...).
+    ``subcode`` the ``s:Subcode`` value (``w:TimedOut``, ``w:QuotaLimit``, ...); ``reason`` the ``s:Reason`` text and
+    ``message`` the ``WSManFault/Message`` text when WinRM words them differently (pypsrp reports the Message).
     """
 
     code: int
@@ -82,9 +83,10 @@ class WSManFault(Exception):
     reason: str
     soap_code: str = "s:Receiver"
     http_status: int = 500
+    message: str | None = None
 
     def __str__(self) -> str:
-        return f"WSManFault {self.code} ({self.subcode}): {self.reason}"
+        return f"WSManFault {self.code} ({self.subcode}): {self.message or self.reason}"
 
     @classmethod
     def timed_out(cls) -> "WSManFault":
@@ -111,7 +113,7 @@ class WSManFault(Exception):
     def resource_not_found(cls, resource_uri: str) -> "WSManFault":
         """No endpoint serves this ResourceURI at this path."""
         return cls(
-            2150858752,
+            2150858811,  # ERROR_WSMAN_INVALID_RESOURCE_URI, as WinRM answers an unknown configuration (pypsrp #41)
             "w:DestinationUnreachable",
             f"The WS-Management service cannot process the request. The resource URI ({resource_uri}) was not found "
             "in the WS-Management catalog. The catalog contains the metadata that describes resources, or logical "
@@ -304,5 +306,5 @@ def fault_envelope(fault: WSManFault, relates_to: str = "", machine: str = "loca
     ET.SubElement(reason, f"{{{s}}}Text", {f"{{{NS['xml']}}}lang": "en-US"}).text = fault.reason
     detail = ET.SubElement(fault_el, f"{{{s}}}Detail")
     wsman_fault = ET.SubElement(detail, f"{{{wsmanfault}}}WSManFault", Code=str(fault.code), Machine=machine)
-    ET.SubElement(wsman_fault, f"{{{wsmanfault}}}Message").text = fault.reason
+    ET.SubElement(wsman_fault, f"{{{wsmanfault}}}Message").text = fault.message or fault.reason
     return _envelope("http://schemas.dmtf.org/wbem/wsman/1/wsman/fault", relates_to, [fault_el])

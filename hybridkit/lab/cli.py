@@ -59,6 +59,9 @@ def serve(
              "own).")] = None,
     latency_ms: Annotated[float, typer.Option(help="Delay added to every WSMan request.")] = 0.0,
     fault_rate: Annotated[float, typer.Option(help="Probability of a transient fault per request (0..1).")] = 0.0,
+    fault_kinds: Annotated[str, typer.Option(
+        help="Comma-separated faults to draw from: quota, busy, drop, throttle (the default set), and lost-reply "
+             "(the command runs but its answer is lost with the connection).")] = "quota,busy,drop,throttle",
     max_shells: Annotated[Optional[int], typer.Option(help="Open shells allowed per user.")] = None,
     time_scale: Annotated[float, typer.Option(help="Virtual clock speed (1.0 = real time).")] = 1.0,
     audit: Annotated[Optional[Path], typer.Option(help="JSONL audit log of requests and pipelines.")] = None,
@@ -90,7 +93,8 @@ def serve(
     try:
         options = LabOptions(
             host=host, port=port, tls=tls, auth=auth, org=org, state=state, version=version, latency_ms=latency_ms,
-            fault_rate=fault_rate, max_shells=max_shells, time_scale=time_scale, audit=audit, username=username,
+            fault_rate=fault_rate, fault_kinds=tuple(k.strip() for k in fault_kinds.split(",") if k.strip()),
+            max_shells=max_shells, time_scale=time_scale, audit=audit, username=username,
             password=_password(password_env), ready_file=ready_file, ca_path=ca_path, kdc=kdc,
         )
         if kdc and auth not in ("kerberos", "negotiate"):

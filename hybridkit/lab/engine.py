@@ -35,6 +35,7 @@ from hybridkit.lab import catalogue, identity
 from hybridkit.lab._types import EndpointKind, LabCommand, LabError, LabSession, LabTerminatingError, PipelineSink
 from hybridkit.lab.cmdlets import core
 from hybridkit.lab.cmdlets._registry import HANDLERS, CmdletContext
+from hybridkit.lab.cmdlets.org_config import unregistered_thumbprint
 from hybridkit.lab.org import Org
 
 __all__ = ["EXO_MODULE_CMDLETS", "ExchangeEngine", "load_cmdlet_modules", "scripts_not_allowed"]
@@ -238,11 +239,14 @@ class ExchangeEngine:
 
     @property
     def online_app(self) -> dict[str, str]:
-        """The ``AppId`` / ``CertificateThumbprint`` / ``Organization`` Connect-ExchangeOnline accepts."""
+        """The ``AppId`` / ``CertificateThumbprint`` / ``Organization`` Connect-ExchangeOnline accepts (and a thumbprint
+        it refuses with AADSTS700027)."""
         app = self.org.online.settings.get("connect_app") or {}
         return {"app_id": str(app.get("app_id", "")),
                 "certificate_thumbprint": str(app.get("certificate_thumbprint", "")),
-                "organization": str(app.get("organization", ""))}
+                "organization": str(app.get("organization", "")),
+                # a certificate on the jump host the app registration does not know (Connect gives AADSTS700027)
+                "unregistered_certificate_thumbprint": unregistered_thumbprint(app)}
 
     @property
     def product_onprem(self) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 
 from hybridkit.lab._audit import AuditLog
 from hybridkit.lab._auth import NtlmUserFile
-from hybridkit.lab._faults import FaultKind, FaultPlan
+from hybridkit.lab._faults import DEFAULT_KINDS, FaultKind, FaultPlan
 from hybridkit.lab._http import HttpOptions, LabHTTPServer
 from hybridkit.lab._shells import ENDPOINTS, WSManService
 from hybridkit.lab._tls import LabCertificates, make_certificates
@@ -52,8 +52,10 @@ class LabOptions:
     version: str = "2019"
     latency_ms: float = 0.0
     fault_rate: float = 0.0
-    fault_kinds: tuple[str, ...] = tuple(k.value for k in FaultKind)
+    fault_kinds: tuple[str, ...] = tuple(k.value for k in DEFAULT_KINDS)
     fault_seed: int | None = None
+    fault_limit: int | None = None  # inject at most this many faults in all
+    throttle_wait: int = 2  # the N of Exchange Online's "Please wait for N seconds"
     max_shells: int | None = None
     time_scale: float = 1.0
     audit: Path | None = None
@@ -70,6 +72,11 @@ class LabOptions:
             self.state = Path(self.state)
         if self.audit is not None:
             self.audit = Path(self.audit)
+        known = {k.value for k in FaultKind}
+        unknown = [k for k in self.fault_kinds if k not in known]
+        if unknown:
+            raise ValueError(f"unknown fault kind {unknown[0]!r} (--fault-kinds): choose from "
+                             f"{', '.join(sorted(known))}")
 
 
 class LabServer:
@@ -125,7 +132,7 @@ class LabServer:
         users = {opts.username: self.password}
         self._audit = AuditLog(opts.audit)
         plan = FaultPlan(opts.latency_ms, opts.fault_rate, tuple(FaultKind(k) for k in opts.fault_kinds),
-                         opts.fault_seed, opts.max_shells)
+                         opts.fault_seed, opts.max_shells, opts.fault_limit, opts.throttle_wait)
         ssl_context = None
         if opts.tls:
             ca_path = opts.ca_path
@@ -143,7 +150,7 @@ class LabServer:
         http_options = HttpOptions(auth=opts.auth, users=users, faults=plan, ssl_context=ssl_context,
                                    on_fault=self._record_fault,
                                    **(self._kerberos.http_options() if self._kerberos else {}))
-        self._service = WSManService(engine, self._audit, opts.max_shells)
+        self._service = WSManService(engine, self._audit, opts.max_shells, faults=plan)
         self._http = LabHTTPServer((opts.host, opts.port), self._service.handle, http_options)
         self._service.address = self._base_url()
         self._http.start()

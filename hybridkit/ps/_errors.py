@@ -3,12 +3,13 @@
 pypsrp, requests/urllib3 and pyspnego raise their own exceptions; ``map_exception`` classifies each into the
 error tree of ``hybridkit.errors`` and ``translate_errors`` applies it around a block::
 
-    shell quota, Exchange throttling, HTTP 429/503      -> ThrottledError   (retryable, back off)
+    shell quota, Exchange throttling, HTTP 429/503      -> ThrottledError   (retryable, back off; the wait
+                                                           Exchange asks for is its retry_after)
     dropped/reset connection, timeouts, broken pool,
     any other WSMan fault or HTTP 5xx                   -> TransportError   (retryable on a fresh pool)
     HTTP 401/403, SPNEGO/NTLM/Kerberos failures,
     TLS certificate validation failures                 -> AuthError        (permanent)
-    bad URL or settings                                 -> ConfigError      (permanent)
+    bad URL or settings, unknown session configuration -> ConfigError      (permanent)
     serialization/fragment/invalid-operation errors     -> CommandFailed    (permanent: our request is wrong)
 
 Classes are matched by module-qualified name along the exception's MRO, so this module does not import pypsrp
@@ -31,13 +32,24 @@ from hybridkit.errors import (
     TransportError,
 )
 
-__all__ = ["is_throttling_message", "map_exception", "translate_errors"]
+__all__ = ["is_throttling_message", "map_exception", "retry_after_seconds", "throttled", "translate_errors"]
 
-# Texts of WinRM and Exchange refusals for load (matched case-insensitively).
+# WinRM's quota faults (MS-WSMV; winerror.h): ERROR_WSMAN_QUOTA_MAX_SHELLS, _MAX_OPERATIONS, _USER, _SYSTEM,
+# _MAX_SHELLUSERS. The code alone says "too many": no text needed.
+_QUOTA_CODES = {2150859173, 2150859174, 2150859175, 2150859176, 2150859179}
+# ERROR_WSMAN_INVALID_RESOURCE_URI: no such session configuration at this address (wrong path or configuration).
+_NO_CONFIGURATION = {2150858811}
+# Texts of WinRM and Exchange refusals for load (matched case-insensitively), each quoted in FIDELITY.md:
+# WinRM's per-user shell quota, Exchange 2013+'s runspace budget ("... for the policy party : MaxConcurrency"),
+# Exchange Online's ("exceeded your budget to create runspace. Please wait for N seconds"), Exchange 2010's user
+# load quota ("... will not be approved for at least N milliseconds").
 _THROTTLE_PATTERNS = re.compile(
-    r"maximum number of (concurrent )?(shells|connections|operations)"
+    r"maximum number of (\d+ )?(concurrent )?(shells|connections|operations)"
     r"|concurrent shells"
-    r"|exceeded the maximum number"
+    r"|exceeded the maximum number of connections"
+    r"|exceeded your budget"
+    r"|policy party"
+    r"|user load quota"
     r"|throttl"
     r"|too many (requests|connections|concurrent)"
     r"|server (is )?(too )?busy"
@@ -45,14 +57,31 @@ _THROTTLE_PATTERNS = re.compile(
     r"|MaxConcurrency",
     re.IGNORECASE,
 )
+_WAIT_SECONDS = re.compile(r"please wait for (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
+_WAIT_MILLISECONDS = re.compile(r"not be approved for at least (\d+) milliseconds", re.IGNORECASE)
 _AUTH_PATTERNS = re.compile(r"access (is )?denied|unauthori[sz]ed|logon failure", re.IGNORECASE)
-# WSMan fault codes: 5 = access denied, 0x803381A5/0x8033819F-ish quota codes are matched by text above.
+# WSMan fault codes: 5 = access denied.
 _ACCESS_DENIED = {5, 2147942405}
 
 
 def is_throttling_message(text: str) -> bool:
     """Whether a fault or error message says the endpoint refused for load (shells, requests, busy)."""
     return bool(_THROTTLE_PATTERNS.search(text or ""))
+
+
+def retry_after_seconds(text: str) -> float | None:
+    """The wait a refusal asks for: "Please wait for N seconds" (Exchange Online), "... for at least N milliseconds"
+    (WinRM's user load quota); None when the text names none."""
+    found = _WAIT_SECONDS.search(text or "")
+    if found:
+        return float(found.group(1))
+    found = _WAIT_MILLISECONDS.search(text or "")
+    return int(found.group(1)) / 1000.0 if found else None
+
+
+def throttled(message: str, text: str) -> ThrottledError:
+    """A ThrottledError for a refusal whose full ``text`` may name the wait Exchange asks for."""
+    return ThrottledError(message, retry_after=retry_after_seconds(text))
 
 
 def _names(exc: BaseException) -> list[str]:
@@ -63,7 +92,7 @@ def _http_error(code: int, text: str) -> HybridkitError:
     if code in (401, 403):
         return AuthError(f"the endpoint refused the credentials (HTTP {code})")
     if code in (429, 503) or is_throttling_message(text):
-        return ThrottledError(f"the endpoint is busy (HTTP {code}): {_short(text)}")
+        return throttled(f"the endpoint is busy (HTTP {code}): {_short(text)}", text)
     if code == 404:
         return ConfigError(f"the endpoint answered HTTP {code}; check server, port, path and https in the profile")
     return TransportError(f"HTTP {code} from the endpoint: {_short(text)}")
@@ -102,10 +131,13 @@ def map_exception(exc: BaseException) -> HybridkitError | None:
             numeric = int(code) if code is not None else None
         except (TypeError, ValueError):
             numeric = None
-        if is_throttling_message(text):
-            return ThrottledError(f"the endpoint refused for load: {_short(reason)}")
+        if numeric in _QUOTA_CODES or is_throttling_message(text):
+            return throttled(f"the endpoint refused for load: {_short(reason)}", text)
         if numeric in _ACCESS_DENIED or _AUTH_PATTERNS.search(text):
             return AuthError(f"access denied by the endpoint: {_short(reason)}")
+        if numeric in _NO_CONFIGURATION:
+            return ConfigError(f"the endpoint has no such session configuration (WSMan fault {code}): "
+                               f"{_short(reason)}; check path and configuration in the profile")
         return TransportError(f"WSMan fault {code}: {_short(reason) or 'no details'}")
     if has(
         "pypsrp.exceptions._InvalidStateError",

@@ -37,7 +37,7 @@ from pypsrp.wsman import WSMan
 from hybridkit.config import Connection
 from hybridkit.errors import AuthError, CommandFailed, HybridkitError, ThrottledError, TransportError
 from hybridkit.ps._command import Command, Pipeline, Secret, Switch
-from hybridkit.ps._errors import is_throttling_message, translate_errors
+from hybridkit.ps._errors import is_throttling_message, throttled, translate_errors
 from hybridkit.ps._kerberos import describe_mechanism, wsman_kerberos_kwargs
 from hybridkit.ps._kerberos_errors import explain_kerberos_errors
 from hybridkit.ps._match import match_items
@@ -163,6 +163,11 @@ def from_wire(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool, bytes, uuid.UUID, dt.datetime)) or value is None:
         return value
     return str(value)
+
+
+def _one_line(text: str) -> str:
+    """Exchange's and Entra ID's messages carry CR/LF (Trace ID, Correlation ID ...): one line for the person."""
+    return " ".join(str(text).split())
 
 
 def _error_from_record(record: Any) -> PSError:
@@ -297,9 +302,9 @@ class PypsrpSession:
             try:
                 result = self._invoke(slot, Pipeline.of(connect), None)
             except CommandFailed as exc:
-                raise AuthError(f"Connect-ExchangeOnline failed: {exc.message}") from exc
+                raise AuthError(f"Connect-ExchangeOnline failed: {_one_line(exc.message)}") from exc
             if result.errors:
-                raise AuthError(f"Connect-ExchangeOnline failed: {result.errors[0].message}")
+                raise AuthError(f"Connect-ExchangeOnline failed: {_one_line(result.errors[0].message)}")
 
     def _discard(self, slot: _Slot) -> None:
         pool, wsman = slot.pool, slot.wsman
@@ -323,11 +328,12 @@ class PypsrpSession:
             if slot.pool is None:
                 try:
                     self._open_slot(slot)
-                except ThrottledError:
+                except ThrottledError as exc:
                     # The endpoint refused one more shell (other sessions of this user hold some): run with one
-                    # pool fewer rather than keep knocking, as long as another pool of ours is open.
+                    # pool fewer rather than keep knocking, as long as another pool of ours is open. A refusal that
+                    # names a wait (a rate budget, not a count) only delays: the pool is tried again after it.
                     self._discard(slot)
-                    retire = self._retire_if_others_open(slot)
+                    retire = exc.retry_after is None and self._retire_if_others_open(slot)
                     raise
                 except BaseException:
                     self._discard(slot)
@@ -405,8 +411,8 @@ class PypsrpSession:
         if failed:
             names = " | ".join(c.cmdlet for c in pipeline.commands)
             message = terminating.message if terminating else "the pipeline failed"
-            if is_throttling_message(message):
-                raise ThrottledError(f"{names}: {message}")
+            if is_throttling_message(message):  # e.g. Exchange Online's runspace budget, from Connect-ExchangeOnline
+                raise throttled(f"{names}: {_one_line(message)}", message)
             raise CommandFailed(message, command=names, error_id=terminating.error_id if terminating else None)
         return result
 

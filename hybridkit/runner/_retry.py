@@ -2,7 +2,9 @@
 
 Only ``TransportError`` (and its subclass ``ThrottledError``) is retried; every other error is permanent and
 raised at once. Attempts and total time are both capped; waits grow exponentially with random jitter so several
-workers do not retry in step. The caller makes each attempt start on a fresh runspace pool (the session discards
+workers do not retry in step. When the server said how long to wait (Exchange Online's "Please wait for N
+seconds", carried as ``ThrottledError.retry_after``), that wait is used instead, plus jitter, and not capped by
+``max_wait``; if it would end past ``total_seconds`` the retry gives up at once rather than sleep in vain. The caller makes each attempt start on a fresh runspace pool (the session discards
 a pool that failed with a ``TransportError``).
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -57,12 +60,36 @@ class _Wait(tenacity.wait.wait_base):
         self._factor = policy.throttle_factor
         self._max = policy.max_wait
 
+        self._jitter = policy.jitter
+
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        asked = _asked_wait(retry_state)
+        if asked is not None:
+            return asked + random.uniform(0, self._jitter)
         wait = float(self._base(retry_state))
         outcome = retry_state.outcome
         if outcome is not None and isinstance(outcome.exception(), ThrottledError):
             wait = min(wait * self._factor, self._max * self._factor)
         return wait
+
+
+def _asked_wait(retry_state: tenacity.RetryCallState) -> float | None:
+    """The wait the server asked for with the last failure, if any."""
+    exc = retry_state.outcome.exception() if retry_state.outcome is not None else None
+    return exc.retry_after if isinstance(exc, ThrottledError) else None
+
+
+def _stop(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], bool]:
+    bounds = tenacity.stop_after_attempt(policy.attempts) | tenacity.stop_after_delay(policy.total_seconds)
+
+    def stop(retry_state: tenacity.RetryCallState) -> bool:
+        if bounds(retry_state):
+            return True
+        asked = _asked_wait(retry_state)
+        elapsed = retry_state.seconds_since_start or 0.0
+        return asked is not None and elapsed + asked > policy.total_seconds
+
+    return stop
 
 
 def call_with_retries(
@@ -99,7 +126,7 @@ def call_with_retries(
 
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception_type(TransportError),
-        stop=tenacity.stop_after_attempt(policy.attempts) | tenacity.stop_after_delay(policy.total_seconds),
+        stop=_stop(policy),
         wait=_Wait(policy),
         reraise=True,
         sleep=sleep,

@@ -224,3 +224,35 @@ def test_parameters_bind_before_the_lab_looks_for_a_handler(engine: ExchangeEngi
     missing = run(engine, onprem(), cmd("New-RemoteDomain"))
     assert missing.failed is not None
     assert missing.failed.fully_qualified_error_id.startswith("MissingMandatoryParameter,")
+
+
+def test_connect_with_a_certificate_the_app_does_not_know_is_aadsts700027(engine: ExchangeEngine) -> None:
+    session = online()
+    engine.open_session(session)
+    app = engine.online_app
+    other = app["unregistered_certificate_thumbprint"]
+    assert other != app["certificate_thumbprint"] and len(other) == 40
+    res = run(engine, session, cmd("Connect-ExchangeOnline", AppId=app["app_id"], CertificateThumbprint=other,
+                                   Organization=app["organization"]))
+    assert res.failed is not None and res.failed.fully_qualified_error_id == "AADSTS700027"
+    first_line, *rest = res.failed.message.split("\r\n")
+    assert first_line.startswith("AADSTS700027: Client assertion contains an invalid signature. [Reason - The key "
+                                 f"was not found., Thumbprint of key used by client: '{other}', Please visit the Azure "
+                                 "Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id "
+                                 f"'{app['app_id']}'.")
+    assert [line.split(":")[0] for line in rest] == ["Trace ID", "Correlation ID", "Timestamp"]
+    assert run(engine, session, cmd("Get-Mailbox")).failed is not None  # not connected
+
+
+def test_a_throttled_runspace_fails_its_first_connect_with_the_wait(engine: ExchangeEngine) -> None:
+    session = online()
+    engine.open_session(session)
+    session.data["exo_budget_wait"] = 7  # what the shell service sets when the throttle fault hits this Create
+    app = engine.online_app
+    creds = dict(AppId=app["app_id"], CertificateThumbprint=app["certificate_thumbprint"],
+                 Organization=app["organization"])
+    res = run(engine, session, cmd("Connect-ExchangeOnline", **creds))
+    assert res.failed is not None
+    assert "[FailureCategory=AuthZ-AuthorizationException] Fail to create runspace because you have exceeded your " \
+           "budget to create runspace. Please wait for 7 seconds." in res.failed.message
+    assert run(engine, session, cmd("Connect-ExchangeOnline", **creds)).failed is None

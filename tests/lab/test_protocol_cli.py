@@ -50,3 +50,40 @@ def test_serve_writes_ready_file_serves_and_stops_cleanly(tmp_path: Path, signum
     assert b"Correct-Horse-7" not in err
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     assert records[0]["action"] == "Create" and any(r["kind"] == "pipeline" for r in records)
+
+
+def test_fault_kinds_option_names_the_kinds() -> None:
+    from typer.testing import CliRunner
+
+    from hybridkit.cli import app
+
+    result = CliRunner().invoke(app, ["lab", "serve", "--fault-rate", "0.1", "--fault-kinds", "busy,lost-answer"])
+    assert result.exit_code == 2
+    assert "unknown fault kind 'lost-answer' (--fault-kinds): choose from busy, drop, lost-reply, quota, throttle" in (
+        " ".join(result.output.split()))
+
+
+def test_serve_can_lose_replies(tmp_path: Path) -> None:
+    ready = tmp_path / "ready.json"
+    audit = tmp_path / "audit.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hybridkit", "lab", "serve", "--port", "0", "--org", "empty", "--ready-file",
+         str(ready), "--audit", str(audit), "--fault-rate", "1", "--fault-kinds", "lost-reply"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        info = wait_ready(ready, proc)
+        wsman = WSMan("127.0.0.1", port=info["port"], username=info["username"], password=info["password"],
+                      ssl=False, path="PowerShell", auth="basic", encryption="never")
+        pool = RunspacePool(wsman, configuration_name="Microsoft.Exchange")
+        pool.open()
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Get-AcceptedDomain")
+        with pytest.raises(Exception, match="Connection aborted|RemoteDisconnected|closed"):
+            ps.invoke()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert any(r.get("fault") == "injected:lost-reply" for r in records)
+    assert [r["outcome"] for r in records if r["kind"] == "pipeline"] == ["completed"]

@@ -51,15 +51,17 @@ def test_injected_quota_fault_has_winrm_message(lab_factory: Any) -> None:
     handle = lab_factory(engine=FakeEngine(), fault_rate=1.0, fault_kinds=("quota",))
     with pytest.raises(WSManFaultError) as info:
         _pool(handle).open()
-    assert info.value.code == 2150859174
+    assert info.value.code == 2150859173  # ERROR_WSMAN_QUOTA_MAX_SHELLS (2150859174 is the operations quota)
     assert "This user is allowed a maximum number of" in info.value.reason
 
 
-def test_injected_throttling_error(lab_factory: Any) -> None:
+def test_injected_throttling_error_on_prem_is_exchanges_runspace_budget(lab_factory: Any) -> None:
     handle = lab_factory(engine=FakeEngine(), fault_rate=1.0, fault_kinds=("throttle",))
     with pytest.raises(WSManFaultError) as info:
         _pool(handle).open()
-    assert "exceeded your budget to create runspace" in info.value.reason
+    assert ("[FailureCategory=AuthZ-AuthorizationException] Fail to create a runspace because you have exceeded the "
+            "maximum number of connections allowed : 18 for the policy party : MaxConcurrency. Please close existing "
+            "runspace and try again.") in info.value.reason
 
 
 def test_injected_dropped_connection(lab_factory: Any) -> None:
@@ -90,8 +92,9 @@ def test_max_shells_per_user(lab_factory: Any) -> None:
     third = _pool(handle)
     with pytest.raises(WSManFaultError) as info:
         third.open()
-    assert info.value.code == 2150859174
-    assert "This user is allowed a maximum number of 2 concurrent shells, which has been exceeded." in info.value.reason
+    # on-prem Exchange 2013+ counts the user's runspaces against its PowerShellMaxConcurrency budget
+    assert "exceeded the maximum number of connections allowed : 2 for the policy party : MaxConcurrency" in (
+        info.value.reason)
     first.close()
     third = _pool(handle)
     third.open()
@@ -143,3 +146,19 @@ def test_abandoned_shells_expire_after_their_idle_timeout(lab_factory: Any) -> N
     with pytest.raises(WSManFaultError) as info:
         _get_date(abandoned)
     assert "the shell was not found on the server" in info.value.reason
+
+
+def test_lost_reply_the_pipeline_runs_but_its_answer_never_arrives(lab_factory: Any) -> None:
+    engine = FakeEngine()
+    handle = lab_factory(engine=engine, fault_rate=1.0, fault_kinds=("lost-reply",), fault_limit=1)
+    pool = _pool(handle)
+    pool.open()  # the pool's own Receive is never the lost one: only a Receive that completes a pipeline
+    with pytest.raises(requests.exceptions.ConnectionError):
+        _get_date(pool)
+    assert len(engine.calls) == 1  # it ran
+    [record] = handle.audit_records("pipeline")
+    assert record["cmdlets"] == ["Get-Date"] and record["outcome"] == "completed"
+    lost = [r for r in handle.audit_records("request") if r.get("fault") == "injected:lost-reply"]
+    assert len(lost) == 1 and lost[0]["action"] == "Receive" and lost[0]["command"]
+    with _pool(handle) as fresh:  # the cap reached: service is clean again
+        assert _get_date(fresh)

@@ -96,7 +96,7 @@ def test_ntlm_faults_arrive_sealed_and_parse(lab_factory: Any) -> None:
     first.open()
     with pytest.raises(WSManFaultError) as info:
         RunspacePool(WSMan(**handle.wsman_kwargs()), configuration_name="Microsoft.Exchange").open()
-    assert "maximum number of 1 concurrent shells" in info.value.reason
+    assert "maximum number of connections allowed : 1 for the policy party : MaxConcurrency" in info.value.reason
     first.close()
     busy = lab_factory(engine=FakeEngine(), auth="ntlm", fault_rate=1.0, fault_kinds=("busy",))
     with pytest.raises(WinRMTransportError) as busy_info:

@@ -48,8 +48,25 @@ def test_faults_parse_as_pypsrp_wsman_fault_errors() -> None:
     for fault in (WSManFault.timed_out(), quota_fault(3), WSManFault.shell_not_found("X")):
         parsed = WSMan._parse_wsman_fault(fault_envelope(fault, "uuid:1").decode())
         assert parsed.code == fault.code
-        assert parsed.reason == fault.reason
+        assert parsed.reason == (fault.message or fault.reason)  # pypsrp prefers WSManFault/Message
     assert WSManFault.timed_out().code == 2150858793  # what pypsrp's poll_invoke re-polls on
+
+
+def test_the_shell_quota_fault_is_winrms() -> None:
+    # As WinRM answers (a WinRM client's test stub of a real fault): code 2150859173, s:Sender / w:QuotaLimit, a
+    # general Reason and a Message naming the limit.
+    envelope = ET.fromstring(fault_envelope(quota_fault(5), "uuid:1"))
+    fault = envelope.find("s:Body/s:Fault", NAMESPACES)
+    assert fault.find("s:Code/s:Value", NAMESPACES).text == "s:Sender"
+    assert fault.find("s:Code/s:Subcode/s:Value", NAMESPACES).text == "w:QuotaLimit"
+    assert fault.find("s:Reason/s:Text", NAMESPACES).text == (
+        "The WS-Management service cannot process the request. The maximum number of concurrent shells for this user "
+        "has been exceeded. Close existing shells or raise the quota for this user.")
+    parsed = WSMan._parse_wsman_fault(ET.tostring(envelope).decode())
+    assert parsed.code == 2150859173
+    assert parsed.reason == ("The WS-Management service cannot process the request. This user is allowed a maximum "
+                             "number of 5 concurrent shells, which has been exceeded. Close existing shells or raise "
+                             "the quota for this user.")
 
 
 def test_malformed_requests_are_faults_not_crashes() -> None:
@@ -69,6 +86,14 @@ def test_fault_plan_never_faults_delete_or_receive_and_respects_kinds() -> None:
     assert plan.decide(Action.COMMAND).fault is None  # quota only applies to Create
     assert plan.decide(Action.CREATE).fault is FaultKind.QUOTA
     assert FaultPlan(latency_ms=25).decide(Action.SEND).delay == 0.025
+
+
+def test_lost_replies_are_opt_in_and_the_fault_cap_holds() -> None:
+    assert FaultKind.LOST_REPLY not in FaultPlan().kinds  # not among the defaults
+    assert not FaultPlan(fault_rate=1.0).lose_reply()
+    plan = FaultPlan(fault_rate=1.0, kinds=(FaultKind.LOST_REPLY,), max_faults=1)
+    assert plan.decide(Action.COMMAND).fault is None  # only ever a completing Receive, through lose_reply
+    assert plan.lose_reply() and not plan.lose_reply()  # one fault in all
 
 
 def test_redaction_hides_secret_names_and_secure_strings() -> None:

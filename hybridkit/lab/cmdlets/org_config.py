@@ -7,18 +7,24 @@ Connect-ExchangeOnline accepts app-only certificate authentication with the lab'
 ``CertificateThumbprint`` and ``Organization`` (``ExchangeEngine.online_app``). A wrong value fails the way the
 module does: an unknown tenant gives Entra ID's AADSTS90002, an unknown app AADSTS700016; a thumbprint with no
 certificate in the host's stores fails before any sign-in (the module's exact wording there is not documented;
-the lab's text says what is wrong). On success the session's Exchange Online cmdlets become available, limited to
-``-CommandName`` when given and renamed by ``-Prefix``.
+the lab's text says what is wrong); a certificate the host holds but the app registration does not know
+(``online_app["unregistered_certificate_thumbprint"]``, a renewed certificate never uploaded) gives AADSTS700027
+"Client assertion contains an invalid signature. [Reason - The key was not found., ...]" with MSAL's Trace ID,
+Correlation ID and Timestamp lines. A runspace the lab throttles (fault kind ``throttle`` on the online endpoint)
+fails its first Connect-ExchangeOnline with Exchange Online's "... Please wait for N seconds." On success the
+session's Exchange Online cmdlets become available, limited to ``-CommandName`` when given and renamed by ``-Prefix``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import hashlib
 import uuid
 from typing import Any
 
 from hybridkit.lab import exchange_errors
+from hybridkit.lab._faults import exo_budget_message
 from hybridkit.lab._types import LabError, LabObject
 from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
 from hybridkit.lab.identity import identity_text
@@ -30,7 +36,7 @@ from hybridkit.lab.objects import (
 )
 from hybridkit.lab.org import from_iso
 
-__all__ = ["find_in_collection"]
+__all__ = ["find_in_collection", "unregistered_thumbprint"]
 
 _CONNECTION_TYPE = "Microsoft.Exchange.Management.ExoPowershellSnapin.ConnectionInformation"
 
@@ -164,6 +170,21 @@ def get_organization_config(ctx: CmdletContext) -> None:
         ctx.output(organization_config_object(rec))
 
 
+def unregistered_thumbprint(app: dict[str, Any]) -> str:
+    """The thumbprint of a second certificate on the jump host that the app registration does not know."""
+    stored = app.get("unregistered_certificate_thumbprint")
+    if stored:
+        return str(stored)
+    return hashlib.sha1(f"renewed:{app.get('certificate_thumbprint', '')}".encode()).hexdigest().upper()
+
+
+def _msal_trailer(ctx: CmdletContext) -> str:
+    """The lines Entra ID appends to every AADSTS error (as MSAL passes them on)."""
+    now = ctx.now().astimezone(dt.timezone.utc)
+    return (f"\r\nTrace ID: {uuid.uuid4()}\r\nCorrelation ID: {uuid.uuid4()}\r\n"
+            f"Timestamp: {now:%Y-%m-%d %H:%M:%S}Z")
+
+
 def _auth_error(ctx: CmdletContext, message: str, error_id: str, target: Any) -> LabError:
     return LabError(message=message, exception_type="Microsoft.Identity.Client.MsalServiceException",
                     fully_qualified_error_id=error_id, category="AuthenticationError",
@@ -174,6 +195,13 @@ def _auth_error(ctx: CmdletContext, message: str, error_id: str, target: Any) ->
 def connect_exchange_online(ctx: CmdletContext) -> None:
     """App-only sign-in to the lab tenant; success makes Exchange Online cmdlets available in this runspace."""
     app = ctx.org.online.settings.get("connect_app") or {}
+    wait = ctx.session.data.pop("exo_budget_wait", None)
+    if wait is not None:
+        raise ctx.terminate(LabError(
+            message=exo_budget_message(int(wait)),
+            exception_type="Microsoft.Exchange.Configuration.Authorization.AuthorizationException",
+            fully_qualified_error_id="AuthZ-AuthorizationException", category="ResourceUnavailable",
+            reason="AuthorizationException", activity=ctx.name))
     given = {key: ctx.params.get(key) for key in ("AppId", "CertificateThumbprint", "Organization")}
     if not all(given.values()):
         raise ctx.terminate(LabError(
@@ -187,9 +215,10 @@ def connect_exchange_online(ctx: CmdletContext) -> None:
         raise ctx.terminate(_auth_error(
             ctx, f"AADSTS90002: Tenant '{organization}' not found. Check to make sure you have the correct tenant ID "
             "and are signing into the correct cloud. Check with your subscription administrator, this may happen if "
-            "there are no active subscriptions for the tenant.", "AADSTS90002", organization))
+            "there are no active subscriptions for the tenant." + _msal_trailer(ctx), "AADSTS90002", organization))
     thumbprint = str(given["CertificateThumbprint"]).replace(" ", "")
-    if thumbprint.lower() != str(app.get("certificate_thumbprint", "")).lower():
+    registered = str(app.get("certificate_thumbprint", ""))
+    if thumbprint.lower() not in (registered.lower(), unregistered_thumbprint(app).lower()):
         raise ctx.terminate(LabError(
             message=f"No certificate with thumbprint '{thumbprint}' was found in the CurrentUser or LocalMachine "
             "personal certificate store of the Exchange Online jump host.",
@@ -202,7 +231,18 @@ def connect_exchange_online(ctx: CmdletContext) -> None:
             ctx, f"AADSTS700016: Application with identifier '{app_id}' was not found in the directory "
             f"'{organization}'. This can happen if the application has not been installed by the administrator of "
             "the tenant or consented to by any user in the tenant. You may have sent your authentication request to "
-            "the wrong tenant.", "AADSTS700016", app_id))
+            "the wrong tenant." + _msal_trailer(ctx), "AADSTS700016", app_id))
+    if thumbprint.lower() != registered.lower():
+        raise ctx.terminate(_auth_error(
+            ctx, "AADSTS700027: Client assertion contains an invalid signature. [Reason - The key was not found., "
+            f"Thumbprint of key used by client: '{thumbprint.upper()}', Please visit the Azure Portal, Graph Explorer "
+            f"or directly use MS Graph to see configured keys for app Id '{app_id}'. Review the documentation at "
+            "https://docs.microsoft.com/en-us/graph/deployments to determine the corresponding service endpoint and "
+            "https://docs.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0&tabs=http to build a query "
+            f"request URL, such as 'https://graph.microsoft.com/beta/applications/{app_id}']. Alternatively, SNI may "
+            "be configured on the app. Please ensure that client assertion is being sent with the x5c claim in the "
+            "JWT header using MSAL's WithSendX5C() method so that Azure Active Directory can validate the "
+            "certificate being used." + _msal_trailer(ctx), "AADSTS700027", thumbprint))
     commands = ctx.params.get("CommandName")
     now = ctx.now()
     ctx.session.data.update({
