@@ -53,7 +53,8 @@ def serve(
     org: Annotated[Optional[str], typer.Option(
         help="demo, empty or synthetic:N (default demo; not used when --state names an existing file).")] = None,
     state: Annotated[Optional[Path], typer.Option(
-        help="Load the organisation from this file if it exists; save it here on exit (SIGINT/SIGTERM).")] = None,
+        help="Load the organisation from this file if it exists; every change is saved as it happens (FILE.journal "
+             "beside it, folded into FILE on exit), so even a killed lab keeps what it acknowledged.")] = None,
     version: Annotated[Optional[str], typer.Option(
         help="On-prem Exchange version: 2010, 2013, 2016, 2019 or SE (default 2019; an existing --state keeps its "
              "own).")] = None,
@@ -152,7 +153,7 @@ def _check_flags(org: str | None, version: str | None, state: Path | None, laten
         raise InputError(f"--org must be demo, empty or synthetic:N (got {org!r})")
     if state is not None and not Path(state).parent.is_dir():
         raise InputError(f"--state {state}: directory {Path(state).parent} does not exist (the state is saved there "
-                         "when the lab stops)")
+                         "as it changes)")
     if latency_ms < 0:
         raise InputError("--latency-ms must be 0 or more")
     if max_shells is not None and max_shells < 1:

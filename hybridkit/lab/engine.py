@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridkit.lab import catalogue, identity
+from hybridkit.lab._persist import StateStore, load_org
 from hybridkit.lab._types import EndpointKind, LabCommand, LabError, LabSession, LabTerminatingError, PipelineSink
 from hybridkit.lab.cmdlets import core
 from hybridkit.lab.cmdlets._registry import HANDLERS, CmdletContext
@@ -218,6 +219,8 @@ class ExchangeEngine:
         self.raise_internal_errors = raise_internal_errors
         self._lock = threading.RLock()
         self.load_errors = load_cmdlet_modules()
+        # With a state file every change is journaled before its pipeline completes (hybridkit.lab._persist).
+        self._store = StateStore(org, state_path) if state_path is not None else None
 
     @classmethod
     def create(cls, org: str = "demo", state: Path | None = None, version: str = "2019",
@@ -226,16 +229,18 @@ class ExchangeEngine:
         from hybridkit.lab.orgs import build_org
 
         if state is not None and Path(state).exists():
-            built = Org.load(Path(state), time_scale)
+            built = load_org(Path(state), time_scale)
         else:
             built = build_org(org, version, time_scale)
         return cls(built, Path(state) if state is not None else None, **kwargs)
 
     def save(self) -> None:
-        """Write the state file (no-op without one)."""
-        if self.state_path is not None:
+        """Write the whole state file and empty its journal (no-op without one)."""
+        if self._store is not None:
             with self._lock:
-                self.org.save(self.state_path)
+                self._store.flush()
+                self._store.snapshot()
+                self._store.close()
 
     @property
     def online_app(self) -> dict[str, str]:
@@ -341,3 +346,5 @@ class ExchangeEngine:
                 if any(not s.bound.spec.name.lower().startswith(_READ_VERBS) for s in stages):
                     identity.invalidate(self.org.onprem)
                     identity.invalidate(self.org.online)
+                if self._store is not None:  # before the client can see the pipeline finish
+                    self._store.flush()
