@@ -1,7 +1,8 @@
 """The lab's audit log: one JSON object per line for every WSMan request and every pipeline.
 
 Tests and benchmarks count round trips and check exactly what was sent from it, so every record is flushed
-as it is written. Secrets never reach the file: parameters whose name looks secret (Password, Credential,
+as it is written. A pipeline's record names each input item it was sent (``inputs``: strings as given, objects by
+Identity or PrimarySmtpAddress), so a test can prove each mailbox was acted on exactly once. Secrets never reach the file: parameters whose name looks secret (Password, Credential,
 Secret, Token, ...) and every ``LabSecureString`` value are written as ``"****"``.
 """
 
@@ -17,7 +18,7 @@ from typing import Any, TextIO
 
 from hybridkit.lab._types import LabCommand, LabObject, LabSecureString
 
-__all__ = ["AuditLog", "redact_parameters", "read_audit"]
+__all__ = ["AuditLog", "input_identity", "redact_parameters", "read_audit"]
 
 _SECRET_NAME = re.compile(r"password|passwd|secret|credential|token|privatekey|apikey", re.IGNORECASE)
 REDACTED = "****"
@@ -43,6 +44,29 @@ def _plain(value: Any, depth: int = 0) -> Any:
     if isinstance(value, (list, tuple, set)):
         return [_plain(v, depth + 1) for v in value]
     return str(value)
+
+
+_IDENTITY_PROPERTIES = ("Identity", "PrimarySmtpAddress", "ExternalDirectoryObjectId", "Guid", "Name")
+
+
+def input_identity(item: Any) -> Any:
+    """What one pipeline input item names, compactly: a string (or number) as is; an object by its Identity (else
+    PrimarySmtpAddress, ExternalDirectoryObjectId, Guid, Name); anything else by its type."""
+    if isinstance(item, LabSecureString):
+        return REDACTED
+    if item is None or isinstance(item, (str, bool, int, float)):
+        return item
+    if isinstance(item, uuid.UUID):
+        return str(item)
+    getter = item.get if isinstance(item, (LabObject, dict)) else None
+    if getter is not None:
+        for name in _IDENTITY_PROPERTIES:
+            value = getter(name)
+            if value not in (None, ""):
+                return input_identity(value) if not isinstance(value, (LabObject, dict)) else str(value)
+        if isinstance(item, LabObject) and item.to_string:
+            return item.to_string
+    return f"<{type(item).__name__}>"
 
 
 def redact_parameters(command: LabCommand) -> list[list[Any]]:
@@ -87,15 +111,15 @@ class AuditLog:
 
     def pipeline(self, *, endpoint: str, user: str, shell_id: str, command_id: str, commands: list[LabCommand],
                  input_count: int, outcome: str, output_count: int, error_count: int, warning_count: int,
-                 seconds: float, error: str | None) -> None:
-        """Record one finished pipeline with its cmdlets and redacted parameters."""
+                 seconds: float, error: str | None, inputs: list[Any] | None = None) -> None:
+        """Record one finished pipeline with its cmdlets, redacted parameters and each input item's identity."""
         with self._lock:
             self.pipeline_count += 1
         self._write({
             "kind": "pipeline", "endpoint": endpoint, "user": user, "shell": shell_id, "command": command_id,
             "cmdlets": [c.name if not c.is_script else "<script>" for c in commands],
             "parameters": [redact_parameters(c) if not c.is_script else [] for c in commands],
-            "input_count": input_count, "outcome": outcome, "outputs": output_count, "errors": error_count,
+            "input_count": input_count, "inputs": [input_identity(i) for i in inputs or []], "outcome": outcome, "outputs": output_count, "errors": error_count,
             "warnings": warning_count, "seconds": round(seconds, 4), "error": error,
         })
 

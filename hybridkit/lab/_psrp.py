@@ -58,6 +58,7 @@ class PipelineReport:
     warning_count: int
     seconds: float
     error: str | None = None
+    inputs: list[Any] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -243,6 +244,7 @@ class ShellDriver:
                     PipelineReport(
                         self.shell_id, pipe.command_id, commands, len(pipe.inputs), outcome, pipe.outputs,
                         pipe.errors, pipe.warnings, time.perf_counter() - started, error.message if error else None,
+                        pipe.inputs,
                     )
                 )
             if not pipe.finished:

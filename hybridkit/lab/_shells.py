@@ -270,7 +270,7 @@ class WSManService:
             self.audit.pipeline(endpoint=endpoint.value, user=user, shell_id=r.shell_id, command_id=r.command_id,
                                 commands=r.commands, input_count=r.input_count, outcome=r.outcome,
                                 output_count=r.output_count, error_count=r.error_count,
-                                warning_count=r.warning_count, seconds=r.seconds, error=r.error)
+                                warning_count=r.warning_count, seconds=r.seconds, error=r.error, inputs=r.inputs)
 
         return report
 

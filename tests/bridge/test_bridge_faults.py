@@ -116,3 +116,21 @@ def test_an_unknown_certificate_is_aadsts700027_in_one_line(lab_factory: Any, tm
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if "AADSTS700027" in line]
     assert len(lines) == 1 and f"Thumbprint of key used by client: '{wrong}'" in lines[0]
+
+
+def test_the_audit_shows_which_mailboxes_a_resend_acted_on_twice(lab_factory: Any) -> None:
+    from collections import Counter
+
+    from hybridkit.ps import Pipeline
+
+    handle = lab_factory(org="demo", fault_rate=1.0, fault_kinds=("lost-reply",), fault_limit=1)
+    engine = handle.server.engine
+    aliases = sorted(r["Alias"] for r in engine.org.onprem.recipients.values()
+                     if r["RecipientTypeDetails"] == "UserMailbox")[:6]
+    change = Pipeline.of(Command.of("Get-Mailbox"), Command.of("Set-Mailbox", CustomAttribute3="wave-1"))
+    with _session(handle, max_pools=1, chunk_size=3) as session:
+        outcomes = session.run_items(change, aliases)
+    assert all(o.ok for o in outcomes)
+    sent = Counter(i for r in _pipelines(handle, "Set-Mailbox") if r["outcome"] == "completed" for i in r["inputs"])
+    twice = sorted(a for a, n in sent.items() if n == 2)
+    assert len(twice) == 3 and set(sent) == set(aliases)  # the chunk whose answer was lost ran twice, per mailbox

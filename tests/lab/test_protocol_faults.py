@@ -162,3 +162,26 @@ def test_lost_reply_the_pipeline_runs_but_its_answer_never_arrives(lab_factory: 
     assert len(lost) == 1 and lost[0]["action"] == "Receive" and lost[0]["command"]
     with _pool(handle) as fresh:  # the cap reached: service is clean again
         assert _get_date(fresh)
+
+
+def test_audit_records_each_piped_identity(lab_factory: Any) -> None:
+    from pypsrp.complex_objects import GenericComplexObject
+
+    handle = lab_factory(engine=FakeEngine())
+    with _pool(handle) as pool:
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Get-Thing")
+        ps.invoke(["alice", "bob", "bad-c"])
+        by_identity = GenericComplexObject()
+        by_identity.types = ["System.Management.Automation.PSCustomObject", "System.Object"]
+        by_identity.extended_properties = {"Identity": "contoso.com/Users/Ann", "Department": "Sales"}
+        by_address = GenericComplexObject()
+        by_address.types = ["System.Management.Automation.PSCustomObject", "System.Object"]
+        by_address.extended_properties = {"PrimarySmtpAddress": "ben@contoso.com", "Notes": "x" * 500}
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Get-Thing")
+        ps.invoke([by_identity, by_address])
+    strings, objects = handle.audit_records("pipeline")
+    assert strings["inputs"] == ["alice", "bob", "bad-c"] and strings["input_count"] == 3
+    assert objects["inputs"] == ["contoso.com/Users/Ann", "ben@contoso.com"]  # compact: the identity, not the object
+    assert "x" * 100 not in handle.audit_path.read_text()
