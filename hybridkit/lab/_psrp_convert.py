@@ -77,7 +77,9 @@ def from_ps(value: Any) -> Any:
 def lab_commands(pipeline: Any) -> list[LabCommand]:
     """The commands of a psrpcore ``PowerShell`` pipeline description as ``LabCommand`` values.
 
-    A named parameter sent without a value (pypsrp ``add_parameter("Name")``) is a switch and arrives as ``True``.
+    A named parameter sent without a value (pypsrp ``add_parameter("Name")``) and one sent as ``$null`` look the same
+    on the wire (a Nil value); both arrive as ``None`` and the binder decides by the parameter's type, as
+    PowerShell does (a switch is on; any other parameter is ``$null``).
     """
     commands = []
     for cmd in pipeline.commands:
@@ -86,10 +88,7 @@ def lab_commands(pipeline: Any) -> list[LabCommand]:
             plain_name = str(name) if name is not None else None
             if plain_name and plain_name.startswith("-"):
                 plain_name = plain_name[1:]
-            plain = from_ps(value)
-            if plain_name is not None and value is None:
-                plain = True
-            params.append((plain_name, plain))
+            params.append((plain_name, from_ps(value)))
         commands.append(LabCommand(name=str(cmd.command_text), parameters=params, is_script=bool(cmd.is_script)))
     return commands
 

@@ -332,6 +332,8 @@ def bind_command(spec: CmdletSpec, parameters: list[tuple[str | None, Any]], exp
                 '"-parameter value1,value2,value3".',
                 target=given,
             )
+        if value is None and param.type == "SwitchParameter":
+            value = True  # `-Name` with no argument (a Nil on the wire): the switch is on
         bound[param.name] = _convert(spec, param, value)
     sets = _sets_for(spec, bound)
     if not sets and spec.sets:

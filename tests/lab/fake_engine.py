@@ -81,7 +81,7 @@ class FakeEngine:
                                 "EmailAddresses": [f"SMTP:{item}@contoso.com", f"smtp:{item}@contoso.mail.onmicrosoft.com"],
                                 "Params": {k: v for k, v in params.items() if k != "password"}},
                     to_string=str(item)))
-            if params.get("warn"):
+            if "warn" in params:  # a bare switch arrives as None, like $null: presence is what counts
                 sink.warning("By default, only the first 1000 items are returned.")
         elif name == "get-slow":
             for i in range(int(params.get("count", 100))):

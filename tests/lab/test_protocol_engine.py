@@ -111,3 +111,24 @@ def test_a_script_block_sent_over_the_wire_is_refused_in_no_language_mode(lab: A
         selected = names.invoke()
     assert len(selected) == 2 and not names.had_errors
     assert selected[0].types[0].startswith("Selected.")
+
+
+def test_a_null_argument_clears_a_value_and_a_bare_switch_is_on(lab_factory: Any) -> None:
+    # On the wire `-TlsAuthLevel $null` and a bare `-RequireTLS`-style switch are both a parameter with a Nil value;
+    # PowerShell's binder tells them apart by the parameter's type, and so must the lab.
+    handle = lab_factory(org="demo")
+    connectors = handle.server.engine.org.onprem.collection("SendConnector")
+    name = next(iter(connectors))
+    assert connectors[name]["RequireTLS"] is True and connectors[name]["TlsAuthLevel"]
+    with RunspacePool(WSMan(**handle.wsman_kwargs()), configuration_name="Microsoft.Exchange") as pool:
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Set-SendConnector").add_parameter("Identity", name).add_parameter("TlsAuthLevel", None)
+        ps.add_parameter("WhatIf")  # a bare switch: on
+        ps.invoke()
+        assert not ps.streams.error and not ps.had_errors
+        assert connectors[name]["TlsAuthLevel"]  # -WhatIf changed nothing
+        ps = PowerShell(pool)
+        ps.add_cmdlet("Set-SendConnector").add_parameter("Identity", name).add_parameter("TlsAuthLevel", None)
+        ps.invoke()
+        assert not ps.streams.error and not ps.had_errors, [str(e) for e in ps.streams.error]
+    assert connectors[name]["TlsAuthLevel"] is None and connectors[name]["RequireTLS"] is True
