@@ -32,7 +32,8 @@ from hybridkit.errors import (
     TransportError,
 )
 
-__all__ = ["is_throttling_message", "map_exception", "retry_after_seconds", "throttled", "translate_errors"]
+__all__ = ["is_throttling_message", "is_tls_name_mismatch", "map_exception", "retry_after_seconds", "throttled",
+           "translate_errors"]
 
 # WinRM's quota faults (MS-WSMV; winerror.h): ERROR_WSMAN_QUOTA_MAX_SHELLS, _MAX_OPERATIONS, _USER, _SYSTEM,
 # _MAX_SHELLUSERS. The code alone says "too many": no text needed.
@@ -67,6 +68,14 @@ _ACCESS_DENIED = {5, 2147942405}
 def is_throttling_message(text: str) -> bool:
     """Whether a fault or error message says the endpoint refused for load (shells, requests, busy)."""
     return bool(_THROTTLE_PATTERNS.search(text or ""))
+
+
+_NAME_MISMATCH = re.compile(r"hostname mismatch|ip address mismatch|doesn't match|does not match", re.IGNORECASE)
+
+
+def is_tls_name_mismatch(text: str) -> bool:
+    """Whether a TLS failure says the certificate is for other names (not that its issuer is unknown)."""
+    return bool(_NAME_MISMATCH.search(text or ""))
 
 
 def retry_after_seconds(text: str) -> float | None:
@@ -168,6 +177,9 @@ def map_exception(exc: BaseException) -> HybridkitError | None:
 
     # --- requests / urllib3 -----------------------------------------------------------------------------------
     if has("requests.exceptions.SSLError", "urllib3.exceptions.SSLError", "ssl.SSLError"):
+        if is_tls_name_mismatch(str(exc)):  # PypsrpSession adds the names the certificate is valid for
+            return AuthError(f"the endpoint's TLS certificate is not valid for the name the profile connects to "
+                             f"({_short(exc, 160)})")
         return AuthError(
             f"the endpoint's TLS certificate was not accepted ({_short(exc, 160)}); "
             "set ca_bundle in the profile to the CA that signed it"

@@ -37,11 +37,12 @@ from pypsrp.wsman import WSMan
 from hybridkit.config import Connection
 from hybridkit.errors import AuthError, CommandFailed, HybridkitError, ThrottledError, TransportError
 from hybridkit.ps._command import Command, Pipeline, Secret, Switch
-from hybridkit.ps._errors import is_throttling_message, throttled, translate_errors
+from hybridkit.ps._errors import is_throttling_message, is_tls_name_mismatch, throttled, translate_errors
 from hybridkit.ps._kerberos import describe_mechanism, wsman_kerberos_kwargs
 from hybridkit.ps._kerberos_errors import explain_kerberos_errors
 from hybridkit.ps._match import match_items
 from hybridkit.ps._result import ItemOutcome, ItemStatus, PSError, PSObject, PSResult
+from hybridkit.ps._tls import certificate_names, name_mismatch_message
 from hybridkit.runner._retry import DEFAULT_RETRY, RetryPolicy, call_with_retries
 
 __all__ = ["PypsrpSession", "from_wire", "parse_datetime", "to_wire"]
@@ -165,6 +166,11 @@ def from_wire(value: Any) -> Any:
     return str(value)
 
 
+def conn_ssl_mismatch(conn: Connection, exc: BaseException) -> bool:
+    """Whether a failure to open a pool was the certificate naming other hosts than ``conn.server``."""
+    return bool(conn.ssl) and is_tls_name_mismatch(f"{exc} {exc.__cause__ or ''}")
+
+
 def _one_line(text: str) -> str:
     """Exchange's and Entra ID's messages carry CR/LF (Trace ID, Correlation ID ...): one line for the person."""
     return " ".join(str(text).split())
@@ -230,6 +236,7 @@ class PypsrpSession:
         for slot in self._all_slots:
             self._free.put(slot)
         self._retired = 0
+        self._warned_validation = False
         self._lock = threading.Lock()
         self._requests = 0
         self._pools_opened = 0
@@ -253,7 +260,22 @@ class PypsrpSession:
 
     # -- pools ---------------------------------------------------------------------------------------------
     def _open_slot(self, slot: _Slot) -> None:
+        try:
+            self._open_pool(slot)
+        except AuthError as exc:
+            if conn_ssl_mismatch(self._conn, exc):
+                names = certificate_names(self._conn.server, self._conn.port)
+                raise AuthError(name_mismatch_message(self._conn.server, names)) from exc
+            raise
+        self._connect_online(slot)
+
+    def _open_pool(self, slot: _Slot) -> None:
         conn = self._conn
+        if not conn.cert_validation and conn.ssl and not self._warned_validation:
+            self._warned_validation = True
+            log.warning("certificate validation is off for profile %s (cert_validation = false): anyone on the "
+                        "path to %s can read and change this session, credentials included; point ca_bundle at "
+                        "the CA that signed its certificate instead", conn.profile_name, conn.server)
         with translate_errors(), explain_kerberos_errors(conn):
             wsman = WSMan(
                 conn.server,
@@ -291,6 +313,9 @@ class PypsrpSession:
             slot.keys_exchanged = False
         with self._lock:
             self._pools_opened += 1
+
+    def _connect_online(self, slot: _Slot) -> None:
+        conn = self._conn
         if conn.online is not None:
             connect = Command.of(
                 "Connect-ExchangeOnline",
