@@ -11,8 +11,9 @@ as stored (e.g. ``Set-Mailbox -CustomAttribute1``), everything else takes Exchan
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from hybridkit.lab._types import LabObject
@@ -84,201 +85,238 @@ def _stored(rec: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in rec.items() if not key.startswith("_")}
 
 
-def _directory(side: Side, rec: dict[str, Any], online: bool) -> dict[str, Any]:
-    """The directory properties every recipient object carries (ADObject / ADPresentationObject)."""
-    created = _date(rec.get("WhenCreated"))
-    changed = _date(rec.get("WhenChanged")) or created
-    identity = rec.get("Identity") or rec.get("Name")
-    domain = str(side.settings.get("domain") or "contoso.com")
-    return {
-        "Identity": identity,
-        "Id": identity,
-        "Name": rec.get("Name"),
-        "DistinguishedName": rec.get("DistinguishedName"),
-        "Guid": rec.get("Guid"),
-        "IsValid": True,
-        "ExchangeVersion": "0.20 (15.0.0.0)" if online else rec.get(
-            "ExchangeVersion", side.settings.get("exchange_version", "0.20 (15.0.0.0)")),
-        "ObjectCategory": f"{_ONLINE_FOREST}/Configuration/Schema/Person" if online
-        else f"{domain}/Configuration/Schema/Person",
-        "WhenCreated": created,
-        "WhenChanged": changed,
-        "WhenCreatedUTC": created.astimezone(dt.timezone.utc) if created else None,
-        "WhenChangedUTC": changed.astimezone(dt.timezone.utc) if changed else None,
-        "OrganizationId": (f"{_ONLINE_FOREST}/Microsoft Exchange Hosted Organizations/"
-                           f"{side.settings.get('tenant', 'contoso.onmicrosoft.com')}") if online else "",
-        "OriginatingServer": str(side.settings.get("directory_server") or side.settings.get("domain_controller")
-                                 or "DC01.contoso.local"),
-        "ObjectState": "Unchanged",
-    }
+@dataclasses.dataclass(frozen=True)
+class _Source:
+    """What a property getter reads: the side, the stored record and which endpoint asks."""
+
+    side: Side
+    rec: dict[str, Any]
+    online: bool
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.rec.get(key, default)
 
 
-def _recipient(side: Side, rec: dict[str, Any], online: bool) -> dict[str, Any]:
-    """Stored values plus what every mail-enabled recipient shows (names, addresses, types, directory)."""
-    values = _stored(rec)
-    values.update(_directory(side, rec, online))
-    values.update({
-        "Alias": rec.get("Alias"),
-        "DisplayName": rec.get("DisplayName"),
-        "PrimarySmtpAddress": rec.get("PrimarySmtpAddress"),
-        "EmailAddresses": list(rec.get("EmailAddresses") or []),
-        "RecipientType": rec.get("RecipientType", "UserMailbox"),
-        "RecipientTypeDetails": rec.get("RecipientTypeDetails", "UserMailbox"),
-        "HiddenFromAddressListsEnabled": bool(rec.get("HiddenFromAddressListsEnabled", False)),
-        "OrganizationalUnit": rec.get("OrganizationalUnit"),
-        "WindowsEmailAddress": rec.get("WindowsEmailAddress") or rec.get("PrimarySmtpAddress"),
-        "EmailAddressPolicyEnabled": bool(rec.get("EmailAddressPolicyEnabled", not online)),
-        "GrantSendOnBehalfTo": reference_names(side, rec.get("GrantSendOnBehalfTo")),
-        "AcceptMessagesOnlyFrom": reference_names(side, rec.get("AcceptMessagesOnlyFrom")),
-        "RejectMessagesFrom": reference_names(side, rec.get("RejectMessagesFrom")),
-        "ExternalDirectoryObjectId": rec.get("ExternalDirectoryObjectId") if online else rec.get(
-            "ExternalDirectoryObjectId", ""),
-        "IsDirSynced": bool(rec.get("IsDirSynced", False)),
-        "MaxSendSize": rec.get("MaxSendSize", "35 MB (36,700,160 bytes)" if online else "Unlimited"),
-        "MaxReceiveSize": rec.get("MaxReceiveSize", "36 MB (37,748,736 bytes)" if online else "Unlimited"),
-        **{f"CustomAttribute{n}": rec.get(f"CustomAttribute{n}", "") for n in range(1, 16)},
-    })
-    return values
+Getter = Callable[[_Source], Any]
 
 
-def _lazy(key: str, rec: dict[str, Any], values: Callable[[], dict[str, Any]]) -> LabObject:
+class _RecordValues(Mapping[str, Any]):
+    """A builder's values, each computed only when read: a getter per computed property, else the record's own
+    key (``Set-Mailbox -CustomAttribute1`` ...). The object's shape decides which names exist at all."""
+
+    __slots__ = ("_getters", "_source")
+
+    def __init__(self, getters: dict[str, Getter], source: _Source) -> None:
+        self._getters = getters
+        self._source = source
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._getters or (isinstance(name, str) and name in self._source.rec
+                                         and not name.startswith("_"))
+
+    def __getitem__(self, name: str) -> Any:
+        getter = self._getters.get(name)
+        if getter is not None:
+            return getter(self._source)
+        if name.startswith("_"):
+            raise KeyError(name)
+        return self._source.rec[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._getters
+        yield from (k for k in self._source.rec if k not in self._getters and not k.startswith("_"))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _created(r: _Source) -> dt.datetime | None:
+    return _date(r.get("WhenCreated"))
+
+
+def _changed(r: _Source) -> dt.datetime | None:
+    return _date(r.get("WhenChanged")) or _created(r)
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    return value.astimezone(dt.timezone.utc) if value else None
+
+
+def _identity(r: _Source) -> Any:
+    return r.get("Identity") or r.get("Name")
+
+
+_PERSON = ["top", "person", "organizationalPerson", "user"]
+
+# The directory properties every recipient object carries (ADObject / ADPresentationObject).
+_DIRECTORY: dict[str, Getter] = {
+    "Identity": _identity,
+    "Id": _identity,
+    "IsValid": lambda r: True,
+    "ExchangeVersion": lambda r: "0.20 (15.0.0.0)" if r.online else r.get(
+        "ExchangeVersion", r.side.settings.get("exchange_version", "0.20 (15.0.0.0)")),
+    "ObjectCategory": lambda r: f"{_ONLINE_FOREST}/Configuration/Schema/Person" if r.online
+    else f"{r.side.settings.get('domain') or 'contoso.com'}/Configuration/Schema/Person",
+    "ObjectClass": lambda r: list(_PERSON),
+    "WhenCreated": _created,
+    "WhenChanged": _changed,
+    "WhenCreatedUTC": lambda r: _utc(_created(r)),
+    "WhenChangedUTC": lambda r: _utc(_changed(r)),
+    "OrganizationId": lambda r: (f"{_ONLINE_FOREST}/Microsoft Exchange Hosted Organizations/"
+                                 f"{r.side.settings.get('tenant', 'contoso.onmicrosoft.com')}") if r.online else "",
+    "OriginatingServer": lambda r: str(r.side.settings.get("directory_server")
+                                       or r.side.settings.get("domain_controller") or "DC01.contoso.local"),
+    "ObjectState": lambda r: "Unchanged",
+}
+
+# What every mail-enabled recipient shows (names, addresses, types).
+_RECIPIENT: dict[str, Getter] = {
+    **_DIRECTORY,
+    "RecipientType": lambda r: r.get("RecipientType", "UserMailbox"),
+    "RecipientTypeDetails": lambda r: r.get("RecipientTypeDetails", "UserMailbox"),
+    "HiddenFromAddressListsEnabled": lambda r: bool(r.get("HiddenFromAddressListsEnabled", False)),
+    "WindowsEmailAddress": lambda r: r.get("WindowsEmailAddress") or r.get("PrimarySmtpAddress"),
+    "EmailAddressPolicyEnabled": lambda r: bool(r.get("EmailAddressPolicyEnabled", not r.online)),
+    "GrantSendOnBehalfTo": lambda r: reference_names(r.side, r.get("GrantSendOnBehalfTo")),
+    "AcceptMessagesOnlyFrom": lambda r: reference_names(r.side, r.get("AcceptMessagesOnlyFrom")),
+    "RejectMessagesFrom": lambda r: reference_names(r.side, r.get("RejectMessagesFrom")),
+    "ExternalDirectoryObjectId": lambda r: r.get("ExternalDirectoryObjectId") if r.online
+    else r.get("ExternalDirectoryObjectId", ""),
+    "IsDirSynced": lambda r: bool(r.get("IsDirSynced", False)),
+    "MaxSendSize": lambda r: r.get("MaxSendSize", "35 MB (36,700,160 bytes)" if r.online else "Unlimited"),
+    "MaxReceiveSize": lambda r: r.get("MaxReceiveSize", "36 MB (37,748,736 bytes)" if r.online else "Unlimited"),
+    **{f"CustomAttribute{n}": (lambda r, k=f"CustomAttribute{n}": r.get(k, "")) for n in range(1, 16)},
+}
+
+
+def _mailbox_details(r: _Source) -> str:
+    return str(r.get("RecipientTypeDetails", "UserMailbox"))
+
+
+def _quota_getter(key: str, onprem: str | int, online: str | int) -> Getter:
+    return lambda r: _quota(r.rec, key, online if r.online else onprem)
+
+
+_MAILBOX: dict[str, Getter] = {
+    **_RECIPIENT,
+    "UseDatabaseQuotaDefaults": lambda r: bool(r.get("UseDatabaseQuotaDefaults", not r.online)),
+    "ProhibitSendQuota": _quota_getter("ProhibitSendQuota", "Unlimited", 106_300_440_576),
+    "ProhibitSendReceiveQuota": _quota_getter("ProhibitSendReceiveQuota", "Unlimited", 107_374_182_400),
+    "IssueWarningQuota": _quota_getter("IssueWarningQuota", "Unlimited", 105_226_698_752),
+    "RecoverableItemsQuota": _quota_getter("RecoverableItemsQuota", 32_212_254_720, 32_212_254_720),
+    "ArchiveQuota": _quota_getter("ArchiveQuota", 107_374_182_400, 107_374_182_400),
+    "ArchiveWarningQuota": _quota_getter("ArchiveWarningQuota", 96_636_764_160, 96_636_764_160),
+    "LitigationHoldEnabled": lambda r: bool(r.get("LitigationHoldEnabled", False)),
+    "LitigationHoldDate": lambda r: _date(r.get("LitigationHoldDate")),
+    "LitigationHoldOwner": lambda r: r.get("LitigationHoldOwner", ""),
+    "LitigationHoldDuration": lambda r: _duration(r.get("LitigationHoldDuration", "Unlimited")),
+    "RetentionComment": lambda r: r.get("RetentionComment", ""),
+    "SingleItemRecoveryEnabled": lambda r: bool(r.get("SingleItemRecoveryEnabled", r.online)),
+    "ArchiveGuid": lambda r: r.get("ArchiveGuid") or _ZERO_GUID,
+    "ArchiveName": lambda r: list(r.get("ArchiveName") or []),
+    "ArchiveStatus": lambda r: r.get("ArchiveStatus", "None"),
+    "IsShared": lambda r: _mailbox_details(r) == "SharedMailbox",
+    "IsResource": lambda r: _mailbox_details(r) in ("RoomMailbox", "EquipmentMailbox"),
+    "ResourceType": lambda r: r.get("ResourceType") or {"RoomMailbox": "Room",
+                                                        "EquipmentMailbox": "Equipment"}.get(_mailbox_details(r)),
+    "IsMailboxEnabled": lambda r: True,
+    "AccountDisabled": lambda r: bool(r.get("AccountDisabled", False)),
+    "RemoteRecipientType": lambda r: r.get("RemoteRecipientType", "None"),
+    "AuditEnabled": lambda r: bool(r.get("AuditEnabled", r.online)),
+    "RecipientLimits": lambda r: r.get("RecipientLimits", "500" if r.online else "Unlimited"),
+    "RetentionPolicy": lambda r: r.get("RetentionPolicy", "Default MRM Policy" if r.online else None),
+    "SharingPolicy": lambda r: r.get("SharingPolicy", "Default Sharing Policy"),
+    "RoleAssignmentPolicy": lambda r: r.get("RoleAssignmentPolicy", "Default Role Assignment Policy"),
+    "InPlaceHolds": lambda r: list(r.get("InPlaceHolds") or []),
+    "MailboxMoveStatus": lambda r: r.get("MailboxMoveStatus", "None"),
+    "MailboxMoveBatchName": lambda r: r.get("MailboxMoveBatchName", ""),
+    "PersistedCapabilities": lambda r: list(r.get("PersistedCapabilities") or []),
+    "WhenMailboxCreated": lambda r: _date(r.get("WhenMailboxCreated") or r.get("WhenCreated")),
+    "AdminDisplayVersion": lambda r: (r.side.settings.get("admin_display_version") or
+                                      ("Version 15.20 (Build 7452.28)" if r.online else "Version 15.2 (Build 1544.4)")),
+}
+
+
+def _manager(r: _Source) -> Any:
+    return reference_names(r.side, [r.rec["Manager"]])[0] if r.get("Manager") else None
+
+
+_REDUCED: dict[str, Getter] = {
+    **_RECIPIENT,
+    "Manager": _manager,
+    "LitigationHoldEnabled": lambda r: bool(r.get("LitigationHoldEnabled", False)),
+    "ArchiveStatus": lambda r: r.get("ArchiveStatus", "None"),
+    "ArchiveGuid": lambda r: r.get("ArchiveGuid") or _ZERO_GUID,
+    "ExchangeGuid": lambda r: r.get("ExchangeGuid") or _ZERO_GUID,
+    "WindowsLiveID": lambda r: r.get("UserPrincipalName") if r.online else "",
+    "DatabaseName": lambda r: r.get("Database"),
+    "WhenMailboxCreated": lambda r: _date(r.get("WhenMailboxCreated") or r.get("WhenCreated"))
+    if r.get("Database") else None,
+}
+
+
+def _user_details(r: _Source) -> str:
+    return str(r.get("RecipientTypeDetails", "User"))
+
+
+_USER: dict[str, Getter] = {
+    **_DIRECTORY,
+    "Manager": _manager,
+    "WindowsEmailAddress": lambda r: r.get("PrimarySmtpAddress"),
+    "RecipientType": lambda r: "User" if _user_details(r) in ("User", "DisabledUser") else r.get("RecipientType"),
+    "RecipientTypeDetails": _user_details,
+    "ExternalDirectoryObjectId": lambda r: r.get("ExternalDirectoryObjectId") if r.online else "",
+    "UserAccountControl": lambda r: "AccountDisabled, NormalAccount" if r.get("AccountDisabled")
+    else "NormalAccount",
+    "IsSecurityPrincipal": lambda r: _user_details(r) != "MailUniversalSecurityGroup",
+}
+
+_MAIL_USER: dict[str, Getter] = {
+    **_RECIPIENT,
+    "ExchangeGuid": lambda r: r.get("ExchangeGuid") or _ZERO_GUID,
+    "ArchiveGuid": lambda r: r.get("ArchiveGuid") or _ZERO_GUID,
+    "ArchiveStatus": lambda r: r.get("ArchiveStatus", "None"),
+    "LitigationHoldEnabled": lambda r: bool(r.get("LitigationHoldEnabled", False)),
+    "WindowsEmailAddress": lambda r: r.get("PrimarySmtpAddress"),
+    "IsDirSynced": lambda r: bool(r.get("IsDirSynced", r.online)),
+}
+
+_REMOTE_MAILBOX: dict[str, Getter] = {
+    **_MAIL_USER,
+    "RemoteRecipientType": lambda r: r.get("RemoteRecipientType", "Migrated"),
+    "OnPremisesOrganizationalUnit": lambda r: r.get("OrganizationalUnit"),
+    "ArchiveState": lambda r: r.get("ArchiveState", "None"),
+}
+
+
+def _build(key: str, getters: dict[str, Getter], side: Side, rec: dict[str, Any], online: bool) -> LabObject:
     text = str(rec.get("Identity") or rec.get("Name") or "")
-    return shaped_object(key, values, to_string=text)
+    return shaped_object(key, _RecordValues(getters, _Source(side, rec, online)), to_string=text)
 
 
 def mailbox_object(side: Side, rec: dict[str, Any], online: bool) -> LabObject:
     """``Get-Mailbox`` output (``Microsoft.Exchange.Data.Directory.Management.Mailbox``, 228 properties)."""
-
-    def values() -> dict[str, Any]:
-        details = rec.get("RecipientTypeDetails", "UserMailbox")
-        props = _recipient(side, rec, online)
-        props.update({
-            "Database": rec.get("Database"),
-            "ServerName": rec.get("ServerName"),
-            "UseDatabaseQuotaDefaults": bool(rec.get("UseDatabaseQuotaDefaults", not online)),
-            "ProhibitSendQuota": _quota(rec, "ProhibitSendQuota", "Unlimited" if not online else 106_300_440_576),
-            "ProhibitSendReceiveQuota": _quota(rec, "ProhibitSendReceiveQuota",
-                                               "Unlimited" if not online else 107_374_182_400),
-            "IssueWarningQuota": _quota(rec, "IssueWarningQuota", "Unlimited" if not online else 105_226_698_752),
-            "RecoverableItemsQuota": _quota(rec, "RecoverableItemsQuota", 32_212_254_720),
-            "ArchiveQuota": _quota(rec, "ArchiveQuota", 107_374_182_400),
-            "ArchiveWarningQuota": _quota(rec, "ArchiveWarningQuota", 96_636_764_160),
-            "LitigationHoldEnabled": bool(rec.get("LitigationHoldEnabled", False)),
-            "LitigationHoldDate": _date(rec.get("LitigationHoldDate")),
-            "LitigationHoldOwner": rec.get("LitigationHoldOwner", ""),
-            "LitigationHoldDuration": _duration(rec.get("LitigationHoldDuration", "Unlimited")),
-            "RetentionComment": rec.get("RetentionComment", ""),
-            "SingleItemRecoveryEnabled": bool(rec.get("SingleItemRecoveryEnabled", online)),
-            "ArchiveGuid": rec.get("ArchiveGuid") or _ZERO_GUID,
-            "ArchiveName": list(rec.get("ArchiveName") or []),
-            "ArchiveStatus": rec.get("ArchiveStatus", "None"),
-            "IsShared": details == "SharedMailbox",
-            "IsResource": details in ("RoomMailbox", "EquipmentMailbox"),
-            "ResourceType": rec.get("ResourceType") or {"RoomMailbox": "Room",
-                                                        "EquipmentMailbox": "Equipment"}.get(details),
-            "IsMailboxEnabled": True,
-            "AccountDisabled": bool(rec.get("AccountDisabled", False)),
-            "RemoteRecipientType": rec.get("RemoteRecipientType", "None"),
-            "AuditEnabled": bool(rec.get("AuditEnabled", online)),
-            "RecipientLimits": rec.get("RecipientLimits", "500" if online else "Unlimited"),
-            "RetentionPolicy": rec.get("RetentionPolicy", "Default MRM Policy" if online else None),
-            "SharingPolicy": rec.get("SharingPolicy", "Default Sharing Policy"),
-            "RoleAssignmentPolicy": rec.get("RoleAssignmentPolicy", "Default Role Assignment Policy"),
-            "InPlaceHolds": list(rec.get("InPlaceHolds") or []),
-            "MailboxMoveStatus": rec.get("MailboxMoveStatus", "None"),
-            "MailboxMoveBatchName": rec.get("MailboxMoveBatchName", ""),
-            "PersistedCapabilities": list(rec.get("PersistedCapabilities") or []),
-            "WhenMailboxCreated": _date(rec.get("WhenMailboxCreated") or rec.get("WhenCreated")),
-            "AdminDisplayVersion": (side.settings.get("admin_display_version") or
-                                    ("Version 15.20 (Build 7452.28)" if online else "Version 15.2 (Build 1544.4)")),
-            "ObjectClass": ["top", "person", "organizationalPerson", "user"],
-        })
-        return props
-
-    return _lazy("Mailbox", rec, values)
+    return _build("Mailbox", _MAILBOX, side, rec, online)
 
 
 def recipient_object(side: Side, rec: dict[str, Any], online: bool) -> LabObject:
     """``Get-Recipient`` output (``ReducedRecipient``)."""
-
-    def values() -> dict[str, Any]:
-        props = _recipient(side, rec, online)
-        props.update({
-            "Manager": reference_names(side, [rec["Manager"]])[0] if rec.get("Manager") else None,
-            "LitigationHoldEnabled": bool(rec.get("LitigationHoldEnabled", False)),
-            "ArchiveStatus": rec.get("ArchiveStatus", "None"),
-            "ArchiveGuid": rec.get("ArchiveGuid") or _ZERO_GUID,
-            "ExchangeGuid": rec.get("ExchangeGuid") or _ZERO_GUID,
-            "WindowsLiveID": rec.get("UserPrincipalName") if online else "",
-            "DatabaseName": rec.get("Database"),
-            "WhenMailboxCreated": _date(rec.get("WhenMailboxCreated") or rec.get("WhenCreated"))
-            if rec.get("Database") else None,
-            "ObjectClass": ["top", "person", "organizationalPerson", "user"],
-        })
-        return props
-
-    return _lazy("Recipient", rec, values)
+    return _build("Recipient", _REDUCED, side, rec, online)
 
 
 def user_object(side: Side, rec: dict[str, Any], online: bool) -> LabObject:
     """``Get-User`` output (``Microsoft.Exchange.Data.Directory.Management.User``)."""
-
-    def values() -> dict[str, Any]:
-        details = rec.get("RecipientTypeDetails", "User")
-        props = _stored(rec)
-        props.update(_directory(side, rec, online))
-        props.update({
-            "DisplayName": rec.get("DisplayName"),
-            "OrganizationalUnit": rec.get("OrganizationalUnit"),
-            "Manager": reference_names(side, [rec["Manager"]])[0] if rec.get("Manager") else None,
-            "WindowsEmailAddress": rec.get("PrimarySmtpAddress"),
-            "RecipientType": "User" if details in ("User", "DisabledUser") else rec.get("RecipientType"),
-            "RecipientTypeDetails": details,
-            "ExternalDirectoryObjectId": rec.get("ExternalDirectoryObjectId") if online else "",
-            "UserAccountControl": "AccountDisabled, NormalAccount" if rec.get("AccountDisabled")
-            else "NormalAccount",
-            "IsSecurityPrincipal": details not in ("MailUniversalSecurityGroup",),
-            "ObjectClass": ["top", "person", "organizationalPerson", "user"],
-        })
-        return props
-
-    return _lazy("User", rec, values)
-
-
-def _mail_user_values(side: Side, rec: dict[str, Any], online: bool) -> dict[str, Any]:
-    props = _recipient(side, rec, online)
-    props.update({
-        "ExternalEmailAddress": rec.get("ExternalEmailAddress"),
-        "ExchangeGuid": rec.get("ExchangeGuid") or _ZERO_GUID,
-        "ArchiveGuid": rec.get("ArchiveGuid") or _ZERO_GUID,
-        "ArchiveStatus": rec.get("ArchiveStatus", "None"),
-        "LitigationHoldEnabled": bool(rec.get("LitigationHoldEnabled", False)),
-        "WindowsEmailAddress": rec.get("PrimarySmtpAddress"),
-        "IsDirSynced": bool(rec.get("IsDirSynced", online)),
-        "ObjectClass": ["top", "person", "organizationalPerson", "user"],
-    })
-    return props
+    return _build("User", _USER, side, rec, online)
 
 
 def mail_user_object(side: Side, rec: dict[str, Any], online: bool) -> LabObject:
     """``Get-MailUser`` output."""
-    return _lazy("MailUser", rec, lambda: _mail_user_values(side, rec, online))
+    return _build("MailUser", _MAIL_USER, side, rec, online)
 
 
 def remote_mailbox_object(side: Side, rec: dict[str, Any], online: bool) -> LabObject:
     """``Get-RemoteMailbox`` output (on-premises only)."""
-
-    def values() -> dict[str, Any]:
-        props = _mail_user_values(side, rec, online)
-        props.update({
-            "RemoteRoutingAddress": rec.get("RemoteRoutingAddress"),
-            "RemoteRecipientType": rec.get("RemoteRecipientType", "Migrated"),
-            "OnPremisesOrganizationalUnit": rec.get("OrganizationalUnit"),
-            "ArchiveState": rec.get("ArchiveState", "None"),
-        })
-        return props
-
-    return _lazy("RemoteMailbox", rec, values)
+    return _build("RemoteMailbox", _REMOTE_MAILBOX, side, rec, online)
 
 
 def record_object(key: str, rec: dict[str, Any], extra: dict[str, Any] | None = None) -> LabObject:

@@ -8,6 +8,7 @@ then the exact byte count with thousands separators. ``Unlimited`` quotas print 
 from __future__ import annotations
 
 import decimal
+import functools
 import re
 from typing import Any
 
@@ -31,7 +32,11 @@ def _g4(value: decimal.Decimal) -> str:
 
 def format_size(size: int | None) -> str:
     """``4,555,456,537`` -> ``4.243 GB (4,555,456,537 bytes)``; ``0`` -> ``0 B (0 bytes)``."""
-    size = int(size or 0)
+    return _format(int(size or 0))
+
+
+@functools.lru_cache(maxsize=4096)  # quotas and limits repeat on every object
+def _format(size: int) -> str:
     unit = 0
     while unit < len(UNITS) - 1 and size >= _FACTORS[UNITS[unit + 1]]:
         unit += 1
