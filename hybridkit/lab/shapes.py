@@ -36,7 +36,6 @@ from hybridkit.lab._types import LabObject
 __all__ = ["KINDS", "Shape", "ShapedProperties", "coerce", "shape", "shaped_object", "shapes"]
 
 KINDS = frozenset({"S", "B", "I32", "I64", "U32", "U64", "DT", "G", "TS", "BA", "LIST"})
-_ZERO_GUID = uuid.UUID(int=0)
 
 
 @dataclasses.dataclass(frozen=True)
