@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import MutableMapping
 from typing import Any, Protocol
 
 __all__ = [
@@ -76,22 +77,24 @@ class LabObject:
     """An object as Exchange emits it: .NET type names (most derived first) and ordered properties.
 
     Property values are plain Python values as listed in the module docstring, lists for multi-valued
-    properties, or nested ``LabObject``. ``to_string`` is what ``ToString()`` gives (Exchange: usually the
-    Identity or Name).
+    properties, or nested ``LabObject``. ``properties`` is any mutable mapping: a dict, or for Exchange's full
+    objects a ``hybridkit.lab.shapes.ShapedProperties`` that computes each value when it is first read.
+    ``to_string`` is what ``ToString()`` gives (Exchange: usually the Identity or Name).
     """
 
     type_names: list[str]
-    properties: dict[str, Any]
+    properties: MutableMapping[str, Any]
     to_string: str | None = None
 
     def get(self, name: str, default: Any = None) -> Any:
-        """A property by case-insensitive name, as PowerShell resolves it."""
-        if name in self.properties:
-            return self.properties[name]
+        """A property by case-insensitive name, as PowerShell resolves it (reads only that property)."""
+        props = self.properties
+        if name in props:
+            return props[name]
         lowered = name.lower()
-        for key, value in self.properties.items():
+        for key in props:
             if key.lower() == lowered:
-                return value
+                return props[key]
         return default
 
 

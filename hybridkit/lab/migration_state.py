@@ -31,6 +31,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from hybridkit.lab import sizes
+
 __all__ = [
     "BOUNCE",
     "COMPLETING",
@@ -77,15 +79,8 @@ def _dt(value: Any) -> dt.datetime | None:
 
 
 def format_size(num: int) -> str:
-    """Exchange's ByteQuantifiedSize text: ``4.243 GB (4,555,456,537 bytes)``."""
-    units = ("B", "KB", "MB", "GB", "TB")
-    value = float(num)
-    unit = 0
-    while value >= 1024 and unit < len(units) - 1:
-        value /= 1024
-        unit += 1
-    shown = f"{value:.3f}".rstrip("0").rstrip(".") if unit else str(num)
-    return f"{shown} {units[unit]} ({num:,} bytes)"
+    """Exchange's ByteQuantifiedSize text: ``4.243 GB (4,555,456,537 bytes)`` (the lab's one formatter)."""
+    return sizes.format_size(num)
 
 
 def new_move(

@@ -18,6 +18,7 @@ from typing import Any
 from hybridkit.lab import exchange_errors
 from hybridkit.lab._types import LabError, LabObject
 from hybridkit.lab.cmdlets._registry import CmdletContext
+from hybridkit.lab.objects import record_object
 from hybridkit.lab.org import from_iso, to_iso
 
 __all__ = [
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 _BASE_TYPES = [
-    "Microsoft.Exchange.Data.Directory.ADConfigurationObject",
+    "Microsoft.Exchange.Data.Directory.SystemConfiguration.ADConfigurationObject",
     "Microsoft.Exchange.Data.Directory.ADObject",
     "Microsoft.Exchange.Data.Directory.ADRawEntry",
     "Microsoft.Exchange.Data.ConfigurableObject",
@@ -195,18 +196,34 @@ def touch(ctx: CmdletContext, record: dict[str, Any]) -> None:
     record["WhenChangedUTC"] = now
 
 
+# The short .NET type name of a stored kind -> its shape in ``hybridkit.lab.shapes`` (full property set).
+_SHAPE_BY_TYPE = {
+    "TenantInboundConnector": "InboundConnector", "TenantOutboundConnector": "OutboundConnector",
+    "SmtpSendConnectorConfig": "SendConnector", "ReceiveConnector": "ReceiveConnector",
+    "AcceptedDomain": "AcceptedDomain", "OrganizationRelationship": "OrganizationRelationship",
+    "IntraOrganizationConnector": "IntraOrganizationConnector", "HybridConfiguration": "HybridConfiguration",
+    "PublicFolder": "PublicFolder",
+}
+
+
 def to_lab_object(record: dict[str, Any], type_name: str, extra_types: Iterable[str] = ()) -> LabObject:
-    """A stored record as Exchange emits it (dates as datetimes, lists copied)."""
+    """A stored record as Exchange emits it: the type's full property set where the lab knows it (dates as
+    datetimes, GUIDs as GUIDs, lists copied), else the record's keys as they are."""
+    key = _SHAPE_BY_TYPE.get(type_name.rsplit(".", 1)[-1])
+    if key is not None:
+        return record_object(key, record)
     props: dict[str, Any] = {}
-    for key, value in record.items():
-        if key in _DATE_PROPS and isinstance(value, str):
-            props[key] = from_iso(value)
-        elif key == "Guid" and isinstance(value, str):
-            props[key] = uuid.UUID(value)
+    for name, value in record.items():
+        if name.startswith("_"):
+            continue
+        if name in _DATE_PROPS and isinstance(value, str):
+            props[name] = from_iso(value)
+        elif name == "Guid" and isinstance(value, str):
+            props[name] = uuid.UUID(value)
         elif isinstance(value, list):
-            props[key] = list(value)
+            props[name] = list(value)
         else:
-            props[key] = value
+            props[name] = value
     return LabObject(
         type_names=[type_name, *extra_types, *_BASE_TYPES],
         properties=props,

@@ -9,11 +9,10 @@ Used by ``connectors`` (mail flow) and ``hybrid`` (sharing objects).
 
 from __future__ import annotations
 
-import re
-
 from collections.abc import Callable
 from typing import Any
 
+from hybridkit.lab import sizes
 from hybridkit.lab.cmdlets._objects import (
     already_exists,
     as_bool,
@@ -79,20 +78,9 @@ def sender_domain(value: str) -> str:
     return f"smtp:{address};{cost or '1'}"
 
 
-_UNITS = (("TB", 1024 ** 4), ("GB", 1024 ** 3), ("MB", 1024 ** 2), ("KB", 1024), ("B", 1))
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?B)?\s*", re.IGNORECASE)
-
-
 def byte_quantified(value: Any) -> Any:
     """A size as Exchange shows it: ``50MB`` -> ``50 MB (52,428,800 bytes)``; ``Unlimited`` and others unchanged."""
-    match = _SIZE.fullmatch(str(value)) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
-    if match is None:
-        return value
-    unit = (match.group(2) or "B").upper()
-    size = int(float(match.group(1)) * dict(_UNITS)[unit])
-    name, factor = next((n, f) for n, f in _UNITS if size >= f or f == 1)
-    shown = f"{size / factor:.3f}".rstrip("0").rstrip(".")
-    return f"{shown} {name} ({size:,} bytes)"
+    return sizes.byte_quantified(value)
 
 
 def _coerce(prop: str, value: Any) -> Any:

@@ -129,7 +129,7 @@ def _selected(obj: Any, names: list[str]) -> LabObject:
                 if fnmatch.fnmatchcase(key.lower(), name.lower()) and key not in props:
                     props[key] = value
             continue
-        key = next((k for k in source if k.lower() == name.lower()), None)
+        key = name if name in source else _resolve(source, name)
         if key is None:
             if not any(k.lower() == name.lower() for k in props):
                 props[name] = None
@@ -137,6 +137,15 @@ def _selected(obj: Any, names: list[str]) -> LabObject:
             props[key] = source[key]
     return LabObject([f"Selected.{source_type}", "System.Management.Automation.PSCustomObject", "System.Object"],
                      props)
+
+
+def _resolve(source: Any, name: str) -> str | None:
+    """The property of ``source`` that ``name`` names in any case (a shaped object answers without a scan)."""
+    resolve = getattr(source, "resolve", None)
+    if resolve is not None:
+        return resolve(name)  # type: ignore[no-any-return]
+    lowered = name.lower()
+    return next((k for k in source if k.lower() == lowered), None)
 
 
 def _expand_not_found(name: str, item: Any) -> LabError:

@@ -21,6 +21,7 @@ from hybridkit.lab import migration_state as ms
 from hybridkit.lab._types import LabError, LabObject
 from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
 from hybridkit.lab.org import Org, register_demo_seeder
+from hybridkit.lab.shapes import shaped_object
 
 __all__ = ["DEFAULT_ENDPOINT", "seed_migration"]
 
@@ -258,7 +259,7 @@ def get_migration_endpoint(ctx: CmdletContext) -> None:
         if ctx.has("Type"):
             found = [e for e in found if str(e.get("EndpointType")).lower() == str(ctx.params["Type"]).lower()]
     for endpoint in found:
-        ctx.output(LabObject([_T_ENDPOINT, "System.Object"], _dated(endpoint), endpoint["Identity"]))
+        ctx.output(shaped_object("MigrationEndpoint", _dated(endpoint), endpoint["Identity"]))
 
 
 # ---------------------------------------------------------------- batches
@@ -363,9 +364,11 @@ def _batch_object(ctx: CmdletContext, name: str, batch: dict[str, Any]) -> LabOb
         FailedCount=summaries.count("Failed"),
         PendingCount=statuses.count("Queued"),
     )
-    if not ctx.has("IncludeReport"):
-        props.pop("Report", None)
-    return LabObject([_T_BATCH, "System.Object"], props, name)
+    props["CreationDateTimeUTC"] = props.get("CreationDateTime")
+    props["StartDateTimeUTC"] = props.get("StartDateTime")
+    props["LastSyncedDateTimeUTC"] = props.get("LastSyncedDateTime")
+    props["Reports"] = []
+    return shaped_object("MigrationBatch", props, name)
 
 
 def _find_batch(ctx: CmdletContext, identity: Any) -> tuple[str, dict[str, Any]] | None:

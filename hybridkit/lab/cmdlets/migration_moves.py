@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from hybridkit.lab import migration_state as ms
 from hybridkit.lab._types import LabObject
 from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
+from hybridkit.lab.shapes import shaped_object
 from hybridkit.lab.cmdlets.migration import (
-    _T_MOVE,
-    _T_STATS,
-    _T_USER,
     _advance,
     _audit,
     _dated,
@@ -54,16 +53,18 @@ def _user_object(ctx: CmdletContext, email: str, user: dict[str, Any]) -> LabObj
     props = _dated(user)
     props.update(
         Identity=email,
-        MailboxEmailAddress=email,
+        Identifier=email,
+        Guid=uuid.uuid5(uuid.NAMESPACE_URL, "migrationuser:" + email),
+        EmailAddress=email,
         Status=status,
         StatusSummary=ms.status_summary(status),
-        State=ms.status_summary(status),
         ErrorSummary=user.get("_validation_error") or (move or {}).get("Message") if status.endswith("Failed") else None,
         LastSuccessfulSyncTime=_when((move or {}).get("LastSuccessfulSyncTimestamp")),
         MailboxGuid=(move or {}).get("ExchangeGuid"),
         SkippedItemCount=(move or {}).get("BadItemsEncountered", 0),
+        DataConsistencyScore=(move or {}).get("DataConsistencyScore"),
     )
-    return LabObject([_T_USER, "System.Object"], props, email)
+    return shaped_object("MigrationUser", props, email)
 
 
 @cmdlet("Get-MigrationUser")
@@ -128,27 +129,36 @@ def set_migration_user(ctx: CmdletContext) -> None:
 
 
 def _move_object(move: dict[str, Any]) -> LabObject:
-    keep = (
-        "Identity", "DisplayName", "Alias", "ExchangeGuid", "Status", "StatusDetail", "BatchName", "RemoteHostName",
-        "TargetDeliveryDomain", "Suspend", "SuspendWhenReadyToComplete", "PreventCompletion", "CompleteAfter",
-    )  # fmt: skip
-    props = _dated({k: move.get(k) for k in keep})
-    props.update(RequestStyle="CrossOrg", Direction="Pull", Flags="CrossOrg, Pull", IsOffline=False,
-                 Protect=False, TargetDatabase=None, Name="Mailbox Move")
-    return LabObject([_T_MOVE, "System.Object"], props, str(move.get("DisplayName") or move["Identity"]))
+    def values() -> dict[str, Any]:
+        props = _dated(move)
+        props.update(RequestStyle="CrossOrg", Direction="Pull", Flags="CrossOrg, Pull", IsOffline=False,
+                     Protect=False, TargetDatabase=None, Name=move.get("DisplayName") or move.get("Alias"),
+                     PrimarySmtpAddress=move["Identity"], RecipientTypeDetails="MailUser", RecipientType="MailUser",
+                     ExchangeVersion="0.20 (15.0.0.0)", IsValid=True)
+        return props
+
+    return shaped_object("MoveRequest", values, str(move.get("DisplayName") or move["Identity"]))
 
 
 def _stats_object(move: dict[str, Any], include_report: bool) -> LabObject:
-    props = _dated(move)
-    size = int(move.get("TotalMailboxSize") or 0)
-    props["TotalMailboxSize"] = ms.format_size(size)
-    props["BytesTransferred"] = ms.format_size(int(move.get("BytesTransferred") or 0))
-    props["ItemsTransferred"] = int(int(move.get("TotalMailboxItemCount") or 0) * (move.get("PercentComplete", 0) / 100))
-    props["SyncStage"] = move.get("StatusDetail")
-    props["FailureSide"] = "Target" if move.get("FailureType") else None
-    if not include_report:
-        props.pop("Report", None)
-    return LabObject([_T_STATS, "System.Object"], props, str(move.get("DisplayName") or move["Identity"]))
+    def values() -> dict[str, Any]:
+        props = _dated(move)
+        size = int(move.get("TotalMailboxSize") or 0)
+        props["MailboxIdentity"] = move.get("DisplayName") or move["Identity"]
+        props["TotalMailboxSize"] = ms.format_size(size)
+        props["BytesTransferred"] = ms.format_size(int(move.get("BytesTransferred") or 0))
+        props["ItemsTransferred"] = int(int(move.get("TotalMailboxItemCount") or 0)
+                                        * (move.get("PercentComplete", 0) / 100))
+        props["SyncStage"] = move.get("StatusDetail")
+        props["FailureSide"] = "Target" if move.get("FailureType") else None
+        props.update(RequestStyle="CrossOrg", Direction="Pull", Flags="CrossOrg, Pull", Priority="Normal",
+                     WorkloadType="Onboarding", RecipientTypeDetails="UserMailbox", IsValid=True,
+                     RequestGuid=uuid.uuid5(uuid.NAMESPACE_URL, "moverequest:" + str(move["Identity"])))
+        report = move.get("Report")
+        props["Report"] = ("\n".join(report) if isinstance(report, list) else report) if include_report else None
+        return props
+
+    return shaped_object("MoveRequestStatistics", values, str(move.get("DisplayName") or move["Identity"]))
 
 
 def _move_or_error(ctx: CmdletContext) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ from hybridkit.lab._types import LabObject
 from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
 from hybridkit.lab.identity import identity_text, resolve_one
 from hybridkit.lab.objects import format_size
+from hybridkit.lab.shapes import shaped_object
 from hybridkit.lab.orgs import calendar_permissions, mailbox_permissions
 
 __all__ = ["FOLDER_TYPES", "permission_object", "split_folder_identity", "trustee_name"]
@@ -35,24 +36,6 @@ _MAILBOXES = frozenset({
     "UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox", "LinkedMailbox", "LinkedRoomMailbox",
     "DiscoveryMailbox", "SchedulingMailbox", "TeamMailbox", "LegacyMailbox",
 })
-_PRESENTATION = ["System.Object"]
-_TYPES = {
-    "MailboxStatistics": ["Microsoft.Exchange.Management.MapiTasks.Presentation.MailboxStatistics",
-                          "Microsoft.Exchange.Data.Mapi.MapiObject", "Microsoft.Exchange.Data.ConfigurableObject",
-                          *_PRESENTATION],
-    "MailboxAce": ["Microsoft.Exchange.Management.RecipientTasks.MailboxAcePresentationObject",
-                   "Microsoft.Exchange.Management.RecipientTasks.AcePresentationObject",
-                   "Microsoft.Exchange.Data.ConfigurableObject", *_PRESENTATION],
-    "ADAce": ["Microsoft.Exchange.Management.RecipientTasks.ADAcePresentationObject",
-              "Microsoft.Exchange.Management.RecipientTasks.AcePresentationObject",
-              "Microsoft.Exchange.Data.ConfigurableObject", *_PRESENTATION],
-    "RecipientPermission": ["Microsoft.Exchange.Management.RecipientTasks.RecipientPermission",
-                            "Microsoft.Exchange.Data.ConfigurableObject", *_PRESENTATION],
-    "FolderStatistics": ["Microsoft.Exchange.Management.Tasks.MailboxFolderConfiguration",
-                         "Microsoft.Exchange.Data.ConfigurableObject", *_PRESENTATION],
-    "FolderPermission": ["Microsoft.Exchange.Management.StoreTasks.MailboxFolderPermission",
-                         "Microsoft.Exchange.Data.ConfigurableObject", *_PRESENTATION],
-}
 # Default folders (FolderType -> English name); the calendar's name comes from the mailbox (localised).
 FOLDER_TYPES = {
     "Root": "Top of Information Store", "Inbox": "Inbox", "Calendar": "Calendar", "Contacts": "Contacts",
@@ -79,7 +62,9 @@ def _identity(rec: dict[str, Any]) -> str:
 
 
 def _obj(kind: str, props: dict[str, Any], text: str | None = None) -> LabObject:
-    return LabObject(list(_TYPES[kind]), props, to_string=text if text is not None else str(props.get("Identity")))
+    """An object of shape ``kind`` (the type's full property set, ``hybridkit.lab.shapes``)."""
+    props.setdefault("IsValid", True)
+    return shaped_object(kind, props, to_string=text if text is not None else str(props.get("Identity")))
 
 
 def permission_object(kind: str, props: dict[str, Any], text: str | None = None) -> LabObject:
@@ -115,12 +100,16 @@ def get_mailbox_statistics(ctx: CmdletContext) -> None:
         "AssociatedItemCount": int(rec.get("AssociatedItemCount") or 40),
         "TotalItemSize": format_size(size),
         "TotalDeletedItemSize": format_size(deleted),
-        "MailboxTypeDetail": rec.get("RecipientTypeDetails"),
+        "MailboxType": "Mailbox",
+        "StorageLimitStatus": "BelowLimit",
+        "LegacyDN": rec.get("LegacyExchangeDN"),
         "IsArchiveMailbox": False,
+        "IsDatabaseCopyActive": True,
         "LastLogonTime": None,
-        "OwnerADGuid": _guid(rec.get("Guid")),
+        "ObjectClass": "Mailbox",
         "Identity": str(guid),
-        "IsValid": True,
+        "MapiIdentity": str(guid),
+        "OriginatingServer": rec.get("ServerName"),
     }
     ctx.output(_obj("MailboxStatistics", props, str(rec.get("DisplayName"))))
 
