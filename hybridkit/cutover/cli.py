@@ -232,7 +232,7 @@ def _status_view(data: dict[str, Any]) -> Table:
     return outer
 
 
-_SETTLED = ("Completed", "CompletedWithErrors", "Failed", "Synced", "SyncedwithErrors", "Stopped", "Created")
+_SETTLED = ("Completed", "CompletedWithErrors", "Failed", "Synced", "SyncedWithErrors", "Stopped", "Created")
 
 
 @app.command()

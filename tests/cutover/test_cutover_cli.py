@@ -91,7 +91,7 @@ def test_create_watch_complete_one_then_batch(online_lab, tmp_path):
     org.clock.advance(24 * HOUR)  # hours of syncing in a moment
     status = json.loads(_cli(config, "-o", "json", "cutover", "status", "--batch", "Wave-1").output)
     batch = status["batches"][0]
-    assert batch["status"] == "SyncedwithErrors"
+    assert batch["status"] == "SyncedWithErrors"
     rows = {r["mailbox"]: r for r in batch["mailboxes"]}
     assert "exceeds the target quota" in rows[members[3]]["message"]
     assert "TooManyBadItems" in rows[members[7]]["message"]
