@@ -351,7 +351,7 @@ def completion_results(outcome: CompletionOutcome, final: dict[str, MoveState], 
             status = state.status
             if state.status in TERMINAL:
                 result = "failed" if state.status == "Failed" else "completed"
-                detail = state.message or state.status_detail or state.status
+                detail = state.message or (state.status_detail if state.status_detail != state.status else "")
             elif waited:
                 result, detail = "timed-out", f"still {state.status} at --timeout"
         elif waited and item.mailbox in outcome.followed:

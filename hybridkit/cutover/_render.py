@@ -279,7 +279,7 @@ def complete_table(results: Sequence[CompletionResult], at: dt.datetime, method:
     longest = max((len(r.detail) for r in results), default=0)
     beside = longest and used + longest + 3 <= width
     if beside:
-        columns.insert(3, _Column("Detail", [escape(r.detail) for r in results]))
+        columns.append(_Column("Detail", [escape(r.detail) for r in results]))
     table, _ = _fit(f"Completion (CompleteAfter {show_time(at)}, method {method})", columns, width)
     parts: list[RenderableType] = [table]
     if not beside:

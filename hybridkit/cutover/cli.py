@@ -135,7 +135,8 @@ def create(
 
 def _warn(app_ctx: AppContext, warnings: Any) -> None:
     for warning in warnings:
-        app_ctx.err_console.print(f"warning: {warning}", highlight=False, markup=False)
+        app_ctx.err_console.print(f"warning: {warning}", highlight=False, markup=False,
+                                  soft_wrap=not app_ctx.err_console.is_terminal)  # one line in logs and pipes
 
 
 def _create_what_if(app_ctx: AppContext, plan: Any, options: _apply.CreateOptions) -> None:
