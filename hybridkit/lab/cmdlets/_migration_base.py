@@ -42,7 +42,7 @@ COMPLETING_PHASES = ("completing", "finalizing", "completed")
 __all__ = [
     "COMPLETING_PHASES", "DEFAULT_ENDPOINT", "T_BATCH", "T_CONFIG", "T_ENDPOINT", "T_MOVE", "T_STATS", "T_USER",
     "T_USER_STATS", "advance_moves", "as_text", "as_when", "audit", "batch_users", "completion_effects", "dated",
-    "domain_controller", "duplicate_error", "find_batch", "find_move", "find_recipient", "lab_error",
+    "domain_controller", "duplicate_error", "find_batch", "find_move", "find_recipient", "indexed", "lab_error",
     "limit_results", "member_status", "moves_of", "not_found", "size_of", "smtp_set", "user_status",
 ]  # fmt: skip
 
@@ -114,17 +114,33 @@ def smtp_set(rec: dict[str, Any]) -> set[str]:
     return found
 
 
-def find_recipient(org_side: Any, email: str) -> dict[str, Any] | None:
-    email = email.lower()
-    local = email.split("@", 1)[0]
-    fallback = None
+RecipientIndex = tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]
+
+
+def recipient_index(org_side: Any) -> RecipientIndex:
+    """(by address, by local part) over a side's recipients, first one wins: for lookups of many addresses."""
+    by_address: dict[str, dict[str, Any]] = {}
+    by_local: dict[str, dict[str, Any]] = {}
     for rec in org_side.recipients.values():
-        smtp = smtp_set(rec)
-        if email in smtp:
-            return rec
-        if fallback is None and any(a.split("@", 1)[0] == local for a in smtp):
-            fallback = rec
-    return fallback
+        for address in smtp_set(rec):
+            by_address.setdefault(address, rec)
+            by_local.setdefault(address.split("@", 1)[0], rec)
+    return by_address, by_local
+
+
+def find_recipient(org_side: Any, email: str, index: RecipientIndex | None = None) -> dict[str, Any] | None:
+    """The recipient with this address, else one whose address has the same local part (None if neither)."""
+    by_address, by_local = index if index is not None else recipient_index(org_side)
+    email = email.lower()
+    return by_address.get(email) or by_local.get(email.split("@", 1)[0])
+
+
+def indexed(ctx: CmdletContext, side: str) -> RecipientIndex:
+    """The recipient index of ``org.<side>``, built once per command (a command of many users looks up each)."""
+    key = f"recipient_index:{side}"
+    if key not in ctx.state:
+        ctx.state[key] = recipient_index(getattr(ctx.org, side))
+    return ctx.state[key]  # type: ignore[no-any-return]
 
 
 def size_of(rec: dict[str, Any] | None, email: str) -> tuple[int, int]:
@@ -144,14 +160,21 @@ def size_of(rec: dict[str, Any] | None, email: str) -> tuple[int, int]:
 
 
 def completion_effects(org: Org) -> ms.MoveEffects:
+    indexes: dict[str, RecipientIndex] = {}
+
+    def find(side: str, email: str) -> dict[str, Any] | None:
+        if side not in indexes:
+            indexes[side] = recipient_index(getattr(org, side))
+        return find_recipient(getattr(org, side), email, indexes[side])
+
     def complete(move: dict[str, Any], when: dt.datetime) -> None:
         email = str(move["Identity"]).lower()
         log = org.online.settings.setdefault("lab_migration_audit", [])
         log.append({"at": when.isoformat(), "event": "Completed", "identity": email})
         tdd = move.get("TargetDeliveryDomain") or "contoso.mail.onmicrosoft.com"
-        onprem = find_recipient(org.onprem, email)
+        onprem = find("onprem", email)
         alias = move.get("Alias") or email.split("@", 1)[0]
-        online = find_recipient(org.online, email)
+        online = find("online", email)
         if onprem is not None and online is not None and onprem.get("Alias") and "routing_domain" in org.onprem.settings:
             from hybridkit.lab.orgs_people import migrate_mailbox  # the demo org's own conversion
 

@@ -28,6 +28,7 @@ from hybridkit.lab.cmdlets._migration_base import (
     dated,
     find_batch,
     find_recipient,
+    indexed,
     lab_error,
     member_status,
     moves_of,
@@ -141,7 +142,7 @@ def _start_batch(ctx: CmdletContext, name: str, batch: dict[str, Any]) -> None:
             if move["_phase"] in ("failed", "suspended"):
                 ms.resume_move(move, now)
             continue
-        rec = find_recipient(ctx.org.onprem, email)
+        rec = find_recipient(ctx.org.onprem, email, indexed(ctx, "onprem"))
         size, items = size_of(rec, email)
         fault = faults.get(email)
         if fault == "quota":
@@ -250,7 +251,8 @@ def new_migration_batch(ctx: CmdletContext) -> None:
         if email in duplicates:
             continue
         user = {"Identity": email, "BatchId": name, "RecipientType": "Mailbox", "CompleteAfter": None}
-        if find_recipient(ctx.org.online, email) is None and find_recipient(ctx.org.onprem, email) is None:
+        if (find_recipient(ctx.org.online, email, indexed(ctx, "online")) is None
+                and find_recipient(ctx.org.onprem, email, indexed(ctx, "onprem")) is None):
             user["_validation_error"] = (f"A recipient wasn't found for '{email}' on the target. Create a mail user "
                                          "with that address and try again.")
         users[email] = user
