@@ -3,8 +3,9 @@
 Starts a lab (synthetic org, Exchange Online endpoint, 20 ms injected latency per WSMan request), creates two
 started batches (2,000 mailboxes, plus a sample for the loop), lets the lab clock run until they are synced, then:
 
-* hybridkit: read readiness (``Get-MoveRequest -BatchName | Get-MoveRequestStatistics``) and complete through
-  pipeline input in chunks (``Set-MoveRequest ...`` then ``Resume-MoveRequest``), journaled;
+* hybridkit: read readiness (``Get-MoveRequest -BatchName | Get-MoveRequestStatistics | Select-Object`` with the
+  five columns it uses) and complete through pipeline input in chunks (``Set-MoveRequest ...`` then
+  ``Resume-MoveRequest``), journaled;
 * loop: ``Set-MoveRequest -Identity X ...`` and ``Resume-MoveRequest -Identity X``, one pipeline each per mailbox,
   as the usual ``foreach`` script does. The loop runs on ``--loop-sample`` mailboxes (default 100) and is scaled
   to 2,000 (it is linear: every mailbox costs the same two pipelines); ``--loop-sample 2000`` measures it all.
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 
 from hybridkit.config import lab_profile_from_ready
-from hybridkit.cutover import _apply
+from hybridkit.cutover import _apply, _observe
 from hybridkit.cutover._model import CompletionMethod, PlannedBatch
 from hybridkit.cutover._plan import plan_create
 from hybridkit.journal import Journal
@@ -54,12 +55,14 @@ def main() -> None:
                                {})
             created = _apply.create_batches(session, plan, _apply.CreateOptions(
                 DEFAULT_ENDPOINT, "contoso.mail.onmicrosoft.com", start=True))
-            assert all(o == "created" for _, o, _ in created), created
+            assert all(b.outcome == "created" for b in created.batches) and not created.failed, created.batches
             org.clock.advance(7 * 24 * 3600)  # a week of syncing: every move is Synced
+            # The lab replays that week lazily on its next command; a real server did it as it went: not timed.
+            session.run(Command.of("Get-MoveRequest", ResultSize=1))
 
             with Journal(Path(tmp) / "journal.sqlite") as journal:
                 r0, t0 = session.request_count, time.perf_counter()
-                moves = _apply.read_moves(session, batches=["Bench-Chunked"])
+                moves = _observe.read_moves(session, batches=["Bench-Chunked"], columns=_observe.READINESS_COLUMNS)
                 outcome = _apply.run_completion(session, journal, ours, moves, method=CompletionMethod.MOVEREQUEST,
                                                 at=org.clock.now(), chunk_size=args.chunk_size)
                 ours_time, ours_requests = time.perf_counter() - t0, session.request_count - r0
@@ -82,8 +85,8 @@ def main() -> None:
     label = "measured" if sample == n else f"{sample} measured, scaled x{scale:g}"
     print(f"  loop, 2 pipelines per mailbox ({label}):  {loop_requests_n:>8,.0f} requests  {loop_time_n:8.2f} s")
     req_ratio, time_ratio = loop_requests_n / max(1, ours_requests), loop_time_n / max(1e-9, ours_time)
-    print(f"  ratio: {req_ratio:.1f}x fewer requests (target >= 20x), {time_ratio:.1f}x less time (target >= 10x)")
-    print("  targets " + ("met" if req_ratio >= 20 and time_ratio >= 10 else "NOT met"))
+    print(f"  ratio: {req_ratio:.1f}x fewer requests (target >= 100x), {time_ratio:.1f}x less time (target >= 40x)")
+    print("  targets " + ("met" if req_ratio >= 100 and time_ratio >= 40 else "NOT met"))
 
 
 if __name__ == "__main__":

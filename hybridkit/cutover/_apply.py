@@ -1,13 +1,15 @@
-"""Cutover effects through a ``PSSession`` on Exchange Online: observe, create batches, complete, follow.
+"""Cutover effects through a ``PSSession`` on Exchange Online: create batches, complete mailboxes, follow them.
 
 Every remote operation is a cmdlet with parameters, and per-mailbox work goes as pipeline input in chunks
 (one pipeline per chunk, never one per mailbox). Pipeline input items are objects carrying ``Identity`` (dicts,
 sent as PSCustomObjects), which real PowerShell binds to ``-Identity`` by property name and the catalogue's
-"accepts pipeline input" allows either way.
+"accepts pipeline input" allows either way. Reads are in ``_observe`` (each ends in ``Select-Object``).
 
 Completion is journaled per mailbox (step key ``complete:<mailbox>``): ``started`` is committed before a
 chunk's completion signal goes out and ``done``/``failed`` after; a mailbox left ``started`` by a killed run is
-re-checked against its live move state (``_plan.plan_completion(in_doubt=...)``) before anything is resent.
+re-checked against its live move state (``_plan.plan_completion(in_doubt=...)``) before anything is resent,
+and a mailbox the journal records as sent is sent again when its live state shows the completion was lost.
+A run stopped by Ctrl-C is recorded ``interrupted``.
 """
 
 from __future__ import annotations
@@ -17,37 +19,48 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from hybridkit.cutover._model import (
     BatchAction,
-    CompletionItem,
+    BatchOutcome,
     CompletionMethod,
     CompletionPlan,
+    CompletionResult,
     CreatePlan,
+    CreateResult,
+    MailboxOutcome,
     MoveState,
     ObservedBatch,
+    ObservedUser,
     Readiness,
 )
+from hybridkit.cutover._observe import FOLLOW_COLUMNS, as_text, read_batch_users, read_moves
 from hybridkit.cutover._plan import csv_data, plan_completion
 from hybridkit.errors import CommandFailed, PlanError
-from hybridkit.journal import Journal, PlannedStep, StepState
-from hybridkit.ps import Command, Pipeline, PSObject, PSSession, Switch
+from hybridkit.journal import Journal, PlannedStep, RunStatus, StepState
+from hybridkit.ps import Command, Pipeline, PSSession, Switch
 
 __all__ = [
     "CompletionOutcome",
+    "CreateOptions",
+    "JOURNAL_KIND",
     "Reporter",
+    "TERMINAL",
     "completion_pipelines",
+    "completion_results",
     "create_batches",
     "create_commands",
+    "fingerprint",
     "follow",
-    "observe_batches",
-    "read_moves",
+    "looks_like_address",
     "run_completion",
 ]
 
 JOURNAL_KIND = "cutover-complete"
 TERMINAL = ("Completed", "CompletedWithWarning", "CompletedWithSkippedItems", "Failed")
+# Move statuses that mean a completion is under way or done (RequestStatus names).
+UNDER_WAY = ("CompletionInProgress", "Completed", "CompletedWithWarning", "CompletedWithSkippedItems")
 
 
 class Reporter(Protocol):
@@ -66,110 +79,10 @@ class NullReporter:
         pass
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _when(value: Any) -> dt.datetime | None:
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    if isinstance(value, str) and value:
-        try:
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-    return None
-
-
-# ---------------------------------------------------------------- observe
-
-
 def looks_like_address(text: str) -> bool:
     """``local@domain.tld`` without spaces: what NotificationEmails and CSVData take."""
     local, _, domain = text.strip().rpartition("@")
     return bool(local) and "." in domain and not any(c.isspace() for c in text.strip())
-
-
-def migration_endpoints(session: PSSession) -> list[str] | None:
-    """The names of the organisation's migration endpoints, or None when Get-MigrationEndpoint cannot say."""
-    try:
-        result = session.run(Command.of("Get-MigrationEndpoint"))
-    except CommandFailed:
-        return None
-    if result.errors:
-        return None
-    return [_text(e.get("Identity") or e.get("Name")) for e in result.output if isinstance(e, PSObject)]
-
-
-def observe_batches(session: PSSession) -> tuple[dict[str, ObservedBatch], list[PSObject]]:
-    """Every migration batch with its members (two pipelines, whatever the number of batches)."""
-    batches = [b for b in session.run(Command.of("Get-MigrationBatch")).output if isinstance(b, PSObject)]
-    users = session.run(Command.of("Get-MigrationUser", ResultSize="Unlimited")).output
-    members: dict[str, list[str]] = {}
-    for user in users:
-        if isinstance(user, PSObject):
-            members.setdefault(_text(user.get("BatchId")).lower(), []).append(_text(user.get("Identity")).lower())
-    observed = {}
-    for batch in batches:
-        name = _text(batch.get("Identity") or batch.get("Name"))
-        observed[name] = ObservedBatch(name, _text(batch.get("Status")), tuple(sorted(members.get(name.lower(), []))))
-    return observed, batches
-
-
-def _move_state(obj: PSObject) -> MoveState:
-    percent = obj.get("PercentComplete")
-    return MoveState(
-        mailbox=_text(obj.get("Identity")).lower(),
-        status=_text(obj.get("Status")),
-        status_detail=_text(obj.get("StatusDetail")),
-        batch=_text(obj.get("BatchName")).removeprefix("MigrationService:"),
-        percent=int(percent) if isinstance(percent, (int, float)) else 0,
-        bytes_transferred=_text(obj.get("BytesTransferred")),
-        total_size=_text(obj.get("TotalMailboxSize")),
-        message=_text(obj.get("Message")),
-        complete_after=_when(obj.get("CompleteAfter")),
-    )
-
-
-def read_moves(
-    session: PSSession, *, batches: Sequence[str] = (), mailboxes: Sequence[str] = ()
-) -> dict[str, MoveState]:
-    """Move statistics by mailbox: one ``Get-MoveRequest -BatchName | Get-MoveRequestStatistics`` per batch,
-    and the listed mailboxes streamed into ``Get-MoveRequestStatistics`` in chunks (missing ones are absent)."""
-    states: dict[str, MoveState] = {}
-    for name in batches:
-        pipeline = Pipeline.of(
-            Command.of("Get-MoveRequest", BatchName=f"MigrationService:{name}", ResultSize="Unlimited"),
-            Command.of("Get-MoveRequestStatistics"),
-        )
-        for obj in session.run(pipeline).output:
-            if isinstance(obj, PSObject):
-                state = _move_state(obj)
-                states[state.mailbox] = state
-    wanted = [m for m in mailboxes if m.lower() not in states]
-    if wanted:
-        outcomes = session.run_items(
-            Command.of("Get-MoveRequestStatistics"), [{"Identity": m} for m in wanted],
-            key=lambda o: _text(o.get("Identity")),
-        )
-        for outcome in outcomes:
-            for obj in outcome.output:
-                if isinstance(obj, PSObject):
-                    state = _move_state(obj)
-                    states[state.mailbox] = state
-    return states
-
-
-def batch_members(session: PSSession, names: Sequence[str]) -> list[str]:
-    """The mailboxes of the named batches (Get-MigrationUser -BatchId, one pipeline per batch)."""
-    out: list[str] = []
-    for name in names:
-        result = session.run(Command.of("Get-MigrationUser", BatchId=name, ResultSize="Unlimited"))
-        if result.errors:
-            raise PlanError(f"batch {name!r}: {result.errors[0].message}")
-        out.extend(_text(u.get("Identity")).lower() for u in result.output if isinstance(u, PSObject))
-    return out
 
 
 # ---------------------------------------------------------------- create
@@ -207,27 +120,67 @@ def create_commands(plan: CreatePlan, options: CreateOptions) -> list[Command]:
     return commands
 
 
-def create_batches(session: PSSession, plan: CreatePlan, options: CreateOptions) -> list[tuple[str, str, str]]:
-    """Run the New-MigrationBatch commands; (batch, outcome, detail) per planned batch."""
-    results: list[tuple[str, str, str]] = []
+def _mailbox_outcomes(name: str, planned: Sequence[str], users: Sequence[ObservedUser],
+                      fine: str) -> list[MailboxOutcome]:
+    """Each planned mailbox as Exchange lists it in batch ``name``: failed (with its ErrorSummary) or ``fine``."""
+    by_mailbox: dict[str, ObservedUser] = {}
+    for user in users:
+        if user.batch.lower() == name.lower():
+            by_mailbox.setdefault(user.mailbox, user)
+    out = []
+    for mailbox in planned:
+        user = by_mailbox.get(mailbox)
+        if user is None:
+            out.append(MailboxOutcome(name, mailbox, "failed", "", "Exchange does not list this mailbox in the "
+                                      "batch (Get-MigrationUser -BatchId)"))
+        elif user.failed:
+            out.append(MailboxOutcome(name, mailbox, "failed", user.status, user.error or user.status))
+        else:
+            out.append(MailboxOutcome(name, mailbox, fine, user.status, ""))
+    return out
+
+
+def create_batches(session: PSSession, plan: CreatePlan, options: CreateOptions,
+                   observed: dict[str, ObservedBatch] | None = None) -> CreateResult:
+    """Run the New-MigrationBatch (and Start-MigrationBatch) commands, then read each batch's users back.
+
+    A batch Exchange refuses is a failed batch; a user Exchange fails inside a batch it created (already in
+    another batch, no such recipient) is a failed mailbox, the batch itself created. Existing identical batches
+    are reported from ``observed`` (their users' failures included), so a re-run says the same.
+    """
+    batches: list[BatchOutcome] = []
+    mailboxes: list[MailboxOutcome] = []
     commands = {c.param("Name") or c.param("Identity"): c for c in create_commands(plan, options)}
+    known = {k.lower(): v for k, v in (observed or {}).items()}
     for change in plan.changes:
+        action = {BatchAction.CREATE: "create", BatchAction.START: "start"}.get(change.action, "none")
         if change.action is BatchAction.UNCHANGED:
-            results.append((change.name, "unchanged", change.reason))
+            batches.append(BatchOutcome(change.name, action, "unchanged", change.reason))
+            existing = known.get(change.name.lower())
+            if existing is not None:
+                mailboxes.extend(_mailbox_outcomes(change.name, change.mailboxes, existing.users, "unchanged"))
             continue
         try:
             result = session.run(commands[change.name])
-        except CommandFailed as exc:  # New-MigrationBatch refused the batch as a whole (name, CSV, endpoint)
-            results.append((change.name, "failed", str(exc)))
+        except CommandFailed as exc:  # New-MigrationBatch refused the batch as a whole (name, CSV, endpoint, limit)
+            batches.append(BatchOutcome(change.name, action, "failed", str(exc)))
             continue
         if result.errors:
-            results.append((change.name, "failed", result.errors[0].message))
-        elif change.action is BatchAction.START:
-            results.append((change.name, "started", change.reason))
+            batches.append(BatchOutcome(change.name, action, "failed", result.errors[0].message))
+            continue
+        users = read_batch_users(session, change.name)
+        added = _mailbox_outcomes(change.name, change.mailboxes, users,
+                                  "created" if change.action is BatchAction.CREATE else "unchanged")
+        mailboxes.extend(added)
+        failed = sum(1 for m in added if m.outcome == "failed")
+        if change.action is BatchAction.START:
+            batches.append(BatchOutcome(change.name, action, "started", change.reason))
         else:
-            status = _text(result.output[0].get("Status")) if result.output else ""
-            results.append((change.name, "created", f"{len(change.mailboxes)} mailboxes, status {status}"))
-    return results
+            status = as_text(result.output[0].get("Status")) if result.output else ""
+            detail = f"{len(change.mailboxes)} mailboxes, status {status}"
+            batches.append(BatchOutcome(change.name, action, "created",
+                                        detail + (f"; {failed} failed (see below)" if failed else "")))
+    return CreateResult(tuple(batches), tuple(mailboxes))
 
 
 # ---------------------------------------------------------------- complete
@@ -251,6 +204,7 @@ class CompletionOutcome:
     plan: CompletionPlan
     sent: list[str] = dataclasses.field(default_factory=list)
     send_failed: dict[str, str] = dataclasses.field(default_factory=dict)
+    under_way: dict[str, str] = dataclasses.field(default_factory=dict)  # refused, but completing or completed
     run_id: str | None = None
     resumed: bool = False
 
@@ -327,6 +281,19 @@ def run_completion(
                 journal.mark_done(run_id, key, "sent")
         except PlanError:
             pass
+    try:
+        _send(session, journal, run_id, outcome, ready, pipelines, chunk_size, reporter, after_chunk)
+    except BaseException:  # Ctrl-C (KeyboardInterrupt), a transport failure: the run did not finish
+        journal.finish_run(run_id, RunStatus.INTERRUPTED)
+        raise
+    journal.finish_run(run_id)
+    return outcome
+
+
+def _send(session: PSSession, journal: Journal, run_id: str, outcome: CompletionOutcome, ready: list[str],
+          pipelines: list[Pipeline], chunk_size: int, reporter: Reporter,
+          after_chunk: Callable[[int], None] | None) -> None:
+    """Send the completion to the ready mailboxes, chunk by chunk, committing each step before and after."""
     for start in range(0, len(ready), chunk_size):
         chunk = ready[start : start + chunk_size]
         for mailbox in chunk:
@@ -338,18 +305,59 @@ def run_completion(
             results = session.run_items(pipeline, [{"Identity": m} for m in remaining], chunk_size=chunk_size)
             for result in results:
                 if not result.ok:
-                    mailbox = _text(result.item.get("Identity"))
+                    mailbox = as_text(result.item.get("Identity"))
                     outcome.send_failed[mailbox] = result.message
                     journal.mark_failed(run_id, f"complete:{mailbox}", "CommandFailed", result.message)
             remaining = [m for m in remaining if m not in outcome.send_failed]
+        # A move can start completing between Set-MoveRequest and Resume-MoveRequest (its scheduled incremental
+        # sync found nothing holding it): Exchange then refuses the Resume ("... can't be resumed because it's
+        # CompletionInProgress"). The completion is under way: a success, checked against live state.
+        refused = [m for m in chunk if m in outcome.send_failed]
+        if refused:
+            live = read_moves(session, mailboxes=refused, columns=("Identity", "Status"), chunk_size=chunk_size)
+            for mailbox in refused:
+                state = live.get(mailbox)
+                if state is not None and state.status in UNDER_WAY:
+                    del outcome.send_failed[mailbox]
+                    outcome.under_way[mailbox] = state.status
+                    remaining.append(mailbox)
         for mailbox in remaining:
             journal.mark_done(run_id, f"complete:{mailbox}", "sent")
         outcome.sent.extend(chunk)
         reporter.progress("completion sent", min(start + chunk_size, len(ready)), len(ready))
         if after_chunk is not None:
             after_chunk(start // chunk_size)
-    journal.finish_run(run_id)
-    return outcome
+
+
+def completion_results(outcome: CompletionOutcome, final: dict[str, MoveState], waited: bool
+                       ) -> list[CompletionResult]:
+    """Each mailbox's action and outcome: the plan, what the send did, and (with --wait) where the move ended."""
+    rows = []
+    for item in outcome.plan.items:
+        action = {Readiness.COMPLETE: "complete", Readiness.SIGNALLED: "follow"}.get(item.readiness, "none")
+        status, detail = item.status, item.reason
+        result = {Readiness.NOT_FOUND: "not-found", Readiness.FAILED: "failed", Readiness.NOT_READY: "skipped",
+                  Readiness.DONE: "completed", Readiness.SIGNALLED: "completing"}.get(item.readiness, "sent")
+        if item.readiness is Readiness.COMPLETE:
+            if item.mailbox in outcome.send_failed:
+                result, detail = "failed", outcome.send_failed[item.mailbox]
+            elif item.mailbox in outcome.under_way:
+                result, status = "completing", outcome.under_way[item.mailbox]
+                detail = f"completion already under way ({status}); Exchange refused the repeated signal"
+            else:
+                detail = "completion sent"
+        state = final.get(item.mailbox)
+        if state is not None:
+            status = state.status
+            if state.status in TERMINAL:
+                result = "failed" if state.status == "Failed" else "completed"
+                detail = state.message or (state.status_detail if state.status_detail != state.status else "")
+            elif waited:
+                result, detail = "timed-out", f"still {state.status} at --timeout"
+        elif waited and item.mailbox in outcome.followed:
+            result, detail = "timed-out", "no move statistics before --timeout"
+        rows.append(CompletionResult(item.mailbox, action, result, status, detail))
+    return rows
 
 
 # ---------------------------------------------------------------- follow
@@ -374,7 +382,7 @@ def follow(
     pending = [m.lower() for m in mailboxes]
     deadline = clock() + timeout
     while pending:
-        states = read_moves(session, mailboxes=pending)
+        states = read_moves(session, mailboxes=pending, columns=FOLLOW_COLUMNS)
         for mailbox in list(pending):
             state = states.get(mailbox)
             if state is not None:
@@ -390,6 +398,3 @@ def follow(
     return final
 
 
-def readiness_rows(items: Iterable[CompletionItem]) -> list[dict[str, str]]:
-    return [{"mailbox": i.mailbox, "readiness": i.readiness.value, "status": i.status, "reason": i.reason}
-            for i in items]

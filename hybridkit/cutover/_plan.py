@@ -93,20 +93,28 @@ def plan_create(
 
     With ``start``, an identical batch that was never started (or was stopped) is started, so re-running
     ``cutover create --start`` after a ``create`` without it converges instead of leaving the batch idle.
+    A planned mailbox that is already in another batch does not stop its batch: Exchange creates the batch and
+    fails only that user (UserDuplicateInOtherBatchException); the plan says so in ``warnings``.
     """
     by_name = {name.lower(): batch for name, batch in observed.items()}
-    member_of = {m: b.name for b in observed.values() for m in b.mailboxes}
+    member_of: dict[str, str] = {}
+    for existing_batch in observed.values():
+        failed = {u.mailbox for u in existing_batch.users if u.failed}
+        for mailbox in existing_batch.mailboxes:
+            if mailbox not in failed:  # a user that failed there is not held by that batch
+                member_of.setdefault(mailbox, existing_batch.name)
     changes: list[BatchChange] = []
+    warnings: list[str] = []
     for batch in planned:
         existing = by_name.get(batch.name.lower())
         if existing is None:
-            elsewhere = sorted(f"{m} (in {member_of[m]})" for m in batch.mailboxes if m in member_of)
+            changes.append(BatchChange(BatchAction.CREATE, batch.name, batch.mailboxes,
+                                       f"new batch of {len(batch.mailboxes)} mailboxes"))
+            elsewhere = [f"{m} (in {member_of[m]})" for m in sorted(batch.mailboxes) if m in member_of]
             if elsewhere:
-                changes.append(BatchChange(BatchAction.CONFLICT, batch.name, batch.mailboxes,
-                                           "mailboxes already in another migration batch: " + ", ".join(elsewhere)))
-            else:
-                changes.append(BatchChange(BatchAction.CREATE, batch.name, batch.mailboxes,
-                                           f"new batch of {len(batch.mailboxes)} mailboxes"))
+                warnings.append(f"{batch.name}: {len(elsewhere)} mailbox{'es' if len(elsewhere) != 1 else ''} "
+                                f"already in another migration batch: {', '.join(elsewhere)}; Exchange will fail "
+                                "them in this batch (UserDuplicateInOtherBatchException) and migrate the rest")
             continue
         planned_set, existing_set = set(batch.mailboxes), set(existing.mailboxes)
         if planned_set == existing_set and start and existing.status.lower() in STARTABLE_STATUSES:
@@ -130,7 +138,7 @@ def plan_create(
                                    + ". Keep the batch's members in the plan, plan under another --name-prefix, or "
                                    "remove the existing batch (Remove-MigrationBatch) first",
                                    missing, extra))
-    return CreatePlan(tuple(changes))
+    return CreatePlan(tuple(changes), tuple(warnings))
 
 
 def csv_data(mailboxes: Iterable[str]) -> bytes:
@@ -180,6 +188,11 @@ def plan_completion(
             items.append(CompletionItem(
                 mailbox, Readiness.COMPLETE, f"{status}: completion was scheduled for "
                 f"{move.complete_after:%Y-%m-%d %H:%M:%S} UTC; brought forward", status))  # type: ignore[union-attr]
+        elif mailbox in signalled_set and status in _READY and move.complete_after is None:
+            # The journal says it was sent, but Exchange lost it (e.g. restarted before persisting it): live wins.
+            items.append(CompletionItem(mailbox, Readiness.COMPLETE, f"{status} with no CompleteAfter: the "
+                                        "completion sent earlier is not in Exchange's live state; sending it again",
+                                        status))
         elif mailbox in signalled_set:
             items.append(CompletionItem(mailbox, Readiness.SIGNALLED, "completion already sent (journal)", status))
         elif status == "Failed":

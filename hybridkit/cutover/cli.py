@@ -1,8 +1,8 @@
 """``hybridkit cutover``: create migration batches from a plan, watch them, complete batches or mailboxes.
 
-Thin: parse options, call ``_apply``, render with the shared consoles (``ctx.obj``). Batches live in Exchange
-Online, so every command needs an online profile (``kind = "online"``, or a lab profile with
-``endpoint = "online"``).
+Thin: parse and check options, call ``_observe``/``_plan``/``_apply``, hand the results to ``_render`` and the
+shared consoles (``ctx.obj``). Batches live in Exchange Online, so every command needs an online profile
+(``kind = "online"``, or a lab profile with ``endpoint = "online"``).
 """
 
 from __future__ import annotations
@@ -17,26 +17,38 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.live import Live
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
 
 from hybridkit._context import AppContext
 from hybridkit.cli_support import app_context, emit_json
-from hybridkit.cutover import _apply
+from hybridkit.cutover import _apply, _observe, _render
 from hybridkit.cutover._model import CompletionMethod, MoveState, Readiness
-from hybridkit.cutover._plan import plan_create, select_batches
+from hybridkit.cutover._options import check_domain, check_names, check_positive, check_text
+from hybridkit.cutover._plan import plan_completion, plan_create, select_batches
 from hybridkit.cutover._read import read_mailbox_list, read_plan
 from hybridkit.cutover._when import parse_when, show_time
 from hybridkit.errors import ConfigError, InputError, PlanError
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
-from hybridkit.ps import PSSession, quote
+from hybridkit.ps import PSSession
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Create migration batches from a plan, watch them, and complete batches or single mailboxes.",
                   no_args_is_help=True)
+
+_WHEN = "WHEN: ISO 8601 with a zone (2026-12-05T22:00Z), now, or a delay (+2h)."
+_ALLOW_PAST = "Accept a time more than a few minutes in the past (refused otherwise, as a likely slip)."
+_CREATE_HELP = ("One migration batch per planned batch; batches that already exist with the same members are left "
+                "alone. Each new batch's users are read back: a mailbox Exchange fails (already in another batch, "
+                "no such recipient) is reported with Exchange's reason and the command exits 1.")
+_STATUS_HELP = "Batches and per-mailbox move status: percent, bytes transferred, failures with Exchange's message."
+_COMPLETE_HELP = (
+    "Complete synced mailboxes (a mailbox that is not synced is reported and skipped, never forced).\n\n"
+    "Sends the completion for many mailboxes per pipeline, journaled: a re-run (or --resume) never repeats a "
+    "mailbox whose completion Exchange has, and sends it again when Exchange's live state shows it was lost. "
+    "Exit 1 if any mailbox failed, has no move request, was not ready, or (with --wait) did not finish before "
+    "--timeout."
+)
 
 
 def _app(ctx: typer.Context) -> AppContext:
@@ -63,179 +75,99 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _emit_json(app_ctx: AppContext, data: Any) -> None:
-    emit_json(app_ctx, data)
+def _print(app_ctx: AppContext, renderable: Any) -> None:
+    app_ctx.console.print(renderable)
 
 
 # ---------------------------------------------------------------- create
 
 
-@app.command()
+@app.command(help=_CREATE_HELP)
 def create(
     ctx: typer.Context,
-    plan_dir: Annotated[Path, typer.Argument(help="Directory with plan.json (from `hybridkit batches plan`).")],
+    plan_dir: Annotated[Path, typer.Argument(help="Directory with plan.json (from hybridkit batches plan).")],
     endpoint: Annotated[str, typer.Option("--endpoint", help="Migration endpoint (Get-MigrationEndpoint).")],
-    target_delivery_domain: Annotated[str, typer.Option("--target-delivery-domain", help="e.g. contoso.mail.onmicrosoft.com")],
+    target_delivery_domain: Annotated[str, typer.Option("--target-delivery-domain",
+                                                        help="e.g. contoso.mail.onmicrosoft.com")],
     batch: Annotated[Optional[list[str]], typer.Option("--batch", help="Only these planned batches.")] = None,
     start: Annotated[bool, typer.Option("--start", help="Start the batches (AutoStart).")] = False,
-    complete_after: Annotated[Optional[str], typer.Option("--complete-after", help="WHEN: ISO 8601 with a zone, now, +2h.")] = None,
+    complete_after: Annotated[Optional[str], typer.Option("--complete-after", help=_WHEN)] = None,
+    allow_past: Annotated[bool, typer.Option("--allow-past", help=_ALLOW_PAST)] = False,
     notify: Annotated[Optional[list[str]], typer.Option("--notify", help="NotificationEmails address.")] = None,
     what_if: Annotated[bool, typer.Option("--what-if", help="Print the PowerShell and change nothing.")] = False,
 ) -> None:
-    """One migration batch per planned batch; batches that already exist with the same members are left alone."""
     app_ctx = _app(ctx)
-    planned = select_batches(read_plan(plan_dir), batch or [])
-    when = parse_when(complete_after, _utcnow(), option="--complete-after") if complete_after else None
+    endpoint = check_text(endpoint, "--endpoint", "the migration endpoint's name")
+    domain = check_domain(target_delivery_domain, "--target-delivery-domain")
+    names = check_names(batch, "--batch", "a planned batch's name")
+    planned = select_batches(read_plan(plan_dir), names)
+    when = (parse_when(complete_after, _utcnow(), option="--complete-after", allow_past=allow_past)
+            if complete_after else None)
     for address in notify or ():
         if not _apply.looks_like_address(address):
             raise InputError(f"--notify {address!r} is not an email address (NotificationEmails takes addresses)")
-    options = _apply.CreateOptions(endpoint, target_delivery_domain, start, when, tuple(notify or ()))
+    options = _apply.CreateOptions(endpoint, domain, start, when, tuple(notify or ()))
     with _session(app_ctx) as session:
-        observed, _ = _apply.observe_batches(session)
+        observed = _observe.observe_batches(session)
         plan = plan_create(planned, observed, start=start)
         if plan.conflicts:
             raise PlanError("; ".join(f"batch {c.name}: {c.reason}" for c in plan.conflicts))
         if plan.to_create:  # a mistyped endpoint: one clear error before anything, not one failure per batch
-            endpoints = _apply.migration_endpoints(session)
+            endpoints = _observe.migration_endpoints(session)
             if endpoints is not None and endpoint.lower() not in {e.lower() for e in endpoints}:
                 known = ", ".join(repr(e) for e in endpoints) or "none"
                 raise InputError(f"--endpoint {endpoint!r}: no such migration endpoint (Get-MigrationEndpoint lists "
                                  f"{known}); nothing was created")
         if what_if:
-            _print_what_if(app_ctx, plan_dir, _apply.create_commands(plan, options), plan)
+            _create_what_if(app_ctx, plan, options)
             return
-        results = _apply.create_batches(session, plan, options)
+        result = _apply.create_batches(session, plan, options, observed)
     if app_ctx.json:
-        _emit_json(app_ctx, {"batches": [{"name": n, "outcome": o, "detail": d} for n, o, d in results]})
+        emit_json(app_ctx, _render.create_doc(result, plan.warnings, when))
     else:
-        table = Table(title="Migration batches")
-        for col in ("Batch", "Outcome", "Detail"):
-            table.add_column(col)
-        for name, outcome, detail in results:
-            style = {"created": "green", "started": "green", "unchanged": "dim", "failed": "red"}.get(outcome, "")
-            table.add_row(escape(name), f"[{style}]{outcome}[/]", escape(detail))
-        app_ctx.console.print(table)
+        _warn(app_ctx, plan.warnings)
+        _print(app_ctx, _render.create_table(result, app_ctx.console.width))
         if when:
-            app_ctx.console.print(f"CompleteAfter: {show_time(when)}")
-    if any(o == "failed" for _, o, _ in results):
+            app_ctx.console.print(f"CompleteAfter: {show_time(when)}", highlight=False)
+    if result.failed:
         raise typer.Exit(1)
 
 
-def _print_what_if(app_ctx: AppContext, plan_dir: Path, commands: list[Any], plan: Any) -> None:
-    base = plan_dir if plan_dir.is_dir() else plan_dir.parent
-    members = {c.name: c.mailboxes for c in plan.changes}
-    lines = []
-    for command in commands:
-        if command.cmdlet != "New-MigrationBatch":
-            lines.append(command.render())
-            continue
-        name = command.param("Name")
-        line = type(command)(command.cmdlet, tuple((k, "\x00CSV\x00" if k == "CSVData" else v)
-                                                   for k, v in command.parameters)).render()
-        lines.append(line.replace("'\x00CSV\x00'", _csv_expression(base / "batches" / f"{name}.csv", members[name])))
+def _warn(app_ctx: AppContext, warnings: Any) -> None:
+    for warning in warnings:
+        app_ctx.err_console.print(f"warning: {warning}", highlight=False, markup=False,
+                                  soft_wrap=not app_ctx.err_console.is_terminal)  # one line in logs and pipes
+
+
+def _create_what_if(app_ctx: AppContext, plan: Any, options: _apply.CreateOptions) -> None:
+    lines = _render.create_what_if_lines(_apply.create_commands(plan, options))
     if app_ctx.json:  # one JSON document: the commands and what each planned batch would get
-        _emit_json(app_ctx, {"what_if": True, "commands": lines, "batches": [
-            {"name": c.name, "action": c.action.value, "reason": c.reason} for c in plan.changes]})
+        emit_json(app_ctx, _render.create_what_if_doc(plan.changes, lines, plan.warnings))
         return
     for change in plan.changes:
         if change.action.value == "unchanged":
             app_ctx.err_console.print(f"# {change.name}: {change.reason}; left alone", highlight=False, markup=False)
+    _warn(app_ctx, plan.warnings)
     for line in lines:
         app_ctx.console.print(line, highlight=False, markup=False, soft_wrap=True)
-
-
-def _csv_expression(path: Path, mailboxes: tuple[str, ...]) -> str:
-    """PowerShell for the CSVData bytes: the planner's CSV file when it holds exactly these mailboxes, else inline."""
-    try:
-        on_disk = read_mailbox_list(path)
-    except InputError:
-        on_disk = []
-    if sorted(on_disk) == sorted(mailboxes):
-        return f"([System.IO.File]::ReadAllBytes({quote(str(path.resolve()))}))"
-    rows = ",".join(quote(r) for r in ("EmailAddress", *mailboxes))
-    return f'([System.Text.Encoding]::UTF8.GetBytes((@({rows}) -join "`r`n") + "`r`n"))'
 
 
 # ---------------------------------------------------------------- status
 
 
-def _status_data(session: PSSession, names: list[str]) -> dict[str, Any]:
-    observed, objects = _apply.observe_batches(session)
-    wanted = [n.lower() for n in names]
-    if wanted:
-        unknown = [n for n in names if n.lower() not in {o.lower() for o in observed}]
-        if unknown:
-            raise InputError(f"no migration batch named {', '.join(unknown)}")
-    chosen = [o for o in objects if not wanted or str(o.get("Identity")).lower() in wanted]
-    moves = _apply.read_moves(session, batches=[str(o.get("Identity")) for o in chosen])
-    batches = []
-    for obj in chosen:
-        name = str(obj.get("Identity"))
-        members = observed[name].mailboxes
-        rows = []
-        for mailbox in members:
-            move = moves.get(mailbox) or MoveState(mailbox, "NotStarted")
-            rows.append({"mailbox": mailbox, "status": move.status, "status_detail": move.status_detail,
-                         "percent": move.percent, "bytes_transferred": move.bytes_transferred,
-                         "total_size": move.total_size, "transferred_bytes": _bytes(move.bytes_transferred),
-                         "total_bytes": _bytes(move.total_size), "message": move.message})
-        batches.append({
-            "name": name, "status": str(obj.get("Status")), "total": obj.get("TotalCount"),
-            "synced": obj.get("SyncedCount"), "completed": obj.get("FinalizedCount"), "failed": obj.get("FailedCount"),
-            "complete_after": show_time(obj.get("CompleteAfter")) if obj.get("CompleteAfter") else None,
-            "mailboxes": rows,
-        })
-    return {"observed_at": show_time(_utcnow()), "batches": batches}
+_SETTLED = ("Completed", "CompletedWithErrors", "Failed", "Synced", "SyncedWithErrors", "Stopped", "Created")
 
 
-def _bytes(size: str) -> int | None:
-    """Exchange's "4.243 GB (4,555,456,537 bytes)" as a number of bytes (None when there is none)."""
-    from hybridkit.batches._sizes import parse_size
-
-    return parse_size(size) if size else None
-
-
-def _short_size(size: str) -> str:
-    """The table's form of a size: "4.243 GB" (the exact bytes stay in --output json)."""
-    return size.split(" (", 1)[0]
+def _status_doc(session: PSSession, names: list[str]) -> dict[str, Any]:
+    observed = _observe.observe_batches(session, columns=_observe.BATCH_COLUMNS, names=names)
+    unknown = [n for n in names if n.lower() not in {o.lower() for o in observed}]
+    if unknown:
+        raise InputError(f"no migration batch named {', '.join(unknown)}")
+    moves = _observe.read_moves(session, batches=list(observed), columns=_observe.STATUS_MOVE_COLUMNS)
+    return _render.status_doc(list(observed.values()), moves, _utcnow())
 
 
-def _status_view(data: dict[str, Any]) -> Table:
-    outer = Table.grid(padding=(0, 0))
-    summary = Table(title=f"Migration batches at {data['observed_at']}")
-    widest = max((len(b["status"]) for b in data["batches"]), default=6)
-    scheduled = any(b["complete_after"] for b in data["batches"])  # the column only when a batch has one
-    columns = ("Batch", "Status", "Total", "Synced", "Completed", "Failed") + (("CompleteAfter",) if scheduled else ())
-    for col in columns:
-        summary.add_column(col, min_width=widest if col == "Status" else None, overflow="fold")
-    for b in data["batches"]:
-        summary.add_row(escape(b["name"]), escape(b["status"]), str(b["total"]), str(b["synced"]), str(b["completed"]),
-                        str(b["failed"]), *((b["complete_after"] or "-",) if scheduled else ()))
-    outer.add_row(summary)
-    for b in data["batches"]:
-        detail = Table(title=f"{escape(b['name'])}: mailboxes")
-        longest = max((len(r["mailbox"]) for r in b["mailboxes"]), default=7)
-        for col in ("Mailbox", "Status", "Detail", "%", "Transferred"):
-            detail.add_column(col, overflow="fold", min_width=min(longest, 40) if col == "Mailbox" else None)
-        messages = []
-        for row in b["mailboxes"]:
-            style = "red" if row["status"] == "Failed" else "green" if row["status"].startswith("Completed") else ""
-            shown = escape(row["status"])
-            detail.add_row(escape(row["mailbox"]), f"[{style}]{shown}[/]" if style else shown,
-                           escape(row["status_detail"]), str(row["percent"]),
-                           escape(_short_size(row["bytes_transferred"])))
-            if row["message"]:  # Exchange's message in full, under the table (a column would squeeze it to nothing)
-                messages.append(Text.assemble((row["mailbox"], style or "bold"), ": ", row["message"]))
-        outer.add_row(detail)
-        for message in messages:
-            outer.add_row(message)
-    return outer
-
-
-_SETTLED = ("Completed", "CompletedWithErrors", "Failed", "Synced", "SyncedwithErrors", "Stopped", "Created")
-
-
-@app.command()
+@app.command(help=_STATUS_HELP)
 def status(
     ctx: typer.Context,
     batch: Annotated[Optional[list[str]], typer.Option("--batch", help="Only these batches.")] = None,
@@ -244,37 +176,40 @@ def status(
     interval: Annotated[float, typer.Option("--interval", help="Seconds between refreshes with --watch.")] = 30.0,
     timeout: Annotated[float, typer.Option("--timeout", help="Stop watching after this many seconds.")] = 4 * 3600.0,
 ) -> None:
-    """Batches and per-mailbox move status: percent, bytes transferred, failures with Exchange's message."""
     app_ctx = _app(ctx)
+    names = check_names(batch, "--batch", "a batch's name")
+    check_positive(interval, "--interval")
+    check_positive(timeout, "--timeout")
     with _session(app_ctx) as session:
-        data = _status_data(session, batch or [])
+        data = _status_doc(session, names)
         deadline = time.monotonic() + timeout
 
         def unsettled() -> bool:
-            return time.monotonic() < deadline and not all(b["status"] in _SETTLED for b in data["batches"])
+            return time.monotonic() < deadline and not all(b["status"] in _SETTLED for b in data["items"])
 
         def pause() -> None:  # never past the deadline
             time.sleep(max(0.05, min(interval, deadline - time.monotonic())))
 
         if watch and not app_ctx.json:
-            with Live(_status_view(data), console=app_ctx.console, refresh_per_second=2) as live:
+            width = app_ctx.console.width
+            with Live(_render.status_view(data, width), console=app_ctx.console, refresh_per_second=2) as live:
                 while unsettled():
                     pause()
-                    data = _status_data(session, batch or [])
-                    live.update(_status_view(data))
+                    data = _status_doc(session, names)
+                    live.update(_render.status_view(data, width))
         while watch and unsettled():  # --output json: one document, once every batch settled (or at --timeout)
             pause()
-            data = _status_data(session, batch or [])
-        moving = [f"{b['name']} ({b['status']})" for b in data["batches"] if b["status"] not in _SETTLED]
+            data = _status_doc(session, names)
+        moving = [f"{b['batch']} ({b['status']})" for b in data["items"] if b["status"] not in _SETTLED]
         if watch and moving:
             app_ctx.err_console.print(f"stopped watching after --timeout {timeout:g} s; still moving: "
                                       + ", ".join(moving), highlight=False, markup=False)
         if watch and not app_ctx.json:
             return
     if app_ctx.json:
-        _emit_json(app_ctx, data)
+        emit_json(app_ctx, data)
     else:
-        app_ctx.console.print(_status_view(data))
+        _print(app_ctx, _render.status_view(data, app_ctx.console.width))
 
 
 # ---------------------------------------------------------------- complete
@@ -291,7 +226,7 @@ class _ProgressReporter:
         self._progress.update(self._tasks[label], completed=done, total=total)
 
     def note(self, text: str) -> None:
-        self._progress.console.print(text, highlight=False)
+        self._progress.console.print(text, highlight=False, markup=False)
 
 
 def _progress(app_ctx: AppContext) -> Progress:
@@ -299,63 +234,70 @@ def _progress(app_ctx: AppContext) -> Progress:
                     console=app_ctx.err_console, disable=not app_ctx.err_console.is_terminal)
 
 
-@app.command()
+@app.command(help=_COMPLETE_HELP)
 def complete(
     ctx: typer.Context,
     batch: Annotated[Optional[list[str]], typer.Option("--batch", help="Complete every mailbox of these batches.")] = None,
-    mailbox: Annotated[Optional[list[str]], typer.Option("--mailbox", help="Complete this mailbox.")] = None,
+    mailbox: Annotated[Optional[list[str]], typer.Option("--mailbox", "-m", help="Complete this mailbox.")] = None,
     from_file: Annotated[Optional[Path], typer.Option("--from-file", help="CSV/XLSX with an EmailAddress column.")] = None,
-    at: Annotated[str, typer.Option("--at", help="WHEN: ISO 8601 with a zone, now, +2h.")] = "now",
-    method: Annotated[CompletionMethod, typer.Option("--method", case_sensitive=False)] = CompletionMethod.MOVEREQUEST,
+    at: Annotated[str, typer.Option("--at", help=_WHEN)] = "now",
+    allow_past: Annotated[bool, typer.Option("--allow-past", help=_ALLOW_PAST)] = False,
+    method: Annotated[CompletionMethod, typer.Option("--method", case_sensitive=False,
+                                                     help="How to complete: Set-/Resume-MoveRequest, or "
+                                                          "Set-MigrationUser -CompleteAfter.")] = CompletionMethod.MOVEREQUEST,
     wait: Annotated[bool, typer.Option("--wait", help="Follow every mailbox to Completed or Failed.")] = False,
     what_if: Annotated[bool, typer.Option("--what-if", help="Print the PowerShell and change nothing.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run of this selection.")] = False,
     poll_interval: Annotated[float, typer.Option("--poll-interval", help="Seconds between polls with --wait.")] = 30.0,
     timeout: Annotated[float, typer.Option("--timeout", help="Give up waiting after this many seconds.")] = 6 * 3600.0,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Mailboxes per pipeline.")] = 500,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Mailboxes per pipeline.")] = 500,
     journal_path: Annotated[Path, typer.Option("--journal", help="Run journal (SQLite).")] = DEFAULT_JOURNAL,
 ) -> None:
-    """Complete synced mailboxes (a mailbox that is not synced is reported and skipped, never forced).
-
-    Sends the completion for many mailboxes per pipeline; journaled, so a re-run (or --resume) never repeats a
-    mailbox whose completion was sent and never skips one that was not. Exit 1 if any mailbox failed, has no move
-    request, was not ready, or (with --wait) did not finish before --timeout.
-    """
     app_ctx = _app(ctx)
     sources = [s for s in (batch, mailbox, from_file) if s]
     if len(sources) != 1:
         raise InputError("give exactly one of --batch, --mailbox or --from-file")
-    when = parse_when(at, _utcnow(), option="--at")
+    names = check_names(batch, "--batch", "a batch's name")
+    check_positive(poll_interval, "--poll-interval")
+    check_positive(timeout, "--timeout")
+    check_positive(chunk_size, "--chunk-size", "mailboxes")
+    when = parse_when(at, _utcnow(), option="--at", allow_past=allow_past)
     for value in mailbox or []:
         if not _apply.looks_like_address(value):  # an alias or a name would match no move request's Identity
             raise InputError(f"--mailbox {value!r}: give the mailbox's primary SMTP address (as in plan.json)")
     listed = [m.strip().lower() for m in mailbox or []] + (read_mailbox_list(from_file) if from_file else [])
     with _session(app_ctx) as session:
-        targets = _apply.batch_members(session, batch) if batch else listed
-        moves = _apply.read_moves(session, batches=batch or [], mailboxes=[] if batch else listed)
+        targets = _observe.batch_members(session, names) if names else listed
+        moves = _observe.read_moves(session, batches=names, mailboxes=[] if names else listed,
+                                    columns=_observe.READINESS_COLUMNS, chunk_size=chunk_size)
         if what_if:
-            _what_if_complete(app_ctx, targets, moves, method, when)
+            _complete_what_if(app_ctx, targets, moves, method, when)
             return
         with Journal(journal_path) as journal:
             if resume and journal.find_resumable(_apply.JOURNAL_KIND, _apply.fingerprint(targets, method)) is None:
                 raise PlanError("nothing to resume: no interrupted completion run for this selection")
-            progress = _progress(app_ctx)
             outcome = None
+            final: dict[str, MoveState] = {}
             try:
-                with progress:
+                with _progress(app_ctx) as progress:
                     reporter = _ProgressReporter(progress)
                     outcome = _apply.run_completion(
                         session, journal, targets, moves, method=method, at=when, chunk_size=chunk_size,
                         argv=sys.argv, profile=app_ctx.profile, reporter=reporter)
-                    final: dict[str, MoveState] = {}
                     if wait and outcome.followed:
                         final = _apply.follow(session, outcome.followed, poll_interval=poll_interval,
                                               timeout=timeout, reporter=reporter)
             except KeyboardInterrupt:
                 _interrupted_hint(app_ctx, journal, outcome, targets, method)
                 raise
-    failed = _report_completion(app_ctx, outcome, final, when, wait)
-    if failed:
+    results = _apply.completion_results(outcome, final, wait)
+    if app_ctx.json:
+        emit_json(app_ctx, _render.complete_doc(results, when, method.value, outcome.run_id, outcome.resumed))
+    else:
+        _print(app_ctx, _render.complete_table(results, when, method.value, app_ctx.console.width))
+        app_ctx.err_console.print(f"journal run {outcome.run_id}" + (" (resumed)" if outcome.resumed else ""),
+                                  highlight=False)
+    if any(r.failed for r in results):
         raise typer.Exit(1)
 
 
@@ -368,21 +310,18 @@ def _interrupted_hint(app_ctx: AppContext, journal: Journal, outcome: _apply.Com
         return
     run = journal.find_resumable(_apply.JOURNAL_KIND, _apply.fingerprint(targets, method))
     if run is not None:
-        app_ctx.err_console.print(f"interrupted: journal run {run.run_id} is unfinished; run the same command again "
-                                  "(or add --resume) to carry on: mailboxes already sent are not sent again, and one "
-                                  "in flight is checked against Exchange first", highlight=False)
+        app_ctx.err_console.print(f"interrupted: journal run {run.run_id} is recorded interrupted; run the same "
+                                  "command again (or add --resume) to carry on: mailboxes already sent are not sent "
+                                  "again, and one in flight is checked against Exchange first", highlight=False)
 
 
-def _what_if_complete(app_ctx: AppContext, targets: list[str], moves: dict[str, MoveState],
+def _complete_what_if(app_ctx: AppContext, targets: list[str], moves: dict[str, MoveState],
                       method: CompletionMethod, when: dt.datetime) -> None:
-    from hybridkit.cutover._plan import plan_completion
-
     plan = plan_completion(targets, moves, method=method, at=when)
     ready = [i.mailbox for i in plan.with_readiness(Readiness.COMPLETE)]
-    if app_ctx.json:  # one JSON document: the commands and each mailbox's readiness
-        commands = [p.render(ready) for p in _apply.completion_pipelines(method, when)] if ready else []
-        _emit_json(app_ctx, {"what_if": True, "complete_after": show_time(when), "method": method.value,
-                             "commands": commands, "mailboxes": _apply.readiness_rows(plan.items)})
+    lines = _render.completion_lines(_apply.completion_pipelines(method, when), ready)
+    if app_ctx.json:  # one JSON document: the commands and each mailbox's action
+        emit_json(app_ctx, _render.complete_what_if_doc(plan.items, lines, when, method.value))
         return
     for item in plan.items:
         if item.readiness is not Readiness.COMPLETE:
@@ -390,45 +329,5 @@ def _what_if_complete(app_ctx: AppContext, targets: list[str], moves: dict[str, 
                                       markup=False)
     noun = "mailbox" if len(ready) == 1 else "mailboxes"
     app_ctx.err_console.print(f"# CompleteAfter {show_time(when)}; {len(ready)} {noun} ready", highlight=False)
-    if ready:
-        for pipeline in _apply.completion_pipelines(method, when):
-            app_ctx.console.print(pipeline.render(ready), highlight=False, markup=False, soft_wrap=True)
-
-
-def _report_completion(app_ctx: AppContext, outcome: _apply.CompletionOutcome, final: dict[str, MoveState],
-                       when: dt.datetime, waited: bool) -> bool:
-    rows = []
-    failed = False
-    for item in outcome.plan.items:
-        state = final.get(item.mailbox)
-        result = item.readiness.value
-        detail = item.reason
-        if item.mailbox in outcome.send_failed:
-            result, detail = "failed", outcome.send_failed[item.mailbox]
-        elif item.readiness is Readiness.COMPLETE:
-            result, detail = "sent", "completion sent"
-        if state is not None:
-            result = state.status
-            detail = state.message or state.status_detail
-        if result in ("failed", "Failed", "not-found", "not-ready") or (waited and item.mailbox in outcome.followed
-                                                                      and (state is None or state.status not in _apply.TERMINAL)):
-            failed = True
-        rows.append({"mailbox": item.mailbox, "readiness": item.readiness.value, "result": result, "detail": detail})
-    if app_ctx.json:
-        _emit_json(app_ctx, {"complete_after": show_time(when), "method": outcome.plan.method.value,
-                             "run_id": outcome.run_id, "mailboxes": rows})
-        return failed
-    table = Table(title=f"Completion (CompleteAfter {show_time(when)}, method {outcome.plan.method.value})")
-    longest = min(40, max((len(r["mailbox"]) for r in rows), default=7))
-    for col in ("Mailbox", "Readiness", "Result", "Detail"):
-        table.add_column(col, overflow="fold", min_width=longest if col == "Mailbox" else None)
-    for row in rows:
-        bad = row["result"] in ("failed", "Failed", "not-found", "not-ready")
-        result = escape(row["result"])
-        readiness = "ready" if row["readiness"] == Readiness.COMPLETE.value else row["readiness"]  # not "completed"
-        table.add_row(escape(row["mailbox"]), readiness, f"[red]{result}[/]" if bad else result,
-                      escape(row["detail"]))
-    app_ctx.console.print(table)
-    app_ctx.err_console.print(f"journal run {outcome.run_id}" + (" (resumed)" if outcome.resumed else ""),
-                              highlight=False)
-    return failed
+    for line in lines:
+        app_ctx.console.print(line, highlight=False, markup=False, soft_wrap=True)

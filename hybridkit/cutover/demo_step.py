@@ -12,12 +12,12 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from hybridkit.cutover import _apply
+from hybridkit.cutover import _apply, _observe
 from hybridkit.cutover._model import CompletionMethod, PlannedBatch, Readiness
 from hybridkit.cutover._plan import plan_create
 from hybridkit.cutover._read import read_plan
 from hybridkit.journal import Journal
-from hybridkit.ps import Command, PSObject
+from hybridkit.ps import Command, Pipeline, PSObject
 
 __all__ = ["DEMO_ORDER", "DEMO_TITLE", "demo_step"]
 
@@ -36,8 +36,9 @@ def _advance(ctx: Any, hours: float) -> None:
 def _plan(ctx: Any) -> PlannedBatch:
     """Twelve user mailboxes, exported from the lab as a Get-Mailbox inventory and planned by `batches plan`."""
     mailboxes = sorted(
-        (m for m in ctx.session.run(Command.of("Get-Mailbox", RecipientTypeDetails="UserMailbox",
-                                               ResultSize="Unlimited")).output
+        (m for m in ctx.session.run(Pipeline.of(
+            Command.of("Get-Mailbox", RecipientTypeDetails="UserMailbox", ResultSize="Unlimited"),
+            Command.of("Select-Object", Property=["DisplayName", "PrimarySmtpAddress"]))).output
          if isinstance(m, PSObject) and m.get("PrimarySmtpAddress")),
         key=lambda m: str(m.get("PrimarySmtpAddress")).lower(),
     )[:12]
@@ -63,13 +64,13 @@ def _plan(ctx: Any) -> PlannedBatch:
 
 def _moves_table(title: str, moves: dict[str, Any]) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("Mailbox", "Status", "Detail", "%", "Message"):
+    for column in ("Mailbox", "Status", "Detail", "Message"):
         table.add_column(column, overflow="fold")
     for mailbox in sorted(moves):
         m = moves[mailbox]
         style = "red" if m.status == "Failed" else "green" if m.status == "Completed" else ""
         status = f"[{style}]{m.status}[/]" if style else m.status
-        table.add_row(escape(mailbox), status, escape(m.status_detail), str(m.percent), escape(m.message[:90]))
+        table.add_row(escape(mailbox), status, escape(m.status_detail), escape(m.message))
     return table
 
 
@@ -79,20 +80,20 @@ def demo_step(ctx: Any) -> dict[str, Any]:
     name = batch.name
     online = ctx.open_session("online")
     try:
-        observed, _ = _apply.observe_batches(online)
+        observed = _observe.observe_batches(online)
         plan = plan_create([batch], observed)
         options = _apply.CreateOptions(ENDPOINT, "contoso.mail.onmicrosoft.com", start=True)
-        for name, outcome, detail in _apply.create_batches(online, plan, options):
-            ctx.console.print(f"New-MigrationBatch [bold]{escape(name)}[/]: {outcome} ({escape(detail)})",
-                              highlight=False)
+        for made in _apply.create_batches(online, plan, options, observed).batches:
+            ctx.console.print(f"New-MigrationBatch [bold]{escape(made.batch)}[/]: {made.outcome} "
+                              f"({escape(made.detail)})", highlight=False)
         _advance(ctx, 24)
-        moves = _apply.read_moves(online, batches=[name])
+        moves = _observe.read_moves(online, batches=[name], columns=_observe.READINESS_COLUMNS)
         ctx.console.print(_moves_table(f"{name} after initial sync", moves))
         ready = sorted(m for m, s in moves.items() if s.status == "Synced")
         early, trap = ready[0], ready[1]
         online.run(Command.of("Resume-MoveRequest"), [{"Identity": trap}])
         _advance(ctx, 0.25)
-        bounced = _apply.read_moves(online, mailboxes=[trap])[trap]
+        bounced = _observe.read_moves(online, mailboxes=[trap], columns=_observe.FOLLOW_COLUMNS)[trap]
         ctx.console.print(f"Plain Resume-MoveRequest on {escape(trap)}: back to [bold]{bounced.status}[/] "
                           "(the batch's PreventCompletion holds it; it does not complete)", highlight=False)
         with Journal(ctx.journal_path) as journal:
@@ -103,7 +104,7 @@ def demo_step(ctx: Any) -> dict[str, Any]:
                               + " ; ".join(p.render([early]) for p in _apply.completion_pipelines(
                                   CompletionMethod.MOVEREQUEST, at)), highlight=False, markup=False)
             _advance(ctx, 0.5)
-            moves = _apply.read_moves(online, batches=[name])
+            moves = _observe.read_moves(online, batches=[name])
             members = sorted(moves)
             whole = _apply.run_completion(online, journal, members, moves, method=CompletionMethod.MOVEREQUEST,
                                           at=at)
@@ -115,7 +116,8 @@ def demo_step(ctx: Any) -> dict[str, Any]:
         _advance(ctx, 1)
         final = _apply.follow(online, members, poll_interval=0, timeout=1)
         ctx.console.print(_moves_table(f"{name} at the end", final))
-        status = online.run(Command.of("Get-MigrationBatch", Identity=name)).output
+        status = online.run(Pipeline.of(Command.of("Get-MigrationBatch", Identity=name),
+                                        Command.of("Select-Object", Property=["Status"]))).output
         batch_status = str(status[0].get("Status")) if status else "?"
         ctx.console.print(f"Batch status: [bold]{batch_status}[/]", highlight=False)
     finally:

@@ -5,24 +5,30 @@ threads. State advances lazily: every handler calls ``advance_move``/``advance_b
 ``now`` and the move walks through every transition whose time has passed, stamping each at the time it
 happened (so a clock jump of hours replays the hours).
 
-Move phases (internal ``_phase``) and the documented ``Status`` each shows::
+Move phases (internal ``_phase``), the ``Status`` (RequestStatus) and ``StatusDetail`` (RequestState) each
+shows::
 
-    queued     Queued          -> copy (or failed: over the target quota)
-    copy       InProgress      -> retrying once (seeded transient fault) | failed (too many bad items) | ready
-    retrying   Retrying        -> copy
-    ready      (instant)       -> autosuspended (SuspendWhenReadyToComplete) | completing (may complete) | synced
-    synced     Synced          -> wakes at the next incremental sync (24 h) or when the service signals completion
-    bounce     InProgress      -> ready  (an incremental sync: what a plain Resume-MoveRequest causes)
-    periodic   Synced          -> ready  (the scheduled incremental sync; the status stays Synced)
-    completing CompletionInProgress -> completed (converts the on-prem mailbox, creates the cloud mailbox)
-    autosuspended AutoSuspended, suspended Suspended, failed Failed, completed Completed: wait for a cmdlet.
+    queued     Queued / Queued              -> copy (or failed: over the target quota)
+    copy       InProgress / CopyingMessages -> retrying once (seeded transient fault) | failed (bad items) | ready
+    retrying   Retrying / TransientFailure  -> copy
+    ready      (instant)                    -> autosuspended (SuspendWhenReadyToComplete) | completing | synced
+    synced     Synced / IncrementalSync     -> wakes at the next incremental sync (24 h) or when signalled
+    bounce     InProgress / IncrementalSync -> ready  (what a plain Resume-MoveRequest causes)
+    periodic   Synced / IncrementalSync     -> ready  (the scheduled incremental sync; the status stays Synced)
+    completing CompletionInProgress / Completion   -> finalizing
+    finalizing CompletionInProgress / Finalization -> completed (converts the recipients on both sides)
+    autosuspended AutoSuspended, suspended Suspended, failed Failed (FailedOther, FailedBadItemLimit),
+    completed Completed: wait for a cmdlet.
 
 A move may complete when PreventCompletion and SuspendWhenReadyToComplete are both false and CompleteAfter is
 unset or has passed. ``Set-MoveRequest`` alone changes flags but does not wake a synced move: that takes
 ``Resume-MoveRequest`` (an incremental sync, then completion) or the next scheduled incremental sync.
 ``Set-MigrationUser -CompleteAfter`` and ``Complete-MigrationBatch`` are service-side: they schedule the wake.
+A move that auto-suspends (SuspendWhenReadyToComplete) has that flag cleared by the move service, so a plain
+``Resume-MoveRequest`` completes it; a batch's move held by PreventCompletion only bounces back to Synced.
 
-Durations, StatusDetail values and failure messages are the lab's choices (the docs list none of them).
+Status and StatusDetail values are Exchange's own enum names (see FIDELITY.md, "Migration batches and moves");
+durations and failure messages are the lab's choices.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from hybridkit.lab import sizes
 __all__ = [
     "BOUNCE",
     "COMPLETING",
+    "FINALIZING",
     "INCREMENTAL_INTERVAL",
     "MoveEffects",
     "TARGET_QUOTA_BYTES",
@@ -49,6 +56,7 @@ __all__ = [
     "schedule_service_completion",
     "suspend_move",
     "status_summary",
+    "sync_stage",
 ]
 
 QUEUE_DELAY = dt.timedelta(minutes=2)
@@ -56,7 +64,8 @@ MIN_COPY = dt.timedelta(minutes=10)
 COPY_PER_GB = dt.timedelta(minutes=20)
 RETRY_DELAY = dt.timedelta(minutes=15)
 BOUNCE = dt.timedelta(minutes=3)
-COMPLETING = dt.timedelta(minutes=5)
+COMPLETING = dt.timedelta(minutes=4)
+FINALIZING = dt.timedelta(minutes=1)
 INCREMENTAL_INTERVAL = dt.timedelta(hours=24)
 TARGET_QUOTA_BYTES = 100 * 1024**3  # Exchange Online Plan 2 / E3 mailbox quota
 GB = 1024**3
@@ -89,7 +98,7 @@ def new_move(
     display_name: str,
     alias: str,
     exchange_guid: str,
-    batch: str,
+    batch_name: str,
     size_bytes: int,
     item_count: int,
     now: dt.datetime,
@@ -100,8 +109,13 @@ def new_move(
     remote_host: str,
     target_delivery_domain: str,
     start_after: dt.datetime | None = None,
+    suspend_when_ready: bool = False,
 ) -> dict[str, Any]:
-    """A new move request as a batch start creates it (Queued; not before ``start_after``)."""
+    """A new move request (Queued; not before ``start_after``), as a batch start or New-MoveRequest creates it.
+
+    ``batch_name`` is the move's BatchName: ``MigrationService:<batch>`` for a migration batch's moves, the
+    ``-BatchName`` given to New-MoveRequest (or empty) otherwise.
+    """
     begin = max(now, start_after) if start_after else now
     queued_until = begin + QUEUE_DELAY + dt.timedelta(seconds=15 * (order % 8))
     return {
@@ -109,7 +123,7 @@ def new_move(
         "DisplayName": display_name,
         "Alias": alias,
         "ExchangeGuid": exchange_guid,
-        "BatchName": f"MigrationService:{batch}",
+        "BatchName": batch_name,
         "RemoteHostName": remote_host,
         "TargetDeliveryDomain": target_delivery_domain,
         "Status": "Queued",
@@ -119,7 +133,7 @@ def new_move(
         "TotalMailboxSize": size_bytes,
         "TotalMailboxItemCount": item_count,
         "Suspend": False,
-        "SuspendWhenReadyToComplete": False,
+        "SuspendWhenReadyToComplete": suspend_when_ready,
         "PreventCompletion": prevent_completion,
         "CompleteAfter": _iso(complete_after) if complete_after else None,
         "QueuedTimestamp": _iso(now),
@@ -133,7 +147,7 @@ def new_move(
         "Message": None,
         "BadItemsEncountered": 0,
         "DataConsistencyScore": "Perfect",
-        "Report": [f"{_iso(now)} [lab] '{email}' created move request (batch {batch})."],
+        "Report": [f"{_iso(now)} [lab] '{email}' created move request ({batch_name or 'no batch'})."],
         "_phase": "queued",
         "_until": _iso(queued_until),
         "_fault": fault,
@@ -188,7 +202,8 @@ def _fail(move: dict[str, Any], at: dt.datetime, failure_type: str, message: str
     move["FailureType"] = failure_type
     move["FailureTimestamp"] = _iso(at)
     move["Message"] = message
-    _set(move, "failed", "Failed", "FailedOther", None, at)
+    detail = "FailedBadItemLimit" if failure_type == "TooManyBadItemsPermanentException" else "FailedOther"
+    _set(move, "failed", "Failed", detail, None, at)
 
 
 def _ready(move: dict[str, Any], at: dt.datetime) -> None:
@@ -199,17 +214,19 @@ def _ready(move: dict[str, Any], at: dt.datetime) -> None:
     if move.get("InitialSeedingCompletedTimestamp") is None:
         move["InitialSeedingCompletedTimestamp"] = _iso(at)
     if move.get("SuspendWhenReadyToComplete"):
+        # The move service clears the flag as it auto-suspends: the next Resume-MoveRequest completes the move.
+        move["SuspendWhenReadyToComplete"] = False
         move["Suspend"] = True
         move["SuspendedTimestamp"] = _iso(at)
         _set(move, "autosuspended", "AutoSuspended", "AutoSuspended", None, at)
     elif can_complete(move, at):
-        _set(move, "completing", "CompletionInProgress", "Completing", at + COMPLETING, at)
+        _set(move, "completing", "CompletionInProgress", "Completion", at + COMPLETING, at)
     else:
         wake = at + INCREMENTAL_INTERVAL
         service = _dt(move.get("_service_wake"))
         if service is not None and at < service < wake:
             wake = service
-        _set(move, "synced", "Synced", "IncrementalSyncComplete", wake, at)
+        _set(move, "synced", "Synced", "IncrementalSync", wake, at)
 
 
 def _transition(move: dict[str, Any], at: dt.datetime, effects: MoveEffects) -> None:
@@ -237,7 +254,7 @@ def _transition(move: dict[str, Any], at: dt.datetime, effects: MoveEffects) -> 
             move["Message"] = (
                 "Transient error CommunicationErrorTransientException has occurred. The system will retry (1/60)."
             )
-            _set(move, "retrying", "Retrying", "StalledDueToSource_Unknown", at + RETRY_DELAY, at)
+            _set(move, "retrying", "Retrying", "TransientFailure", at + RETRY_DELAY, at)
         else:  # the bad-items fault
             bad = 312
             move["BadItemsEncountered"] = bad
@@ -257,10 +274,12 @@ def _transition(move: dict[str, Any], at: dt.datetime, effects: MoveEffects) -> 
         _ready(move, at)
     elif phase == "synced":
         if can_complete(move, at):
-            _set(move, "completing", "CompletionInProgress", "Completing", at + COMPLETING, at)
+            _set(move, "completing", "CompletionInProgress", "Completion", at + COMPLETING, at)
         else:  # the scheduled incremental sync: the move stays Synced while it runs
             _set(move, "periodic", "Synced", "IncrementalSync", at + BOUNCE, at)
     elif phase == "completing":
+        _set(move, "finalizing", "CompletionInProgress", "Finalization", at + FINALIZING, at)
+    elif phase == "finalizing":
         move["PercentComplete"] = 100
         move["CompletionTimestamp"] = _iso(at)
         move["Suspend"] = False
@@ -286,12 +305,27 @@ def advance_move(move: dict[str, Any], now: dt.datetime, effects: MoveEffects) -
             move["BytesTransferred"] = int(int(move.get("TotalMailboxSize") or 0) * fraction)
 
 
+_SYNC_STAGES = {
+    "queued": "None", "copy": "CopyingMessages", "retrying": "CopyingMessages", "synced": "IncrementalSync",
+    "periodic": "IncrementalSync", "bounce": "IncrementalSync", "autosuspended": "IncrementalSync",
+    "completing": "FinalIncrementalSync", "finalizing": "Cleanup", "completed": "SyncFinished", "failed": "Error",
+}  # fmt: skip
+
+
+def sync_stage(move: dict[str, Any]) -> str:
+    """Get-MoveRequestStatistics' SyncStage (Exchange's SyncStage names) for the move's phase."""
+    phase = move["_phase"]
+    if phase == "suspended":
+        phase = move.get("_resumed_from") or "queued"
+    return _SYNC_STAGES.get(phase, "None")
+
+
 def resume_move(move: dict[str, Any], now: dt.datetime, *, suspend_when_ready: bool = False) -> bool:
     """Resume-MoveRequest: returns False when the move is in a state Resume does not apply to."""
     phase = move["_phase"]
     if suspend_when_ready:
         move["SuspendWhenReadyToComplete"] = True
-    if phase in ("completed", "completing"):
+    if phase in ("completed", "completing", "finalizing"):
         return False
     move["Suspend"] = False
     move["_events"].append([_iso(now), "Resume", phase])
@@ -318,7 +352,7 @@ def resume_move(move: dict[str, Any], now: dt.datetime, *, suspend_when_ready: b
 
 def suspend_move(move: dict[str, Any], now: dt.datetime, comment: str | None = None) -> bool:
     """Suspend-MoveRequest: only before CompletionInProgress."""
-    if move["_phase"] in ("completing", "completed", "failed", "suspended"):
+    if move["_phase"] in ("completing", "finalizing", "completed", "failed", "suspended"):
         return False
     if move["_phase"] == "copy":  # keep what was copied
         advance_fraction = move.get("PercentComplete", 10)
@@ -344,7 +378,7 @@ def schedule_service_completion(move: dict[str, Any], when: dt.datetime, now: dt
         move["_until"] = _iso(wake)
     elif move["_phase"] == "autosuspended":
         move["Suspend"] = False
-        _set(move, "synced", "Synced", "IncrementalSyncComplete", wake, now)
+        _set(move, "synced", "Synced", "IncrementalSync", wake, now)
 
 
 _USER_STATUS = {
@@ -356,6 +390,7 @@ _USER_STATUS = {
     "periodic": "Synced",
     "autosuspended": "Synced",
     "completing": "Completing",
+    "finalizing": "Completing",
     "completed": "Completed",
     "suspended": "Stopped",
 }
@@ -412,4 +447,4 @@ def batch_status(batch: dict[str, Any], user_statuses: list[str]) -> str:
         return "CompletedWithErrors" if failed else "Completed"
     if failed == len(user_statuses):
         return "Failed"
-    return "SyncedwithErrors" if failed else "Synced"
+    return "SyncedWithErrors" if failed else "Synced"

@@ -204,5 +204,8 @@ def build_org(spec: str = "demo", version: str = "2019", time_scale: float = 1.0
         if count < 0:
             raise ValueError(f"bad org spec {spec!r}: N must be >= 0")
         build_synthetic_people(org, count, random.Random(count))
+        from hybridkit.lab.cmdlets.migration import seed_migration_endpoint
+
+        seed_migration_endpoint(org)  # the Hybrid Configuration Wizard's endpoint, as the demo org has it
         return org
     raise ValueError(f"unknown org {spec!r}: use demo, synthetic:N or empty")

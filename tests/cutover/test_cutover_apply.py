@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from hybridkit.cutover import _apply
+from hybridkit.cutover import _apply, _observe
 from hybridkit.cutover._model import CompletionMethod, PlannedBatch, Readiness
 from hybridkit.cutover._plan import plan_create
 from hybridkit.errors import PlanError
@@ -23,9 +23,9 @@ def _setup(tmp_path, emails=EMAILS):
     org = make_org()
     session = FakeSession(org)
     planned = [PlannedBatch("Wave1", tuple(emails))]
-    observed, _ = _apply.observe_batches(session)
-    results = _apply.create_batches(session, plan_create(planned, observed), OPTIONS)
-    assert results[0][1] == "created"
+    observed = _observe.observe_batches(session)
+    results = _apply.create_batches(session, plan_create(planned, observed), OPTIONS, observed)
+    assert results.batches[0].outcome == "created"
     org.clock.advance(6 * 3600)
     return org, session, Journal(tmp_path / "j.sqlite")
 
@@ -36,7 +36,7 @@ def _audit(org, event):
 
 def test_create_is_idempotent_and_conflicts_name_the_difference(tmp_path):
     org, session, _ = _setup(tmp_path)
-    observed, _ = _apply.observe_batches(session)
+    observed = _observe.observe_batches(session)
     again = plan_create([PlannedBatch("Wave1", tuple(EMAILS))], observed)
     assert [c.action.value for c in again.changes] == ["unchanged"]
     moved = plan_create([PlannedBatch("Wave1", tuple(EMAILS[:-1]) + ("new@contoso.com",))], observed)
@@ -46,7 +46,7 @@ def test_create_is_idempotent_and_conflicts_name_the_difference(tmp_path):
 
 def test_complete_batch_in_chunks_skips_failed_and_follows(tmp_path):
     org, session, journal = _setup(tmp_path)
-    moves = _apply.read_moves(session, batches=["Wave1"])
+    moves = _observe.read_moves(session, batches=["Wave1"])
     at = org.clock.now()
     before = len(session.pipelines)
     outcome = _apply.run_completion(session, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST, at=at,
@@ -60,7 +60,7 @@ def test_complete_batch_in_chunks_skips_failed_and_follows(tmp_path):
     assert {s.status for s in final.values()} == {"Completed"} and len(final) == 12
     assert sorted(_audit(org, "Resume-MoveRequest")) == sorted(outcome.followed)
     # a re-run repeats nothing
-    moves = _apply.read_moves(session, batches=["Wave1"])
+    moves = _observe.read_moves(session, batches=["Wave1"])
     again = _apply.run_completion(session, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST,
                                   at=org.clock.now())
     assert again.sent == [] and len(_audit(org, "Resume-MoveRequest")) == 12
@@ -70,7 +70,7 @@ def test_not_synced_is_reported_and_skipped(tmp_path):
     org = make_org()
     session = FakeSession(org)
     _apply.create_batches(session, plan_create([PlannedBatch("W", tuple(EMAILS[:2]))], {}), OPTIONS)
-    moves = _apply.read_moves(session, mailboxes=EMAILS[:2] + ["ghost@contoso.com"])
+    moves = _observe.read_moves(session, mailboxes=EMAILS[:2] + ["ghost@contoso.com"])
     outcome = _apply.run_completion(session, Journal(tmp_path / "j.sqlite"), EMAILS[:2] + ["ghost@contoso.com"],
                                     moves, method=CompletionMethod.MOVEREQUEST, at=org.clock.now())
     kinds = {i.mailbox: i.readiness for i in outcome.plan.items}
@@ -81,7 +81,7 @@ def test_not_synced_is_reported_and_skipped(tmp_path):
 
 def test_interrupted_run_resumes_without_repeating(tmp_path):
     org, session, journal = _setup(tmp_path)
-    moves = _apply.read_moves(session, batches=["Wave1"])
+    moves = _observe.read_moves(session, batches=["Wave1"])
 
     class Killed(Exception):
         pass
@@ -103,7 +103,7 @@ def test_interrupted_run_resumes_without_repeating(tmp_path):
                 [{"Identity": m} for m in second])
     session.run(_apply.completion_pipelines(CompletionMethod.MOVEREQUEST, org.clock.now())[1],
                 [{"Identity": m} for m in second])
-    moves = _apply.read_moves(session, batches=["Wave1"])
+    moves = _observe.read_moves(session, batches=["Wave1"])
     outcome = _apply.run_completion(session, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST,
                                     at=org.clock.now() + dt.timedelta(seconds=1))
     assert outcome.resumed
@@ -118,14 +118,14 @@ def test_interrupted_run_resumes_without_repeating(tmp_path):
 
 def test_migrationuser_method(tmp_path):
     org, session, journal = _setup(tmp_path, EMAILS[:3])
-    moves = _apply.read_moves(session, mailboxes=EMAILS[:1])
+    moves = _observe.read_moves(session, mailboxes=EMAILS[:1])
     outcome = _apply.run_completion(session, journal, EMAILS[:1], moves, method=CompletionMethod.MIGRATIONUSER,
                                     at=org.clock.now())
     assert outcome.sent == [EMAILS[0]] and session.pipelines[-1][0] == "Set-MigrationUser"
     org.clock.advance(1800)
     final = _apply.follow(session, EMAILS[:1], poll_interval=0, timeout=1)
     assert final[EMAILS[0]].status == "Completed"
-    assert _apply.read_moves(session, mailboxes=[EMAILS[1]])[EMAILS[1]].status == "Synced"
+    assert _observe.read_moves(session, mailboxes=[EMAILS[1]])[EMAILS[1]].status == "Synced"
 
 
 def test_create_with_start_starts_an_identical_batch_that_was_never_started(tmp_path):
@@ -133,16 +133,120 @@ def test_create_with_start_starts_an_identical_batch_that_was_never_started(tmp_
     session = FakeSession(org)
     planned = [PlannedBatch("Wave2", tuple(EMAILS[:4]))]
     idle = _apply.CreateOptions(DEFAULT_ENDPOINT, "contoso.mail.onmicrosoft.com", start=False)
-    observed, _ = _apply.observe_batches(session)
-    assert _apply.create_batches(session, plan_create(planned, observed), idle)[0][1] == "created"
-    observed, _ = _apply.observe_batches(session)
+    observed = _observe.observe_batches(session)
+    assert _apply.create_batches(session, plan_create(planned, observed), idle).batches[0].outcome == "created"
+    observed = _observe.observe_batches(session)
     assert observed["Wave2"].status == "Created"
     # Without --start an identical batch is left alone; with it, the idle batch is started, once.
     assert [c.action.value for c in plan_create(planned, observed).changes] == ["unchanged"]
     plan = plan_create(planned, observed, start=True)
     assert [c.render() for c in _apply.create_commands(plan, OPTIONS)] == ["Start-MigrationBatch -Identity 'Wave2'"]
-    assert _apply.create_batches(session, plan, OPTIONS)[0][1] == "started"
+    assert _apply.create_batches(session, plan, OPTIONS).batches[0].outcome == "started"
     org.clock.advance(6 * 3600)
-    observed, _ = _apply.observe_batches(session)
+    observed = _observe.observe_batches(session)
     assert observed["Wave2"].status not in ("Created", "Stopped")
     assert [c.action.value for c in plan_create(planned, observed, start=True).changes] == ["unchanged"]
+
+
+def test_every_read_ends_in_select_object(tmp_path):
+    org, session, journal = _setup(tmp_path)
+    observed = _observe.observe_batches(session, columns=_observe.BATCH_COLUMNS)
+    _observe.observe_batches(session, names=["Wave1"])
+    _observe.migration_endpoints(session)
+    _observe.batch_members(session, ["Wave1"])
+    moves = _observe.read_moves(session, batches=["Wave1"], mailboxes=["ghost@contoso.com"])
+    outcome = _apply.run_completion(session, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST,
+                                    at=org.clock.now())
+    _apply.follow(session, outcome.followed, poll_interval=0, timeout=0)
+    _apply.create_batches(session, plan_create([PlannedBatch("Wave9", ("user13@contoso.com",))], observed),
+                          OPTIONS, observed)
+    reads = [p for p, _ in session.pipelines if p.startswith("Get-")]
+    assert reads and all(p.endswith("| Select-Object") for p in reads), reads
+    # the columns: exactly what the callers use
+    assert set(_observe.READINESS_COLUMNS) == {"Identity", "Status", "StatusDetail", "Message", "CompleteAfter"}
+
+
+def test_a_user_already_in_another_batch_is_a_failed_mailbox_not_a_failed_batch_and_a_rerun_says_the_same(tmp_path):
+    org, session, _ = _setup(tmp_path, EMAILS[:3])
+    planned = [PlannedBatch("Wave2", (EMAILS[2], EMAILS[5]))]
+    observed = _observe.observe_batches(session)
+    plan = plan_create(planned, observed)
+    assert [c.action.value for c in plan.changes] == ["create"] and EMAILS[2] in plan.warnings[0]
+    result = _apply.create_batches(session, plan, OPTIONS, observed)
+    assert [(b.batch, b.outcome) for b in result.batches] == [("Wave2", "created")] and result.failed
+    outcomes = {m.mailbox: m for m in result.mailboxes}
+    assert outcomes[EMAILS[5]].outcome == "created"
+    assert outcomes[EMAILS[2]].outcome == "failed" and outcomes[EMAILS[2]].detail.startswith(
+        'UserDuplicateInOtherBatchException: The user "user02@contoso.com" is already included in migration batch '
+        '"Wave1."')
+    created = len([p for p, _ in session.pipelines if p == "New-MigrationBatch"])
+    observed = _observe.observe_batches(session)
+    again = _apply.create_batches(session, plan_create(planned, observed), OPTIONS, observed)
+    assert [b.outcome for b in again.batches] == ["unchanged"] and again.failed
+    assert {m.mailbox: m.outcome for m in again.mailboxes} == {EMAILS[2]: "failed", EMAILS[5]: "unchanged"}
+    assert len([p for p, _ in session.pipelines if p == "New-MigrationBatch"]) == created
+
+
+class _SyncBetweenSetAndResume(FakeSession):
+    """The lab's clock passes the moves' next scheduled incremental sync between Set- and Resume-MoveRequest."""
+
+    def run(self, command, input_items=None):
+        result = super().run(command, input_items)
+        if self.pipelines[-1][0] == "Set-MoveRequest":
+            self.org.clock.advance(24 * 3600 + 60)
+        return result
+
+
+def test_resume_refused_because_the_move_is_already_completing_is_a_success(tmp_path):
+    org = make_org()
+    session = _SyncBetweenSetAndResume(org)
+    emails = EMAILS[:3]
+    observed = _observe.observe_batches(session)
+    _apply.create_batches(session, plan_create([PlannedBatch("Wave1", tuple(emails))], observed), OPTIONS)
+    org.clock.advance(6 * 3600)
+    moves = _observe.read_moves(session, batches=["Wave1"])
+    with Journal(tmp_path / "j.sqlite") as journal:
+        outcome = _apply.run_completion(session, journal, emails, moves, method=CompletionMethod.MOVEREQUEST,
+                                        at=org.clock.now())
+        steps = {s.target: s.state.value for s in journal.steps(outcome.run_id)}
+    assert outcome.send_failed == {} and set(outcome.under_way) == set(emails)
+    assert set(outcome.followed) == set(emails) and set(steps.values()) == {"done"}
+    results = {r.mailbox: r for r in _apply.completion_results(outcome, {}, False)}
+    assert {r.outcome for r in results.values()} == {"completing"} and not any(r.failed for r in results.values())
+    final = _apply.follow(session, outcome.followed, poll_interval=0, timeout=1)
+    assert {s.status for s in final.values()} == {"Completed"}
+
+
+def test_a_completion_exchange_lost_is_sent_again_on_a_rerun(tmp_path):
+    import copy
+
+    org, session, journal = _setup(tmp_path, EMAILS[:2])
+    saved = copy.deepcopy(org.online.collection("MoveRequest"))  # the state Exchange had persisted
+    moves = _observe.read_moves(session, batches=["Wave1"])
+    first = _apply.run_completion(session, journal, EMAILS[:2], moves, method=CompletionMethod.MOVEREQUEST,
+                                  at=org.clock.now())
+    assert sorted(first.sent) == EMAILS[:2]
+    org.online.collections["MoveRequest"] = saved  # Exchange restarted before persisting the completions
+    moves = _observe.read_moves(session, batches=["Wave1"])
+    assert {m.status for m in moves.values()} == {"Synced"} and all(m.complete_after is None for m in moves.values())
+    again = _apply.run_completion(session, journal, EMAILS[:2], moves, method=CompletionMethod.MOVEREQUEST,
+                                  at=org.clock.now())
+    assert sorted(again.sent) == EMAILS[:2], [(i.mailbox, i.readiness, i.reason) for i in again.plan.items]
+    org.clock.advance(3600)
+    final = _apply.follow(session, EMAILS[:2], poll_interval=0, timeout=1)
+    assert {s.status for s in final.values()} == {"Completed"}
+
+
+def test_ctrl_c_mid_completion_records_the_run_interrupted(tmp_path):
+    org, session, journal = _setup(tmp_path)
+    moves = _observe.read_moves(session, batches=["Wave1"])
+
+    def ctrl_c(index):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _apply.run_completion(session, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST,
+                              at=org.clock.now(), chunk_size=4, after_chunk=ctrl_c)
+    [run] = journal.list_runs(kind=_apply.JOURNAL_KIND)
+    assert run.status.value == "interrupted"
+    assert journal.find_resumable(_apply.JOURNAL_KIND, run.plan_fingerprint).run_id == run.run_id

@@ -74,13 +74,19 @@ def test_create_watch_complete_one_then_batch(online_lab, tmp_path):
     what_if = _cli(config, *args, "--start", "--what-if")
     assert what_if.exit_code == 0, what_if.output
     assert "New-MigrationBatch -Name 'Wave-1'" in what_if.output and "-AutoStart" in what_if.output
-    assert "ReadAllBytes(" in what_if.output and "Wave-1" not in str(org.online.collection("MigrationBatch"))
+    assert "-CSVData ([System.Text.Encoding]::UTF8.GetBytes(" in what_if.output  # the bytes inline: pasteable
+    assert "Wave-1" not in str(org.online.collection("MigrationBatch"))
 
     created = _cli(config, "-o", "json", *args, "--start", "--complete-after", "+30d")
     assert created.exit_code == 0, created.output
-    assert json.loads(created.output)["batches"][0]["outcome"] == "created"
-    again = _cli(config, "-o", "json", *args, "--start")
-    assert json.loads(again.output)["batches"][0]["outcome"] == "unchanged"
+    doc = json.loads(created.output)
+    assert doc["items"][0] == {"batch": "Wave-1", "action": "create", "outcome": "created",
+                               "detail": "12 mailboxes, status Syncing"}
+    assert sorted(i["mailbox"] for i in doc["items"][1:]) == members
+    assert {i["outcome"] for i in doc["items"][1:]} == {"created"} and doc["summary"]["mailboxes"] == {"created": 12}
+    assert doc["complete_after"].endswith("Z") and doc["what_if"] is False
+    again = json.loads(_cli(config, "-o", "json", *args, "--start").output)
+    assert again["items"][0]["outcome"] == "unchanged" and again["summary"]["batches"] == {"unchanged": 1}
     other = _plan(tmp_path, {"Wave-1": members[:-1] + [_users(org, 20)[-1]]})
     conflict = _cli(config, "cutover", "create", str(other), "--endpoint", DEFAULT_ENDPOINT,
                     "--target-delivery-domain", TDD)
@@ -90,12 +96,13 @@ def test_create_watch_complete_one_then_batch(online_lab, tmp_path):
     assert watched.exit_code == 0 and "Wave-1" in watched.output and "Syncing" in watched.output  # bounded watch
     org.clock.advance(24 * HOUR)  # hours of syncing in a moment
     status = json.loads(_cli(config, "-o", "json", "cutover", "status", "--batch", "Wave-1").output)
-    batch = status["batches"][0]
-    assert batch["status"] == "SyncedwithErrors"
+    batch = status["items"][0]
+    assert batch["batch"] == "Wave-1" and batch["status"] == "SyncedWithErrors"
+    assert status["observed_at"].endswith("Z") and batch["total"] == 12 and batch["failed"] == 2
     rows = {r["mailbox"]: r for r in batch["mailboxes"]}
-    assert "exceeds the target quota" in rows[members[3]]["message"]
-    assert "TooManyBadItems" in rows[members[7]]["message"]
-    assert rows[members[0]]["status"] == "Synced"
+    assert "exceeds the target quota" in rows[members[3]]["detail"]
+    assert "TooManyBadItems" in rows[members[7]]["detail"]
+    assert rows[members[0]]["status"] == "Synced" and isinstance(rows[members[0]]["size_bytes"], int)
 
     # The trap: a plain Resume-MoveRequest bounces and does not complete.
     session = open_session(lab_profile_from_ready("t", handle.server.ready_info(), endpoint="online"))
@@ -112,7 +119,8 @@ def test_create_watch_complete_one_then_batch(online_lab, tmp_path):
     one = _cli(config, "-o", "json", "cutover", "complete", "--mailbox", members[0], "--journal", str(journal),
                "--wait", "--poll-interval", "0.1", "--timeout", "30")
     assert one.exit_code == 0, one.output
-    assert json.loads(one.output)["mailboxes"][0]["result"] == "Completed"
+    [row] = json.loads(one.output)["items"]
+    assert (row["action"], row["outcome"], row["status"]) == ("complete", "completed", "Completed")
     assert _status(org, members[1]) == "Synced" and _status(org, members[2]) == "Synced"
     onprem = next(r for r in org.onprem.recipients.values() if r.get("PrimarySmtpAddress", "").lower() == members[0])
     assert onprem["RecipientTypeDetails"] == "RemoteUserMailbox"
@@ -120,14 +128,16 @@ def test_create_watch_complete_one_then_batch(online_lab, tmp_path):
     whole = _cli(config, "-o", "json", "cutover", "complete", "--batch", "Wave-1", "--journal", str(journal),
                  "--wait", "--poll-interval", "0.1", "--timeout", "60")
     assert whole.exit_code == 1, whole.output
-    results = {r["mailbox"]: r for r in json.loads(whole.output)["mailboxes"]}
-    assert results[members[3]]["readiness"] == "failed" and "quota" in results[members[3]]["detail"]
-    assert results[members[7]]["readiness"] == "failed"
-    assert {results[m]["result"] for m in members if m not in (members[0], members[3], members[7])} == {"Completed"}, results
-    assert results[members[0]]["readiness"] == "done" and results[members[0]]["result"] == "done"
+    doc = json.loads(whole.output)
+    results = {r["mailbox"]: r for r in doc["items"]}
+    assert results[members[3]]["outcome"] == "failed" and "quota" in results[members[3]]["detail"]
+    assert results[members[7]]["outcome"] == "failed" and results[members[7]]["action"] == "none"
+    assert {results[m]["outcome"] for m in members if m not in (members[3], members[7])} == {"completed"}, results
+    assert results[members[0]]["action"] == "none"  # completed before: nothing sent
+    assert doc["summary"] == {"completed": 10, "failed": 2} and doc["run_id"] and doc["resumed"] is False
     assert sorted(_audit(org, "Completed")) == sorted(set(members) - {members[3], members[7]})
     final = json.loads(_cli(config, "-o", "json", "cutover", "status").output)
-    assert final["batches"][0]["status"] == "CompletedWithErrors"
+    assert final["items"][0]["status"] == "CompletedWithErrors"
 
 
 def _status(org: Any, mailbox: str) -> str:
@@ -177,7 +187,7 @@ def test_sigkill_mid_completion_then_rerun_completes_each_exactly_once(lab_facto
     assert sorted(resumes) == sorted(ready), "every ready mailbox signalled exactly once, none skipped"
     status = json.loads(_cli(config, "-o", "json", "cutover", "status", "--batch", "Wave-K").output)
     assert sorted(_audit(org, "Completed")) == sorted(ready)
-    assert {r["status"] for r in status["batches"][0]["mailboxes"] if r["mailbox"] in ready} == {"Completed"}
+    assert {r["status"] for r in status["items"][0]["mailboxes"] if r["mailbox"] in ready} == {"Completed"}
     wire = [r for r in handle.audit_records("pipeline") if "Resume-MoveRequest" in r.get("cmdlets", [])]
     assert sum(int(r["input_count"]) for r in wire) == len(ready), "no mailbox sent twice on the wire"
 
@@ -223,7 +233,7 @@ def test_from_file_what_if_then_migrationuser_and_status_table(online_lab, tmp_p
                 "--method", "migrationuser", "--wait", "--poll-interval", "0.1", "--timeout", "30",
                 "--journal", str(tmp_path / "j.sqlite"))
     assert done.exit_code == 0, done.output
-    assert json.loads(done.output)["mailboxes"][0]["result"] == "Completed"
+    assert json.loads(done.output)["items"][0]["outcome"] == "completed"
     assert _audit(org, "CompletionSignal") == [members[0]] and not _audit(org, "Resume-MoveRequest")
 
     table = _cli(config, "cutover", "status", "--batch", "Wave-2")
@@ -244,8 +254,9 @@ def test_plan_from_batches_planner_feeds_create(online_lab, tmp_path):
                    "--target-delivery-domain", TDD, "--what-if")
     assert what_if.exit_code == 0, what_if.output
     text = what_if.output.replace("\n", "")
-    assert "New-MigrationBatch -Name 'Cut-001'" in text and "Cut-001.csv')" in text and "ReadAllBytes(" in text
+    assert "New-MigrationBatch -Name 'Cut-001'" in text and "ReadAllBytes(" not in text
+    assert f"@('EmailAddress','{members[0]}','{members[1]}') -join" in text  # the CSV bytes inline
     created = _cli(config, "-o", "json", "cutover", "create", str(tmp_path / "planned"), "--endpoint", DEFAULT_ENDPOINT,
                    "--target-delivery-domain", TDD)
-    assert json.loads(created.output)["batches"] == [
-        {"name": "Cut-001", "outcome": "created", "detail": "2 mailboxes, status Created"}]
+    assert json.loads(created.output)["items"][0] == {
+        "batch": "Cut-001", "action": "create", "outcome": "created", "detail": "2 mailboxes, status Created"}

@@ -8,7 +8,7 @@ import pytest
 
 from hybridkit.cutover._model import BatchAction, CompletionMethod, MoveState, ObservedBatch, PlannedBatch, Readiness
 from hybridkit.cutover._plan import csv_data, parse_plan, plan_completion, plan_create, select_batches
-from hybridkit.cutover._when import parse_when, show_time
+from hybridkit.cutover._when import iso_z, parse_when, show_time
 from hybridkit.errors import InputError
 
 NOW = dt.datetime(2026, 11, 28, 1, 30, tzinfo=dt.timezone.utc)
@@ -43,6 +43,31 @@ def test_when_without_zone_is_refused_with_explanation():
 def test_when_garbage_refused(text):
     with pytest.raises(InputError):
         parse_when(text, NOW)
+
+
+@pytest.mark.parametrize("text", ["2026-12-24Z", "2026-12-24", "2026-12-24+01:00"])
+def test_a_date_without_a_time_is_refused_as_lacking_a_time_not_a_zone(text):
+    with pytest.raises(InputError) as info:
+        parse_when(text, NOW, option="--at")
+    said = str(info.value)
+    assert "--at" in said and "no time of day" in said and "zone" not in said, said
+
+
+def test_times_in_the_past_are_refused_unless_now_or_allowed():
+    slip = "2025-11-28T01:00Z"  # a one-digit slip: a year ago
+    with pytest.raises(InputError) as info:
+        parse_when(slip, NOW, option="--at")
+    said = str(info.value)
+    assert "--at" in said and "in the past" in said and "--allow-past" in said and "'now'" in said, said
+    assert parse_when(slip, NOW, allow_past=True) == dt.datetime(2025, 11, 28, 1, 0, tzinfo=UTC)
+    assert parse_when("2026-11-28T01:27Z", NOW) == NOW - dt.timedelta(minutes=3)  # a few minutes: clock skew
+    assert parse_when("now", NOW) == NOW
+
+
+def test_iso_z_is_iso_8601_utc():
+    assert iso_z(dt.datetime(2026, 11, 28, 3, 0, 5, 123, tzinfo=dt.timezone(dt.timedelta(hours=1)))) == \
+        "2026-11-28T02:00:05Z"
+    assert iso_z(None) is None
 
 
 def test_show_time_says_its_zone():
@@ -80,12 +105,15 @@ def test_plan_create_create_unchanged_conflict():
     }
     plan = plan_create(planned, observed)
     actions = {c.name: c.action for c in plan.changes}
+    # A mailbox already in another batch does not stop the batch: Exchange creates it and fails only that user.
     assert actions == {"New": BatchAction.CREATE, "Same": BatchAction.UNCHANGED, "Diff": BatchAction.CONFLICT,
-                       "Taken": BatchAction.CONFLICT}
+                       "Taken": BatchAction.CREATE}
     diff = next(c for c in plan.conflicts if c.name == "Diff")
     assert diff.missing == ("e@x.com",) and diff.extra == ("f@x.com",)
     assert "e@x.com" in diff.reason and "f@x.com" in diff.reason
-    assert "Other" in next(c for c in plan.conflicts if c.name == "Taken").reason
+    [warning] = plan.warnings
+    assert "z@x.com" in warning and "Other" in warning and "Taken" in warning
+    assert "UserDuplicateInOtherBatchException" in warning
 
 
 def test_csv_data_bytes():
@@ -103,21 +131,24 @@ def test_completion_readiness():
         _m("f@x.com", "Failed", message="Error: quota"), _m("c@x.com", "Completed"),
         _m("p@x.com", "CompletionInProgress"), _m("j@x.com", "Synced"),
         _m("d@x.com", "InProgress", "IncrementalSync", after=at), _m("e@x.com", "Synced", after=at),
-        _m("i@x.com", "InProgress", "IncrementalSync"),
+        _m("i@x.com", "InProgress", "IncrementalSync"), _m("k@x.com", "Synced", after=at - dt.timedelta(hours=1)),
     ]}
     plan = plan_completion(
         ["S@x.com", "a@x.com", "q@x.com", "f@x.com", "c@x.com", "p@x.com", "j@x.com", "d@x.com", "e@x.com",
-         "n@x.com", "s@x.com", "i@x.com"],
-        moves, method=CompletionMethod.MOVEREQUEST, at=at, signalled=["j@x.com"], in_doubt=["d@x.com", "e@x.com"],
+         "n@x.com", "s@x.com", "i@x.com", "k@x.com"],
+        moves, method=CompletionMethod.MOVEREQUEST, at=at, signalled=["j@x.com", "k@x.com"],
+        in_doubt=["d@x.com", "e@x.com"],
     )
     got = {i.mailbox: i.readiness for i in plan.items}
     assert got == {
         "s@x.com": Readiness.COMPLETE, "a@x.com": Readiness.COMPLETE, "q@x.com": Readiness.NOT_READY,
         "f@x.com": Readiness.FAILED, "c@x.com": Readiness.DONE, "p@x.com": Readiness.SIGNALLED,
-        "j@x.com": Readiness.SIGNALLED, "d@x.com": Readiness.SIGNALLED, "e@x.com": Readiness.COMPLETE,
-        "n@x.com": Readiness.NOT_FOUND, "i@x.com": Readiness.COMPLETE,
+        # j: the journal says sent, but Exchange shows Synced with no CompleteAfter: the completion was lost
+        "j@x.com": Readiness.COMPLETE, "d@x.com": Readiness.SIGNALLED, "e@x.com": Readiness.COMPLETE,
+        "n@x.com": Readiness.NOT_FOUND, "i@x.com": Readiness.COMPLETE, "k@x.com": Readiness.SIGNALLED,
     }
-    assert len(plan.items) == 11  # duplicates folded
+    assert len(plan.items) == 12  # duplicates folded
+    assert "not in Exchange" in next(i.reason for i in plan.items if i.mailbox == "j@x.com")
     assert "skipped, not forced" in next(i.reason for i in plan.items if i.mailbox == "q@x.com")
     mu = plan_completion(["e@x.com"], moves, method=CompletionMethod.MIGRATIONUSER, at=at, in_doubt=["e@x.com"])
     assert mu.items[0].readiness is Readiness.SIGNALLED

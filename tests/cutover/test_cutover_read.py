@@ -49,3 +49,23 @@ def test_read_plan_errors(tmp_path):
         read_plan(tmp_path)
     (tmp_path / "plan.json").write_text(json.dumps({"batches": [{"name": "B", "mailboxes": ["a@x.com"]}]}))
     assert read_plan(tmp_path)[0].mailboxes == ("a@x.com",)
+
+
+def test_values_are_read_as_exchange_sends_them_not_as_strings():
+    import datetime as dt
+    import uuid
+
+    from hybridkit.cutover._observe import _move_state, as_bytes, as_text, as_when
+    from hybridkit.ps import PSObject
+
+    when = dt.datetime(2026, 12, 5, 22, 0, tzinfo=dt.timezone.utc)
+    assert as_when(when) == when and as_when(dt.datetime(2026, 12, 5, 22, 0)) == when
+    assert as_when("2026-12-05T22:00:00Z") == when and as_when(None) is None and as_when(12) is None
+    assert as_bytes("152.1 MB (159,450,824 bytes)") == 159_450_824 and as_bytes(42) == 42 and as_bytes(None) is None
+    assert as_text(["a", "b"]) == "a, b" and as_text(None) == "" and as_text(uuid.UUID(int=1)).endswith("01")
+    state = _move_state(PSObject(["Selected.Microsoft.Exchange.Management.RecipientTasks.MoveRequestStatistics"], {
+        "Identity": "Ann@Contoso.com", "Status": "Synced", "StatusDetail": "IncrementalSync", "PercentComplete": 95,
+        "BytesTransferred": "4.243 GB (4,555,456,537 bytes)", "TotalMailboxSize": 4_555_456_537,
+        "Message": None, "CompleteAfter": when}))
+    assert (state.mailbox, state.percent, state.transferred_bytes, state.size_bytes, state.complete_after) == (
+        "ann@contoso.com", 95, 4_555_456_537, 4_555_456_537, when)

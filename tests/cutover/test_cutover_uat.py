@@ -14,6 +14,7 @@ pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not a
 from hybridkit.cli import app  # noqa: E402
 from hybridkit.cutover._model import CompletionMethod, MoveState, Readiness  # noqa: E402
 from hybridkit.cutover._plan import plan_completion  # noqa: E402
+from hybridkit.journal import Journal  # noqa: E402
 from hybridkit.lab.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
 from tests.cutover.test_cutover_cli import HOUR, TDD, _cli, _config, _plan, _users  # noqa: E402
 
@@ -32,7 +33,7 @@ def still_lab(lab_factory, tmp_path):
 def _live(config: Path, batch: str, mailbox: str) -> str:
     """The move's status as `cutover status -o json` shows it (which also lets the lab's state catch up)."""
     data = json.loads(_cli(config, "-o", "json", "cutover", "status", "--batch", batch).output)
-    return next(r["status"] for r in data["batches"][0]["mailboxes"] if r["mailbox"] == mailbox)
+    return next(r["status"] for r in data["items"][0]["mailboxes"] if r["mailbox"] == mailbox)
 
 
 def _z(value: dt.datetime) -> str:
@@ -64,20 +65,21 @@ def test_complete_at_a_later_time_then_now_completes_now(still_lab, tmp_path: Pa
     org.clock.advance(24 * HOUR)
     journal = str(tmp_path / "j.sqlite")
     tonight = _z(org.clock.now() + dt.timedelta(hours=20))  # the lab's clock, not this machine's
+    # the still lab's clock is weeks behind this machine's: its times need --allow-past
     first = _cli(config, "-o", "json", "cutover", "complete", "--mailbox", members[0], "--at", tonight,
-                 "--journal", journal)
+                 "--allow-past", "--journal", journal)
     assert first.exit_code == 0, first.output
     org.clock.advance(1 * HOUR)
     assert _live(config, "Early", members[0]) == "Synced"
     now = _cli(config, "-o", "json", "cutover", "complete", "--mailbox", members[0], "--at", _z(org.clock.now()),
-               "--journal", journal)
+               "--allow-past", "--journal", journal)
     assert now.exit_code == 0, now.output
-    row = json.loads(now.output)["mailboxes"][0]
-    assert row["readiness"] == "complete" and row["result"] == "sent", row
+    row = json.loads(now.output)["items"][0]
+    assert row["action"] == "complete" and row["outcome"] == "sent", row
     org.clock.advance(1 * HOUR)
     assert _live(config, "Early", members[0]) == "Completed"
     again = _cli(config, "-o", "json", "cutover", "complete", "--mailbox", members[0], "--journal", journal)
-    assert json.loads(again.output)["mailboxes"][0]["readiness"] == "done"
+    assert json.loads(again.output)["items"][0]["outcome"] == "completed"
 
 
 def test_from_file_as_people_and_excel_write_it(tmp_path: Path) -> None:
@@ -119,7 +121,7 @@ def test_status_watch_with_json_waits_for_the_batches_to_settle(lab_factory, tmp
     watched = _cli(config, "-o", "json", "cutover", "status", "--watch", "--interval", "0.2", "--timeout", "60")
     assert watched.exit_code == 0, watched.output
     data = json.loads(watched.output)  # one JSON document, after the sync
-    assert data["batches"][0]["status"] == "Synced", data
+    assert data["items"][0]["status"] == "Synced", data
 
 
 def test_ctrl_c_mid_completion_says_how_to_carry_on_and_the_rerun_does(still_lab, tmp_path: Path, monkeypatch) -> None:
@@ -141,17 +143,19 @@ def test_ctrl_c_mid_completion_says_how_to_carry_on_and_the_rerun_does(still_lab
 
     journal = str(tmp_path / "j.sqlite")
     args = ["cutover", "complete", "--batch", "Night", "--chunk-size", "1", "--journal", journal,
-            "--at", _z(org.clock.now())]
+            "--at", _z(org.clock.now()), "--allow-past"]
     monkeypatch.setattr(_apply, "run_completion", interrupted)
     cut = CliRunner().invoke(app, ["--config", str(config), *args])
     assert cut.exit_code == 130
     said = " ".join(cut.output.split())
     assert "run the same command again" in said and "journal run" in said, cut.output
+    with Journal(Path(journal)) as book:  # the Ctrl-C'd run is recorded as interrupted, not left running
+        assert [r.status.value for r in book.list_runs()] == ["interrupted"]
     monkeypatch.setattr(_apply, "run_completion", real)
     rerun = _cli(config, "-o", "json", *args)
     assert rerun.exit_code == 0, rerun.output
-    rows = {r["mailbox"]: r for r in json.loads(rerun.output)["mailboxes"]}
-    assert sorted(r["readiness"] for r in rows.values()) == ["complete", "complete", "signalled"], rows
+    rows = {r["mailbox"]: r for r in json.loads(rerun.output)["items"]}
+    assert sorted(r["action"] for r in rows.values()) == ["complete", "complete", "follow"], rows
 
 
 def test_status_table_keeps_addresses_and_exchange_messages_readable_at_80_columns(still_lab, tmp_path: Path) -> None:
@@ -171,9 +175,9 @@ def test_status_table_keeps_addresses_and_exchange_messages_readable_at_80_colum
         " ".join(shown.output.split()), shown.output
     assert "bytes)" not in shown.output  # "5.03 GB", the exact count is in --output json
     data = json.loads(_cli(config, "-o", "json", "cutover", "status", "--batch", "Readable").output)
-    row = next(r for r in data["batches"][0]["mailboxes"] if r["mailbox"] == failing)
+    row = next(r for r in data["items"][0]["mailboxes"] if r["mailbox"] == failing)
     assert isinstance(row["transferred_bytes"], int) and row["transferred_bytes"] > 0
-    assert str(f"{row['transferred_bytes']:,}") in row["bytes_transferred"]
+    assert isinstance(row["size_bytes"], int) and row["size_bytes"] >= row["transferred_bytes"]
 
 
 def test_mistyped_endpoint_is_one_clear_error_before_anything_is_created(still_lab, tmp_path: Path) -> None:
@@ -189,7 +193,7 @@ def test_mistyped_endpoint_is_one_clear_error_before_anything_is_created(still_l
     assert not org.online.collection("MigrationBatch")
     ok = _cli(config, "-o", "json", *args, "--endpoint", DEFAULT_ENDPOINT.lower())
     assert ok.exit_code == 0, ok.output
-    assert [b["outcome"] for b in json.loads(ok.output)["batches"]] == ["created", "created"]
+    assert [i["outcome"] for i in json.loads(ok.output)["items"] if "mailbox" not in i] == ["created", "created"]
 
 
 def test_completion_table_keeps_each_address_on_one_line(still_lab, tmp_path: Path) -> None:
@@ -204,12 +208,12 @@ def test_completion_table_keeps_each_address_on_one_line(still_lab, tmp_path: Pa
                                        "--what-if"], terminal_width=80, catch_exceptions=False)
     assert "1 mailbox ready" in what_if.output, what_if.output
     done = CliRunner().invoke(app, ["--config", str(config), "cutover", "complete", "--batch", "Narrow", "--at",
-                                    _z(org.clock.now()), "--journal", str(tmp_path / "j.sqlite")],
+                                    _z(org.clock.now()), "--allow-past", "--journal", str(tmp_path / "j.sqlite")],
                               terminal_width=80, catch_exceptions=False)
     assert done.exit_code == 0, done.output
     for user in users:
-        assert any(user in line and " ready " in line and " sent " in line for line in done.output.splitlines()), \
-            done.output  # "ready", not "complete": the mailbox is not completed yet
+        assert any(user in line and " complete " in line and " sent " in line for line in done.output.splitlines()), \
+            done.output  # the action and its outcome: sent, not "completed" (the mailbox is not completed yet)
 
 
 def test_conflict_names_the_batch_once_and_says_what_to_do() -> None:
@@ -233,13 +237,16 @@ def test_what_if_with_output_json_is_one_json_document_with_the_same_commands(st
     doc = json.loads(_cli(config, "-o", "json", *create, "--start", "--what-if").output)
     assert doc["what_if"] is True and len(doc["commands"]) == 1 and doc["commands"][0].startswith("New-MigrationBatch")
     assert doc["commands"][0] in " ".join(text.stdout.split()) or doc["commands"][0] in text.stdout.replace("\n", "")
-    assert {b["name"]: b["action"] for b in doc["batches"]} == {"J1": "unchanged", "J2": "create"}
+    assert {b["batch"]: b["action"] for b in doc["items"]} == {"J1": "none", "J2": "create"}
+    assert doc["run_id"] is None and doc["summary"] == {"create": 1, "none": 1}
     org.clock.advance(24 * HOUR)
     complete = ["cutover", "complete", "--batch", "J1", "--at", "2030-01-01T00:00Z", "--what-if"]
     doc = json.loads(_cli(config, "-o", "json", *complete).output)
     assert [c.split(" | ")[1].split(" ")[0] for c in doc["commands"]] == ["Set-MoveRequest", "Resume-MoveRequest"]
     assert "-CompleteAfter '2030-01-01T00:00:00Z'" in doc["commands"][0]
-    assert sorted(r["mailbox"] for r in doc["mailboxes"]) == users[:2]
+    assert sorted(r["mailbox"] for r in doc["items"]) == users[:2] and {r["action"] for r in doc["items"]} == {
+        "complete"}
+    assert doc["complete_after"] == "2030-01-01T00:00:00Z" and doc["what_if"] is True
     assert not org.online.collection("MoveRequest")[users[0]].get("CompleteAfter")  # nothing was sent
 
 
@@ -249,7 +256,10 @@ def test_exchange_messages_with_brackets_are_shown_verbatim(still_lab, tmp_path:
 
     handle, org, config = still_lab
     message = "[Server=BN8] no [/b] [bold]x[/bold]"
-    monkeypatch.setattr(_apply, "create_batches", lambda *a, **k: [("W[/]", "failed", message)])
+    from hybridkit.cutover._model import BatchOutcome, CreateResult
+
+    monkeypatch.setattr(_apply, "create_batches",
+                        lambda *a, **k: CreateResult((BatchOutcome("W[/]", "create", "failed", message),)))
     plan_dir = _plan(tmp_path, {"W9": _users(org, 30)[28:30]})
     shown = CliRunner().invoke(app, ["--config", str(config), "cutover", "create", str(plan_dir), "--endpoint",
                                      DEFAULT_ENDPOINT, "--target-delivery-domain", TDD])

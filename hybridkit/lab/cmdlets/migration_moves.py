@@ -1,4 +1,10 @@
-"""Migration users and move requests (Exchange Online side). Shares state and helpers with ``migration``."""
+"""Move requests (Exchange Online side): New-, Get-, Get-...Statistics, Set-, Resume-, Suspend-, Remove-MoveRequest.
+
+A migration batch's moves carry ``BatchName`` ``MigrationService:<batch>`` and are held by PreventCompletion until
+the batch (or the user) is completed. ``New-MoveRequest`` makes a move outside any batch (onboarding: ``-Remote
+-RemoteHostName``); with ``-SuspendWhenReadyToComplete`` it waits as AutoSuspended when ready, and a plain
+``Resume-MoveRequest`` completes it.
+"""
 
 from __future__ import annotations
 
@@ -7,122 +13,27 @@ from typing import Any
 
 from hybridkit.lab import migration_state as ms
 from hybridkit.lab._types import LabObject
+from hybridkit.lab.cmdlets._migration_base import (
+    COMPLETING_PHASES,
+    T_MOVE,
+    T_STATS,
+    advance_moves,
+    as_text,
+    as_when,
+    audit,
+    dated,
+    find_move,
+    find_recipient,
+    lab_error,
+    limit_results,
+    moves_of,
+    not_found,
+    size_of,
+)
 from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
 from hybridkit.lab.shapes import shaped_object
-from hybridkit.lab.cmdlets.migration import (
-    _advance,
-    _audit,
-    _dated,
-    _error,
-    _find_batch,
-    _find_move,
-    _moves,
-    _not_found,
-    _text,
-    _user_status,
-    _when,
-)
 
 __all__: list[str] = []
-
-_DEFAULT_RESULT_SIZE = 1000
-_RESULT_SIZE_WARNING = (
-    "By default, only the first 1000 items are returned. Use the ResultSize parameter to specify the number of items "
-    'returned. To return all items, specify "-ResultSize Unlimited". Be aware that, depending on the actual number of '
-    "items, returning all items can take a long time and consume a large amount of memory. Also, we don't recommend "
-    "storing the results in a variable. Instead, pipe the results to another task or script to perform batch changes."
-)
-
-
-def _limit(ctx: CmdletContext, items: list[Any]) -> list[Any]:
-    size = ctx.params.get("ResultSize", _DEFAULT_RESULT_SIZE)
-    if str(size).lower() == "unlimited":
-        return items
-    limit = int(size)
-    if len(items) > limit and not ctx.has("ResultSize"):
-        ctx.warning(_RESULT_SIZE_WARNING)
-    return items[:limit]
-
-
-# ---------------------------------------------------------------- migration users
-
-
-def _user_object(ctx: CmdletContext, email: str, user: dict[str, Any]) -> LabObject:
-    move = _moves(ctx).get(email)
-    status = _user_status(ctx, email)
-    props = _dated(user)
-    props.update(
-        Identity=email,
-        Identifier=email,
-        Guid=uuid.uuid5(uuid.NAMESPACE_URL, "migrationuser:" + email),
-        EmailAddress=email,
-        Status=status,
-        StatusSummary=ms.status_summary(status),
-        ErrorSummary=user.get("_validation_error") or (move or {}).get("Message") if status.endswith("Failed") else None,
-        LastSuccessfulSyncTime=_when((move or {}).get("LastSuccessfulSyncTimestamp")),
-        MailboxGuid=(move or {}).get("ExchangeGuid"),
-        SkippedItemCount=(move or {}).get("BadItemsEncountered", 0),
-        DataConsistencyScore=(move or {}).get("DataConsistencyScore"),
-    )
-    return shaped_object("MigrationUser", props, email)
-
-
-@cmdlet("Get-MigrationUser")
-def get_migration_user(ctx: CmdletContext) -> None:
-    _advance(ctx)
-    users = ctx.side.collection("MigrationUser")
-    if ctx.has("Identity") or ctx.has("EmailAddress"):
-        wanted = _text(ctx.params.get("Identity") or ctx.params.get("EmailAddress")).strip().lower()
-        if wanted not in users:
-            ctx.error(_not_found(ctx, wanted))
-            return
-        selected = [wanted]
-    elif ctx.has("MailboxGuid"):
-        guid = str(ctx.params["MailboxGuid"]).lower()
-        selected = [e for e in users if str(_moves(ctx).get(e, {}).get("ExchangeGuid", "")).lower() == guid]
-    else:
-        selected = list(users)
-        if ctx.has("BatchId"):
-            found = _find_batch(ctx, ctx.params["BatchId"])
-            if found is None:
-                ctx.error(_not_found(ctx, ctx.params["BatchId"]))
-                return
-            selected = [e for e in selected if users[e].get("BatchId") == found[0]]
-    objects = [_user_object(ctx, e, users[e]) for e in selected]
-    if ctx.has("Status"):
-        objects = [o for o in objects if str(o.get("Status")).lower() == str(ctx.params["Status"]).lower()]
-    if ctx.has("StatusSummary"):
-        objects = [o for o in objects if str(o.get("StatusSummary")).lower() == str(ctx.params["StatusSummary"]).lower()]
-    for obj in _limit(ctx, objects):
-        ctx.output(obj)
-
-
-@cmdlet("Set-MigrationUser")
-def set_migration_user(ctx: CmdletContext) -> None:
-    _advance(ctx)
-    email = _text(ctx.params["Identity"]).strip().lower()
-    user = ctx.side.collection("MigrationUser").get(email)
-    if user is None:
-        ctx.error(_not_found(ctx, email))
-        return
-    now = ctx.now()
-    move = _moves(ctx).get(email)
-    if ctx.has("CompleteAfter"):
-        when = _when(ctx.params["CompleteAfter"])
-        if move is not None and move["_phase"] in ("completed", "completing"):
-            ctx.error(_error(ctx, f"The migration user '{email}' is already completing or completed.",
-                             "Microsoft.Exchange.Migration.MigrationUserAlreadyCompletedException", email))
-            return
-        user["CompleteAfter"] = when.isoformat() if when else None
-        if move is not None and when is not None:
-            ms.schedule_service_completion(move, when, now)
-            _audit(ctx, "CompletionSignal", email, via="Set-MigrationUser", complete_after=when.isoformat())
-    if ctx.has("StartAfter"):
-        when = _when(ctx.params["StartAfter"])
-        user["StartAfter"] = when.isoformat() if when else None
-    if ctx.params.get("ApproveSkippedItems") and move is not None:
-        move["_fault"] = None if move.get("_fault") == "baditems" else move.get("_fault")
-        move["DataConsistencyScore"] = "Good"
 
 
 # ---------------------------------------------------------------- move requests
@@ -130,7 +41,7 @@ def set_migration_user(ctx: CmdletContext) -> None:
 
 def _move_object(move: dict[str, Any]) -> LabObject:
     def values() -> dict[str, Any]:
-        props = _dated(move)
+        props = dated(move)
         props.update(RequestStyle="CrossOrg", Direction="Pull", Flags="CrossOrg, Pull", IsOffline=False,
                      Protect=False, TargetDatabase=None, Name=move.get("DisplayName") or move.get("Alias"),
                      PrimarySmtpAddress=move["Identity"], RecipientTypeDetails="MailUser", RecipientType="MailUser",
@@ -142,14 +53,14 @@ def _move_object(move: dict[str, Any]) -> LabObject:
 
 def _stats_object(move: dict[str, Any], include_report: bool) -> LabObject:
     def values() -> dict[str, Any]:
-        props = _dated(move)
+        props = dated(move)
         size = int(move.get("TotalMailboxSize") or 0)
         props["MailboxIdentity"] = move.get("DisplayName") or move["Identity"]
         props["TotalMailboxSize"] = ms.format_size(size)
         props["BytesTransferred"] = ms.format_size(int(move.get("BytesTransferred") or 0))
         props["ItemsTransferred"] = int(int(move.get("TotalMailboxItemCount") or 0)
                                         * (move.get("PercentComplete", 0) / 100))
-        props["SyncStage"] = move.get("StatusDetail")
+        props["SyncStage"] = ms.sync_stage(move)
         props["FailureSide"] = "Target" if move.get("FailureType") else None
         props.update(RequestStyle="CrossOrg", Direction="Pull", Flags="CrossOrg, Pull", Priority="Normal",
                      WorkloadType="Onboarding", RecipientTypeDetails="UserMailbox", IsValid=True,
@@ -162,24 +73,24 @@ def _stats_object(move: dict[str, Any], include_report: bool) -> LabObject:
 
 
 def _move_or_error(ctx: CmdletContext) -> dict[str, Any] | None:
-    _advance(ctx)
-    move = _find_move(ctx, ctx.params.get("Identity", ""))
+    advance_moves(ctx)
+    move = find_move(ctx, ctx.params.get("Identity", ""))
     if move is None:
-        ctx.error(_not_found(ctx, ctx.params.get("Identity", "")))
+        ctx.error(not_found(ctx, ctx.params.get("Identity", "")))
     return move
 
 
 @cmdlet("Get-MoveRequest")
 def get_move_request(ctx: CmdletContext) -> None:
-    _advance(ctx)
+    advance_moves(ctx)
     if ctx.has("Identity"):
-        move = _find_move(ctx, ctx.params["Identity"])
+        move = find_move(ctx, ctx.params["Identity"])
         if move is None:
-            ctx.error(_not_found(ctx, ctx.params["Identity"]))
+            ctx.error(not_found(ctx, ctx.params["Identity"]))
             return
         ctx.output(_move_object(move))
         return
-    moves = list(_moves(ctx).values())
+    moves = list(moves_of(ctx).values())
     if ctx.has("BatchName"):
         wanted = str(ctx.params["BatchName"]).lower()
         moves = [m for m in moves if str(m.get("BatchName")).lower() in (wanted, f"migrationservice:{wanted}")]
@@ -188,7 +99,7 @@ def get_move_request(ctx: CmdletContext) -> None:
     for flag in ("Suspend", "SuspendWhenReadyToComplete"):
         if ctx.has(flag):
             moves = [m for m in moves if bool(m.get(flag)) == bool(ctx.params[flag])]
-    for move in _limit(ctx, moves):
+    for move in limit_results(ctx, moves):
         ctx.output(_move_object(move))
 
 
@@ -205,8 +116,8 @@ def set_move_request(ctx: CmdletContext) -> None:
     if move is None:
         return
     identity = str(move["Identity"])
-    if move["_phase"] in ("completed", "completing"):
-        ctx.error(_error(ctx, f"The move request for '{identity}' can't be changed because it's {move['Status']}.",
+    if move["_phase"] in COMPLETING_PHASES:
+        ctx.error(lab_error(ctx, f"The move request for '{identity}' can't be changed because it's {move['Status']}.",
                          "Microsoft.Exchange.MailboxReplicationService.CannotModifyCompletedRequestPermanentException",
                          identity))
         return
@@ -217,7 +128,7 @@ def set_move_request(ctx: CmdletContext) -> None:
             changed.append(flag)
     for prop in ("CompleteAfter", "StartAfter"):
         if ctx.has(prop):
-            when = _when(ctx.params[prop])
+            when = as_when(ctx.params[prop])
             value = when.isoformat() if when else None
             if move.get(prop) != value:
                 move[prop] = value
@@ -226,7 +137,7 @@ def set_move_request(ctx: CmdletContext) -> None:
         move["BatchName"] = str(ctx.params["BatchName"])
         changed.append("BatchName")
     if changed:
-        _audit(ctx, "Set-MoveRequest", identity, changed=changed)
+        audit(ctx, "Set-MoveRequest", identity, changed=changed)
     else:
         ctx.warning(f"The command completed successfully but no settings of '{identity}' have been modified.")
 
@@ -238,11 +149,11 @@ def resume_move_request(ctx: CmdletContext) -> None:
         return
     identity = str(move["Identity"])
     if not ms.resume_move(move, ctx.now(), suspend_when_ready=bool(ctx.params.get("SuspendWhenReadyToComplete"))):
-        ctx.error(_error(ctx, f"The move request for '{identity}' can't be resumed because it's {move['Status']}.",
+        ctx.error(lab_error(ctx, f"The move request for '{identity}' can't be resumed because it's {move['Status']}.",
                          "Microsoft.Exchange.MailboxReplicationService.CannotResumeRequestPermanentException",
                          identity))
         return
-    _audit(ctx, "Resume-MoveRequest", identity, may_complete=ms.can_complete(move, ctx.now()))
+    audit(ctx, "Resume-MoveRequest", identity, may_complete=ms.can_complete(move, ctx.now()))
 
 
 @cmdlet("Suspend-MoveRequest")
@@ -252,11 +163,11 @@ def suspend_move_request(ctx: CmdletContext) -> None:
         return
     identity = str(move["Identity"])
     if not ms.suspend_move(move, ctx.now(), ctx.params.get("SuspendComment")):
-        ctx.error(_error(ctx, f"The move request for '{identity}' can't be suspended because it's {move['Status']}.",
+        ctx.error(lab_error(ctx, f"The move request for '{identity}' can't be suspended because it's {move['Status']}.",
                          "Microsoft.Exchange.MailboxReplicationService.CannotSuspendRequestPermanentException",
                          identity))
         return
-    _audit(ctx, "Suspend-MoveRequest", identity)
+    audit(ctx, "Suspend-MoveRequest", identity)
 
 
 @cmdlet("Remove-MoveRequest")
@@ -265,8 +176,59 @@ def remove_move_request(ctx: CmdletContext) -> None:
     if move is None:
         return
     identity = str(move["Identity"]).lower()
-    _moves(ctx).pop(identity, None)
+    moves_of(ctx).pop(identity, None)
     user = ctx.side.collection("MigrationUser").get(identity)
     if user is not None and move["_phase"] != "completed":
         user["_removed_move"] = True
-    _audit(ctx, "Remove-MoveRequest", identity)
+    audit(ctx, "Remove-MoveRequest", identity)
+
+
+@cmdlet("New-MoveRequest")
+def new_move_request(ctx: CmdletContext) -> None:
+    """A move outside any migration batch: onboarding (``-Remote -RemoteHostName``) of a cloud mail user."""
+    advance_moves(ctx)
+    identity = as_text(ctx.params["Identity"]).strip()
+    online = find_recipient(ctx.org.online, identity)
+    if online is None:
+        ctx.error(not_found(ctx, identity))
+        return
+    email = str(online.get("PrimarySmtpAddress") or identity).lower()
+    existing = moves_of(ctx).get(email)
+    if existing is not None:
+        name = existing.get("DisplayName") or email
+        if existing["_phase"] == "completed":  # Microsoft KB 3050691
+            message = (f"Mailbox '{name}' has a completed move request associated with it. Before you create a new "
+                       "move request for the mailbox, run the Remove-MoveRequest cmdlet to clear the completed move "
+                       "request.")
+        else:
+            message = f"The mailbox '{name}' is already being moved."
+        ctx.error(lab_error(ctx, message, "Microsoft.Exchange.MailboxReplicationService.RequestAlreadyExistsException",
+                            identity, "InvalidArgument"))
+        return
+    now = ctx.now()
+    onprem = find_recipient(ctx.org.onprem, email)
+    size, items = size_of(onprem, email)
+    move = ms.new_move(
+        email=email,
+        display_name=str((onprem or online).get("DisplayName") or email),
+        alias=str((onprem or online).get("Alias") or email.split("@", 1)[0]),
+        exchange_guid=str((onprem or online).get("ExchangeGuid") or uuid.uuid5(uuid.NAMESPACE_URL, email)),
+        batch_name=str(ctx.params.get("BatchName") or ""),
+        size_bytes=size,
+        item_count=items,
+        now=now,
+        prevent_completion=bool(ctx.params.get("PreventCompletion")),
+        complete_after=as_when(ctx.params.get("CompleteAfter")),
+        fault=ctx.org.online.settings.get("lab_move_faults", {}).get(email),
+        order=len(moves_of(ctx)),
+        remote_host=str(ctx.params.get("RemoteHostName") or ""),
+        target_delivery_domain=str(ctx.params.get("TargetDeliveryDomain") or ""),
+        start_after=as_when(ctx.params.get("StartAfter")),
+        suspend_when_ready=bool(ctx.params.get("SuspendWhenReadyToComplete")),
+    )
+    if ctx.params.get("Suspend"):  # queued, but it does not reach InProgress until resumed
+        ms.suspend_move(move, now, ctx.params.get("SuspendComment"))
+    moves_of(ctx)[email] = move
+    audit(ctx, "New-MoveRequest", email, suspend_when_ready=move["SuspendWhenReadyToComplete"],
+          prevent_completion=move["PreventCompletion"])
+    ctx.output(_move_object(move))
