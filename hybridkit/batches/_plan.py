@@ -16,6 +16,7 @@ Steps (each near-linear in mailboxes + permission rows):
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from typing import Any
 
@@ -40,18 +41,21 @@ from hybridkit.batches._read import MAILBOX_ID_COLUMNS, SIZE_COLUMNS
 from hybridkit.batches._sizes import parse_size, unit_of_column
 from hybridkit.errors import InputError
 
-__all__ = ["plan_batches", "validate_inputs"]
+__all__ = ["check_options", "plan_batches", "validate_inputs"]
 
 
-def _check(options: PlanOptions) -> None:
+def check_options(options: PlanOptions) -> None:
+    """Refuse option values out of range, naming the option (``--max-gb nan`` and ``inf`` are not caps)."""
     if options.max_mailboxes is not None and options.max_mailboxes < 1:
-        raise InputError("must be at least 1", column="--max-mailboxes")
-    if options.max_gb is not None and options.max_gb <= 0:
-        raise InputError("must be more than 0", column="--max-gb")
+        raise InputError(f"--max-mailboxes must be at least 1, not {options.max_mailboxes}")
+    gb = options.max_gb
+    if gb is not None and not (math.isfinite(gb) and gb > 0):
+        raise InputError(f"--max-gb must be a number more than 0, not {gb:g}")
     if options.super_connector_degree < 1:
-        raise InputError("must be at least 1", column="--super-connector-degree")
+        raise InputError(f"--super-connector-degree must be at least 1, not {options.super_connector_degree}")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,40}", options.name_prefix):
-        raise InputError("use letters, digits, '.', '_' or '-'", column="--name-prefix")
+        raise InputError(f"--name-prefix {options.name_prefix!r}: use up to 41 letters, digits, '.', '_' or '-', "
+                         "starting with a letter or digit")
 
 
 def _read_sizes(inputs: PlanInputs, directory: Directory, problems: list[Problem]) -> tuple[list[int], int]:
@@ -127,7 +131,7 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
         InputError: an option is out of range.
     """
     options = options or PlanOptions()
-    _check(options)
+    check_options(options)
     directory, sizes, links, problems, warnings, keys, excluded_mask, excluded = _prepare(inputs, options)
     if any(p.blocking for p in problems):
         raise BatchInputError(problems)
@@ -227,5 +231,5 @@ def validate_inputs(inputs: PlanInputs, options: PlanOptions | None = None) -> l
     trustee in ``excluded_trustees`` instead).
     """
     options = options or PlanOptions()
-    _check(options)
+    check_options(options)
     return _prepare(inputs, options)[3]

@@ -247,6 +247,12 @@ def _read_book(
 
     book = CalamineWorkbook.from_path(str(path))
     tables: list[Table] = []
+    for key in kinds or {}:
+        head, sep, sheet = key.rpartition(":")
+        if sep and head in (str(path), path.name) and sheet not in book.sheet_names:
+            problems.append(Problem(str(path), sheet, None, None, key,
+                                    f"--kind names no sheet of this workbook (its sheets: "
+                                    f"{', '.join(book.sheet_names)})", True))  # fmt: skip
     for name in book.sheet_names:
         grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
         rows = [[v if v.__class__ is str else _cell(v) for v in row] for row in grid]

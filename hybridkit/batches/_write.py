@@ -17,7 +17,7 @@ from typing import Any
 from hybridkit.batches._model import BatchPlan
 from hybridkit.errors import InputError
 
-__all__ = ["write_plan"]
+__all__ = ["check_out", "write_plan"]
 
 _GB = 1024**3
 
@@ -31,19 +31,36 @@ def _is_replaceable(path: Path) -> bool:
     return not entries or "plan.json" in entries
 
 
+def check_out(out: str | Path) -> Path:
+    """Check before planning that the plan can be written to ``out``: a new or earlier-plan directory whose
+    parent can be created and written to (a probe directory is made and removed).
+
+    Raises:
+        InputError: ``out`` cannot hold the plan (nothing is left behind).
+    """
+    target = Path(out)
+    if not _is_replaceable(target):
+        raise InputError(f"--out {target}: exists and is not an earlier plan output; choose another --out")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        probe = target.parent / f".{target.name}.probe-{uuid.uuid4().hex[:8]}"
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        raise InputError(f"--out {target}: cannot write the plan there ({exc.strerror or exc})") from None
+    return target
+
+
 def write_plan(plan: BatchPlan, out: str | Path, *, xlsx: bool = True) -> Path:
     """Write the plan's files into directory ``out`` (created, or replaced if it holds an earlier plan).
 
     Raises:
-        InputError: ``out`` exists and is not an earlier plan output (nothing is written).
+        InputError: ``out`` exists and is not an earlier plan output, or cannot be written (nothing is written).
     """
-    target = Path(out)
-    if not _is_replaceable(target):
-        raise InputError("exists and is not an earlier plan output; choose another --out", file=str(target))
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = check_out(out)
     staging = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()  # (not mkdtemp: the plan directory gets the usual permissions, not 0700)
     try:
+        staging.mkdir()  # (not mkdtemp: the plan directory gets the usual permissions, not 0700)
         _write_files(plan, staging, xlsx=xlsx)
         if target.exists():
             old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
@@ -52,6 +69,9 @@ def write_plan(plan: BatchPlan, out: str | Path, *, xlsx: bool = True) -> Path:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(staging, target)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InputError(f"--out {target}: cannot write the plan there ({exc.strerror or exc})") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

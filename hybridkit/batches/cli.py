@@ -13,6 +13,7 @@ from rich.table import Table
 
 from hybridkit._context import AppContext
 from hybridkit.batches._model import BatchInputError, BatchPlan, Kind, PlanOptions, Problem
+from hybridkit.errors import InputError
 
 # the planner (numpy), readers and writer are imported inside the commands: `hybridkit --help` stays fast
 
@@ -38,9 +39,12 @@ def _app_ctx(ctx: typer.Context) -> AppContext:
     return AppContext(None, None, "table", False, Console(), Console(stderr=True))
 
 
-def _kinds(values: list[str] | None) -> dict[str, Kind] | None:
+def _kinds(values: list[str] | None, inputs: list[Path]) -> dict[str, Kind] | None:
+    """``--kind`` values as the reader's mapping; each FILE (or BOOK of BOOK:SHEET) must be one of the inputs."""
     if not values:
         return None
+    names = {key for p in inputs for key in (str(p), p.name, p.stem)}
+    books = {key for p in inputs for key in (str(p), p.name)}
     kinds: dict[str, Kind] = {}
     for value in values:
         file, _, name = value.rpartition("=")
@@ -48,6 +52,9 @@ def _kinds(values: list[str] | None) -> dict[str, Kind] | None:
             kinds[file or "*"] = Kind(name.strip().lower())
         except ValueError:
             raise typer.BadParameter(f"unknown kind {name!r}", param_hint="--kind") from None
+        if file and file not in names and file.rpartition(":")[0] not in books:
+            shown = ", ".join(p.name for p in inputs[:6]) + (f", ... ({len(inputs)} in all)" if len(inputs) > 6 else "")
+            raise InputError(f"--kind {value}: {file!r} is not among the inputs ({shown})")
     return kinds
 
 
@@ -123,9 +130,9 @@ def plan_cmd(
 ) -> None:
     """Plan batches: mailboxes linked by permissions move together, within the caps, every decision explained."""
     app_ctx = _app_ctx(ctx)
-    from hybridkit.batches._plan import plan_batches
+    from hybridkit.batches._plan import check_options, plan_batches
     from hybridkit.batches._read import load_inputs
-    from hybridkit.batches._write import write_plan
+    from hybridkit.batches._write import check_out, write_plan
 
     options = PlanOptions(
         max_mailboxes=max_mailboxes,
@@ -135,7 +142,10 @@ def plan_cmd(
         source_version=source_version,
         name_prefix=name_prefix,
     )
-    loaded = load_inputs(inputs, _kinds(kind))
+    check_options(options)
+    kinds = _kinds(kind, inputs)
+    check_out(out)
+    loaded = load_inputs(inputs, kinds)
     try:
         plan = plan_batches(loaded, options)
     except BatchInputError as exc:
@@ -167,7 +177,7 @@ def validate_cmd(
     from hybridkit.batches._plan import validate_inputs
     from hybridkit.batches._read import load_inputs
 
-    loaded = load_inputs(inputs, _kinds(kind))
+    loaded = load_inputs(inputs, _kinds(kind, inputs))
     problems = validate_inputs(loaded, PlanOptions(super_connector_degree=super_connector_degree))
     blocking = sum(1 for p in problems if p.blocking)
     if app_ctx.json:
