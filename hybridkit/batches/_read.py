@@ -212,16 +212,30 @@ def _table(
     return Table(file, sheet, found, columns, headers, [start + i for i in keep])
 
 
+_FIRST_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")  # CRLF, LF or CR alone (Excel for Mac's "CSV (Macintosh)")
+_EMPTY = ("the file is empty: no header and no rows (Export-Csv leaves an empty file when nothing reached it; "
+          "check the export and run it again)")  # fmt: skip
+
+
 def _read_csv(path: Path, kind: Kind | None, problems: list[Problem]) -> list[Table]:
-    text = _decode(path.read_bytes())
+    text = _decode(path.read_bytes()).lstrip("\ufeff")
+    if not text.strip():
+        problems.append(Problem(str(path), None, None, None, path.name, _EMPTY, True))
+        return []
     first_row = 1
-    if text.lstrip("\ufeff").startswith("#TYPE"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
+    if text.startswith("#TYPE"):
+        line = _FIRST_LINE.match(text)
+        text = text[line.end() :] if line else ""
         first_row = 2
+        if not text.strip():
+            problems.append(Problem(str(path), None, 1, None, path.name, "the file is empty but for its #TYPE line: no "
+                                    "header and no rows; check the export and run it again", True))  # fmt: skip
+            return []
     forced_delimiter = None
-    if text[:4].lower() == "sep=" and "\n" in text:  # Excel's "sep=;" hint line
+    if text[:4].lower() == "sep=":  # Excel's "sep=;" hint line
+        line = _FIRST_LINE.match(text)
         forced_delimiter = text[4:5]
-        text = text.split("\n", 1)[1]
+        text = text[line.end() :] if line else ""
         first_row += 1
     head_lines = text.splitlines()[:_HEADER_SCAN]
     best: tuple[int, str] | None = None
@@ -247,6 +261,7 @@ def _read_book(
 
     book = CalamineWorkbook.from_path(str(path))
     tables: list[Table] = []
+    filled = 0
     for key in kinds or {}:
         head, sep, sheet = key.rpartition(":")
         if sep and head in (str(path), path.name) and sheet not in book.sheet_names:
@@ -256,10 +271,14 @@ def _read_book(
     for name in book.sheet_names:
         grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
         rows = [[v if v.__class__ is str else _cell(v) for v in row] for row in grid]
+        filled += any("".join(row).strip() for row in rows)
         sheet_kind = next((kinds[k] for k in (f"{path}:{name}", f"{path.name}:{name}") if kinds and k in kinds), kind)
         table = _table(str(path), name, rows, sheet_kind, 1, problems)
         if table is not None:
             tables.append(table)
+    if not filled:
+        problems.append(Problem(str(path), None, None, None, path.name, "every sheet of the workbook is empty: no "
+                                "header and no rows; check the export", True))  # fmt: skip
     return tables
 
 

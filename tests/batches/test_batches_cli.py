@@ -149,3 +149,17 @@ def test_plan_json_output_and_names(tmp_path: Path, prefix: str) -> None:
     assert doc["out"] == str(tmp_path / "o")
     names = [b["name"] for b in doc["batches"] if not b["name"].startswith("Wave-1")]
     assert names == [f"{prefix}-{i:03d}" for i in range(1, len(names) + 1)]
+
+
+def test_an_empty_permissions_export_stops_the_plan_naming_the_file(tmp_path: Path) -> None:
+    empty = tmp_path / "fullaccess.csv"
+    empty.write_bytes(b"")
+    out = tmp_path / "o"
+    result = invoke("batches", "plan", str(EXAMPLE / "mailboxes.csv"), str(empty), "--out", str(out))
+    assert result.exit_code == 2
+    assert "fullaccess.csv" in result.output and "empty" in result.output and "nothing written" in result.output
+    assert not out.exists()
+    result = invoke("-o", "json", "batches", "validate", str(EXAMPLE / "mailboxes.csv"), str(empty))
+    assert result.exit_code == 2
+    (problem,) = json.loads(result.stdout)["problems"]
+    assert problem["file"] == str(empty) and problem["blocking"]

@@ -192,3 +192,46 @@ def test_header_only_files_are_empty_tables_not_missing_ones(tmp_path: Path) -> 
     inputs = load_inputs([inv, fa])
     assert [(t.kind, len(t)) for t in inputs.tables] == [(Kind.MAILBOXES, 0), (Kind.FULLACCESS, 0)]
     assert not inputs.problems
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\xef\xbb\xbf", b"\r\n\r\n", b"  \n", b"\xff\xfe",
+     b"#TYPE Microsoft.Exchange.Management.RecipientTasks.MailboxAcePresentationObject\r\n"],
+    ids=["zero-bytes", "bom-only", "blank-lines", "spaces", "utf16-bom-only", "type-line-only"],
+)
+def test_an_empty_file_is_a_blocking_problem_naming_it(tmp_path: Path, content: bytes) -> None:
+    # what Export-Csv leaves when nothing reached it: planning without it would silently drop every permission
+    path = tmp_path / "fullaccess.csv"
+    path.write_bytes(content)
+    inputs = load_inputs([path])
+    assert not inputs.tables
+    (problem,) = inputs.problems
+    assert problem.blocking and problem.file == str(path)
+    assert "empty" in problem.reason
+
+
+def test_a_workbook_with_only_empty_sheets_is_a_blocking_problem(tmp_path: Path) -> None:
+    path = tmp_path / "perms.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("Sheet1")
+    book.add_worksheet("Sheet2")
+    book.close()
+    (problem,) = load_inputs([path]).problems
+    assert problem.blocking and problem.file == str(path) and "empty" in problem.reason
+
+
+@pytest.mark.parametrize("newline", ["\r", "\n", "\r\n"])
+def test_cr_only_line_ends_are_read_not_dropped(tmp_path: Path, newline: str) -> None:
+    # Excel for Mac's "CSV (Macintosh)" ends lines with CR alone; with a #TYPE line the whole file was dropped
+    text = csv_text(["Identity", "User", "AccessRights", "IsInherited", "Deny"], [
+        ["contoso.com/Corp/Users/A", "CONTOSO\\b", "FullAccess", "False", "False"],
+        ["contoso.com/Corp/Users/C", "CONTOSO\\d", "FullAccess", "False", "False"],
+    ]).replace("\r\n", newline)  # fmt: skip
+    path = tmp_path / "fa.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    inputs = load_inputs([path])
+    assert not inputs.problems
+    (table,) = inputs.tables
+    assert table.kind is Kind.FULLACCESS and table.rows == [3, 4]
+    assert table.columns["user"] == ["CONTOSO\\b", "CONTOSO\\d"]
