@@ -17,6 +17,7 @@ __all__ = [
     "BatchPlan",
     "CrossLink",
     "ExcludedTrustee",
+    "InputFile",
     "Kind",
     "Placement",
     "PlanInputs",
@@ -107,11 +108,21 @@ class Table:
 
 
 @dataclasses.dataclass(frozen=True)
+class InputFile:
+    """One input file as read: ``csv`` with the encoding it was decoded with, or ``workbook`` (no encoding)."""
+
+    file: str
+    format: str
+    encoding: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class PlanInputs:
-    """Everything read from the input files: recognised tables plus the problems found while reading."""
+    """Everything read from the input files: recognised tables, the files, the problems found while reading."""
 
     tables: tuple[Table, ...]
     problems: tuple[Problem, ...] = ()
+    files: tuple[InputFile, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

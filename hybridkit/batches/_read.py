@@ -16,7 +16,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from hybridkit.batches._model import Kind, PlanInputs, Problem, Table
+from hybridkit.batches._decode import decode
+from hybridkit.batches._model import InputFile, Kind, PlanInputs, Problem, Table
 
 __all__ = ["load_inputs", "normalise_header", "recognise"]
 
@@ -126,22 +127,6 @@ def _has_required(kind: Kind, keys: set[str]) -> bool:
     return all(keys & set(group) for group in _REQUIRED[kind])
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    else:
-        head = data[:2000]
-        if head.count(b"\x00") > len(head) // 4:
-            odd_nuls = head[1::2].count(b"\x00")
-            return data.decode("utf-16-le" if odd_nuls >= head[0::2].count(b"\x00") else "utf-16-be")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
 def _find_header(rows: Sequence[Sequence[str]], kind: Kind | None) -> tuple[int, Kind | None]:
     """Index of the header row among the first rows (title rows above it are skipped) and its kind."""
     for index, row in enumerate(rows[:_HEADER_SCAN]):
@@ -217,8 +202,24 @@ _EMPTY = ("the file is empty: no header and no rows (Export-Csv leaves an empty 
           "check the export and run it again)")  # fmt: skip
 
 
-def _read_csv(path: Path, kind: Kind | None, problems: list[Problem]) -> list[Table]:
-    text = _decode(path.read_bytes()).lstrip("\ufeff")
+_CP1252_NOTE = ("not valid UTF-8 although the rest of the file is: this line alone was read as Windows-1252 "
+                "(edited in another program?); check its accented letters")  # fmt: skip
+_CP1252_SHOWN = 20
+
+
+def _read_csv(path: Path, kind: Kind | None, problems: list[Problem], files: list[InputFile]) -> list[Table]:
+    decoded = decode(path.read_bytes())
+    files.append(InputFile(str(path), "csv", decoded.encoding))
+    text = decoded.text.lstrip("\ufeff")
+    if decoded.cp1252_lines:
+        lines = text.splitlines()
+        for number in decoded.cp1252_lines[:_CP1252_SHOWN]:
+            problems.append(Problem(str(path), None, number, None, lines[number - 1][:200], _CP1252_NOTE))
+        if len(decoded.cp1252_lines) > _CP1252_SHOWN:
+            rest = decoded.cp1252_lines[_CP1252_SHOWN:]
+            problems.append(Problem(str(path), None, rest[0], None, f"lines {', '.join(map(str, rest[:10]))}"
+                                    + (", ..." if len(rest) > 10 else ""),
+                                    f"{len(rest)} more lines read as Windows-1252, as above"))  # fmt: skip
     if not text.strip():
         problems.append(Problem(str(path), None, None, None, path.name, _EMPTY, True))
         return []
@@ -255,10 +256,12 @@ def _read_csv(path: Path, kind: Kind | None, problems: list[Problem]) -> list[Ta
 
 
 def _read_book(
-    path: Path, kind: Kind | None, problems: list[Problem], kinds: Mapping[str, Kind] | None = None
-) -> list[Table]:
+    path: Path, kind: Kind | None, problems: list[Problem], files: list[InputFile],
+    kinds: Mapping[str, Kind] | None = None,
+) -> list[Table]:  # fmt: skip
     from python_calamine import CalamineWorkbook
 
+    files.append(InputFile(str(path), "workbook"))
     book = CalamineWorkbook.from_path(str(path))
     tables: list[Table] = []
     filled = 0
@@ -309,6 +312,7 @@ def load_inputs(paths: Iterable[str | Path], kind: Kind | str | Mapping[str, Kin
         kinds = {"*": Kind(kind)}
     tables: list[Table] = []
     problems: list[Problem] = []
+    files: list[InputFile] = []
     for raw in paths:
         path = Path(raw)
         forced = _kind_for(path, kinds)
@@ -319,13 +323,13 @@ def load_inputs(paths: Iterable[str | Path], kind: Kind | str | Mapping[str, Kin
                 path.suffix.lower() not in _CSV_SUFFIXES and magic.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0"))
             )
             if is_book:
-                tables.extend(_read_book(path, forced, problems, kinds))
+                tables.extend(_read_book(path, forced, problems, files, kinds))
             else:
-                tables.extend(_read_csv(path, forced, problems))
+                tables.extend(_read_csv(path, forced, problems, files))
         except (OSError, csv.Error, UnicodeError, ValueError) as exc:
             problems.append(Problem(str(path), None, None, None, str(path), f"cannot read file: {exc}", True))
         except Exception as exc:  # calamine raises its own error types for corrupt workbooks
             if type(exc).__module__.split(".")[0] != "python_calamine":
                 raise
             problems.append(Problem(str(path), None, None, None, str(path), f"cannot read workbook: {exc}", True))
-    return PlanInputs(tuple(tables), tuple(problems))
+    return PlanInputs(tuple(tables), tuple(problems), tuple(files))
