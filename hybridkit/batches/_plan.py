@@ -36,6 +36,7 @@ from hybridkit.batches._model import (
     PlanInputs,
     PlanOptions,
     Problem,
+    name_list,
 )
 from hybridkit.batches._read import MAILBOX_ID_COLUMNS, SIZE_COLUMNS
 from hybridkit.batches._sizes import parse_size, unit_of_column
@@ -58,9 +59,10 @@ def check_options(options: PlanOptions) -> None:
                          "starting with a letter or digit")
 
 
-def _read_sizes(inputs: PlanInputs, directory: Directory, problems: list[Problem]) -> tuple[list[int], int]:
+def _read_sizes(inputs: PlanInputs, directory: Directory, problems: list[Problem]) -> tuple[list[int], list[bool]]:
+    """Each mailbox's size in bytes, and whether one was found (a mailbox without one counts 0 bytes)."""
     sizes = [0] * len(directory.mailboxes)
-    sized = 0
+    known = [False] * len(directory.mailboxes)
     resolve = directory.resolver()
     for table in inputs.tables:
         size_col = next((c for c in SIZE_COLUMNS if c in table.columns), None)
@@ -78,14 +80,28 @@ def _read_sizes(inputs: PlanInputs, directory: Directory, problems: list[Problem
                     head = table.headers[id_col]
                     problems.append(Problem(table.file, table.sheet, row, head, ids[i], f"size for: {index}"))
                 continue
+            if not values[i]:
+                continue
             parsed = parse_size(values[i], unit)
             if parsed is None:
                 head = table.headers[size_col]
-                problems.append(Problem(table.file, table.sheet, row, head, values[i], "not a size; taken as 0"))
+                problems.append(Problem(table.file, table.sheet, row, head, values[i],
+                                        "not a size: the mailbox counts as one without a size"))  # fmt: skip
                 continue
-            sized += sizes[index] == 0 and parsed > 0
             sizes[index] = parsed
-    return sizes, sized
+            known[index] = True
+    return sizes, known
+
+
+def _size_warning(missing: list[str], n: int, options: PlanOptions, any_known: bool) -> str | None:
+    """The sentence saying which mailboxes have no size and what that does to the plan (None if harmless)."""
+    if not missing or (options.max_gb is None and not any_known):
+        return None
+    have = "has" if len(missing) == 1 else "have"
+    what = (f"--max-gb {options.max_gb:g} counts them as 0 GB, so batches may be larger than shown"
+            if options.max_gb is not None else "batch sizes count them as 0 GB")  # fmt: skip
+    return (f"{len(missing)} of {n} mailboxes {have} no size ({name_list(missing)}): {what}; give a sizes export "
+            f"(Get-MailboxStatistics) covering them; the full list is in plan.json (mailboxes_without_size)")
 
 
 def _excluded(
@@ -132,7 +148,7 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
     """
     options = options or PlanOptions()
     check_options(options)
-    directory, sizes, links, problems, warnings, keys, excluded_mask, excluded = _prepare(inputs, options)
+    directory, (sizes, known), links, problems, warnings, keys, excluded_mask, excluded = _prepare(inputs, options)
     if any(p.blocking for p in problems):
         raise BatchInputError(problems)
     n = len(directory.mailboxes)
@@ -152,9 +168,12 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
     batch_of = grouping.batch_of
     addresses = [mb.address for mb in directory.mailboxes]
     batches = [
-        dataclasses.replace(b, mailboxes=tuple(sorted(addresses[x] for x in members)))
+        dataclasses.replace(b, mailboxes=tuple(sorted(addresses[x] for x in members)),
+                            without_size=sum(not known[x] for x in members))
         for b, members in zip(grouping.batches, grouping.members)
-    ]
+    ]  # fmt: skip
+    missing = [addresses[x] for x in range(n) if not known[x]]
+    size_warning = _size_warning(missing, n, options, any(known))
 
     cross_mask = batch_of[em] != batch_of[et] if em.size else np.zeros(0, dtype=bool)
     names = [b.name for b in batches]
@@ -171,18 +190,20 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
         for x, k in zip(*np.unique(ends, return_counts=True)):
             reasons[x] += f"; {k} of its links cross to other batches"
     placements = tuple(
-        Placement(addresses[x], directory.mailboxes[x].display_name, b.name, sizes[x], reasons[x])
+        Placement(addresses[x], directory.mailboxes[x].display_name, b.name, sizes[x], reasons[x], known[x])
         for bi, b in enumerate(batches)
         for x in grouping.members[bi]
     )
     warnings += grouping.warnings
+    if size_warning:
+        warnings.insert(0, size_warning)
     hard_links = int(hard.sum())
     summary: dict[str, Any] = {
         "mailboxes": n,
         "batches": len(batches),
         "total_bytes": int(size_arr.sum()),
         "pinned_mailboxes": sum(1 for p in pins if p),
-        "mailboxes_without_size": sum(1 for s in sizes if s == 0),
+        "mailboxes_without_size": len(missing),
         "permission_rows": links.rows,
         "links": {"hard": hard_links, "soft": int(em.size) - hard_links},
         "cross_batch_links": {
@@ -195,7 +216,6 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
         "largest_group": grouping.largest_group,
         "split_groups": grouping.split_groups,
         "options": options.to_json(),
-        "warnings": warnings,
     }
     return BatchPlan(
         batches=tuple(batches),
@@ -204,6 +224,8 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
         unresolved=tuple(unresolved),
         excluded_trustees=tuple(excluded),
         summary=summary,
+        warnings=tuple(warnings),
+        mailboxes_without_size=tuple(missing),
     )
 
 
@@ -215,7 +237,7 @@ def _prepare(inputs: PlanInputs, options: PlanOptions) -> tuple[Any, ...]:
         problems.append(Problem("", None, None, None, "", "no mailbox inventory (a Get-Mailbox export with "
                                 "PrimarySmtpAddress) among the inputs", True))  # fmt: skip
     directory = build_directory(tables, problems)
-    sizes, _ = _read_sizes(inputs, directory, problems)
+    sizes = _read_sizes(inputs, directory, problems)
     links = collect_links(tables, directory, problems)
     warnings: list[str] = []
     n = len(directory.mailboxes)

@@ -115,21 +115,22 @@ def _write_xlsx(plan: BatchPlan, path: Path) -> None:
     book = text_workbook(path, constant_memory=True)
     bold = book.add_format({"bold": True})
     summary = plan.summary
-    batch_rows = [[b.name, len(b.mailboxes), round(b.size_bytes / _GB, 3), "yes" if b.pinned else ""]
-                  for b in plan.batches]  # fmt: skip
+    batch_rows = [[b.name, len(b.mailboxes), round(b.size_bytes / _GB, 3), "yes" if b.pinned else "",
+                   b.without_size or ""] for b in plan.batches]  # fmt: skip
     facts: list[list[Any]] = [
         ["Mailboxes", summary["mailboxes"]],
         ["Batches", summary["batches"]],
         ["Total size (GB)", round(summary["total_bytes"] / _GB, 3)],
+        ["Mailboxes without size (counted as 0)", summary["mailboxes_without_size"]],
         ["Hard links / soft links", f"{summary['links']['hard']} / {summary['links']['soft']}"],
         ["Cross-batch links hard / soft",
          f"{summary['cross_batch_links']['hard']} / {summary['cross_batch_links']['soft']}"],
         ["Unresolved names", summary["unresolved"]],
         ["Excluded trustees (super-connectors)", summary["excluded_trustees"]],
         ["Skipped entries (not relationships)", ", ".join(f"{k}: {v}" for k, v in summary["skipped"].items())],
-        *[["Warning", w] for w in summary["warnings"]],
+        *[["Warning", w] for w in plan.warnings],
     ]  # fmt: skip
-    sheet = _sheet(book, "Summary", ["Batch", "Mailboxes", "Size (GB)", "Pinned"], batch_rows, bold)
+    sheet = _sheet(book, "Summary", ["Batch", "Mailboxes", "Size (GB)", "Pinned", "Without size"], batch_rows, bold)
     start = len(batch_rows) + 2
     for i, (key, value) in enumerate(facts):
         sheet.write_row(start + i, 0, [key, value])
@@ -147,10 +148,12 @@ def _write_xlsx(plan: BatchPlan, path: Path) -> None:
         chart.set_y_axis({"name": "Mailboxes"})
         line.set_y2_axis({"name": "GB"})
         chart.set_size({"width": 720, "height": 360})
-        sheet.insert_chart(0, 5, chart)
+        sheet.insert_chart(0, 6, chart)
     _sheet(book, "Batches", ["Batch", "Mailbox"], [[b.name, m] for b in plan.batches for m in b.mailboxes], bold)
     _sheet(book, "Mailboxes", ["Mailbox", "Display name", "Batch", "Size (bytes)", "Why here"],
-           [[p.mailbox, p.display_name, p.batch, p.size_bytes, p.reason] for p in plan.placements], bold)  # fmt: skip
+           [[p.mailbox, p.display_name, p.batch, p.size_bytes if p.size_known else "",
+             p.reason if p.size_known else f"{p.reason}; no size found (counted as 0)"]
+            for p in plan.placements], bold)  # fmt: skip
     _sheet(book, "Cross-batch links", ["Mailbox", "Trustee", "Right", "Strength", "Mailbox batch", "Trustee batch"],
            [[c.mailbox, c.trustee, c.right, c.strength, c.mailbox_batch, c.trustee_batch]
             for c in plan.cross_batch_links], bold)  # fmt: skip

@@ -88,16 +88,20 @@ def _report_problems(app_ctx: AppContext, problems: list[Problem]) -> None:
 def _summary_table(plan: BatchPlan, out: Path) -> Table:
     s = plan.summary
     title = f"{s['batches']} batches for {s['mailboxes']} mailboxes -> {escape(str(out))}"
+    unsized = s["mailboxes_without_size"] > 0 and s["mailboxes_without_size"] < s["mailboxes"]
     table = Table(title=title, title_justify="left")
-    table.add_column("Batch")
-    table.add_column("Mailboxes", justify="right")
-    table.add_column("Size (GB)", justify="right")
-    table.add_column("Pinned")
+    table.add_column("Batch", overflow="fold")
+    table.add_column("Mailboxes", justify="right", overflow="fold")
+    table.add_column("Size (GB)", justify="right", overflow="fold")
+    if unsized:
+        table.add_column("Without size", justify="right", overflow="fold")
+    table.add_column("Pinned", overflow="fold")
     for batch in plan.batches[:_MAX_ROWS]:
-        table.add_row(escape(batch.name), str(len(batch.mailboxes)), f"{batch.size_bytes / 1024**3:,.1f}",
-                      "yes" if batch.pinned else "")  # fmt: skip
+        cells = [escape(batch.name), str(len(batch.mailboxes)), f"{batch.size_bytes / 1024**3:,.1f}"]
+        cells += [str(batch.without_size or "")] if unsized else []
+        table.add_row(*cells, "yes" if batch.pinned else "")
     if len(plan.batches) > _MAX_ROWS:
-        table.add_row(f"... {len(plan.batches) - _MAX_ROWS} more", "", "", "")
+        table.add_row(f"... {len(plan.batches) - _MAX_ROWS} more", *[""] * (len(table.columns) - 1))
     cross = s["cross_batch_links"]
     skipped = ", ".join(f"{k} {v}" for k, v in s["skipped"].items()) or "none"
     table.caption = (
@@ -105,6 +109,7 @@ def _summary_table(plan: BatchPlan, out: Path) -> Table:
         f"soft {cross['soft']}; unresolved {s['unresolved']}; super-connectors {s['excluded_trustees']}; "
         f"skipped {skipped}"
     )
+    table.caption_justify = "left"
     return table
 
 
@@ -127,6 +132,11 @@ def plan_cmd(
     ] = 2016,
     name_prefix: Annotated[str, typer.Option("--name-prefix", help="Batch names: PREFIX-001, PREFIX-002...")] = "Batch",
     xlsx: Annotated[bool, typer.Option("--xlsx/--no-xlsx", help="Also write plan.xlsx.")] = True,
+    allow_missing_sizes: Annotated[
+        bool,
+        typer.Option("--allow-missing-sizes", help="With --max-gb, exit 0 even if some mailboxes have no size "
+                     "(they count as 0 GB; the plan warns)."),
+    ] = False,
 ) -> None:
     """Plan batches: mailboxes linked by permissions move together, within the caps, every decision explained."""
     app_ctx = _app_ctx(ctx)
@@ -154,13 +164,23 @@ def plan_cmd(
             app_ctx.err_console.print(f"[bold red]error:[/] {escape(str(exc))}; nothing written", highlight=False)
         raise typer.Exit(2) from None
     written = write_plan(plan, out, xlsx=xlsx)
+    unsized = len(plan.mailboxes_without_size)
+    cap_unsure = max_gb is not None and unsized > 0 and not allow_missing_sizes
     if app_ctx.json:
         payload: dict[str, Any] = {"out": str(written), **plan.to_json()}
         app_ctx.console.print_json(json.dumps(payload))
-        return
-    app_ctx.console.print(_summary_table(plan, written))
-    for warning in plan.summary["warnings"]:
-        app_ctx.err_console.print(f"[yellow]warning:[/] {escape(str(warning))}", highlight=False)
+    else:
+        app_ctx.console.print(_summary_table(plan, written))
+        for warning in plan.warnings:
+            app_ctx.err_console.print(f"[yellow]warning:[/] {escape(str(warning))}", highlight=False)
+    if cap_unsure:
+        app_ctx.err_console.print(
+            f"[bold red]error:[/] --max-gb {max_gb:g} is not guaranteed: {unsized} mailbox"
+            f"{'' if unsized == 1 else 'es'} without size (plan written to {escape(str(written))}); give their "
+            "sizes, or --allow-missing-sizes to accept the plan as it is",
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 @app.command("validate")

@@ -30,9 +30,11 @@ def test_plan_writes_batches_json_and_workbook(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Batch-001" in result.output and "Wave-1" in result.output
     doc = json.loads((out / "plan.json").read_text())
-    assert set(doc) == {"batches", "cross_batch_links", "unresolved", "excluded_trustees", "summary"}
+    assert set(doc) == {"batches", "cross_batch_links", "unresolved", "excluded_trustees", "mailboxes_without_size",
+                        "summary", "warnings"}
+    assert doc["mailboxes_without_size"] == [] and doc["warnings"] == []
     for batch in doc["batches"]:
-        assert set(batch) == {"name", "mailboxes", "size_bytes"}
+        assert set(batch) == {"name", "mailboxes", "size_bytes", "mailboxes_without_size"}
         assert all(m == m.lower() and "@" in m for m in batch["mailboxes"])
         with open(out / "batches" / f"{batch['name']}.csv", newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))

@@ -124,7 +124,7 @@ def test_exclude_trustee_option(tmp_path: Path) -> None:
     ((entry),) = doc["excluded_trustees"]
     assert entry == {"trustee": "c@contoso.com", "reason": "--exclude-trustee", "mailbox_count": 2}
     assert doc["summary"]["links"] == {"hard": 0, "soft": 0}
-    assert any("nobody" in w for w in doc["summary"]["warnings"])
+    assert any("nobody" in w for w in doc["warnings"])
 
 
 def test_pinned_waves_are_kept_and_pull_their_hard_partners(tmp_path: Path) -> None:
@@ -206,7 +206,7 @@ def test_a_mailbox_alone_over_the_size_cap_gets_its_own_batch_and_a_warning(tmp_
     doc = plan_for(tmp_path, ["big", "s1", "s2"], sizes_gb={"big": 80, "s1": 10, "s2": 10}, max_gb=50)
     where = batch_of(doc)
     assert where["big"] != where["s1"]
-    assert any("alone exceeds" in w for w in doc["summary"]["warnings"])
+    assert any("alone exceeds" in w for w in doc["warnings"])
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
