@@ -33,6 +33,27 @@ def _pinned_name(label: str) -> str:
     return name if name[0].isalpha() else f"Wave-{name}"
 
 
+def _merge_waves(pins: list[str], warnings: list[str]) -> list[str]:
+    """One spelling per wave: labels giving the same batch name but for case ("Wave 2", "wave 2", "WAVE-2") are
+    one wave (their CSVs would collide on Windows and macOS, their batch names in Exchange Online); the first
+    spelling in inventory order names it."""
+    first: dict[str, str] = {}
+    spellings: dict[str, list[str]] = {}
+    for pin in pins:
+        if pin:
+            key = _pinned_name(pin).casefold()
+            first.setdefault(key, pin)
+            if pin not in spellings.setdefault(key, []):
+                spellings[key].append(pin)
+    for key, seen in spellings.items():
+        if len(seen) > 1:
+            warnings.append(f"wave names {', '.join(repr(v) for v in seen)} differ only in case or punctuation: "
+                            f"one batch, {_pinned_name(first[key])}")  # fmt: skip
+    if all(len(v) == 1 for v in spellings.values()):
+        return pins
+    return [first[_pinned_name(pin).casefold()] if pin else pin for pin in pins]
+
+
 def _members_by(label: np.ndarray, count: int) -> list[list[int]]:
     order = np.argsort(label, kind="stable")
     bounds = np.zeros(count + 1, dtype=np.int64)
@@ -55,6 +76,7 @@ def group_mailboxes(
     cap_c = float(options.max_mailboxes) if options.max_mailboxes else math.inf
     cap_b = float(options.max_bytes) if options.max_bytes else math.inf
     warnings: list[str] = []
+    pins = _merge_waves(pins, warnings)
     size_list = sizes.tolist()
     ones = [1] * n
     reasons = [""] * n
@@ -216,8 +238,13 @@ def _name(
             warnings.append(f"pinned batch {name} holds {len(members)} mailboxes ({size} bytes), over the caps")
         batches.append(Batch(name, (), size, pinned=True))
         members_out.append(members)
-    for i, members in enumerate(sorted(auto, key=lambda ms: ms[0]), start=1):
-        batches.append(Batch(f"{prefix}-{i:0{width}d}", (), sum(size_list[x] for x in members)))
+    taken = {b.name.casefold() for b in batches}  # a wave may be called "Batch-001" too
+    number = 0
+    for members in sorted(auto, key=lambda ms: ms[0]):
+        number += 1
+        while f"{prefix}-{number:0{width}d}".casefold() in taken:
+            number += 1
+        batches.append(Batch(f"{prefix}-{number:0{width}d}", (), sum(size_list[x] for x in members)))
         members_out.append(members)
     batch_of = np.full(n, -1, dtype=np.int64)
     for index, members in enumerate(members_out):

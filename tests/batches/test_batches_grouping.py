@@ -140,6 +140,28 @@ def test_pinned_waves_are_kept_and_pull_their_hard_partners(tmp_path: Path) -> N
     assert {b["name"] for b in doc["batches"]} == {"W1", "Wave-2", "Batch-001"}
 
 
+def test_wave_names_differing_only_in_case_or_punctuation_are_one_batch_with_a_note(tmp_path: Path) -> None:
+    """"Wave 2" and "wave 2" would be two batch CSVs that collide on Windows/macOS and two batch names Exchange
+    Online refuses as duplicates; "Wave-2" is the very same batch name once made safe."""
+    names = ["a1", "a2", "a3", "a4", "b1"]
+    waves = {"a1": "Wave 2", "a2": "wave 2", "a3": "WAVE-2", "b1": "Wave 3"}
+    doc = plan_for(tmp_path, names, waves=waves, max_mailboxes=10)
+    where = batch_of(doc)
+    assert where["a1"] == where["a2"] == where["a3"] == "Wave-2"
+    assert where["b1"] == "Wave-3" and where["a4"] == "Batch-001"
+    names_lower = [b["name"].lower() for b in doc["batches"]]
+    assert len(names_lower) == len(set(names_lower)) == 3
+    (note,) = [w for w in doc["warnings"] if "Wave-2" in w]
+    assert "'Wave 2'" in note and "'wave 2'" in note and "'WAVE-2'" in note and "one batch" in note
+
+
+def test_a_wave_named_like_an_automatic_batch_keeps_names_distinct(tmp_path: Path) -> None:
+    doc = plan_for(tmp_path, ["a1", "b1", "c1"], waves={"a1": "batch-001"}, max_mailboxes=1)
+    names_lower = [b["name"].lower() for b in doc["batches"]]
+    assert len(names_lower) == len(set(names_lower)) == 3
+    assert batch_of(doc)["a1"] == "batch-001"
+
+
 def test_balance_by_count_and_by_size(tmp_path: Path) -> None:
     names = [f"m{i:03d}" for i in range(100)]
     doc = plan_for(tmp_path, names, max_mailboxes=30)
