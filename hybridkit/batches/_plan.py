@@ -164,9 +164,9 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
 
     size_arr = np.asarray(sizes, dtype=np.int64)
     pins = [mb.wave for mb in directory.mailboxes]
-    grouping = group_mailboxes(n, em, et, np.where(hard, HARD, 1), size_arr, pins, options)
-    batch_of = grouping.batch_of
     addresses = [mb.address for mb in directory.mailboxes]
+    grouping = group_mailboxes(n, em, et, np.where(hard, HARD, 1), size_arr, pins, options, addresses)
+    batch_of = grouping.batch_of
     batches = [
         dataclasses.replace(b, mailboxes=tuple(sorted(addresses[x] for x in members)),
                             without_size=sum(not known[x] for x in members))

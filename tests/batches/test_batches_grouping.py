@@ -228,7 +228,18 @@ def test_a_mailbox_alone_over_the_size_cap_gets_its_own_batch_and_a_warning(tmp_
     doc = plan_for(tmp_path, ["big", "s1", "s2"], sizes_gb={"big": 80, "s1": 10, "s2": 10}, max_gb=50)
     where = batch_of(doc)
     assert where["big"] != where["s1"]
-    assert any("alone exceeds" in w for w in doc["warnings"])
+    (warning,) = doc["warnings"]
+    assert warning.startswith("mailbox big@contoso.com (80.0 GB) alone exceeds --max-gb 50")
+    assert "bytes" not in warning and "1 mailboxes" not in warning
+
+
+def test_a_pinned_wave_over_the_caps_is_named_with_its_size_in_gb(tmp_path: Path) -> None:
+    waves = {"a1": "W1", "a2": "W1", "a3": "W1"}
+    doc = plan_for(tmp_path, ["a1", "a2", "a3", "b1"], waves=waves, sizes_gb={"a1": 30, "a2": 30, "a3": 1.5, "b1": 1},
+                   max_gb=50, max_mailboxes=2)  # fmt: skip
+    (warning,) = doc["warnings"]
+    assert warning == ("pinned batch W1 holds 3 mailboxes (61.5 GB), over --max-mailboxes 2 and --max-gb 50: "
+                       "the Wave/Batch column puts them together")
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -22,7 +22,8 @@ def invoke(*args: str):  # type: ignore[no-untyped-def]
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
-def _sizes(path: Path, rows: list[list[str]], header: tuple[str, str] = ("PrimarySmtpAddress", "TotalItemSize")) -> Path:
+def _sizes(path: Path, rows: list[list[str]], header: tuple[str, str] = ("PrimarySmtpAddress", "TotalItemSize")
+           ) -> Path:
     return write_csv(path, list(header), rows, type_line=False)
 
 
