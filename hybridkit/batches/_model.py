@@ -122,10 +122,11 @@ class Table:
 
 @dataclasses.dataclass(frozen=True)
 class InputFile:
-    """One input file as read: ``csv`` with the encoding it was decoded with, or ``workbook`` (no encoding)."""
+    """One input file as read: ``csv`` with the encoding it was decoded with, ``workbook`` (no encoding), or
+    ``None`` for a file that could not be read at all (its problem says why)."""
 
     file: str
-    format: str
+    format: str | None
     encoding: str | None = None
 
 

@@ -332,4 +332,6 @@ def load_inputs(paths: Iterable[str | Path], kind: Kind | str | Mapping[str, Kin
             if type(exc).__module__.split(".")[0] != "python_calamine":
                 raise
             problems.append(Problem(str(path), None, None, None, str(path), f"cannot read workbook: {exc}", True))
+        if not files or files[-1].file != str(path):
+            files.append(InputFile(str(path), None))
     return PlanInputs(tuple(tables), tuple(problems), tuple(files))

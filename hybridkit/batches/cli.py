@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hybridkit._context import AppContext
-from hybridkit.batches._model import BatchInputError, BatchPlan, Kind, PlanOptions, Problem
+from hybridkit.batches._model import BatchInputError, BatchPlan, Kind, PlanInputs, PlanOptions, Problem
 from hybridkit.errors import InputError
 
 # the planner (numpy), readers and writer are imported inside the commands: `hybridkit --help` stays fast
@@ -75,14 +75,56 @@ def _problem_table(problems: list[Problem], title: str) -> Table:
     return table
 
 
-def _report_problems(app_ctx: AppContext, problems: list[Problem]) -> None:
+def _validation_json(loaded: PlanInputs, problems: list[Problem]) -> dict[str, Any]:
+    """Every input file (format, encoding, kind, rows, sheets, its problems) and every problem, with counts."""
+    by_file: dict[str, list[Problem]] = {}
+    for p in problems:
+        by_file.setdefault(p.file, []).append(p)
+    items = []
+    for f in loaded.files:
+        tables = [t for t in loaded.tables if t.file == f.file]
+        sheets = [{"sheet": t.sheet, "kind": t.kind.value, "rows": len(t)} for t in tables if t.sheet is not None]
+        items.append({
+            "file": f.file,
+            "format": f.format,
+            "encoding": f.encoding,
+            "kind": tables[0].kind.value if f.format == "csv" and tables else None,
+            "rows": sum(len(t) for t in tables),
+            "sheets": sheets,
+            "problems": [p.to_json() | {"blocking": p.blocking} for p in by_file.get(f.file, [])],
+        })  # fmt: skip
+    blocking = sum(1 for p in problems if p.blocking)
+    return {
+        "inputs": items,
+        "problems": [p.to_json() | {"blocking": p.blocking} for p in problems],
+        "blocking": blocking,
+        "summary": {"files": len(items), "blocking": blocking, "notes": len(problems) - blocking},
+        "warnings": [],
+    }
+
+
+def _report_problems(app_ctx: AppContext, problems: list[Problem], loaded: PlanInputs) -> None:
     blocking = [p for p in problems if p.blocking]
     if app_ctx.json:
-        payload = {"blocking": len(blocking), "problems": [p.to_json() | {"blocking": p.blocking} for p in problems]}
-        app_ctx.console.print_json(json.dumps(payload))
+        app_ctx.console.print_json(json.dumps(_validation_json(loaded, problems)))
     elif problems:
         app_ctx.err_console.print(_problem_table(problems, f"{len(blocking)} blocking problem(s), "
                                                            f"{len(problems) - len(blocking)} note(s)"))  # fmt: skip
+
+
+def _inputs_table(loaded: PlanInputs) -> Table:
+    table = Table(title="Inputs", title_justify="left")
+    for column in ("File", "Sheet", "Kind", "Rows", "Encoding"):
+        table.add_column(column, overflow="fold", justify="right" if column == "Rows" else "left")
+    for f in loaded.files:
+        tables = [t for t in loaded.tables if t.file == f.file]
+        encoding = f.encoding or (f.format or "")
+        if not tables:
+            state = "not recognised" if f.format else "not read"
+            table.add_row(escape(Path(f.file).name), "", f"[red]{state}[/]", "", escape(encoding))
+        for t in tables:
+            table.add_row(escape(Path(t.file).name), escape(t.sheet or ""), t.kind.value, str(len(t)), escape(encoding))
+    return table
 
 
 def _summary_table(plan: BatchPlan, out: Path) -> Table:
@@ -159,7 +201,7 @@ def plan_cmd(
     try:
         plan = plan_batches(loaded, options)
     except BatchInputError as exc:
-        _report_problems(app_ctx, exc.problems)
+        _report_problems(app_ctx, exc.problems, loaded)
         if not app_ctx.json:
             app_ctx.err_console.print(f"[bold red]error:[/] {escape(str(exc))}; nothing written", highlight=False)
         raise typer.Exit(2) from None
@@ -201,15 +243,10 @@ def validate_cmd(
     problems = validate_inputs(loaded, PlanOptions(super_connector_degree=super_connector_degree))
     blocking = sum(1 for p in problems if p.blocking)
     if app_ctx.json:
-        _report_problems(app_ctx, problems)
+        _report_problems(app_ctx, problems, loaded)
     else:
-        recognised = Table(title="Inputs", title_justify="left")
-        for column in ("File", "Sheet", "Kind", "Rows"):
-            recognised.add_column(column)
-        for t in loaded.tables:
-            recognised.add_row(escape(Path(t.file).name), escape(t.sheet or ""), t.kind.value, str(len(t)))
-        app_ctx.console.print(recognised)
-        _report_problems(app_ctx, problems)
+        app_ctx.console.print(_inputs_table(loaded))
+        _report_problems(app_ctx, problems, loaded)
         verdict = f"{blocking} blocking problem(s)" if blocking else "no blocking problems"
         app_ctx.console.print(f"{verdict}, {len(problems) - blocking} note(s)", highlight=False)
     if blocking:

@@ -165,3 +165,37 @@ def test_an_empty_permissions_export_stops_the_plan_naming_the_file(tmp_path: Pa
     assert result.exit_code == 2
     (problem,) = json.loads(result.stdout)["problems"]
     assert problem["file"] == str(empty) and problem["blocking"]
+
+
+def test_validate_json_lists_every_input_with_kind_rows_encoding_and_problems(tmp_path: Path) -> None:
+    empty = tmp_path / "sendas.csv"
+    empty.write_bytes(b"")
+    files = [str(EXAMPLE / "fullaccess.csv"), str(EXAMPLE / "example.xlsx"), str(empty), str(tmp_path / "missing.csv")]
+    result = invoke("-o", "json", "batches", "validate", *files)
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    inputs = {Path(i["file"]).name: i for i in doc["inputs"]}
+    assert [i["file"] for i in doc["inputs"]] == files  # in the order given
+    fa = inputs["fullaccess.csv"]
+    assert fa == {"file": str(EXAMPLE / "fullaccess.csv"), "format": "csv", "encoding": "utf-8-sig",
+                  "kind": "fullaccess", "rows": 220, "sheets": [], "problems": fa["problems"]}  # fmt: skip
+    assert [(p["row"], p["blocking"]) for p in fa["problems"]] == [(222, False)]  # the orphaned SID
+    book = inputs["example.xlsx"]
+    assert (book["format"], book["encoding"], book["kind"]) == ("workbook", None, None)
+    assert {s["sheet"]: s["kind"] for s in book["sheets"]}["fullaccess"] == "fullaccess"
+    assert book["rows"] == sum(s["rows"] for s in book["sheets"])
+    assert inputs["sendas.csv"]["kind"] is None and inputs["sendas.csv"]["problems"][0]["blocking"]
+    assert inputs["missing.csv"]["format"] is None and inputs["missing.csv"]["problems"][0]["blocking"]
+    assert doc["summary"] == {"files": 4, "blocking": 2, "notes": len(doc["problems"]) - 2}
+    assert doc["blocking"] == 2 and doc["warnings"] == []
+
+
+def test_validate_table_lists_files_with_encoding_and_unrecognised_ones(tmp_path: Path) -> None:
+    empty = tmp_path / "sendas.csv"
+    empty.write_bytes(b"")
+    result = runner.invoke(app, ["batches", "validate", str(EXAMPLE / "sizes.csv"), str(empty)],
+                           env={"COLUMNS": "80"})  # fmt: skip
+    assert result.exit_code == 2
+    lines = result.stdout.splitlines()
+    assert any("sizes.csv" in line and "utf-8-sig" in line and "sizes" in line and "56" in line for line in lines)
+    assert any("sendas.csv" in line and "not recognised" in line for line in lines)
