@@ -30,6 +30,7 @@ _KIND_HELP = (f"Force what an input holds: KIND for all, FILE=KIND or BOOK.xlsx:
 InputsArg = Annotated[list[Path], typer.Argument(help=_INPUTS_HELP, metavar="INPUT")]
 KindOpt = Annotated[Optional[list[str]], typer.Option("--kind", help=_KIND_HELP)]
 _MAX_ROWS = 40
+_VALUE_SHOWN = 200  # a longer cell (hostile or broken input) is shown cut, marked, in full in -o json
 
 
 def _app_ctx(ctx: typer.Context) -> AppContext:
@@ -66,13 +67,20 @@ def _problem_table(problems: list[Problem], title: str) -> Table:
     table.add_column("Problem", overflow="fold", ratio=3)
     ordered = sorted(problems, key=lambda p: not p.blocking)
     for p in ordered[:_MAX_ROWS]:
+        value = p.value if len(p.value) <= _VALUE_SHOWN else f"{p.value[:_VALUE_SHOWN]}… ({len(p.value):,} characters)"
         where = (Path(p.file).name if p.file else "") + (f" sheet {p.sheet!r}" if p.sheet else "") + (
             f" row {p.row}" if p.row is not None else "") + (f", {p.column}" if p.column else "")
-        table.add_row("[red]blocking[/]" if p.blocking else "[yellow]note[/]", escape(where), escape(p.value[:60]),
+        table.add_row("[red]blocking[/]" if p.blocking else "[yellow]note[/]", escape(where), escape(value),
                       escape(p.reason))
     if len(ordered) > _MAX_ROWS:
         table.caption = f"... and {len(ordered) - _MAX_ROWS} more"
     return table
+
+
+def _say(app_ctx: AppContext, line: str) -> None:
+    """A warning or error on stderr: one line when piped or captured (scripts grep it), wrapped at a terminal."""
+    err = app_ctx.err_console
+    err.print(line, highlight=False, soft_wrap=not err.is_terminal)
 
 
 def _validation_json(loaded: PlanInputs, problems: list[Problem]) -> dict[str, Any]:
@@ -203,7 +211,7 @@ def plan_cmd(
     except BatchInputError as exc:
         _report_problems(app_ctx, exc.problems, loaded)
         if not app_ctx.json:
-            app_ctx.err_console.print(f"[bold red]error:[/] {escape(str(exc))}; nothing written", highlight=False)
+            _say(app_ctx, f"[bold red]error:[/] {escape(str(exc))}; nothing written")
         raise typer.Exit(2) from None
     written = write_plan(plan, out, xlsx=xlsx)
     unsized = len(plan.mailboxes_without_size)
@@ -214,14 +222,11 @@ def plan_cmd(
     else:
         app_ctx.console.print(_summary_table(plan, written))
         for warning in plan.warnings:
-            app_ctx.err_console.print(f"[yellow]warning:[/] {escape(str(warning))}", highlight=False)
+            _say(app_ctx, f"[yellow]warning:[/] {escape(str(warning))}")
     if cap_unsure:
-        app_ctx.err_console.print(
-            f"[bold red]error:[/] --max-gb {max_gb:g} is not guaranteed: {unsized} mailbox"
-            f"{'' if unsized == 1 else 'es'} without size (plan written to {escape(str(written))}); give their "
-            "sizes, or --allow-missing-sizes to accept the plan as it is",
-            highlight=False,
-        )
+        _say(app_ctx, f"[bold red]error:[/] --max-gb {max_gb:g} is not guaranteed: {unsized} mailbox"
+             f"{'' if unsized == 1 else 'es'} without size (plan written to {escape(str(written))}); give their "
+             "sizes, or --allow-missing-sizes to accept the plan as it is")
         raise typer.Exit(1)
 
 

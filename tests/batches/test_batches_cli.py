@@ -199,3 +199,31 @@ def test_validate_table_lists_files_with_encoding_and_unrecognised_ones(tmp_path
     lines = result.stdout.splitlines()
     assert any("sizes.csv" in line and "utf-8-sig" in line and "sizes" in line and "56" in line for line in lines)
     assert any("sendas.csv" in line and "not recognised" in line for line in lines)
+
+
+def _columns_text(text: str) -> list[str]:
+    """Each column of the tables in ``text`` read top to bottom, folded cells joined again (no spaces)."""
+    columns: dict[int, str] = {}
+    for line in text.splitlines():
+        if line.startswith("│"):
+            for i, cell in enumerate(line.split("│")[1:-1]):
+                columns[i] = columns.get(i, "") + cell.replace(" ", "")
+    return list(columns.values())
+
+
+@pytest.mark.parametrize("columns", ["80", "40"])
+def test_tables_wrap_never_crop_when_narrow_or_piped(tmp_path: Path, columns: str) -> None:
+    long_wave = "Executive-Leadership-Team-and-Board-Office-Wave-Before-Christmas-2026"
+    rows = [person(f"m{i}", wave=long_wave if i < 2 else "") for i in range(4)]
+    inv = write_csv(tmp_path / "a-rather-long-inventory-file-name-from-the-export.csv", MAILBOX_HEADER, rows)
+    fa = write_csv(tmp_path / "fullaccess.csv", ["Identity", "User", "AccessRights", "IsInherited", "Deny"],
+                   [["contoso.com/Corp/Users/M1", "CONTOSO\\svc-a-service-account-with-a-long-name", "FullAccess",
+                     "False", "False"]])  # fmt: skip
+    env = {"COLUMNS": columns}
+    result = runner.invoke(app, ["batches", "plan", str(inv), str(fa), "--out", str(tmp_path / "o")], env=env)
+    assert result.exit_code == 0, result.output
+    assert long_wave in _columns_text(result.stdout)[0] and "…" not in result.output
+    result = runner.invoke(app, ["batches", "validate", str(inv), str(fa)], env=env)
+    inputs, problems = _columns_text(result.stdout), _columns_text(result.stderr)
+    assert "a-rather-long-inventory-file-name-from-the-export.csv" in inputs[0]
+    assert "CONTOSO\\svc-a-service-account-with-a-long-name" in problems[2] and "…" not in result.output
