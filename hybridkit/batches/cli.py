@@ -28,7 +28,7 @@ _INPUTS_HELP = "CSV files and workbooks: inventory, sizes, permission exports."
 _KIND_HELP = (f"Force what an input holds: KIND for all, FILE=KIND or BOOK.xlsx:SHEET=KIND "
               f"({', '.join(k.value for k in Kind)}).")
 InputsArg = Annotated[list[Path], typer.Argument(help=_INPUTS_HELP, metavar="INPUT")]
-KindOpt = Annotated[Optional[list[str]], typer.Option("--kind", help=_KIND_HELP)]
+KindOpt = Annotated[Optional[list[str]], typer.Option("--kind", help=_KIND_HELP, metavar="KIND")]
 _MAX_ROWS = 40
 _VALUE_SHOWN = 200  # a longer cell (hostile or broken input) is shown cut, marked, in full in -o json
 
@@ -67,7 +67,9 @@ def _problem_table(problems: list[Problem], title: str) -> Table:
     table.add_column("Problem", overflow="fold", ratio=3)
     ordered = sorted(problems, key=lambda p: not p.blocking)
     for p in ordered[:_MAX_ROWS]:
-        value = p.value if len(p.value) <= _VALUE_SHOWN else f"{p.value[:_VALUE_SHOWN]}… ({len(p.value):,} characters)"
+        value = p.value
+        if len(value) > _VALUE_SHOWN:
+            value = f"{value[:_VALUE_SHOWN]}… ({len(value):,} characters)"
         where = (Path(p.file).name if p.file else "") + (f" sheet {p.sheet!r}" if p.sheet else "") + (
             f" row {p.row}" if p.row is not None else "") + (f", {p.column}" if p.column else "")
         table.add_row("[red]blocking[/]" if p.blocking else "[yellow]note[/]", escape(where), escape(value),
@@ -167,20 +169,29 @@ def _summary_table(plan: BatchPlan, out: Path) -> Table:
 def plan_cmd(
     ctx: typer.Context,
     inputs: InputsArg,
-    out: Annotated[Path, typer.Option("--out", help="Directory for batches/*.csv, plan.json and plan.xlsx.")],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Directory for batches/*.csv, plan.json and plan.xlsx.")
+    ],
     kind: KindOpt = None,
-    max_mailboxes: Annotated[int, typer.Option("--max-mailboxes", help="Most mailboxes per batch.")] = 500,
-    max_gb: Annotated[Optional[float], typer.Option("--max-gb", help="Most GB per batch.")] = None,
+    max_mailboxes: Annotated[int, typer.Option("--max-mailboxes", help="Most mailboxes per batch.", metavar="N")] = 500,
+    max_gb: Annotated[Optional[float], typer.Option("--max-gb", help="Most GB per batch.", metavar="GB")] = None,
     super_connector_degree: Annotated[
-        int, typer.Option("--super-connector-degree", help="Trustees linked to more mailboxes than this never glue.")
+        int,
+        typer.Option("--super-connector-degree", metavar="N",
+                     help="Trustees linked to more mailboxes than this never glue."),
     ] = 50,
     exclude_trustee: Annotated[
-        Optional[list[str]], typer.Option("--exclude-trustee", help="A trustee whose links never glue (repeatable).")
+        Optional[list[str]],
+        typer.Option("--exclude-trustee", metavar="NAME", help="A trustee whose links never glue (repeatable)."),
     ] = None,
     source_version: Annotated[
-        int, typer.Option("--source-version", help="On-prem Exchange version: 2010 makes every permission hard.")
+        int,
+        typer.Option("--source-version", metavar="YEAR",
+                     help="On-prem Exchange version: 2010 makes every permission hard."),
     ] = 2016,
-    name_prefix: Annotated[str, typer.Option("--name-prefix", help="Batch names: PREFIX-001, PREFIX-002...")] = "Batch",
+    name_prefix: Annotated[
+        str, typer.Option("--name-prefix", metavar="PREFIX", help="Batch names: PREFIX-001, PREFIX-002...")
+    ] = "Batch",
     xlsx: Annotated[bool, typer.Option("--xlsx/--no-xlsx", help="Also write plan.xlsx.")] = True,
     allow_missing_sizes: Annotated[
         bool,
@@ -236,7 +247,9 @@ def validate_cmd(
     inputs: InputsArg,
     kind: KindOpt = None,
     super_connector_degree: Annotated[
-        int, typer.Option("--super-connector-degree", help="As for plan: such trustees are not listed row by row.")
+        int,
+        typer.Option("--super-connector-degree", metavar="N",
+                     help="As for plan: such trustees are not listed row by row."),
     ] = 50,
 ) -> None:
     """Check the inputs and list every problem (file, sheet, row, column); exit 2 if any is blocking."""

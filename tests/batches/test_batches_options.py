@@ -68,3 +68,24 @@ def test_kind_naming_a_sheet_the_workbook_lacks_is_an_error() -> None:
     result = invoke("batches", "validate", book, "--kind", "example.xlsx:Nope=sizes")
     assert result.exit_code == 2
     assert "Nope" in result.output and "no sheet" in result.output
+
+
+@pytest.mark.parametrize(
+    ("command", "words"),
+    [
+        ([], ["Plan migration batches from permission exports (CSV or workbooks); no server needed."]),
+        (["plan"], ["--super-connector-degree", "--allow-missing-sizes", "--exclude-trustee",
+                    "Plan batches: mailboxes linked by permissions move together, within the caps, every decision"]),
+        (["validate"], ["--super-connector-degree", "Check the inputs and list every problem"]),
+    ],
+)  # fmt: skip
+def test_help_at_80_columns_has_no_markup_no_cropped_names_no_broken_sentences(
+    command: list[str], words: list[str]
+) -> None:
+    result = runner.invoke(app, ["batches", *command, "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    assert "``" not in result.output and "…" not in result.output
+    # paragraphs are filled to the width: read with the borders and line ends gone, each sentence is whole
+    flat = " ".join(" ".join(line.strip(" │╭╮╰╯─") for line in result.output.splitlines()).split())
+    for word in words:
+        assert word in flat
