@@ -32,6 +32,7 @@ _WELL_KNOWN_GROUPS = {
 }  # fmt: skip
 
 
+_FORMULA_STARTS = frozenset("=+-@")  # OWASP's CSV-injection characters (tab and CR never pass _SMTP)
 _ALL = ("smtp", "upn", "alias", "sam", "identity", "display", "name", "canonical", "dn")
 _PLAIN = ("alias", "sam", "identity", "display", "name")
 
@@ -179,8 +180,10 @@ def build_directory(tables: list[Table], problems: list[Problem]) -> Directory:
                 problems.append(Problem(table.file, table.sheet, row, header, smtp,
                                         f"duplicate mailbox (also at {place})", True))  # fmt: skip
                 continue
-            if not match(smtp):
-                reason = "missing primary SMTP address" if not smtp else "malformed primary SMTP address"
+            if not match(smtp) or smtp[0] in _FORMULA_STARTS:
+                reason = ("missing primary SMTP address" if not smtp else "malformed primary SMTP address" if
+                          smtp[0] not in _FORMULA_STARTS else f"primary SMTP address starting with {smtp[0]!r}: a "
+                          "spreadsheet program opening the batch CSV would run it as a formula")  # fmt: skip
                 problems.append(Problem(table.file, table.sheet, row, header, smtps[i], reason, True))
                 continue
             seen[smtp] = (table.file, table.sheet, row)

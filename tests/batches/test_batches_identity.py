@@ -173,3 +173,16 @@ def test_forms_naming_two_mailboxes_are_ambiguous(odd_names: Path, name: str) ->
     doc = _plan_with_trustees(odd_names, [name])
     [unresolved] = doc["unresolved"]
     assert "ambiguous" in unresolved["reason"] and doc["summary"]["links"] == {"hard": 0, "soft": 0}
+
+
+@pytest.mark.parametrize("address", ["=cmd|'/Ccalc'!A0@contoso.com", "+1+1@contoso.com", "-2+3@contoso.com"])
+def test_an_address_a_spreadsheet_would_run_as_a_formula_is_refused(tmp_path: Path, address: str) -> None:
+    """The batch CSVs carry addresses verbatim (New-MigrationBatch reads them), so they cannot be neutralised
+    with a leading quote as OWASP advises for other CSVs: such an address stops the plan instead."""
+    rows = [person("a"), person("b")]
+    rows[1][2] = address
+    write_csv(tmp_path / "mailboxes.csv", MAILBOX_HEADER, rows)
+    with pytest.raises(BatchInputError) as caught:
+        plan_batches(load_inputs([tmp_path / "mailboxes.csv"]), PlanOptions())
+    (problem,) = caught.value.problems
+    assert problem.row == 4 and problem.column == "PrimarySmtpAddress" and "formula" in problem.reason
