@@ -238,7 +238,7 @@ def _read_csv(path: Path, kind: Kind | None, problems: list[Problem], files: lis
         forced_delimiter = text[4:5]
         text = text[line.end() :] if line else ""
         first_row += 1
-    head_lines = text.splitlines()[:_HEADER_SCAN]
+    head_lines = [line[:4096] for line in text.splitlines()[:_HEADER_SCAN]]  # (enough to find the header)
     best: tuple[int, str] | None = None
     for delimiter in (forced_delimiter,) if forced_delimiter else (",", ";", "\t"):
         sample = list(csv.reader(head_lines, delimiter=delimiter))
@@ -250,7 +250,16 @@ def _read_csv(path: Path, kind: Kind | None, problems: list[Problem], files: lis
         delimiter = max((",", ";", "\t"), key=nonblank.count)
     else:
         delimiter = best[1]
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # a cell past csv's field limit (131,072 characters), a NUL byte
+        limit = csv.field_size_limit()
+        why = (f"a cell longer than {limit:,} characters (no Exchange property holds that much)" if "field limit"
+               in str(exc) else str(exc))  # fmt: skip
+        problems.append(Problem(str(path), None, first_row + reader.line_num - 1, None, path.name,
+                                f"cannot read the file at this row: {why}; check the export", True))  # fmt: skip
+        return []
     table = _table(str(path), None, rows, kind, first_row, problems)
     return [table] if table is not None else []
 

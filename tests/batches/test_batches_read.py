@@ -235,3 +235,12 @@ def test_cr_only_line_ends_are_read_not_dropped(tmp_path: Path, newline: str) ->
     (table,) = inputs.tables
     assert table.kind is Kind.FULLACCESS and table.rows == [3, 4]
     assert table.columns["user"] == ["CONTOSO\\b", "CONTOSO\\d"]
+
+
+def test_a_cell_past_the_csv_field_limit_names_the_row(tmp_path: Path) -> None:
+    rows = [person("a"), person("b"), person("c")]
+    rows[1][0] = "X" * 200_000  # hostile or broken: Exchange display names hold at most 256 characters
+    path = write_csv(tmp_path / "mb.csv", MAILBOX_HEADER, rows)
+    (problem,) = load_inputs([path]).problems
+    assert problem.blocking and problem.file == str(path) and problem.row == 4
+    assert "131,072 characters" in problem.reason
