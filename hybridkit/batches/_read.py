@@ -210,7 +210,7 @@ _CP1252_SHOWN = 20
 def _read_csv(path: Path, kind: Kind | None, problems: list[Problem], files: list[InputFile]) -> list[Table]:
     decoded = decode(path.read_bytes())
     files.append(InputFile(str(path), "csv", decoded.encoding))
-    text = decoded.text.lstrip("\ufeff")
+    text = decoded.text.lstrip("\ufeff").rstrip("\x1a")  # (an old tool's Ctrl-Z end-of-file mark is no row)
     if decoded.cp1252_lines:
         lines = text.splitlines()
         for number in decoded.cp1252_lines[:_CP1252_SHOWN]:

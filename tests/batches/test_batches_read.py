@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -244,3 +245,27 @@ def test_a_cell_past_the_csv_field_limit_names_the_row(tmp_path: Path) -> None:
     (problem,) = load_inputs([path]).problems
     assert problem.blocking and problem.file == str(path) and problem.row == 4
     assert "131,072 characters" in problem.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "transform"),
+    [
+        ("bom-lf", lambda t: b"\xef\xbb\xbf" + t.replace("\r\n", "\n").encode()),
+        ("double-bom", lambda t: b"\xef\xbb\xbf\xef\xbb\xbf" + t.encode()),
+        ("utf-16-be-bom", lambda t: b"\xfe\xff" + t.encode("utf-16-be")),
+        ("utf-16-le-no-bom", lambda t: t.encode("utf-16-le")),
+        ("mixed-line-ends", lambda t: t.replace("\r\n", "\n", 2).encode()),
+        ("ctrl-z-at-end", lambda t: t.encode() + b"\x1a"),
+    ],
+)
+def test_bom_and_line_end_variants_read_the_same_rows(
+    tmp_path: Path, name: str, transform: Callable[[str], bytes]
+) -> None:
+    rows = [person("renee"), person("soren")]
+    rows[0][0] = "Renée"
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(transform(csv_text(MAILBOX_HEADER, rows)))
+    inputs = load_inputs([path])
+    assert not inputs.problems
+    (table,) = inputs.tables
+    assert table.columns["displayname"] == ["Renée", "SOREN"] and table.rows == [3, 4]
