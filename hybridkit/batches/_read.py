@@ -280,11 +280,19 @@ def _read_book(
             problems.append(Problem(str(path), sheet, None, None, key,
                                     f"--kind names no sheet of this workbook (its sheets: "
                                     f"{', '.join(book.sheet_names)})", True))  # fmt: skip
+    hidden = {m.name for m in getattr(book, "sheets_metadata", ())
+              if str(m.visible).rsplit(".", 1)[-1].lower() != "visible"}  # Hidden, VeryHidden
     for name in book.sheet_names:
         grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
         rows = [[v if v.__class__ is str else _cell(v) for v in row] for row in grid]
         filled += any("".join(row).strip() for row in rows)
-        sheet_kind = next((kinds[k] for k in (f"{path}:{name}", f"{path.name}:{name}") if kinds and k in kinds), kind)
+        named = next((kinds[k] for k in (f"{path}:{name}", f"{path.name}:{name}") if kinds and k in kinds), None)
+        if name in hidden and named is None:  # stale data nobody looking at the workbook sees: not read unasked
+            if any("".join(row).strip() for row in rows):
+                problems.append(Problem(str(path), name, None, None, name, "hidden sheet not read; to read it, "
+                                        f"unhide it or give --kind '{path.name}:{name}=KIND'"))  # fmt: skip
+            continue
+        sheet_kind = named or kind
         table = _table(str(path), name, rows, sheet_kind, 1, problems)
         if table is not None:
             tables.append(table)

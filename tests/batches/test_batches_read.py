@@ -269,3 +269,22 @@ def test_bom_and_line_end_variants_read_the_same_rows(
     assert not inputs.problems
     (table,) = inputs.tables
     assert table.columns["displayname"] == ["Renée", "SOREN"] and table.rows == [3, 4]
+
+
+def test_a_hidden_sheet_is_not_read_unless_named_with_kind(tmp_path: Path) -> None:
+    path = tmp_path / "org.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    visible = book.add_worksheet("Inventory")
+    visible.write_row(0, 0, MAILBOX_HEADER)
+    visible.write_row(1, 0, person("a"))
+    stale = book.add_worksheet("Old inventory")
+    stale.write_row(0, 0, MAILBOX_HEADER)
+    stale.write_row(1, 0, person("gone"))
+    stale.hide()
+    book.close()
+    inputs = load_inputs([path])
+    assert [t.sheet for t in inputs.tables] == ["Inventory"]
+    (note,) = inputs.problems
+    assert (note.sheet, note.blocking) == ("Old inventory", False) and "hidden sheet not read" in note.reason
+    forced = load_inputs([path], kind={"org.xlsx:Old inventory": "mailboxes"})
+    assert [t.sheet for t in forced.tables] == ["Inventory", "Old inventory"] and not forced.problems
