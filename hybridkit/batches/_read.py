@@ -330,8 +330,14 @@ def load_inputs(paths: Iterable[str | Path], kind: Kind | str | Mapping[str, Kin
     tables: list[Table] = []
     problems: list[Problem] = []
     files: list[InputFile] = []
+    seen: dict[Path, Path] = {}
     for raw in paths:
         path = Path(raw)
+        first = seen.setdefault(path.resolve(), path)
+        if first is not path:  # `inv/*.csv inv/mailboxes.csv`: every mailbox would be a duplicate
+            problems.append(Problem(str(path), None, None, None, str(path),
+                                    f"given twice (also as {first}): read once"))  # fmt: skip
+            continue
         forced = _kind_for(path, kinds)
         try:
             with path.open("rb") as handle:

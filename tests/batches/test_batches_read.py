@@ -288,3 +288,11 @@ def test_a_hidden_sheet_is_not_read_unless_named_with_kind(tmp_path: Path) -> No
     assert (note.sheet, note.blocking) == ("Old inventory", False) and "hidden sheet not read" in note.reason
     forced = load_inputs([path], kind={"org.xlsx:Old inventory": "mailboxes"})
     assert [t.sheet for t in forced.tables] == ["Inventory", "Old inventory"] and not forced.problems
+
+
+def test_a_file_given_twice_is_read_once_with_a_note(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "mb.csv", MAILBOX_HEADER, [person("a")])
+    inputs = load_inputs([path, tmp_path / "." / "mb.csv"])
+    assert len(inputs.tables) == 1 and len(inputs.files) == 1
+    (note,) = inputs.problems
+    assert not note.blocking and "given twice" in note.reason
