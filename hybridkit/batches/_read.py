@@ -1,8 +1,10 @@
 """Reading exports as Exchange, PowerShell and Excel really write them.
 
-CSV: UTF-8 with or without BOM, UTF-16 (``Out-File``), Windows-1252; a ``#TYPE`` first line; comma, semicolon or tab
-delimiters; title rows above the header; blank rows; stray spaces. Workbooks (read with python-calamine, the fastest
-reader available): every sheet, same rules. Each file or sheet is recognised by its header unless ``kind`` forces it.
+CSV: UTF-8 with or without BOM, UTF-16 (``Out-File``), Windows-1252, or UTF-8 with a few Windows-1252 lines
+(:mod:`._decode`); a ``#TYPE`` first line; CRLF, LF or CR line ends; comma, semicolon or tab delimiters; title rows
+above the header; blank rows; stray spaces. Workbooks (read with python-calamine, the fastest reader available):
+every visible sheet, same rules (a hidden sheet only when ``kind`` names it). Each file or sheet is recognised by its
+header unless ``kind`` forces it. An empty file is a blocking problem: Export-Csv leaves one when nothing reached it.
 
 Nothing here raises for bad input: every problem becomes a :class:`Problem` (blocking or not) in the result.
 """
