@@ -6,11 +6,12 @@ import dataclasses
 import heapq
 import math
 import re
+from collections.abc import Callable
 
 import numpy as np
 
 from hybridkit.batches._graph import HARD, Csr, aggregate, components, partition
-from hybridkit.batches._model import Batch, PlanOptions
+from hybridkit.batches._model import Batch, PlanOptions, format_gb, name_list
 
 __all__ = ["Grouping", "group_mailboxes"]
 
@@ -33,6 +34,37 @@ def _pinned_name(label: str) -> str:
     return name if name[0].isalpha() else f"Wave-{name}"
 
 
+def _caps_exceeded(count: int, size: int, options: PlanOptions) -> str:
+    """Which caps a count and size break: ``"--max-mailboxes 2 and --max-gb 50"``."""
+    over = []
+    if options.max_mailboxes and count > options.max_mailboxes:
+        over.append(f"--max-mailboxes {options.max_mailboxes}")
+    if options.max_bytes is not None and size > options.max_bytes:
+        over.append(f"--max-gb {options.max_gb:g}")
+    return " and ".join(over) or "the caps"
+
+
+def _merge_waves(pins: list[str], warnings: list[str]) -> list[str]:
+    """One spelling per wave: labels giving the same batch name but for case ("Wave 2", "wave 2", "WAVE-2") are
+    one wave (their CSVs would collide on Windows and macOS, their batch names in Exchange Online); the first
+    spelling in inventory order names it."""
+    first: dict[str, str] = {}
+    spellings: dict[str, list[str]] = {}
+    for pin in pins:
+        if pin:
+            key = _pinned_name(pin).casefold()
+            first.setdefault(key, pin)
+            if pin not in spellings.setdefault(key, []):
+                spellings[key].append(pin)
+    for key, seen in spellings.items():
+        if len(seen) > 1:
+            warnings.append(f"wave names {', '.join(repr(v) for v in seen)} differ only in case or punctuation: "
+                            f"one batch, {_pinned_name(first[key])}")  # fmt: skip
+    if all(len(v) == 1 for v in spellings.values()):
+        return pins
+    return [first[_pinned_name(pin).casefold()] if pin else pin for pin in pins]
+
+
 def _members_by(label: np.ndarray, count: int) -> list[list[int]]:
     order = np.argsort(label, kind="stable")
     bounds = np.zeros(count + 1, dtype=np.int64)
@@ -50,11 +82,17 @@ def group_mailboxes(
     sizes: np.ndarray,
     pins: list[str],
     options: PlanOptions,
+    addresses: list[str] | None = None,
 ) -> Grouping:
-    """Group ``n`` mailboxes linked by edges ``em[i] - et[i]`` (weight ``HARD`` or 1) into batches."""
+    """Group ``n`` mailboxes linked by edges ``em[i] - et[i]`` (weight ``HARD`` or 1) into batches.
+
+    ``addresses`` names the mailboxes in warnings (default: their index).
+    """
+    names = addresses if addresses is not None else [str(x) for x in range(n)]
     cap_c = float(options.max_mailboxes) if options.max_mailboxes else math.inf
     cap_b = float(options.max_bytes) if options.max_bytes else math.inf
     warnings: list[str] = []
+    pins = _merge_waves(pins, warnings)
     size_list = sizes.tolist()
     ones = [1] * n
     reasons = [""] * n
@@ -149,12 +187,21 @@ def group_mailboxes(
         for x in mailboxes:
             reasons[x] = (f"pinned to {label} by the Wave/Batch column" if pins[x] else
                           f"moves with mailboxes pinned to {label}; {reasons[x]}")  # fmt: skip
-    bins = _pack(free, cap_c, cap_b, warnings)
-    batch_of, batches, members = _name(n, bins, pinned, size_list, options.name_prefix, cap_c, cap_b, warnings)
+
+    def oversized(mailboxes: list[int], size: int) -> None:  # a unit that cannot be split, over the caps
+        listed = name_list(sorted(names[x] for x in mailboxes))
+        who = (f"mailbox {listed} ({format_gb(size)}) alone exceeds" if len(mailboxes) == 1 else
+               f"{len(mailboxes)} mailboxes that move together ({listed}; {format_gb(size)}) together exceed")
+        warnings.append(f"{who} {_caps_exceeded(len(mailboxes), size, options)}: a batch of its own")
+
+    bins = _pack(free, cap_c, cap_b, oversized)
+    batch_of, batches, members = _name(n, bins, pinned, size_list, options, warnings)
     return Grouping(batch_of, batches, members, reasons, warnings, largest, split_groups)
 
 
-def _pack(free: list[tuple[int, int, list[int]]], cap_c: float, cap_b: float, warnings: list[str]) -> list[list[int]]:
+def _pack(
+    free: list[tuple[int, int, list[int]]], cap_c: float, cap_b: float, oversized: Callable[[list[int], int], None]
+) -> list[list[int]]:
     """Step 5: unpinned units (count, bytes, mailboxes), largest first, each into the least loaded bin that fits,
     starting from the fewest bins the caps allow (worst-fit decreasing: balances count and size)."""
     if not free:
@@ -183,7 +230,7 @@ def _pack(free: list[tuple[int, int, list[int]]], cap_c: float, cap_b: float, wa
             loads.append([0, 0])
             contents.append([])
             if c > cap_c or b > cap_b:
-                warnings.append(f"a group of {c} mailboxes ({b} bytes) alone exceeds the caps")
+                oversized(mailboxes, b)
         loads[chosen][0] += c
         loads[chosen][1] += b
         contents[chosen].extend(mailboxes)
@@ -198,13 +245,14 @@ def _name(
     auto: list[list[int]],
     pinned: dict[str, list[int]],
     size_list: list[int],
-    prefix: str,
-    cap_c: float,
-    cap_b: float,
+    options: PlanOptions,
     warnings: list[str],
 ) -> tuple[np.ndarray, list[Batch], list[list[int]]]:
     """Name batches: pinned waves by their label, the others ``<prefix>-NNN`` in order of their first mailbox
     (inventory order), so the same input always gives the same names."""
+    prefix = options.name_prefix
+    cap_c = float(options.max_mailboxes) if options.max_mailboxes else math.inf
+    cap_b = float(options.max_bytes) if options.max_bytes else math.inf
     width = max(3, len(str(len(auto))))
     batches: list[Batch] = []
     members_out: list[list[int]] = []
@@ -213,11 +261,18 @@ def _name(
         name = _pinned_name(label)
         size = sum(size_list[x] for x in members)
         if len(members) > cap_c or size > cap_b:
-            warnings.append(f"pinned batch {name} holds {len(members)} mailboxes ({size} bytes), over the caps")
+            noun = "mailbox" if len(members) == 1 else "mailboxes"
+            warnings.append(f"pinned batch {name} holds {len(members)} {noun} ({format_gb(size)}), over "
+                            f"{_caps_exceeded(len(members), size, options)}: the Wave/Batch column puts them together")
         batches.append(Batch(name, (), size, pinned=True))
         members_out.append(members)
-    for i, members in enumerate(sorted(auto, key=lambda ms: ms[0]), start=1):
-        batches.append(Batch(f"{prefix}-{i:0{width}d}", (), sum(size_list[x] for x in members)))
+    taken = {b.name.casefold() for b in batches}  # a wave may be called "Batch-001" too
+    number = 0
+    for members in sorted(auto, key=lambda ms: ms[0]):
+        number += 1
+        while f"{prefix}-{number:0{width}d}".casefold() in taken:
+            number += 1
+        batches.append(Batch(f"{prefix}-{number:0{width}d}", (), sum(size_list[x] for x in members)))
         members_out.append(members)
     batch_of = np.full(n, -1, dtype=np.int64)
     for index, members in enumerate(members_out):

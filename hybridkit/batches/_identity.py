@@ -2,8 +2,9 @@
 
 A name may be a primary SMTP address, UPN, alias, ``DOMAIN\\sam``, canonical name (``contoso.com/OU/Name``),
 distinguished name, display name, the object's Name (a Name column, or the last part of the canonical name) or a
-folder identity (``alias:\\Calendar``). Each is looked up only in the index
-its shape calls for; a name two mailboxes share is *ambiguous*, not "the first one".
+folder identity (``alias:\\Calendar``). Each is looked up first in the indexes its shape calls for, then, if
+none has it, in all the others (``Sales/Marketing`` may be a display name, not a canonical name). A name that
+leads to two mailboxes, in one index or across them, is *ambiguous*, never "the first one".
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ _WELL_KNOWN_GROUPS = {
     "compliance management", "discovery management", "hygiene management", "records management", "um management",
     "help desk", "domain users", "authenticated users", "everyone",
 }  # fmt: skip
+
+
+_FORMULA_STARTS = frozenset("=+-@")  # OWASP's CSV-injection characters (tab and CR never pass _SMTP)
+_ALL = ("smtp", "upn", "alias", "sam", "identity", "display", "name", "canonical", "dn")
+_PLAIN = ("alias", "sam", "identity", "display", "name")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,9 +73,12 @@ class Directory:
             return "system account, not a mailbox"
         if ":\\" in low:
             low = low.split(":\\", 1)[0]
-        if "@" in low and "/" not in low:
+        whole = low
+        if low.startswith(("cn=", "ou=")):
+            order: tuple[str, ...] = ("dn",)
+        elif "@" in low and "/" not in low:
             order = ("smtp", "upn")
-        elif low.startswith(("cn=", "ou=")) or ("=" in low and "," in low):
+        elif "=" in low and "," in low:
             order = ("dn",)
         elif "\\" in low:
             low = low.rsplit("\\", 1)[1]
@@ -77,13 +86,18 @@ class Directory:
         elif "/" in low:
             order = ("canonical",)
         else:
-            order = ("alias", "sam", "identity", "display", "name")
-        for index in order:
-            found = self._names[index].get(low)
-            if found == AMBIGUOUS:
-                return f"ambiguous {index} name: more than one mailbox goes by it"
-            if found is not None:
-                return found
+            order = _PLAIN
+        # Every form the shape calls for must agree (alias "it" of one mailbox and display name "IT" of another
+        # is ambiguous, not the alias). Not found that way ("Sales/Marketing" is no canonical name,
+        # "CN=@Reception,..." no address, "Smith, John (ext=42)" no DN), every other form is tried, the same way.
+        for names, key in ((order, low), (tuple(i for i in _ALL if i not in order), whole)):
+            found_in = {index: hit for index in names if (hit := self._names[index].get(key)) is not None}
+            if not found_in:
+                continue
+            mailboxes = set(found_in.values())
+            if len(mailboxes) == 1 and AMBIGUOUS not in mailboxes:
+                return mailboxes.pop()
+            return f"ambiguous {' / '.join(found_in)} name: more than one mailbox goes by it"
         tail = low.rsplit("/", 1)[-1]
         if low in self._groups or tail in self._groups or tail in _WELL_KNOWN_GROUPS:
             return "group: permissions granted through groups are not followed"
@@ -138,7 +152,7 @@ def build_directory(tables: list[Table], problems: list[Problem]) -> Directory:
     """Index every mailbox of the inventory tables; duplicate or malformed addresses are blocking problems."""
     mailboxes: list[Mailbox] = []
     names: dict[str, dict[str, int]] = {
-        k: {} for k in ("smtp", "upn", "alias", "sam", "canonical", "dn", "identity", "display", "name")
+        k: {} for k in _ALL
     }
     groups: set[str] = set()
     seen: dict[str, tuple[str, str | None, int]] = {}
@@ -166,8 +180,10 @@ def build_directory(tables: list[Table], problems: list[Problem]) -> Directory:
                 problems.append(Problem(table.file, table.sheet, row, header, smtp,
                                         f"duplicate mailbox (also at {place})", True))  # fmt: skip
                 continue
-            if not match(smtp):
-                reason = "missing primary SMTP address" if not smtp else "malformed primary SMTP address"
+            if not match(smtp) or smtp[0] in _FORMULA_STARTS:
+                reason = ("missing primary SMTP address" if not smtp else "malformed primary SMTP address" if
+                          smtp[0] not in _FORMULA_STARTS else f"primary SMTP address starting with {smtp[0]!r}: a "
+                          "spreadsheet program opening the batch CSV would run it as a formula")  # fmt: skip
                 problems.append(Problem(table.file, table.sheet, row, header, smtps[i], reason, True))
                 continue
             seen[smtp] = (table.file, table.sheet, row)

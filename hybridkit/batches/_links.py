@@ -37,7 +37,39 @@ class Links:
     rows: int = 0
 
 
-_TRUE = frozenset({"true", "True", "TRUE", "1", "yes", "Yes", "YES", "y", "Y"})
+# PowerShell's Export-Csv writes True/False whatever the culture; Excel, re-saving such a CSV, writes its boolean
+# cells in its UI language (the words below: PhpSpreadsheet's locale tables, Calculation/locale/*/functions;
+# Excel in Japanese, Chinese, Korean, Greek, Hebrew and Arabic keeps TRUE/FALSE). Compared in upper case.
+_BOOLEANS: dict[str, bool] = {word: True for word in (
+    "TRUE", "1", "YES", "Y", "WAHR", "VRAI", "VERDADERO", "VERO", "WAAR", "VERDADEIRO", "SANT", "SAND", "SANN",
+    "TOSI", "PRAWDA", "PRAVDA", "IGAZ", "ИСТИНА", "DOĞRU",
+)} | {word: False for word in (
+    "FALSE", "0", "NO", "N", "", "FALSCH", "FAUX", "FALSO", "ONWAAR", "FALSKT", "FALSK", "USANN", "EPÄTOSI",
+    "FAŁSZ", "NEPRAVDA", "HAMIS", "ЛОЖЬ", "YANLIŞ",
+)}  # fmt: skip
+_ACCESS_CONTROL = {"ALLOW": False, "DENY": True, "": False}  # Get-RecipientPermission's AccessControlType
+
+
+def _flags(table: Table, key: str, words: dict[str, bool], problems: list[Problem]) -> list[bool]:
+    """A True/False column as booleans; each distinct value it cannot read is a blocking problem (first row)."""
+    values = table.columns.get(key)
+    if values is None:
+        return [False] * len(table)
+    lookup: dict[str, bool] = {}
+    for value in set(values):
+        found = words.get(value.upper())
+        if found is None:
+            first = values.index(value)
+            count = values.count(value)
+            header = table.headers.get(key, key)
+            expected = "Allow or Deny" if words is _ACCESS_CONTROL else "True or False (or Excel's word for them)"
+            more = f" ({count} rows)" if count > 1 else ""
+            problems.append(Problem(table.file, table.sheet, table.rows[first], header, value,
+                                    f"{header} must be {expected}; cannot tell whether this row is a permission"
+                                    f"{more}", True))  # fmt: skip
+            found = True  # planning stops on the problem; validation should not list the row again as unresolved
+        lookup[value] = found
+    return list(map(lookup.__getitem__, values))
 
 
 def _fasttrack_right(text: str) -> int | None:
@@ -119,12 +151,11 @@ def _collect_table(  # noqa: C901 - one flat hot loop is faster than helpers per
     links.rows += n
     mcol, tcol = _columns(table)
     mboxes, trustees = cols[mcol], cols[tcol]
-    empty = [""] * n
-    inherited = cols.get("isinherited", empty)
-    deny = cols.get("deny")
-    if deny is None:  # Get-RecipientPermission: AccessControlType Allow/Deny instead of a Deny column
-        deny = ["True" if v.lower() == "deny" else "" for v in cols["accesscontroltype"]] if (
-            "accesscontroltype" in cols) else empty
+    inherited = _flags(table, "isinherited", _BOOLEANS, problems)
+    if "deny" in cols or "accesscontroltype" not in cols:
+        deny = _flags(table, "deny", _BOOLEANS, problems)
+    else:  # Get-RecipientPermission: AccessControlType Allow/Deny instead of a Deny column
+        deny = _flags(table, "accesscontroltype", _ACCESS_CONTROL, problems)
     codes = _rights(table, mboxes, problems)
     resolved_m = directory.resolve_all(mboxes)
     if table.kind is Kind.SENDONBEHALF:
@@ -143,13 +174,13 @@ def _collect_table(  # noqa: C901 - one flat hot loop is faster than helpers per
     names, written, pending = links.unresolved_names, links.unresolved_written, links.pending
     where = (table.file, table.sheet)
     mhead, thead = table.headers.get(mcol, mcol), table.headers.get(tcol, tcol)
-    true, skip_words = _TRUE, SKIP_WORDS
+    skip_words = SKIP_WORDS
     n_inherited = n_deny = n_self = 0
     for i, (inh, den, right, t, m) in enumerate(zip(inherited, deny, codes, resolved_t, resolved_m)):
-        if inh in true:
+        if inh:
             n_inherited += 1
             continue
-        if den in true:
+        if den:
             n_deny += 1
             continue
         if right.__class__ is str:

@@ -17,13 +17,27 @@ __all__ = [
     "BatchPlan",
     "CrossLink",
     "ExcludedTrustee",
+    "InputFile",
     "Kind",
     "Placement",
     "PlanInputs",
     "PlanOptions",
     "Problem",
     "Table",
+    "format_gb",
+    "name_list",
 ]
+
+
+def name_list(names: list[str] | tuple[str, ...], shown: int = 5) -> str:
+    """``"a, b, c"`` or, past ``shown`` names, ``"a, b, c, d, e and 7 more"`` (for one-line messages)."""
+    head = ", ".join(names[:shown])
+    return head if len(names) <= shown else f"{head} and {len(names) - shown} more"
+
+
+def format_gb(size_bytes: float) -> str:
+    """Bytes as people read them in plans: ``"120.0 GB"`` (Exchange's 1024-based units)."""
+    return f"{size_bytes / 1024**3:,.1f} GB"
 
 
 class Kind(str, enum.Enum):
@@ -107,11 +121,22 @@ class Table:
 
 
 @dataclasses.dataclass(frozen=True)
+class InputFile:
+    """One input file as read: ``csv`` with the encoding it was decoded with, ``workbook`` (no encoding), or
+    ``None`` for a file that could not be read at all (its problem says why)."""
+
+    file: str
+    format: str | None
+    encoding: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class PlanInputs:
-    """Everything read from the input files: recognised tables plus the problems found while reading."""
+    """Everything read from the input files: recognised tables, the files, the problems found while reading."""
 
     tables: tuple[Table, ...]
     problems: tuple[Problem, ...] = ()
+    files: tuple[InputFile, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +166,7 @@ class Batch:
     mailboxes: tuple[str, ...]
     size_bytes: int
     pinned: bool = False
+    without_size: int = 0  # mailboxes counted as 0 bytes because no size was found for them
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,6 +178,7 @@ class Placement:
     batch: str
     size_bytes: int
     reason: str
+    size_known: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,15 +218,21 @@ class BatchPlan:
     unresolved: tuple[Problem, ...]
     excluded_trustees: tuple[ExcludedTrustee, ...]
     summary: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+    mailboxes_without_size: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The ``plan.json`` document (stable schema)."""
+        """The ``plan.json`` document (stable schema; sizes in bytes, ``warnings`` a list of sentences)."""
         return {
             "batches": [
-                {"name": b.name, "mailboxes": list(b.mailboxes), "size_bytes": b.size_bytes} for b in self.batches
-            ],
+                {"name": b.name, "mailboxes": list(b.mailboxes), "size_bytes": b.size_bytes,
+                 "mailboxes_without_size": b.without_size}
+                for b in self.batches
+            ],  # fmt: skip
             "cross_batch_links": [c.to_json() for c in self.cross_batch_links],
             "unresolved": [p.to_json() for p in self.unresolved],
             "excluded_trustees": [e.to_json() for e in self.excluded_trustees],
+            "mailboxes_without_size": list(self.mailboxes_without_size),
             "summary": self.summary,
+            "warnings": list(self.warnings),
         }

@@ -16,6 +16,7 @@ Steps (each near-linear in mailboxes + permission rows):
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from typing import Any
 
@@ -35,28 +36,33 @@ from hybridkit.batches._model import (
     PlanInputs,
     PlanOptions,
     Problem,
+    name_list,
 )
 from hybridkit.batches._read import MAILBOX_ID_COLUMNS, SIZE_COLUMNS
 from hybridkit.batches._sizes import parse_size, unit_of_column
 from hybridkit.errors import InputError
 
-__all__ = ["plan_batches", "validate_inputs"]
+__all__ = ["check_options", "plan_batches", "validate_inputs"]
 
 
-def _check(options: PlanOptions) -> None:
+def check_options(options: PlanOptions) -> None:
+    """Refuse option values out of range, naming the option (``--max-gb nan`` and ``inf`` are not caps)."""
     if options.max_mailboxes is not None and options.max_mailboxes < 1:
-        raise InputError("must be at least 1", column="--max-mailboxes")
-    if options.max_gb is not None and options.max_gb <= 0:
-        raise InputError("must be more than 0", column="--max-gb")
+        raise InputError(f"--max-mailboxes must be at least 1, not {options.max_mailboxes}")
+    gb = options.max_gb
+    if gb is not None and not (math.isfinite(gb) and gb > 0):
+        raise InputError(f"--max-gb must be a number more than 0, not {gb:g}")
     if options.super_connector_degree < 1:
-        raise InputError("must be at least 1", column="--super-connector-degree")
+        raise InputError(f"--super-connector-degree must be at least 1, not {options.super_connector_degree}")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,40}", options.name_prefix):
-        raise InputError("use letters, digits, '.', '_' or '-'", column="--name-prefix")
+        raise InputError(f"--name-prefix {options.name_prefix!r}: use up to 41 letters, digits, '.', '_' or '-', "
+                         "starting with a letter or digit")
 
 
-def _read_sizes(inputs: PlanInputs, directory: Directory, problems: list[Problem]) -> tuple[list[int], int]:
+def _read_sizes(inputs: PlanInputs, directory: Directory, problems: list[Problem]) -> tuple[list[int], list[bool]]:
+    """Each mailbox's size in bytes, and whether one was found (a mailbox without one counts 0 bytes)."""
     sizes = [0] * len(directory.mailboxes)
-    sized = 0
+    known = [False] * len(directory.mailboxes)
     resolve = directory.resolver()
     for table in inputs.tables:
         size_col = next((c for c in SIZE_COLUMNS if c in table.columns), None)
@@ -74,14 +80,28 @@ def _read_sizes(inputs: PlanInputs, directory: Directory, problems: list[Problem
                     head = table.headers[id_col]
                     problems.append(Problem(table.file, table.sheet, row, head, ids[i], f"size for: {index}"))
                 continue
+            if not values[i]:
+                continue
             parsed = parse_size(values[i], unit)
             if parsed is None:
                 head = table.headers[size_col]
-                problems.append(Problem(table.file, table.sheet, row, head, values[i], "not a size; taken as 0"))
+                problems.append(Problem(table.file, table.sheet, row, head, values[i],
+                                        "not a size: the mailbox counts as one without a size"))  # fmt: skip
                 continue
-            sized += sizes[index] == 0 and parsed > 0
             sizes[index] = parsed
-    return sizes, sized
+            known[index] = True
+    return sizes, known
+
+
+def _size_warning(missing: list[str], n: int, options: PlanOptions, any_known: bool) -> str | None:
+    """The sentence saying which mailboxes have no size and what that does to the plan (None if harmless)."""
+    if not missing or (options.max_gb is None and not any_known):
+        return None
+    have = "has" if len(missing) == 1 else "have"
+    what = (f"--max-gb {options.max_gb:g} counts them as 0 GB, so batches may be larger than shown"
+            if options.max_gb is not None else "batch sizes count them as 0 GB")  # fmt: skip
+    return (f"{len(missing)} of {n} mailboxes {have} no size ({name_list(missing)}): {what}; give a sizes export "
+            f"(Get-MailboxStatistics) covering them; the full list is in plan.json (mailboxes_without_size)")
 
 
 def _excluded(
@@ -127,8 +147,8 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
         InputError: an option is out of range.
     """
     options = options or PlanOptions()
-    _check(options)
-    directory, sizes, links, problems, warnings, keys, excluded_mask, excluded = _prepare(inputs, options)
+    check_options(options)
+    directory, (sizes, known), links, problems, warnings, keys, excluded_mask, excluded = _prepare(inputs, options)
     if any(p.blocking for p in problems):
         raise BatchInputError(problems)
     n = len(directory.mailboxes)
@@ -144,13 +164,16 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
 
     size_arr = np.asarray(sizes, dtype=np.int64)
     pins = [mb.wave for mb in directory.mailboxes]
-    grouping = group_mailboxes(n, em, et, np.where(hard, HARD, 1), size_arr, pins, options)
-    batch_of = grouping.batch_of
     addresses = [mb.address for mb in directory.mailboxes]
+    grouping = group_mailboxes(n, em, et, np.where(hard, HARD, 1), size_arr, pins, options, addresses)
+    batch_of = grouping.batch_of
     batches = [
-        dataclasses.replace(b, mailboxes=tuple(sorted(addresses[x] for x in members)))
+        dataclasses.replace(b, mailboxes=tuple(sorted(addresses[x] for x in members)),
+                            without_size=sum(not known[x] for x in members))
         for b, members in zip(grouping.batches, grouping.members)
-    ]
+    ]  # fmt: skip
+    missing = [addresses[x] for x in range(n) if not known[x]]
+    size_warning = _size_warning(missing, n, options, any(known))
 
     cross_mask = batch_of[em] != batch_of[et] if em.size else np.zeros(0, dtype=bool)
     names = [b.name for b in batches]
@@ -167,18 +190,20 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
         for x, k in zip(*np.unique(ends, return_counts=True)):
             reasons[x] += f"; {k} of its links cross to other batches"
     placements = tuple(
-        Placement(addresses[x], directory.mailboxes[x].display_name, b.name, sizes[x], reasons[x])
+        Placement(addresses[x], directory.mailboxes[x].display_name, b.name, sizes[x], reasons[x], known[x])
         for bi, b in enumerate(batches)
         for x in grouping.members[bi]
     )
     warnings += grouping.warnings
+    if size_warning:
+        warnings.insert(0, size_warning)
     hard_links = int(hard.sum())
     summary: dict[str, Any] = {
         "mailboxes": n,
         "batches": len(batches),
         "total_bytes": int(size_arr.sum()),
         "pinned_mailboxes": sum(1 for p in pins if p),
-        "mailboxes_without_size": sum(1 for s in sizes if s == 0),
+        "mailboxes_without_size": len(missing),
         "permission_rows": links.rows,
         "links": {"hard": hard_links, "soft": int(em.size) - hard_links},
         "cross_batch_links": {
@@ -191,7 +216,6 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
         "largest_group": grouping.largest_group,
         "split_groups": grouping.split_groups,
         "options": options.to_json(),
-        "warnings": warnings,
     }
     return BatchPlan(
         batches=tuple(batches),
@@ -200,6 +224,8 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
         unresolved=tuple(unresolved),
         excluded_trustees=tuple(excluded),
         summary=summary,
+        warnings=tuple(warnings),
+        mailboxes_without_size=tuple(missing),
     )
 
 
@@ -211,7 +237,7 @@ def _prepare(inputs: PlanInputs, options: PlanOptions) -> tuple[Any, ...]:
         problems.append(Problem("", None, None, None, "", "no mailbox inventory (a Get-Mailbox export with "
                                 "PrimarySmtpAddress) among the inputs", True))  # fmt: skip
     directory = build_directory(tables, problems)
-    sizes, _ = _read_sizes(inputs, directory, problems)
+    sizes = _read_sizes(inputs, directory, problems)
     links = collect_links(tables, directory, problems)
     warnings: list[str] = []
     n = len(directory.mailboxes)
@@ -227,5 +253,5 @@ def validate_inputs(inputs: PlanInputs, options: PlanOptions | None = None) -> l
     trustee in ``excluded_trustees`` instead).
     """
     options = options or PlanOptions()
-    _check(options)
+    check_options(options)
     return _prepare(inputs, options)[3]

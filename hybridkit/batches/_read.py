@@ -1,8 +1,10 @@
 """Reading exports as Exchange, PowerShell and Excel really write them.
 
-CSV: UTF-8 with or without BOM, UTF-16 (``Out-File``), Windows-1252; a ``#TYPE`` first line; comma, semicolon or tab
-delimiters; title rows above the header; blank rows; stray spaces. Workbooks (read with python-calamine, the fastest
-reader available): every sheet, same rules. Each file or sheet is recognised by its header unless ``kind`` forces it.
+CSV: UTF-8 with or without BOM, UTF-16 (``Out-File``), Windows-1252, or UTF-8 with a few Windows-1252 lines
+(:mod:`._decode`); a ``#TYPE`` first line; CRLF, LF or CR line ends; comma, semicolon or tab delimiters; title rows
+above the header; blank rows; stray spaces. Workbooks (read with python-calamine, the fastest reader available):
+every visible sheet, same rules (a hidden sheet only when ``kind`` names it). Each file or sheet is recognised by its
+header unless ``kind`` forces it. An empty file is a blocking problem: Export-Csv leaves one when nothing reached it.
 
 Nothing here raises for bad input: every problem becomes a :class:`Problem` (blocking or not) in the result.
 """
@@ -16,7 +18,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from hybridkit.batches._model import Kind, PlanInputs, Problem, Table
+from hybridkit.batches._decode import decode
+from hybridkit.batches._model import InputFile, Kind, PlanInputs, Problem, Table
 
 __all__ = ["load_inputs", "normalise_header", "recognise"]
 
@@ -126,22 +129,6 @@ def _has_required(kind: Kind, keys: set[str]) -> bool:
     return all(keys & set(group) for group in _REQUIRED[kind])
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    else:
-        head = data[:2000]
-        if head.count(b"\x00") > len(head) // 4:
-            odd_nuls = head[1::2].count(b"\x00")
-            return data.decode("utf-16-le" if odd_nuls >= head[0::2].count(b"\x00") else "utf-16-be")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
 def _find_header(rows: Sequence[Sequence[str]], kind: Kind | None) -> tuple[int, Kind | None]:
     """Index of the header row among the first rows (title rows above it are skipped) and its kind."""
     for index, row in enumerate(rows[:_HEADER_SCAN]):
@@ -212,18 +199,48 @@ def _table(
     return Table(file, sheet, found, columns, headers, [start + i for i in keep])
 
 
-def _read_csv(path: Path, kind: Kind | None, problems: list[Problem]) -> list[Table]:
-    text = _decode(path.read_bytes())
+_FIRST_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")  # CRLF, LF or CR alone (Excel for Mac's "CSV (Macintosh)")
+_EMPTY = ("the file is empty: no header and no rows (Export-Csv leaves an empty file when nothing reached it; "
+          "check the export and run it again)")  # fmt: skip
+
+
+_CP1252_NOTE = ("not valid UTF-8 although the rest of the file is: this line alone was read as Windows-1252 "
+                "(edited in another program?); check its accented letters")  # fmt: skip
+_CP1252_SHOWN = 20
+
+
+def _read_csv(path: Path, kind: Kind | None, problems: list[Problem], files: list[InputFile]) -> list[Table]:
+    decoded = decode(path.read_bytes())
+    files.append(InputFile(str(path), "csv", decoded.encoding))
+    text = decoded.text.lstrip("\ufeff").rstrip("\x1a")  # (an old tool's Ctrl-Z end-of-file mark is no row)
+    if decoded.cp1252_lines:
+        lines = text.splitlines()
+        for number in decoded.cp1252_lines[:_CP1252_SHOWN]:
+            problems.append(Problem(str(path), None, number, None, lines[number - 1][:200], _CP1252_NOTE))
+        if len(decoded.cp1252_lines) > _CP1252_SHOWN:
+            rest = decoded.cp1252_lines[_CP1252_SHOWN:]
+            problems.append(Problem(str(path), None, rest[0], None, f"lines {', '.join(map(str, rest[:10]))}"
+                                    + (", ..." if len(rest) > 10 else ""),
+                                    f"{len(rest)} more lines read as Windows-1252, as above"))  # fmt: skip
+    if not text.strip():
+        problems.append(Problem(str(path), None, None, None, path.name, _EMPTY, True))
+        return []
     first_row = 1
-    if text.lstrip("\ufeff").startswith("#TYPE"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
+    if text.startswith("#TYPE"):
+        line = _FIRST_LINE.match(text)
+        text = text[line.end() :] if line else ""
         first_row = 2
+        if not text.strip():
+            problems.append(Problem(str(path), None, 1, None, path.name, "the file is empty but for its #TYPE line: no "
+                                    "header and no rows; check the export and run it again", True))  # fmt: skip
+            return []
     forced_delimiter = None
-    if text[:4].lower() == "sep=" and "\n" in text:  # Excel's "sep=;" hint line
+    if text[:4].lower() == "sep=":  # Excel's "sep=;" hint line
+        line = _FIRST_LINE.match(text)
         forced_delimiter = text[4:5]
-        text = text.split("\n", 1)[1]
+        text = text[line.end() :] if line else ""
         first_row += 1
-    head_lines = text.splitlines()[:_HEADER_SCAN]
+    head_lines = [line[:4096] for line in text.splitlines()[:_HEADER_SCAN]]  # (enough to find the header)
     best: tuple[int, str] | None = None
     for delimiter in (forced_delimiter,) if forced_delimiter else (",", ";", "\t"):
         sample = list(csv.reader(head_lines, delimiter=delimiter))
@@ -235,25 +252,55 @@ def _read_csv(path: Path, kind: Kind | None, problems: list[Problem]) -> list[Ta
         delimiter = max((",", ";", "\t"), key=nonblank.count)
     else:
         delimiter = best[1]
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # a cell past csv's field limit (131,072 characters), a NUL byte
+        limit = csv.field_size_limit()
+        why = (f"a cell longer than {limit:,} characters (no Exchange property holds that much)" if "field limit"
+               in str(exc) else str(exc))  # fmt: skip
+        problems.append(Problem(str(path), None, first_row + reader.line_num - 1, None, path.name,
+                                f"cannot read the file at this row: {why}; check the export", True))  # fmt: skip
+        return []
     table = _table(str(path), None, rows, kind, first_row, problems)
     return [table] if table is not None else []
 
 
 def _read_book(
-    path: Path, kind: Kind | None, problems: list[Problem], kinds: Mapping[str, Kind] | None = None
-) -> list[Table]:
+    path: Path, kind: Kind | None, problems: list[Problem], files: list[InputFile],
+    kinds: Mapping[str, Kind] | None = None,
+) -> list[Table]:  # fmt: skip
     from python_calamine import CalamineWorkbook
 
+    files.append(InputFile(str(path), "workbook"))
     book = CalamineWorkbook.from_path(str(path))
     tables: list[Table] = []
+    filled = 0
+    for key in kinds or {}:
+        head, sep, sheet = key.rpartition(":")
+        if sep and head in (str(path), path.name) and sheet not in book.sheet_names:
+            problems.append(Problem(str(path), sheet, None, None, key,
+                                    f"--kind names no sheet of this workbook (its sheets: "
+                                    f"{', '.join(book.sheet_names)})", True))  # fmt: skip
+    hidden = {m.name for m in getattr(book, "sheets_metadata", ())
+              if str(m.visible).rsplit(".", 1)[-1].lower() != "visible"}  # Hidden, VeryHidden
     for name in book.sheet_names:
         grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
         rows = [[v if v.__class__ is str else _cell(v) for v in row] for row in grid]
-        sheet_kind = next((kinds[k] for k in (f"{path}:{name}", f"{path.name}:{name}") if kinds and k in kinds), kind)
+        filled += any("".join(row).strip() for row in rows)
+        named = next((kinds[k] for k in (f"{path}:{name}", f"{path.name}:{name}") if kinds and k in kinds), None)
+        if name in hidden and named is None:  # stale data nobody looking at the workbook sees: not read unasked
+            if any("".join(row).strip() for row in rows):
+                problems.append(Problem(str(path), name, None, None, name, "hidden sheet not read; to read it, "
+                                        f"unhide it or give --kind '{path.name}:{name}=KIND'"))  # fmt: skip
+            continue
+        sheet_kind = named or kind
         table = _table(str(path), name, rows, sheet_kind, 1, problems)
         if table is not None:
             tables.append(table)
+    if not filled:
+        problems.append(Problem(str(path), None, None, None, path.name, "every sheet of the workbook is empty: no "
+                                "header and no rows; check the export", True))  # fmt: skip
     return tables
 
 
@@ -284,8 +331,15 @@ def load_inputs(paths: Iterable[str | Path], kind: Kind | str | Mapping[str, Kin
         kinds = {"*": Kind(kind)}
     tables: list[Table] = []
     problems: list[Problem] = []
+    files: list[InputFile] = []
+    seen: dict[Path, Path] = {}
     for raw in paths:
         path = Path(raw)
+        first = seen.setdefault(path.resolve(), path)
+        if first is not path:  # `inv/*.csv inv/mailboxes.csv`: every mailbox would be a duplicate
+            problems.append(Problem(str(path), None, None, None, str(path),
+                                    f"given twice (also as {first}): read once"))  # fmt: skip
+            continue
         forced = _kind_for(path, kinds)
         try:
             with path.open("rb") as handle:
@@ -294,13 +348,15 @@ def load_inputs(paths: Iterable[str | Path], kind: Kind | str | Mapping[str, Kin
                 path.suffix.lower() not in _CSV_SUFFIXES and magic.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0"))
             )
             if is_book:
-                tables.extend(_read_book(path, forced, problems, kinds))
+                tables.extend(_read_book(path, forced, problems, files, kinds))
             else:
-                tables.extend(_read_csv(path, forced, problems))
+                tables.extend(_read_csv(path, forced, problems, files))
         except (OSError, csv.Error, UnicodeError, ValueError) as exc:
             problems.append(Problem(str(path), None, None, None, str(path), f"cannot read file: {exc}", True))
         except Exception as exc:  # calamine raises its own error types for corrupt workbooks
             if type(exc).__module__.split(".")[0] != "python_calamine":
                 raise
             problems.append(Problem(str(path), None, None, None, str(path), f"cannot read workbook: {exc}", True))
-    return PlanInputs(tuple(tables), tuple(problems))
+        if not files or files[-1].file != str(path):
+            files.append(InputFile(str(path), None))
+    return PlanInputs(tuple(tables), tuple(problems), tuple(files))

@@ -17,7 +17,7 @@ from typing import Any
 from hybridkit.batches._model import BatchPlan
 from hybridkit.errors import InputError
 
-__all__ = ["write_plan"]
+__all__ = ["check_out", "write_plan"]
 
 _GB = 1024**3
 
@@ -31,19 +31,36 @@ def _is_replaceable(path: Path) -> bool:
     return not entries or "plan.json" in entries
 
 
+def check_out(out: str | Path) -> Path:
+    """Check before planning that the plan can be written to ``out``: a new or earlier-plan directory whose
+    parent can be created and written to (a probe directory is made and removed).
+
+    Raises:
+        InputError: ``out`` cannot hold the plan (nothing is left behind).
+    """
+    target = Path(out)
+    if not _is_replaceable(target):
+        raise InputError(f"--out {target}: exists and is not an earlier plan output; choose another --out")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        probe = target.parent / f".{target.name}.probe-{uuid.uuid4().hex[:8]}"
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        raise InputError(f"--out {target}: cannot write the plan there ({exc.strerror or exc})") from None
+    return target
+
+
 def write_plan(plan: BatchPlan, out: str | Path, *, xlsx: bool = True) -> Path:
     """Write the plan's files into directory ``out`` (created, or replaced if it holds an earlier plan).
 
     Raises:
-        InputError: ``out`` exists and is not an earlier plan output (nothing is written).
+        InputError: ``out`` exists and is not an earlier plan output, or cannot be written (nothing is written).
     """
-    target = Path(out)
-    if not _is_replaceable(target):
-        raise InputError("exists and is not an earlier plan output; choose another --out", file=str(target))
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = check_out(out)
     staging = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()  # (not mkdtemp: the plan directory gets the usual permissions, not 0700)
     try:
+        staging.mkdir()  # (not mkdtemp: the plan directory gets the usual permissions, not 0700)
         _write_files(plan, staging, xlsx=xlsx)
         if target.exists():
             old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
@@ -52,6 +69,9 @@ def write_plan(plan: BatchPlan, out: str | Path, *, xlsx: bool = True) -> Path:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(staging, target)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InputError(f"--out {target}: cannot write the plan there ({exc.strerror or exc})") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -95,21 +115,22 @@ def _write_xlsx(plan: BatchPlan, path: Path) -> None:
     book = text_workbook(path, constant_memory=True)
     bold = book.add_format({"bold": True})
     summary = plan.summary
-    batch_rows = [[b.name, len(b.mailboxes), round(b.size_bytes / _GB, 3), "yes" if b.pinned else ""]
-                  for b in plan.batches]  # fmt: skip
+    batch_rows = [[b.name, len(b.mailboxes), round(b.size_bytes / _GB, 3), "yes" if b.pinned else "",
+                   b.without_size or ""] for b in plan.batches]  # fmt: skip
     facts: list[list[Any]] = [
         ["Mailboxes", summary["mailboxes"]],
         ["Batches", summary["batches"]],
         ["Total size (GB)", round(summary["total_bytes"] / _GB, 3)],
+        ["Mailboxes without size (counted as 0)", summary["mailboxes_without_size"]],
         ["Hard links / soft links", f"{summary['links']['hard']} / {summary['links']['soft']}"],
         ["Cross-batch links hard / soft",
          f"{summary['cross_batch_links']['hard']} / {summary['cross_batch_links']['soft']}"],
         ["Unresolved names", summary["unresolved"]],
         ["Excluded trustees (super-connectors)", summary["excluded_trustees"]],
         ["Skipped entries (not relationships)", ", ".join(f"{k}: {v}" for k, v in summary["skipped"].items())],
-        *[["Warning", w] for w in summary["warnings"]],
+        *[["Warning", w] for w in plan.warnings],
     ]  # fmt: skip
-    sheet = _sheet(book, "Summary", ["Batch", "Mailboxes", "Size (GB)", "Pinned"], batch_rows, bold)
+    sheet = _sheet(book, "Summary", ["Batch", "Mailboxes", "Size (GB)", "Pinned", "Without size"], batch_rows, bold)
     start = len(batch_rows) + 2
     for i, (key, value) in enumerate(facts):
         sheet.write_row(start + i, 0, [key, value])
@@ -127,10 +148,12 @@ def _write_xlsx(plan: BatchPlan, path: Path) -> None:
         chart.set_y_axis({"name": "Mailboxes"})
         line.set_y2_axis({"name": "GB"})
         chart.set_size({"width": 720, "height": 360})
-        sheet.insert_chart(0, 5, chart)
+        sheet.insert_chart(0, 6, chart)
     _sheet(book, "Batches", ["Batch", "Mailbox"], [[b.name, m] for b in plan.batches for m in b.mailboxes], bold)
     _sheet(book, "Mailboxes", ["Mailbox", "Display name", "Batch", "Size (bytes)", "Why here"],
-           [[p.mailbox, p.display_name, p.batch, p.size_bytes, p.reason] for p in plan.placements], bold)  # fmt: skip
+           [[p.mailbox, p.display_name, p.batch, p.size_bytes if p.size_known else "",
+             p.reason if p.size_known else f"{p.reason}; no size found (counted as 0)"]
+            for p in plan.placements], bold)  # fmt: skip
     _sheet(book, "Cross-batch links", ["Mailbox", "Trustee", "Right", "Strength", "Mailbox batch", "Trustee batch"],
            [[c.mailbox, c.trustee, c.right, c.strength, c.mailbox_batch, c.trustee_batch]
             for c in plan.cross_batch_links], bold)  # fmt: skip

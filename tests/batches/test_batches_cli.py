@@ -30,9 +30,11 @@ def test_plan_writes_batches_json_and_workbook(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Batch-001" in result.output and "Wave-1" in result.output
     doc = json.loads((out / "plan.json").read_text())
-    assert set(doc) == {"batches", "cross_batch_links", "unresolved", "excluded_trustees", "summary"}
+    assert set(doc) == {"batches", "cross_batch_links", "unresolved", "excluded_trustees", "mailboxes_without_size",
+                        "summary", "warnings"}
+    assert doc["mailboxes_without_size"] == [] and doc["warnings"] == []
     for batch in doc["batches"]:
-        assert set(batch) == {"name", "mailboxes", "size_bytes"}
+        assert set(batch) == {"name", "mailboxes", "size_bytes", "mailboxes_without_size"}
         assert all(m == m.lower() and "@" in m for m in batch["mailboxes"])
         with open(out / "batches" / f"{batch['name']}.csv", newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
@@ -149,3 +151,79 @@ def test_plan_json_output_and_names(tmp_path: Path, prefix: str) -> None:
     assert doc["out"] == str(tmp_path / "o")
     names = [b["name"] for b in doc["batches"] if not b["name"].startswith("Wave-1")]
     assert names == [f"{prefix}-{i:03d}" for i in range(1, len(names) + 1)]
+
+
+def test_an_empty_permissions_export_stops_the_plan_naming_the_file(tmp_path: Path) -> None:
+    empty = tmp_path / "fullaccess.csv"
+    empty.write_bytes(b"")
+    out = tmp_path / "o"
+    result = invoke("batches", "plan", str(EXAMPLE / "mailboxes.csv"), str(empty), "--out", str(out))
+    assert result.exit_code == 2
+    assert "fullaccess.csv" in result.output and "empty" in result.output and "nothing written" in result.output
+    assert not out.exists()
+    result = invoke("-o", "json", "batches", "validate", str(EXAMPLE / "mailboxes.csv"), str(empty))
+    assert result.exit_code == 2
+    (problem,) = json.loads(result.stdout)["problems"]
+    assert problem["file"] == str(empty) and problem["blocking"]
+
+
+def test_validate_json_lists_every_input_with_kind_rows_encoding_and_problems(tmp_path: Path) -> None:
+    empty = tmp_path / "sendas.csv"
+    empty.write_bytes(b"")
+    files = [str(EXAMPLE / "fullaccess.csv"), str(EXAMPLE / "example.xlsx"), str(empty), str(tmp_path / "missing.csv")]
+    result = invoke("-o", "json", "batches", "validate", *files)
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    inputs = {Path(i["file"]).name: i for i in doc["inputs"]}
+    assert [i["file"] for i in doc["inputs"]] == files  # in the order given
+    fa = inputs["fullaccess.csv"]
+    assert fa == {"file": str(EXAMPLE / "fullaccess.csv"), "format": "csv", "encoding": "utf-8-sig",
+                  "kind": "fullaccess", "rows": 220, "sheets": [], "problems": fa["problems"]}  # fmt: skip
+    assert [(p["row"], p["blocking"]) for p in fa["problems"]] == [(222, False)]  # the orphaned SID
+    book = inputs["example.xlsx"]
+    assert (book["format"], book["encoding"], book["kind"]) == ("workbook", None, None)
+    assert {s["sheet"]: s["kind"] for s in book["sheets"]}["fullaccess"] == "fullaccess"
+    assert book["rows"] == sum(s["rows"] for s in book["sheets"])
+    assert inputs["sendas.csv"]["kind"] is None and inputs["sendas.csv"]["problems"][0]["blocking"]
+    assert inputs["missing.csv"]["format"] is None and inputs["missing.csv"]["problems"][0]["blocking"]
+    assert doc["summary"] == {"files": 4, "blocking": 2, "notes": len(doc["problems"]) - 2}
+    assert doc["blocking"] == 2 and doc["warnings"] == []
+
+
+def test_validate_table_lists_files_with_encoding_and_unrecognised_ones(tmp_path: Path) -> None:
+    empty = tmp_path / "sendas.csv"
+    empty.write_bytes(b"")
+    result = runner.invoke(app, ["batches", "validate", str(EXAMPLE / "sizes.csv"), str(empty)],
+                           env={"COLUMNS": "80"})  # fmt: skip
+    assert result.exit_code == 2
+    lines = result.stdout.splitlines()
+    assert any("sizes.csv" in line and "utf-8-sig" in line and "sizes" in line and "56" in line for line in lines)
+    assert any("sendas.csv" in line and "not recognised" in line for line in lines)
+
+
+def _columns_text(text: str) -> list[str]:
+    """Each column of the tables in ``text`` read top to bottom, folded cells joined again (no spaces)."""
+    columns: dict[int, str] = {}
+    for line in text.splitlines():
+        if line.startswith("│"):
+            for i, cell in enumerate(line.split("│")[1:-1]):
+                columns[i] = columns.get(i, "") + cell.replace(" ", "")
+    return list(columns.values())
+
+
+@pytest.mark.parametrize("columns", ["80", "40"])
+def test_tables_wrap_never_crop_when_narrow_or_piped(tmp_path: Path, columns: str) -> None:
+    long_wave = "Executive-Leadership-Team-and-Board-Office-Wave-Before-Christmas-2026"
+    rows = [person(f"m{i}", wave=long_wave if i < 2 else "") for i in range(4)]
+    inv = write_csv(tmp_path / "a-rather-long-inventory-file-name-from-the-export.csv", MAILBOX_HEADER, rows)
+    fa = write_csv(tmp_path / "fullaccess.csv", ["Identity", "User", "AccessRights", "IsInherited", "Deny"],
+                   [["contoso.com/Corp/Users/M1", "CONTOSO\\svc-a-service-account-with-a-long-name", "FullAccess",
+                     "False", "False"]])  # fmt: skip
+    env = {"COLUMNS": columns}
+    result = runner.invoke(app, ["batches", "plan", str(inv), str(fa), "--out", str(tmp_path / "o")], env=env)
+    assert result.exit_code == 0, result.output
+    assert long_wave in _columns_text(result.stdout)[0] and "…" not in result.output
+    result = runner.invoke(app, ["batches", "validate", str(inv), str(fa)], env=env)
+    inputs, problems = _columns_text(result.stdout), _columns_text(result.stderr)
+    assert "a-rather-long-inventory-file-name-from-the-export.csv" in inputs[0]
+    assert "CONTOSO\\svc-a-service-account-with-a-long-name" in problems[2] and "…" not in result.output

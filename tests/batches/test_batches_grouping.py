@@ -124,7 +124,7 @@ def test_exclude_trustee_option(tmp_path: Path) -> None:
     ((entry),) = doc["excluded_trustees"]
     assert entry == {"trustee": "c@contoso.com", "reason": "--exclude-trustee", "mailbox_count": 2}
     assert doc["summary"]["links"] == {"hard": 0, "soft": 0}
-    assert any("nobody" in w for w in doc["summary"]["warnings"])
+    assert any("nobody" in w for w in doc["warnings"])
 
 
 def test_pinned_waves_are_kept_and_pull_their_hard_partners(tmp_path: Path) -> None:
@@ -138,6 +138,28 @@ def test_pinned_waves_are_kept_and_pull_their_hard_partners(tmp_path: Path) -> N
     (link,) = doc["cross_batch_links"]  # the pins win over the hard link between them, which is listed
     assert (link["mailbox"], link["trustee"], link["strength"]) == ("a1@contoso.com", "b1@contoso.com", "hard")
     assert {b["name"] for b in doc["batches"]} == {"W1", "Wave-2", "Batch-001"}
+
+
+def test_wave_names_differing_only_in_case_or_punctuation_are_one_batch_with_a_note(tmp_path: Path) -> None:
+    """"Wave 2" and "wave 2" would be two batch CSVs that collide on Windows/macOS and two batch names Exchange
+    Online refuses as duplicates; "Wave-2" is the very same batch name once made safe."""
+    names = ["a1", "a2", "a3", "a4", "b1"]
+    waves = {"a1": "Wave 2", "a2": "wave 2", "a3": "WAVE-2", "b1": "Wave 3"}
+    doc = plan_for(tmp_path, names, waves=waves, max_mailboxes=10)
+    where = batch_of(doc)
+    assert where["a1"] == where["a2"] == where["a3"] == "Wave-2"
+    assert where["b1"] == "Wave-3" and where["a4"] == "Batch-001"
+    names_lower = [b["name"].lower() for b in doc["batches"]]
+    assert len(names_lower) == len(set(names_lower)) == 3
+    (note,) = [w for w in doc["warnings"] if "Wave-2" in w]
+    assert "'Wave 2'" in note and "'wave 2'" in note and "'WAVE-2'" in note and "one batch" in note
+
+
+def test_a_wave_named_like_an_automatic_batch_keeps_names_distinct(tmp_path: Path) -> None:
+    doc = plan_for(tmp_path, ["a1", "b1", "c1"], waves={"a1": "batch-001"}, max_mailboxes=1)
+    names_lower = [b["name"].lower() for b in doc["batches"]]
+    assert len(names_lower) == len(set(names_lower)) == 3
+    assert batch_of(doc)["a1"] == "batch-001"
 
 
 def test_balance_by_count_and_by_size(tmp_path: Path) -> None:
@@ -206,7 +228,18 @@ def test_a_mailbox_alone_over_the_size_cap_gets_its_own_batch_and_a_warning(tmp_
     doc = plan_for(tmp_path, ["big", "s1", "s2"], sizes_gb={"big": 80, "s1": 10, "s2": 10}, max_gb=50)
     where = batch_of(doc)
     assert where["big"] != where["s1"]
-    assert any("alone exceeds" in w for w in doc["summary"]["warnings"])
+    (warning,) = doc["warnings"]
+    assert warning.startswith("mailbox big@contoso.com (80.0 GB) alone exceeds --max-gb 50")
+    assert "bytes" not in warning and "1 mailboxes" not in warning
+
+
+def test_a_pinned_wave_over_the_caps_is_named_with_its_size_in_gb(tmp_path: Path) -> None:
+    waves = {"a1": "W1", "a2": "W1", "a3": "W1"}
+    doc = plan_for(tmp_path, ["a1", "a2", "a3", "b1"], waves=waves, sizes_gb={"a1": 30, "a2": 30, "a3": 1.5, "b1": 1},
+                   max_gb=50, max_mailboxes=2)  # fmt: skip
+    (warning,) = doc["warnings"]
+    assert warning == ("pinned batch W1 holds 3 mailboxes (61.5 GB), over --max-mailboxes 2 and --max-gb 50: "
+                       "the Wave/Batch column puts them together")
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -131,3 +131,58 @@ def test_duplicate_and_malformed_addresses_block_with_their_place(tmp_path: Path
         (7, "PrimarySmtpAddress", "c@contoso.com", "duplicate"),  # duplicates ignore case
     ]
     assert caught.value.exit_code == 2
+
+
+@pytest.fixture()
+def odd_names(tmp_path: Path) -> Path:
+    """Mailboxes whose names look like another form: a '/' in a display name, an '@' in a CN, '=' and ','."""
+    rows = [person("bob"), person("sales"), person("recep"), person("smith"), person("twin1"), person("twin2"),
+            person("helpdesk"), person("it")]
+    rows[6][0] = "IT"  # helpdesk's display name is "IT", it@'s alias is "it": "IT" names neither for sure
+    rows[1][0] = "Sales/Marketing"  # display name with a '/' (not a canonical name)
+    rows[2][0] = "@Reception"
+    rows[2][6] = "CN=@Reception,OU=Shared,DC=contoso,DC=com"  # a DN whose CN has an '@'
+    rows[3][0] = "Smith, John (ext=42)"  # display name with '=' and ','
+    rows[4][0] = "R&D/Lab"  # two mailboxes reachable by the same odd name through different fallbacks:
+    rows[5][1] = "r&d/lab"  # one's display name, the other's alias: ambiguous, never a guess
+    write_csv(tmp_path / "mailboxes.csv", MAILBOX_HEADER, rows)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("name", "mailbox"),
+    [
+        ("Sales/Marketing", "sales@contoso.com"),
+        ("CN=@Reception,OU=Shared,DC=contoso,DC=com", "recep@contoso.com"),
+        ("@Reception", "recep@contoso.com"),
+        ("Smith, John (ext=42)", "smith@contoso.com"),
+    ],
+)
+def test_a_name_shaped_like_another_form_falls_back_to_the_other_forms(
+    odd_names: Path, name: str, mailbox: str
+) -> None:
+    doc = _plan_with_trustees(odd_names, [name])
+    assert doc["unresolved"] == []
+    assert doc["summary"]["links"] == {"hard": 0, "soft": 1}
+    batch = next(b for b in doc["batches"] if "bob@contoso.com" in b["mailboxes"])
+    assert mailbox in batch["mailboxes"]
+
+
+@pytest.mark.parametrize("name", ["R&D/Lab", "IT"])
+def test_forms_naming_two_mailboxes_are_ambiguous(odd_names: Path, name: str) -> None:
+    doc = _plan_with_trustees(odd_names, [name])
+    [unresolved] = doc["unresolved"]
+    assert "ambiguous" in unresolved["reason"] and doc["summary"]["links"] == {"hard": 0, "soft": 0}
+
+
+@pytest.mark.parametrize("address", ["=cmd|'/Ccalc'!A0@contoso.com", "+1+1@contoso.com", "-2+3@contoso.com"])
+def test_an_address_a_spreadsheet_would_run_as_a_formula_is_refused(tmp_path: Path, address: str) -> None:
+    """The batch CSVs carry addresses verbatim (New-MigrationBatch reads them), so they cannot be neutralised
+    with a leading quote as OWASP advises for other CSVs: such an address stops the plan instead."""
+    rows = [person("a"), person("b")]
+    rows[1][2] = address
+    write_csv(tmp_path / "mailboxes.csv", MAILBOX_HEADER, rows)
+    with pytest.raises(BatchInputError) as caught:
+        plan_batches(load_inputs([tmp_path / "mailboxes.csv"]), PlanOptions())
+    (problem,) = caught.value.problems
+    assert problem.row == 4 and problem.column == "PrimarySmtpAddress" and "formula" in problem.reason

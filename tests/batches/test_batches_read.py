@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -192,3 +193,106 @@ def test_header_only_files_are_empty_tables_not_missing_ones(tmp_path: Path) -> 
     inputs = load_inputs([inv, fa])
     assert [(t.kind, len(t)) for t in inputs.tables] == [(Kind.MAILBOXES, 0), (Kind.FULLACCESS, 0)]
     assert not inputs.problems
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\xef\xbb\xbf", b"\r\n\r\n", b"  \n", b"\xff\xfe",
+     b"#TYPE Microsoft.Exchange.Management.RecipientTasks.MailboxAcePresentationObject\r\n"],
+    ids=["zero-bytes", "bom-only", "blank-lines", "spaces", "utf16-bom-only", "type-line-only"],
+)
+def test_an_empty_file_is_a_blocking_problem_naming_it(tmp_path: Path, content: bytes) -> None:
+    # what Export-Csv leaves when nothing reached it: planning without it would silently drop every permission
+    path = tmp_path / "fullaccess.csv"
+    path.write_bytes(content)
+    inputs = load_inputs([path])
+    assert not inputs.tables
+    (problem,) = inputs.problems
+    assert problem.blocking and problem.file == str(path)
+    assert "empty" in problem.reason
+
+
+def test_a_workbook_with_only_empty_sheets_is_a_blocking_problem(tmp_path: Path) -> None:
+    path = tmp_path / "perms.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("Sheet1")
+    book.add_worksheet("Sheet2")
+    book.close()
+    (problem,) = load_inputs([path]).problems
+    assert problem.blocking and problem.file == str(path) and "empty" in problem.reason
+
+
+@pytest.mark.parametrize("newline", ["\r", "\n", "\r\n"])
+def test_cr_only_line_ends_are_read_not_dropped(tmp_path: Path, newline: str) -> None:
+    # Excel for Mac's "CSV (Macintosh)" ends lines with CR alone; with a #TYPE line the whole file was dropped
+    text = csv_text(["Identity", "User", "AccessRights", "IsInherited", "Deny"], [
+        ["contoso.com/Corp/Users/A", "CONTOSO\\b", "FullAccess", "False", "False"],
+        ["contoso.com/Corp/Users/C", "CONTOSO\\d", "FullAccess", "False", "False"],
+    ]).replace("\r\n", newline)  # fmt: skip
+    path = tmp_path / "fa.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    inputs = load_inputs([path])
+    assert not inputs.problems
+    (table,) = inputs.tables
+    assert table.kind is Kind.FULLACCESS and table.rows == [3, 4]
+    assert table.columns["user"] == ["CONTOSO\\b", "CONTOSO\\d"]
+
+
+def test_a_cell_past_the_csv_field_limit_names_the_row(tmp_path: Path) -> None:
+    rows = [person("a"), person("b"), person("c")]
+    rows[1][0] = "X" * 200_000  # hostile or broken: Exchange display names hold at most 256 characters
+    path = write_csv(tmp_path / "mb.csv", MAILBOX_HEADER, rows)
+    (problem,) = load_inputs([path]).problems
+    assert problem.blocking and problem.file == str(path) and problem.row == 4
+    assert "131,072 characters" in problem.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "transform"),
+    [
+        ("bom-lf", lambda t: b"\xef\xbb\xbf" + t.replace("\r\n", "\n").encode()),
+        ("double-bom", lambda t: b"\xef\xbb\xbf\xef\xbb\xbf" + t.encode()),
+        ("utf-16-be-bom", lambda t: b"\xfe\xff" + t.encode("utf-16-be")),
+        ("utf-16-le-no-bom", lambda t: t.encode("utf-16-le")),
+        ("mixed-line-ends", lambda t: t.replace("\r\n", "\n", 2).encode()),
+        ("ctrl-z-at-end", lambda t: t.encode() + b"\x1a"),
+    ],
+)
+def test_bom_and_line_end_variants_read_the_same_rows(
+    tmp_path: Path, name: str, transform: Callable[[str], bytes]
+) -> None:
+    rows = [person("renee"), person("soren")]
+    rows[0][0] = "Renée"
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(transform(csv_text(MAILBOX_HEADER, rows)))
+    inputs = load_inputs([path])
+    assert not inputs.problems
+    (table,) = inputs.tables
+    assert table.columns["displayname"] == ["Renée", "SOREN"] and table.rows == [3, 4]
+
+
+def test_a_hidden_sheet_is_not_read_unless_named_with_kind(tmp_path: Path) -> None:
+    path = tmp_path / "org.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    visible = book.add_worksheet("Inventory")
+    visible.write_row(0, 0, MAILBOX_HEADER)
+    visible.write_row(1, 0, person("a"))
+    stale = book.add_worksheet("Old inventory")
+    stale.write_row(0, 0, MAILBOX_HEADER)
+    stale.write_row(1, 0, person("gone"))
+    stale.hide()
+    book.close()
+    inputs = load_inputs([path])
+    assert [t.sheet for t in inputs.tables] == ["Inventory"]
+    (note,) = inputs.problems
+    assert (note.sheet, note.blocking) == ("Old inventory", False) and "hidden sheet not read" in note.reason
+    forced = load_inputs([path], kind={"org.xlsx:Old inventory": "mailboxes"})
+    assert [t.sheet for t in forced.tables] == ["Inventory", "Old inventory"] and not forced.problems
+
+
+def test_a_file_given_twice_is_read_once_with_a_note(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "mb.csv", MAILBOX_HEADER, [person("a")])
+    inputs = load_inputs([path, tmp_path / "." / "mb.csv"])
+    assert len(inputs.tables) == 1 and len(inputs.files) == 1
+    (note,) = inputs.problems
+    assert not note.blocking and "given twice" in note.reason
