@@ -21,7 +21,7 @@ from hybridkit.errors import CommandFailed
 from hybridkit.templates import load_template
 from hybridkit.journal import Journal, StepState
 from hybridkit.mailflow._model import Change, Kind, MailflowSpec, ObservedObject, Plan, Side
-from hybridkit.ps import Command, PSObject, PSSession
+from hybridkit.ps import Command, PSObject, PSSession, comment_text
 from hybridkit.runner import Step, StepResult, StepStatus, planned, run_in_order
 
 __all__ = [
@@ -164,22 +164,27 @@ def _describe(change: Change) -> str:
 
 
 def render_runbook(plan: Plan, *, source: str, onprem: str, online: str, now: dt.datetime | None = None) -> str:
-    """The plan as a reviewable PowerShell runbook (``ps_templates/mailflow-runbook.ps1``)."""
+    """The plan as a reviewable PowerShell runbook (``ps_templates/mailflow-runbook.ps1``).
+
+    Commands are rendered with every value single-quoted; everything else that comes from data (names, live
+    values, the file's path, profile names) goes into comments through ``comment_text``, so it stays one inert
+    line whatever it holds.
+    """
     lines: list[str] = []
     todo = plan.actionable
     for number, change in enumerate(todo, start=1):
         where = "on-premises Exchange Management Shell" if change.side is Side.ONPREM else "Exchange Online"
-        lines.append(f"# Step {number} ({where}): {_describe(change)}")
+        lines.append(f"# Step {number} ({where}): {comment_text(_describe(change))}")
         lines.append(change_command(change).render())
         lines.append("")
     if not todo:
         lines.append("# Nothing to do: the live state already matches the declared state.")
     return load_template("mailflow-runbook.ps1").substitute(
-        generated=(now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
-        source=source,
-        onprem_profile=onprem,
-        online_profile=online,
-        fingerprint=plan.fingerprint,
+        generated=(now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        source=comment_text(source),
+        onprem_profile=comment_text(onprem),
+        online_profile=comment_text(online),
+        fingerprint=comment_text(plan.fingerprint),
         step_count=str(len(todo)),
         steps="\n".join(lines).rstrip() + "\n",
     )

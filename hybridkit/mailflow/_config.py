@@ -7,8 +7,9 @@ counted per path) and ``Key =`` lines inside them.
 
 Rules checked (facts.md 5-7 and field notes): unknown tables and keys; types and enum values; mandatory keys;
 duplicate names; IPv4 address/CIDR syntax (/24-/32, no IPv6) for inbound SenderIPAddresses; smart host names;
-SMTP domain syntax; TlsAuthLevel needs RequireTLS $true (and not IgnoreSTARTTLS); SmartHosts and
-DNSRoutingEnabled $true conflict, DNSRoutingEnabled $false needs SmartHosts; DomainValidation needs TlsDomain;
+SMTP domain syntax; no control character (line breaks included) in any string; TlsAuthLevel
+needs RequireTLS $true (and not IgnoreSTARTTLS); SmartHosts and DNSRoutingEnabled $true conflict,
+DNSRoutingEnabled $false needs SmartHosts; DomainValidation needs TlsDomain;
 parameters newer than the on-prem version (CloudServicesMailEnabled 2013+, send connector ConnectorType 2016+);
 TreatMessagesAsInternal only with ConnectorType OnPremises and not with CloudServicesMailEnabled;
 RestrictDomainsToCertificate needs TlsSenderCertificateName; RestrictDomainsToIPAddresses needs SenderIPAddresses;
@@ -23,6 +24,7 @@ import difflib
 import ipaddress
 import re
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +218,18 @@ def _valid_domain(text: str, star: bool = False) -> bool:
     return 0 < len(text) <= 256 and "." in body and all(_LABEL.match(p) for p in body.split("."))
 
 
+def _control_character(value: Any) -> str | None:
+    """The first control character (C0/C1, line or paragraph separator) in a string or list of strings, if any.
+
+    A name or value holding one would be refused by Exchange or, worse, become a line break in a runbook."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str):
+            for ch in item:
+                if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+                    return ch
+    return None
+
+
 def _check_value(check: str, value: str) -> str | None:
     """A message when ``value`` fails the syntax ``check``, else None."""
     if check == "domain" and not _valid_domain(value):
@@ -326,6 +340,12 @@ def _parse_object(
             continue
         expected, check = schema[key]
         line = at(raw_key)
+        control = _control_character(value)
+        if control is not None:
+            issues.append(Issue(line, f"{key} contains a control character (U+{ord(control):04X}); names and values "
+                                      "can't hold line breaks or control characters"))
+            declared_bad[key] = value
+            continue
         if expected is bool and not isinstance(value, bool):
             issues.append(Issue(line, f"{key} must be true or false"))
             continue

@@ -213,3 +213,28 @@ def test_unwritable_output_files_are_one_line_errors(env, tmp_path: Path) -> Non
     assert emitted.exit_code == 2 and "cannot write" in emitted.output and "Traceback" not in emitted.output
     scaffold = cli(config, "mailflow", "scaffold", "--out", str(blocker / "m.toml"))
     assert scaffold.exit_code == 2 and "cannot write" in scaffold.output
+
+
+def test_runbook_injection_through_a_name_or_the_file_name_is_refused_or_inert(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14 item 9: a name with line breaks is refused (file and line); a hostile file name stays in comments."""
+    from tests._ps_tokens import tokenize
+
+    lab, config, spec = env
+    evil = tmp_path / "evil.toml"
+    evil.write_text(SCENARIOS["azure-relay"].replace(
+        'Name = "My company to Office 365"',
+        'Name = "Relay\\nRemove-Mailbox -Identity ceo@contoso.com -Confirm:$false\\n#"'), encoding="utf-8")
+    line = evil.read_text(encoding="utf-8").splitlines().index(
+        'Name = "Relay\\nRemove-Mailbox -Identity ceo@contoso.com -Confirm:$false\\n#"') + 1
+    refused = cli(config, "mailflow", "apply", str(evil), "--emit-ps", str(tmp_path / "r.ps1"))
+    assert refused.exit_code == 2
+    assert f"evil.toml:{line}: Name contains a control character (U+000A)" in " ".join(refused.output.split())
+    assert not (tmp_path / "r.ps1").exists()
+    hostile = tmp_path / "mf#>Remove-Mailbox -Identity ceo -Confirm:$false<#.toml"
+    hostile.write_text(SCENARIOS["azure-relay"], encoding="utf-8")
+    written = cli(config, "mailflow", "apply", str(hostile), "--emit-ps", str(tmp_path / "r.ps1"))
+    assert written.exit_code == 0, written.output
+    parsed = tokenize((tmp_path / "r.ps1").read_text(encoding="utf-8"))
+    assert parsed.errors == [] and len(parsed.block_comments) == 1
+    assert [s[0].text for s in parsed.statements] == [
+        "$ErrorActionPreference", "New-AcceptedDomain", "New-InboundConnector", "New-SendConnector"]
