@@ -7,7 +7,7 @@ counted per path) and ``Key =`` lines inside them.
 
 Rules checked (facts.md 5-7 and field notes): unknown tables and keys; types and enum values; mandatory keys;
 duplicate names; IPv4 address/CIDR syntax (/24-/32, no IPv6) for inbound SenderIPAddresses; smart host names;
-SMTP domain syntax; no control character (line breaks included) in any string; TlsAuthLevel
+SMTP domain syntax; no control character (line breaks included) in any string; SmartHosts not empty; TlsAuthLevel
 needs RequireTLS $true (and not IgnoreSTARTTLS); SmartHosts and DNSRoutingEnabled $true conflict,
 DNSRoutingEnabled $false needs SmartHosts; DomainValidation needs TlsDomain;
 parameters newer than the on-prem version (CloudServicesMailEnabled 2013+, send connector ConnectorType 2016+);
@@ -366,6 +366,11 @@ def _parse_object(
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 issues.append(Issue(line, f"{key} must be a string or a list of strings"))
                 continue
+        if key == "SmartHosts" and value == []:
+            issues.append(Issue(line, "SmartHosts can't be empty: list the smart hosts, or leave SmartHosts out to "
+                                      "route by DNS (MX)"))
+            declared_bad[key] = value
+            continue
         if check:
             bad = False
             for item in value if isinstance(value, list) else [value]:

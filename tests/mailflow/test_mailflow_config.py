@@ -248,3 +248,11 @@ def test_control_characters_in_any_string_value_are_refused() -> None:
     assert [line for line, _ in found] == [4, 6]
     assert all("control character" in message for _, message in found)
 
+
+def test_empty_smart_hosts_are_refused() -> None:
+    line, message = only(SEND + "SmartHosts = []\n")
+    assert line == 4 and message == ("SmartHosts can't be empty: list the smart hosts, or leave SmartHosts out to "
+                                     "route by DNS (MX)")
+    outbound = '[[online.outbound_connector]]\nName = "Out"\nUseMXRecord = false\nSmartHosts = []\n'
+    assert ("SmartHosts can't be empty: list the smart hosts, or leave SmartHosts out to route by DNS (MX)"
+            in [m for _, m in issues(outbound)])
