@@ -1,4 +1,4 @@
-"""Effects of decommissioning: discover both sides, back up and remove in order (journaled, resumable), restore.
+"""Effects of decommissioning: discover both sides, back up and remove in order (journaled, resumable).
 
 ``apply_teardown`` refuses while an unwaived blocker stands, records each waiver in the journal, writes and
 verifies the backup of every object it is about to remove, then removes them one cmdlet at a time in the plan's
@@ -15,13 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hybridkit.decommission._backup import (
-    read_backup,
-    restore_parameters,
-    restore_set_parameters,
-    verify_backup,
-    write_backup,
-)
+from hybridkit.decommission._backup import read_backup, verify_backup, write_backup
 from hybridkit.decommission._model import (
     DecommissionPlan,
     Discovery,
@@ -36,8 +30,7 @@ from hybridkit.journal import Journal, PlannedStep, StepState
 from hybridkit.ps import Command, PSObject, PSSession
 from hybridkit.runner import Step, StepResult, planned, run_in_order
 
-__all__ = ["JOURNAL_KIND", "RestoreResult", "TeardownOutcome", "apply_teardown", "discover", "restore_backup",
-           "step_command"]
+__all__ = ["JOURNAL_KIND", "TeardownOutcome", "apply_teardown", "discover", "step_command"]
 
 JOURNAL_KIND = "decommission"
 _MAILBOX_TYPES = ("UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox", "LinkedMailbox",
@@ -213,73 +206,3 @@ def apply_teardown(
     finally:
         journal.finish_run(outcome.run_id)
     return outcome
-
-
-@dataclasses.dataclass(frozen=True)
-class RestoreResult:
-    """One backed-up object and what restore did with it: created, exists, skipped or failed."""
-
-    target: HybridObject
-    status: str
-    command: str = ""
-    error: str = ""
-
-
-def restore_backup(
-    backup_dir: Path,
-    sessions: Mapping[str, PSSession],
-    *,
-    only: Sequence[str] = (),
-    onprem_version: str = "2019",
-    what_if: bool = False,
-) -> list[RestoreResult]:
-    """Recreate removed connectors, organization relationships and IOCs from the backup (those absent live)."""
-    entries = read_backup(backup_dir)
-    if only:
-        # NAME, or SIDE:NAME when both sides hold an object of that name (HybridIOC - <guid>)
-        picks = [tuple(n.split(":", 1)) if n.split(":", 1)[0].lower() in ("onprem", "online") else (None, n)
-                 for n in only]
-
-        def picked(entry: HybridObject, side: str | None, name: str) -> bool:
-            return entry.name.lower() == name.lower() and (side is None or entry.side == side.lower())
-
-        unknown = [n for n, (side, name) in zip(only, picks) if not any(picked(e, side, name) for e in entries)]
-        if unknown:
-            raise PlanError(f"not in the backup: {', '.join(sorted(unknown))} (names as `decommission plan` shows "
-                            "them; SIDE:NAME picks one side)")
-        entries = [e for e in entries if any(picked(e, side, name) for side, name in picks)]
-    order = [Kind.INTRA_ORGANIZATION_CONNECTOR, Kind.ORGANIZATION_RELATIONSHIP, Kind.SEND_CONNECTOR,
-             Kind.OUTBOUND_CONNECTOR, Kind.INBOUND_CONNECTOR, Kind.HYBRID_CONFIGURATION, Kind.RECEIVE_CONNECTOR]
-    out: list[RestoreResult] = []
-    for entry in sorted(entries, key=lambda e: (order.index(e.kind), e.side, e.name.lower())):
-        if not entry.kind.restorable:
-            out.append(RestoreResult(entry, "skipped", error="not restorable from a backup: re-run the Hybrid "
-                                                             "Configuration Wizard"))
-            continue
-        session = sessions[entry.side]
-        live = session.run(Command.of(f"Get-{entry.kind.value}", Identity=entry.name))
-        if live.output:
-            out.append(RestoreResult(entry, "exists"))
-            continue
-        commands = [Command(f"New-{entry.kind.value}", restore_parameters(entry, onprem_version))]
-        set_only = restore_set_parameters(entry)
-        if set_only:  # properties New- does not take: set them on the new object
-            commands.append(Command(f"Set-{entry.kind.value}", (("Identity", entry.name), *set_only)))
-        rendered = "\n".join(c.render() for c in commands)
-        if what_if:
-            out.append(RestoreResult(entry, "would create", rendered))
-            continue
-        out.append(_run_restore(session, entry, commands, rendered))
-    return out
-
-
-def _run_restore(session: PSSession, entry: HybridObject, commands: list[Command], rendered: str) -> RestoreResult:
-    for command in commands:
-        try:
-            result = session.run(command)
-        except CommandFailed as exc:
-            return RestoreResult(entry, "failed", rendered, exc.message)
-        if result.errors:
-            return RestoreResult(entry, "failed", rendered, "; ".join(e.message for e in result.errors))
-    return RestoreResult(entry, "created", rendered)
-

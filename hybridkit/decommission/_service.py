@@ -9,16 +9,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from hybridkit.config import Profile, check_sides
-from hybridkit.decommission._apply import (
-    Resolver,
-    RestoreResult,
-    TeardownOutcome,
-    apply_teardown,
-    discover,
-    restore_backup,
-    step_command,
-)
-from hybridkit.decommission._model import DecommissionPlan, RemovalStep
+from hybridkit.decommission._apply import Resolver, TeardownOutcome, apply_teardown, discover, step_command
+from hybridkit.decommission._restore import RestoreOutcome, restore_backup
+from hybridkit.decommission._model import DecommissionPlan, HybridObject, RemovalStep
 from hybridkit.decommission._plan import plan_decommission
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
 from hybridkit.templates import load_template
@@ -107,10 +100,17 @@ def run_apply(plan: DecommissionPlan, sessions: Mapping[str, PSSession], backup:
                               on_step=on_step)
 
 
-def run_restore(backup: Path, sessions: Mapping[str, PSSession], *, only: Sequence[str] = (),
-                version: str = "2019", what_if: bool = False) -> list[RestoreResult]:
-    """Recreate what the backup holds and live state lacks (see ``restore_backup``)."""
-    return restore_backup(backup, sessions, only=only, onprem_version=version, what_if=what_if)
+def run_restore(backup: Path, sessions: Mapping[str, PSSession], *, profiles: Sequence[str], only: Sequence[str] = (),
+                version: str = "2019", what_if: bool = False, journal_path: Path | None = None,
+                argv: Sequence[str] = (),
+                on_step: Callable[[HybridObject, StepResult], None] | None = None) -> RestoreOutcome:
+    """Recreate what the backup holds and live state lacks, journaled (see ``restore_backup``); under ``what_if``
+    no journal is opened and nothing is sent."""
+    if what_if:
+        return restore_backup(backup, sessions, None, profiles=profiles, only=only, onprem_version=version)
+    with Journal(journal_path or DEFAULT_JOURNAL) as journal:
+        return restore_backup(backup, sessions, journal, profiles=profiles, only=only, onprem_version=version,
+                              argv=argv, on_step=on_step)
 
 
 def render_runbook(plan: DecommissionPlan, *, onprem: str, online: str, now: dt.datetime | None = None) -> str:
