@@ -22,7 +22,8 @@ from hybridkit.decommission._model import HybridObject, Kind
 from hybridkit.errors import InputError, PlanError
 
 __all__ = [
-    "BACKUP_FORMAT", "read_backup", "restore_parameters", "restore_set_parameters", "verify_backup", "write_backup",
+    "BACKUP_FORMAT", "backup_columns", "read_backup", "restore_parameters", "restore_set_parameters", "verify_backup",
+    "write_backup",
 ]
 
 BACKUP_FORMAT = "hybridkit-decommission-backup/1"
@@ -69,7 +70,24 @@ _RESTORE: dict[Kind, list[tuple[str, str | None]]] = {
 _RESTORE_SET: dict[Kind, list[str]] = {
     Kind.OUTBOUND_CONNECTOR: ["ValidationRecipients", "IsValidated", "LastValidationTimestamp"],
 }
+# The hybrid configuration cannot be restored (the HCW recreates it); its backup keeps, for the record, what
+# Set-HybridConfiguration can set.
+_RECORD_ONLY: dict[Kind, list[str]] = {
+    Kind.HYBRID_CONFIGURATION: ["Domains", "Features", "OnPremisesSmartHost", "SendingTransportServers",
+                                "ReceivingTransportServers", "EdgeTransportServers", "ClientAccessServers",
+                                "ExternalIPAddresses", "TlsCertificateName", "ServiceInstance"],
+}
 _NULL_ENUMS = {"None", ""}
+
+
+def backup_columns(kind: Kind) -> list[str]:
+    """The properties the backup of ``kind`` keeps: every one restore sets (New- then Set-), from the lists above.
+
+    Discovery selects exactly these (plus what the planner reads), so the backup holds what restore needs and
+    nothing more.
+    """
+    names = [name for name, _ in _RESTORE.get(kind, [])] + _RESTORE_SET.get(kind, []) + _RECORD_ONLY.get(kind, [])
+    return ["Name", *dict.fromkeys(names)]
 
 
 def _version_number(version: str) -> int:

@@ -18,11 +18,12 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from hybridkit.decommission._apply import read
 from hybridkit.decommission._backup import read_backup, restore_parameters, restore_set_parameters
 from hybridkit.decommission._model import HybridObject, Kind
 from hybridkit.errors import PlanError
 from hybridkit.journal import Journal, StepState
-from hybridkit.ps import Command, Pipeline, PSSession
+from hybridkit.ps import Command, PSSession
 from hybridkit.runner import Step, StepResult, StepStatus, planned, run_in_order
 
 __all__ = ["RESTORE_KIND", "RestoreOutcome", "RestoreResult", "restore_backup", "select_entries"]
@@ -80,9 +81,7 @@ def select_entries(entries: list[HybridObject], only: Sequence[str]) -> list[Hyb
 
 def _exists(session: PSSession, entry: HybridObject) -> bool:
     """Whether the object is live (one read of its Name only)."""
-    read = Pipeline.of(Command.of(f"Get-{entry.kind.value}", Identity=entry.name),
-                       Command.of("Select-Object", Property=["Name"]))
-    return bool(session.run(read).output)
+    return bool(session.run(read(Command.of(f"Get-{entry.kind.value}", Identity=entry.name), ["Name"])).output)
 
 
 def _commands(entry: HybridObject, onprem_version: str) -> list[Command]:

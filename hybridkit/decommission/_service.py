@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from hybridkit.config import Profile, check_sides
-from hybridkit.decommission._apply import Resolver, TeardownOutcome, apply_teardown, discover, step_command
+from hybridkit.decommission._apply import Resolver, TeardownOutcome, apply_teardown, discover, read, step_command
 from hybridkit.decommission._restore import RestoreOutcome, restore_backup
 from hybridkit.decommission._model import DecommissionPlan, HybridObject, RemovalStep
 from hybridkit.decommission._plan import plan_decommission
@@ -55,7 +55,7 @@ def onprem_version(profile: Profile, session: PSSession | None = None) -> str:
     if session is None:
         return declared
     try:
-        servers = session.run(Command.of("Get-ExchangeServer")).output
+        servers = session.run(read(Command.of("Get-ExchangeServer"), ["AdminDisplayVersion"])).output
     except HybridkitError:
         return declared
     found = []

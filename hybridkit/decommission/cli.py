@@ -173,7 +173,8 @@ def restore_cmd(
     onprem: OnpremOpt = "onprem",
     online: OnlineOpt = "online",
     only: Annotated[Optional[list[str]], typer.Option(
-        "--only", help="Restore only this object: NAME, or onprem:NAME / online:NAME for one side. Repeatable.")] = None,
+        "--only",
+        help="Restore only this object: NAME, or onprem:NAME / online:NAME for one side. Repeatable.")] = None,
     what_if: Annotated[bool, typer.Option("--what-if", help="Print the New-* commands; change nothing.")] = False,
 ) -> None:
     """Recreate what apply removed from its backup, in order, journaled and resumable."""

@@ -1,8 +1,8 @@
 """Effects of the mail-flow capability: read live state on both sides, apply a plan journaled, write a runbook.
 
-``read_observed`` runs four Get-* cmdlets (two per side). ``apply_plan`` sends each actionable change as one
-cmdlet on the side that owns it, in the plan's dependency order, through ``hybridkit.runner.run_in_order`` so every
-step's start and outcome are committed to the journal. It stops at the first failed step (later steps depend on
+``read_observed`` runs four Get-* cmdlets (two per side), each selecting only the properties the plan compares.
+``apply_plan`` sends each actionable change as one cmdlet on the side that owns it, in the plan's dependency order,
+through ``hybridkit.runner.run_in_order`` so every step's start and outcome are committed to the journal. It stops at the first failed step (later steps depend on
 earlier ones). The journal run belongs to the declared state (a fingerprint of the spec and profiles): after a
 failure, the next apply of the same file resumes that run, marks steps the live state already shows as
 ``verified`` and sends only what is still missing, so nothing is created twice.
@@ -21,7 +21,8 @@ from hybridkit.errors import CommandFailed
 from hybridkit.templates import load_template
 from hybridkit.journal import Journal, StepState
 from hybridkit.mailflow._model import Change, Kind, MailflowSpec, ObservedObject, Plan, Side
-from hybridkit.ps import Command, PSObject, PSSession, comment_text
+from hybridkit.mailflow._plan import columns
+from hybridkit.ps import Command, Pipeline, PSObject, PSSession, comment_text
 from hybridkit.runner import Step, StepResult, StepStatus, planned, run_in_order
 
 __all__ = [
@@ -52,14 +53,16 @@ def _props(obj: Any) -> dict[str, Any]:
     return {"Name": str(obj)}
 
 
-def read_observed(sessions: Mapping[Side, PSSession]) -> list[ObservedObject]:
-    """The live objects of the four managed kinds (one Get-* per kind on its side)."""
+def read_observed(sessions: Mapping[Side, PSSession], spec: MailflowSpec) -> list[ObservedObject]:
+    """The live objects of the four managed kinds: one ``Get-* | Select-Object -Property`` per kind on its side,
+    selecting only the properties the plan compares (``_plan.columns``)."""
     observed: list[ObservedObject] = []
+    wanted = columns(spec)
     for kind in Kind:
-        command = Command.of(_GETTERS[kind])
+        command = Pipeline.of(Command.of(_GETTERS[kind]), Command.of("Select-Object", Property=wanted[kind]))
         result = sessions[kind.side].run(command)
         if result.errors:
-            raise CommandFailed(result.errors[0].message, command=command.cmdlet)
+            raise CommandFailed(result.errors[0].message, command=_GETTERS[kind])
         observed.extend(ObservedObject.of(kind, _props(o)) for o in result.output)
     return observed
 

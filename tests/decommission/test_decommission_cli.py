@@ -375,3 +375,28 @@ def test_an_unwritable_runbook_is_refused_before_any_removal(env) -> None:  # ty
     refused = cli(config, "decommission", "apply", "--backup", str(tmp / "b"), "--yes", "--runbook", "/proc/r.ps1")
     assert refused.exit_code == 2 and "cannot write /proc/r.ps1" in " ".join(refused.output.split())
     assert "Traceback" not in refused.output and hcw_names(org) == before and changes_sent(lab) == []
+
+
+def test_every_read_selects_only_the_columns_it_uses(env) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13, data diet: discovery, the backup's reads and restore's live checks end in Select-Object -Property;
+    the backup still reads every property restore sets (one list, in _backup.py)."""
+    from hybridkit.decommission._backup import backup_columns
+    from hybridkit.decommission._model import Kind
+
+    lab, config, tmp = env
+    migrate_everything(lab.server.engine.org)
+    assert cli(config, "decommission", "apply", "--backup", str(tmp / "b"), "--yes").exit_code == 0
+    assert cli(config, "decommission", "restore", "--backup", str(tmp / "b")).exit_code == 0
+    reads = [r for r in lab.audit_records("pipeline") if r["cmdlets"][0].startswith("Get-")]
+    assert reads
+    for record in reads:
+        assert record["cmdlets"][-1] == "Select-Object", record["cmdlets"]
+        assert [p[0] for p in record["parameters"][-1]] == ["Property"], record
+    selected: dict[str, list[str]] = {}
+    for record in reads:
+        selected.setdefault(record["cmdlets"][0], record["parameters"][-1][0][1])
+    inbound = selected["Get-InboundConnector"]
+    assert set(backup_columns(Kind.INBOUND_CONNECTOR)) <= set(inbound) and "ConnectorSource" in inbound
+    assert "WhenChanged" not in inbound and "Guid" not in inbound
+    assert selected["Get-ExchangeServer"] == ["AdminDisplayVersion"]
+    assert selected["Get-OrganizationConfig"] == ["PublicFoldersEnabled"]
