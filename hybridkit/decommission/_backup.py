@@ -258,7 +258,7 @@ def write_backup(folder: Path, objects: Iterable[tuple[HybridObject, str]]) -> l
         _atomic_write(folder / name, text)
         entry = {"side": obj.side, "kind": obj.kind.value, "name": obj.name, "file": name,
                  "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                 "written_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+                 "written_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
         by_key[(obj.side, obj.kind.value, obj.name.lower())] = entry
         written.append(entry)
     manifest["objects"] = sorted(by_key.values(), key=lambda e: (e["side"], e["kind"], e["name"].lower()))

@@ -2,7 +2,7 @@
 
 Keys are Exchange parameter names (matched case-insensitively, stored canonically), so a declaration reads like
 the cmdlet it becomes. Every problem names the line of the file it comes from. ``tomllib`` gives no line numbers
-for values, so ``_LineIndex`` scans the text: table headers (``[onprem]``, ``[[online.inbound_connector]]``,
+for values, so ``LineIndex`` scans the text: table headers (``[onprem]``, ``[[online.inbound_connector]]``,
 counted per path) and ``Key =`` lines inside them.
 
 Rules checked (facts.md 5-7 and field notes): unknown tables and keys; types and enum values; mandatory keys;
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridkit.errors import InputError
+from hybridkit.mailflow._lines import LineIndex
 from hybridkit.mailflow._model import DesiredObject, Kind, MailflowSpec
 
 __all__ = ["Issue", "MailflowConfigError", "load_spec", "parse_spec", "SCHEMA", "VERSIONS"]
@@ -137,68 +138,6 @@ class MailflowConfigError(InputError):
         return self.message
 
 
-class _LineIndex:
-    """Where each table and key of a TOML text starts (1-based lines)."""
-
-    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-    _KEY = re.compile(r"""^\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.tables: dict[tuple[str, int], int] = {}
-        self.keys: dict[tuple[str, int], dict[str, int]] = {("", 0): {}}
-        counts: dict[str, int] = {}
-        current = ("", 0)
-        depth = 0  # open brackets of a multi-line array value
-        for number, line in enumerate(self.lines, start=1):
-            if depth == 0:
-                header = self._HEADER.match(line)
-                if header:
-                    path = ".".join(p.strip().strip('"').strip("'") for p in header.group(2).split("."))
-                    index = counts.get(path, 0) if header.group(1) == "[[" else 0
-                    counts[path] = index + 1
-                    current = (path, index)
-                    self.tables.setdefault(current, number)
-                    self.keys.setdefault(current, {})
-                    continue
-                key = self._KEY.match(line)
-                if key:
-                    name = next(g for g in key.groups() if g)
-                    self.keys[current].setdefault(name.lower(), number)
-            depth = max(0, depth + self._bracket_delta(line))
-
-    @staticmethod
-    def _bracket_delta(line: str) -> int:
-        delta, quote = 0, ""
-        for ch in line:
-            if quote:
-                if ch == quote:
-                    quote = ""
-            elif ch in "\"'":
-                quote = ch
-            elif ch == "#":
-                break
-            elif ch == "[":
-                delta += 1
-            elif ch == "]":
-                delta -= 1
-        return delta
-
-    def table(self, path: str, index: int = 0) -> int:
-        return self.tables.get((path, index), 1)
-
-    def key(self, path: str, index: int, key: str) -> int:
-        return self.keys.get((path, index), {}).get(key.lower(), self.table(path, index))
-
-    def value(self, path: str, index: int, key: str, value: str) -> int:
-        """The line of one element of a (possibly multi-line) list value."""
-        start = self.key(path, index, key)
-        for number in range(start, min(start + 200, len(self.lines) + 1)):
-            if f'"{value}"' in self.lines[number - 1] or f"'{value}'" in self.lines[number - 1]:
-                return number
-        return start
-
-
 def _valid_host(text: str) -> bool:
     inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
     try:
@@ -267,7 +206,7 @@ def parse_spec(text: str, path: str = "mailflow.toml", onprem_version: str | Non
         match = re.search(r"line (\d+)", str(exc))
         line = int(match.group(1)) if match else max(1, len(text.splitlines()))  # "at end of document"
         raise MailflowConfigError(path, [Issue(line, f"not valid TOML: {exc}")]) from None
-    lines = _LineIndex(text)
+    lines = LineIndex(text)
     issues: list[Issue] = []
     for top, value in data.items():
         if top not in _TABLE_KEYS:
@@ -316,7 +255,7 @@ def parse_spec(text: str, path: str = "mailflow.toml", onprem_version: str | Non
 
 
 def _parse_object(
-    kind: Kind, entry: Any, index: int, lines: _LineIndex, version: str
+    kind: Kind, entry: Any, index: int, lines: LineIndex, version: str
 ) -> tuple[DesiredObject | None, list[Issue]]:
     table = kind.table
     header = lines.table(table, index)
