@@ -1,9 +1,7 @@
 """Read and validate ``mailflow.toml`` before anything is sent.
 
 Keys are Exchange parameter names (matched case-insensitively, stored canonically), so a declaration reads like
-the cmdlet it becomes. Every problem names the line of the file it comes from. ``tomllib`` gives no line numbers
-for values, so ``LineIndex`` scans the text: table headers (``[onprem]``, ``[[online.inbound_connector]]``,
-counted per path) and ``Key =`` lines inside them.
+the cmdlet it becomes. Every problem names the line of the file it comes from (``_lines.LineIndex``).
 
 Rules checked (facts.md 5-7 and field notes): unknown tables and keys; types and enum values; mandatory keys;
 duplicate names; IPv4 address/CIDR syntax (/24-/32, no IPv6) for inbound SenderIPAddresses; smart host names;
