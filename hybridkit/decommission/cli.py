@@ -30,7 +30,7 @@ from hybridkit.decommission._service import (
     sessions_for,
 )
 from hybridkit.errors import InputError, PlanError
-from hybridkit.outfiles import check_writable, write_text
+from hybridkit.outfiles import check_writable, write_script_line, write_text
 from hybridkit.ps import comment_text
 
 __all__ = ["app", "plan_json", "print_plan"]
@@ -82,8 +82,8 @@ def _print_what_if(app_ctx: Any, plan: DecommissionPlan, backup: Path, accepted:
               "nothing is changed, no backup or journal written.")
     for step in plan.steps:
         where = "on-premises" if step.target.side == "onprem" else "Exchange Online"
-        app_ctx.console.out(f"# {step.order}. ({where}) {comment_text(step.why)}", highlight=False)
-        app_ctx.console.out(step_command(step).render(), highlight=False)
+        write_script_line(app_ctx.console, f"# {step.order}. ({where}) {comment_text(step.why)}")
+        write_script_line(app_ctx.console, step_command(step).render())
 
 
 @app.command("apply")
@@ -197,7 +197,7 @@ def restore_cmd(
         if what_if:
             for result in outcome.results:
                 for command in result.commands:
-                    app_ctx.console.out(command, highlight=False)
+                    write_script_line(app_ctx.console, command)
         elif outcome.run_id:
             app_ctx.console.print(f"Run {outcome.run_id}{' (resumed)' if outcome.resumed else ''}.")
     if not outcome.ok:

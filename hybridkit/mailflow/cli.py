@@ -17,7 +17,7 @@ from hybridkit.mailflow._apply import ApplyOutcome, change_command, render_runbo
 from hybridkit.mailflow._model import Action, Change, Plan
 from hybridkit.mailflow._scaffold import SCENARIOS, scaffold_text
 from hybridkit.mailflow._service import MailflowRun, apply_file, plan_file
-from hybridkit.outfiles import write_text
+from hybridkit.outfiles import write_script_line, write_text
 from hybridkit.runner import StepResult, StepStatus
 
 __all__ = ["app"]
@@ -188,8 +188,8 @@ def apply_cmd(
         return
     if what_if:
         for change in run.plan.actionable:
-            out.print(f"# {change.side.value}", highlight=False)
-            out.out(change_command(change).render(), highlight=False)
+            write_script_line(out, f"# {change.side.value}")
+            write_script_line(out, change_command(change).render())
         if not run.plan.has_changes:
             err.print("Nothing to do: live state matches the file.")
         return

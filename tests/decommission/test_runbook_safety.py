@@ -73,3 +73,26 @@ def test_a_name_with_a_line_break_stays_in_its_comment() -> None:
     manual = [m.command for m in plan.manual if m.command]
     assert "Set-ClientAccessService -Identity 'EX01\n#>\nRemove-Mailbox ceo\n<#' -AutoDiscoverServiceInternalUri $null" \
         in manual  # the checklist's own commands quote their values too (people paste them)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=names, server=names)
+def test_apply_what_if_script_is_exactly_the_removals(name: str, server: str) -> None:
+    """``decommission apply --what-if`` writes the removals to stdout as a script: the same guarantee."""
+    import io
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from hybridkit._context import AppContext
+    from hybridkit.decommission.cli import _print_what_if
+
+    out, err = io.StringIO(), io.StringIO()
+    app_ctx = AppContext(profile=None, config=None, output="table", verbose=False,
+                         console=Console(file=out, width=80), err_console=Console(file=err, width=80))
+    plan = plan_decommission(discovery(name, server, name, name), include_hybrid_configuration=True)
+    _print_what_if(app_ctx, plan, Path("b"), [])
+    parsed = tokenize(out.getvalue())
+    assert parsed.errors == [] and parsed.block_comments == []
+    assert all("<#" not in c and "#>" not in c for c in parsed.line_comments)
+    assert parsed.statements == [tokenize(step_command(s).render()).statements[0] for s in plan.steps]
