@@ -1,4 +1,4 @@
-"""Effects of decommissioning: discover both sides, back up and remove in order (journaled, resumable), restore.
+"""Effects of decommissioning: discover both sides, back up and remove in order (journaled, resumable).
 
 ``apply_teardown`` refuses while an unwaived blocker stands, records each waiver in the journal, writes and
 verifies the backup of every object it is about to remove, then removes them one cmdlet at a time in the plan's
@@ -15,13 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hybridkit.decommission._backup import (
-    read_backup,
-    restore_parameters,
-    restore_set_parameters,
-    verify_backup,
-    write_backup,
-)
+from hybridkit.decommission._backup import backup_columns, read_backup, verify_backup, write_backup
 from hybridkit.decommission._model import (
     DecommissionPlan,
     Discovery,
@@ -33,10 +27,10 @@ from hybridkit.decommission._model import (
 )
 from hybridkit.errors import CommandFailed, InputError, PlanError
 from hybridkit.journal import Journal, PlannedStep, StepState
-from hybridkit.ps import Command, PSObject, PSSession
+from hybridkit.ps import Command, Pipeline, PSObject, PSSession
 from hybridkit.runner import Step, StepResult, planned, run_in_order
 
-__all__ = ["JOURNAL_KIND", "RestoreResult", "TeardownOutcome", "apply_teardown", "discover", "restore_backup",
+__all__ = ["JOURNAL_KIND", "TeardownOutcome", "apply_teardown", "discover", "discovery_columns", "read",
            "step_command"]
 
 JOURNAL_KIND = "decommission"
@@ -58,6 +52,27 @@ _GETTERS: list[tuple[str, Kind, str, int]] = [
 ]
 
 
+# What the planner reads of each kind besides the backup's columns (is_hybrid_object, the checklist, DNS).
+_PLAN_COLUMNS: dict[Kind, list[str]] = {
+    Kind.INBOUND_CONNECTOR: ["ConnectorSource"],
+    Kind.OUTBOUND_CONNECTOR: ["ConnectorSource"],
+    Kind.SEND_CONNECTOR: ["SourceTransportServers"],
+    Kind.RECEIVE_CONNECTOR: ["Identity", "TlsDomainCapabilities"],
+    Kind.HYBRID_CONFIGURATION: ["Domains"],
+}
+_MAILBOX_COLUMNS = ["Guid", "Name", "RecipientTypeDetails", "PrimarySmtpAddress"]
+
+
+def read(command: Command, properties: Sequence[str]) -> Pipeline:
+    """``command | Select-Object -Property properties``: a read that brings back only the columns it uses."""
+    return Pipeline.of(command, Command.of("Select-Object", Property=list(properties)))
+
+
+def discovery_columns(kind: Kind) -> list[str]:
+    """What discovery selects of ``kind``: the backup's columns (everything restore sets) and the planner's."""
+    return list(dict.fromkeys([*backup_columns(kind), *_PLAN_COLUMNS.get(kind, [])]))
+
+
 def _version_number(version: str) -> int:
     return 2025 if version.upper() == "SE" else int(version) if version.isdigit() else 2019
 
@@ -66,14 +81,15 @@ def _objects(result_output: list[Any]) -> list[PSObject]:
     return [o for o in result_output if isinstance(o, PSObject)]
 
 
-def _run(session: PSSession, command: Command, notes: list[str]) -> list[PSObject] | None:
+def _run(session: PSSession, command: Pipeline, notes: list[str]) -> list[PSObject] | None:
+    cmdlet = command.commands[0].cmdlet
     try:
         result = session.run(command)
     except CommandFailed as exc:
-        notes.append(f"{command.cmdlet} on {session.name}: {exc.message}")
+        notes.append(f"{cmdlet} on {session.name}: {exc.message}")
         return None
     if result.errors:
-        notes.append(f"{command.cmdlet} on {session.name}: {result.errors[0].message}")
+        notes.append(f"{cmdlet} on {session.name}: {result.errors[0].message}")
     return _objects(result.output)
 
 
@@ -86,7 +102,7 @@ def discover(sessions: Mapping[str, PSSession], *, onprem_version: str = "2019",
     for side, kind, cmdlet, since in _GETTERS:
         if side == "onprem" and version < since:
             continue
-        for obj in _run(sessions[side], Command.of(cmdlet), notes) or []:
+        for obj in _run(sessions[side], read(Command.of(cmdlet), discovery_columns(kind)), notes) or []:
             name = str(obj.get("Name") or obj)
             objects.append(HybridObject(side, kind, name, tuple(obj.properties.items())))
     onprem, online = sessions["onprem"], sessions["online"]
@@ -94,23 +110,24 @@ def discover(sessions: Mapping[str, PSSession], *, onprem_version: str = "2019",
     # Get-Recipient is the lighter read for the user-facing mailboxes; arbitration mailboxes need Get-Mailbox.
     for command in (Command.of("Get-Recipient", RecipientTypeDetails=list(_MAILBOX_TYPES), ResultSize="Unlimited"),
                     Command.of("Get-Mailbox", Arbitration=True, ResultSize="Unlimited")):
-        for m in _run(onprem, command, notes) or []:
-            key = str(m.get("Guid") or m.get("Identity") or m.get("Name"))
-            mailboxes[key] = MailboxInfo(str(m.get("Name") or m.get("DisplayName") or key),
+        for m in _run(onprem, read(command, _MAILBOX_COLUMNS), notes) or []:
+            key = str(m.get("Guid") or m.get("Name"))
+            mailboxes[key] = MailboxInfo(str(m.get("Name") or key),
                                          str(m.get("RecipientTypeDetails") or ""),
                                          str(m.get("PrimarySmtpAddress") or ""))
     moves = [MoveInfo(str(m.get("Identity") or m.get("DisplayName")), str(m.get("Status") or ""),
                       str(m.get("BatchName") or ""))
-             for m in _run(online, Command.of("Get-MoveRequest", ResultSize="Unlimited"), notes) or []]
+             for m in _run(online, read(Command.of("Get-MoveRequest", ResultSize="Unlimited"),
+                                        ["Identity", "DisplayName", "Status", "BatchName"]), notes) or []]
     folders = 0
     try:
-        result = onprem.run(Command.of("Get-PublicFolder", Recurse=True, ResultSize="Unlimited"))
+        result = onprem.run(read(Command.of("Get-PublicFolder", Recurse=True, ResultSize="Unlimited"), ["Identity"]))
         folders = sum(1 for f in _objects(result.output) if str(f.get("Identity") or "\\") != "\\")
     except CommandFailed as exc:
         notes.append(f"Get-PublicFolder on {onprem.name}: {exc.message}")
     enabled = {}
     for side in ("onprem", "online"):
-        config = _run(sessions[side], Command.of("Get-OrganizationConfig"), notes) or []
+        config = _run(sessions[side], read(Command.of("Get-OrganizationConfig"), ["PublicFoldersEnabled"]), notes) or []
         enabled[side] = str(config[0].get("PublicFoldersEnabled") or "") if config else ""
     dns = None
     if resolver is not None:
@@ -213,73 +230,3 @@ def apply_teardown(
     finally:
         journal.finish_run(outcome.run_id)
     return outcome
-
-
-@dataclasses.dataclass(frozen=True)
-class RestoreResult:
-    """One backed-up object and what restore did with it: created, exists, skipped or failed."""
-
-    target: HybridObject
-    status: str
-    command: str = ""
-    error: str = ""
-
-
-def restore_backup(
-    backup_dir: Path,
-    sessions: Mapping[str, PSSession],
-    *,
-    only: Sequence[str] = (),
-    onprem_version: str = "2019",
-    what_if: bool = False,
-) -> list[RestoreResult]:
-    """Recreate removed connectors, organization relationships and IOCs from the backup (those absent live)."""
-    entries = read_backup(backup_dir)
-    if only:
-        # NAME, or SIDE:NAME when both sides hold an object of that name (HybridIOC - <guid>)
-        picks = [tuple(n.split(":", 1)) if n.split(":", 1)[0].lower() in ("onprem", "online") else (None, n)
-                 for n in only]
-
-        def picked(entry: HybridObject, side: str | None, name: str) -> bool:
-            return entry.name.lower() == name.lower() and (side is None or entry.side == side.lower())
-
-        unknown = [n for n, (side, name) in zip(only, picks) if not any(picked(e, side, name) for e in entries)]
-        if unknown:
-            raise PlanError(f"not in the backup: {', '.join(sorted(unknown))} (names as `decommission plan` shows "
-                            "them; SIDE:NAME picks one side)")
-        entries = [e for e in entries if any(picked(e, side, name) for side, name in picks)]
-    order = [Kind.INTRA_ORGANIZATION_CONNECTOR, Kind.ORGANIZATION_RELATIONSHIP, Kind.SEND_CONNECTOR,
-             Kind.OUTBOUND_CONNECTOR, Kind.INBOUND_CONNECTOR, Kind.HYBRID_CONFIGURATION, Kind.RECEIVE_CONNECTOR]
-    out: list[RestoreResult] = []
-    for entry in sorted(entries, key=lambda e: (order.index(e.kind), e.side, e.name.lower())):
-        if not entry.kind.restorable:
-            out.append(RestoreResult(entry, "skipped", error="not restorable from a backup: re-run the Hybrid "
-                                                             "Configuration Wizard"))
-            continue
-        session = sessions[entry.side]
-        live = session.run(Command.of(f"Get-{entry.kind.value}", Identity=entry.name))
-        if live.output:
-            out.append(RestoreResult(entry, "exists"))
-            continue
-        commands = [Command(f"New-{entry.kind.value}", restore_parameters(entry, onprem_version))]
-        set_only = restore_set_parameters(entry)
-        if set_only:  # properties New- does not take: set them on the new object
-            commands.append(Command(f"Set-{entry.kind.value}", (("Identity", entry.name), *set_only)))
-        rendered = "\n".join(c.render() for c in commands)
-        if what_if:
-            out.append(RestoreResult(entry, "would create", rendered))
-            continue
-        out.append(_run_restore(session, entry, commands, rendered))
-    return out
-
-
-def _run_restore(session: PSSession, entry: HybridObject, commands: list[Command], rendered: str) -> RestoreResult:
-    for command in commands:
-        try:
-            result = session.run(command)
-        except CommandFailed as exc:
-            return RestoreResult(entry, "failed", rendered, exc.message)
-        if result.errors:
-            return RestoreResult(entry, "failed", rendered, "; ".join(e.message for e in result.errors))
-    return RestoreResult(entry, "created", rendered)
-

@@ -2,8 +2,14 @@
 
 ``write_backup`` adds objects to a backup directory (an interrupted teardown resumed later adds to the same
 backup, never drops what is already there), then ``verify_backup`` reads every file back and checks its checksum
-and content against what was meant to be written. ``restore_command`` turns a backed-up object into the New-*
-cmdlet that recreates it, with only the parameters that cmdlet has for that side's product.
+and content against what was meant to be written. ``restore_parameters`` turns a backed-up object into the
+parameters of the New-* cmdlet that recreates it, with only those that cmdlet has for that side's product.
+
+Values keep the kinds Exchange sent them with: JSON has no DateTime or Guid, so each object's file lists in
+``kinds`` the properties that were (``DateTime``, ``Guid``, ``DateTime[]``...), and ``read_backup`` gives them back
+as ``datetime``/``UUID``, so restore sends a DateTime where Exchange expects one. Lists stay lists (one item
+included); a deserialized object (an IP address, an enum) is kept as its ToString; a TimeSpan read as xs:duration
+(``PT10M``) goes back as ``00:10:00``.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ from typing import Any
 
 from hybridkit.decommission._model import HybridObject, Kind
 from hybridkit.errors import InputError, PlanError
+from hybridkit.ps._result import PSObject
 
 __all__ = [
-    "BACKUP_FORMAT", "read_backup", "restore_parameters", "restore_set_parameters", "verify_backup", "write_backup",
+    "BACKUP_FORMAT", "backup_columns", "read_backup", "restore_parameters", "restore_set_parameters", "verify_backup",
+    "write_backup",
 ]
 
 BACKUP_FORMAT = "hybridkit-decommission-backup/1"
@@ -69,7 +77,24 @@ _RESTORE: dict[Kind, list[tuple[str, str | None]]] = {
 _RESTORE_SET: dict[Kind, list[str]] = {
     Kind.OUTBOUND_CONNECTOR: ["ValidationRecipients", "IsValidated", "LastValidationTimestamp"],
 }
+# The hybrid configuration cannot be restored (the HCW recreates it); its backup keeps, for the record, what
+# Set-HybridConfiguration can set.
+_RECORD_ONLY: dict[Kind, list[str]] = {
+    Kind.HYBRID_CONFIGURATION: ["Domains", "Features", "OnPremisesSmartHost", "SendingTransportServers",
+                                "ReceivingTransportServers", "EdgeTransportServers", "ClientAccessServers",
+                                "ExternalIPAddresses", "TlsCertificateName", "ServiceInstance"],
+}
 _NULL_ENUMS = {"None", ""}
+
+
+def backup_columns(kind: Kind) -> list[str]:
+    """The properties the backup of ``kind`` keeps: every one restore sets (New- then Set-), from the lists above.
+
+    Discovery selects exactly these (plus what the planner reads), so the backup holds what restore needs and
+    nothing more.
+    """
+    names = [name for name, _ in _RESTORE.get(kind, [])] + _RESTORE_SET.get(kind, []) + _RECORD_ONLY.get(kind, [])
+    return ["Name", *dict.fromkeys(names)]
 
 
 def _version_number(version: str) -> int:
@@ -93,7 +118,7 @@ def restore_parameters(entry: HybridObject, onprem_version: str = "2019") -> tup
             params.append(("SmartHosts", value))
             params.append(("DNSRoutingEnabled", False))
             continue
-        params.append((name, _byte_quantity(value)))
+        params.append((name, _time_span(_byte_quantity(value))))
     return tuple(params)
 
 
@@ -109,6 +134,26 @@ def _byte_quantity(value: Any) -> Any:
     return value
 
 
+_DURATION = re.compile(r"(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")
+
+
+def _time_span(value: Any) -> Any:
+    """A TimeSpan as Exchange's parameters take it (``[-][d.]hh:mm:ss``): from a Python timedelta, or from the
+    xs:duration text (``PT10M``) pypsrp reads a CLIXML ``<TS>`` as; anything else unchanged."""
+    if isinstance(value, dt.timedelta):
+        sign, seconds = ("-" if value < dt.timedelta(0) else ""), abs(value.total_seconds())
+    elif isinstance(value, str) and value.startswith(("P", "-P")) and (match := _DURATION.fullmatch(value)):
+        sign = match.group(1) or ""
+        days, hours, minutes = (int(match.group(i) or 0) for i in (2, 3, 4))
+        seconds = days * 86400 + hours * 3600 + minutes * 60 + float(match.group(5) or 0)
+    else:
+        return value
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    text = f"{hours:02}:{rest // 60:02}:{rest % 60:02}"
+    return f"{sign}{days}.{text}" if days else f"{sign}{text}"
+
+
 def restore_set_parameters(entry: HybridObject) -> tuple[tuple[str, Any], ...]:
     """The Set-<Kind> parameters (besides Identity) that only Set- takes; empty when there is nothing to set."""
     params: list[tuple[str, Any]] = []
@@ -121,17 +166,49 @@ def restore_set_parameters(entry: HybridObject) -> tuple[tuple[str, Any], ...]:
 
 
 def _plain(value: Any) -> Any:
+    """A value as JSON holds it: DateTime as ISO 8601 UTC (``...Z``), Guid as text, a deserialized object as its
+    ToString (an enum, an ADObjectId, an IP address), lists as lists."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_plain(v) for v in value]
-    if isinstance(value, (dt.datetime, dt.date)):
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return aware.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, PSObject):
+        return value.to_string if value.to_string is not None else str(value)
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+def _kind_of(value: Any) -> str | None:
+    """The CLIXML kind a JSON value loses (``DateTime``, ``Guid``, or ``DateTime[]``/``Guid[]`` for lists of them)."""
+    if isinstance(value, dt.datetime):
+        return "DateTime"
+    if isinstance(value, uuid.UUID):
+        return "Guid"
+    if isinstance(value, (list, tuple)) and value:
+        inner = {_kind_of(v) for v in value}
+        if len(inner) == 1 and None not in inner:
+            return f"{inner.pop()}[]"
+    return None
+
+
+def _revive(value: Any, kind: str | None) -> Any:
+    if kind is None or value is None:
+        return value
+    if kind.endswith("[]"):
+        return [_revive(v, kind[:-2]) for v in value]
+    if kind == "DateTime":
+        return dt.datetime.fromisoformat(value)
+    if kind == "Guid":
+        return uuid.UUID(value)
+    return value
 
 
 def _file_name(obj: HybridObject) -> str:
@@ -141,8 +218,10 @@ def _file_name(obj: HybridObject) -> str:
 
 
 def _entry_json(obj: HybridObject, removal: str) -> dict[str, Any]:
+    """One object's backup: its properties as JSON, and ``kinds`` naming those JSON would turn into text."""
+    kinds = {k: kind for k, v in obj.properties if (kind := _kind_of(v)) is not None}
     return {"format": BACKUP_FORMAT, "side": obj.side, "kind": obj.kind.value, "name": obj.name,
-            "removed_with": removal, "properties": _plain(obj.as_dict())}
+            "removed_with": removal, "properties": _plain(obj.as_dict()), "kinds": kinds}
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -179,7 +258,7 @@ def write_backup(folder: Path, objects: Iterable[tuple[HybridObject, str]]) -> l
         _atomic_write(folder / name, text)
         entry = {"side": obj.side, "kind": obj.kind.value, "name": obj.name, "file": name,
                  "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                 "written_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+                 "written_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
         by_key[(obj.side, obj.kind.value, obj.name.lower())] = entry
         written.append(entry)
     manifest["objects"] = sorted(by_key.values(), key=lambda e: (e["side"], e["kind"], e["name"].lower()))
@@ -202,7 +281,9 @@ def read_backup(folder: Path) -> list[HybridObject]:
         if hashlib.sha256(raw).hexdigest() != entry["sha256"]:
             raise InputError("backup file does not match its checksum in manifest.json", file=str(path))
         data = json.loads(raw.decode("utf-8"))
-        out.append(HybridObject(data["side"], Kind(data["kind"]), data["name"], tuple(data["properties"].items())))
+        kinds = data.get("kinds") or {}  # absent in backups written before kinds were kept: values stay text
+        out.append(HybridObject(data["side"], Kind(data["kind"]), data["name"],
+                                tuple((k, _revive(v, kinds.get(k))) for k, v in data["properties"].items())))
     return out
 
 
@@ -213,5 +294,5 @@ def verify_backup(folder: Path, expected: Iterable[HybridObject]) -> None:
         got = stored.get((obj.side, obj.kind, obj.name.lower()))
         if got is None:
             raise PlanError(f"backup verification failed: {obj.key} is missing from {folder}")
-        if got.as_dict() != _plain(obj.as_dict()):
+        if _plain(got.as_dict()) != _plain(obj.as_dict()):
             raise PlanError(f"backup verification failed: {obj.key} reads back different from what was written")

@@ -24,6 +24,7 @@ from hybridkit.decommission._model import (
     Notice,
     RemovalStep,
 )
+from hybridkit.ps._command import Command, quote
 
 __all__ = ["BLOCKER_NAMES", "USER_MAILBOX_TYPES", "SYSTEM_MAILBOX_TYPES", "is_hybrid_object", "plan_decommission"]
 
@@ -155,15 +156,18 @@ def _manual(found: Discovery, hybrid_objects: list[HybridObject], include_hybrid
                    "wait for the old records' TTL.", before=True),
         # Set-ClientAccessService is 2016+; 2010 and 2013 have Set-ClientAccessServer.
         ManualStep("Clear the Autodiscover service connection point on every server",
-                   f"{setter} -Identity '{servers[0]}' -AutoDiscoverServiceInternalUri $null" if servers else
+                   Command(setter, (("Identity", servers[0]), ("AutoDiscoverServiceInternalUri", None))).render()
+                   if servers else
                    f"{setter.replace('Set-', 'Get-')} | {setter} -AutoDiscoverServiceInternalUri $null", before=True),
     ]
     for obj in hybrid_objects:
         if obj.kind is Kind.RECEIVE_CONNECTOR:
             steps.append(ManualStep(
-                f"Optionally drop the cloud TLS capability the HCW added to receive connector '{obj.name}'",
-                f"Set-ReceiveConnector -Identity '{obj.get('Identity') or obj.name}' "
-                "-TlsDomainCapabilities @{Remove='mail.protection.outlook.com:AcceptCloudServicesMail'}"))
+                f"Optionally drop the cloud TLS capability the HCW added to receive connector {quote(obj.name)}",
+                Command("Set-ReceiveConnector", (
+                    ("Identity", str(obj.get("Identity") or obj.name)),
+                    ("TlsDomainCapabilities", {"Remove": "mail.protection.outlook.com:AcceptCloudServicesMail"}),
+                )).render()))
     if not include_hybrid_configuration and found.onprem_version != "2010" and \
             any(o.kind is Kind.HYBRID_CONFIGURATION for o in hybrid_objects):
         steps.append(ManualStep("Only if Microsoft support directs it: remove the hybrid configuration object",

@@ -9,21 +9,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from hybridkit.config import Profile, check_sides
-from hybridkit.decommission._apply import (
-    Resolver,
-    RestoreResult,
-    TeardownOutcome,
-    apply_teardown,
-    discover,
-    restore_backup,
-    step_command,
-)
-from hybridkit.decommission._model import DecommissionPlan, RemovalStep
+from hybridkit.decommission._apply import Resolver, TeardownOutcome, apply_teardown, discover, read, step_command
+from hybridkit.decommission._restore import RestoreOutcome, restore_backup
+from hybridkit.decommission._model import DecommissionPlan, HybridObject, RemovalStep
 from hybridkit.decommission._plan import plan_decommission
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
 from hybridkit.templates import load_template
 from hybridkit.errors import HybridkitError
-from hybridkit.ps import Command, PSSession, open_session
+from hybridkit.ps import Command, PSSession, comment_text, open_session
 from hybridkit.runner import StepResult
 
 __all__ = ["make_plan", "onprem_version", "render_runbook", "run_apply", "run_restore", "sessions_for"]
@@ -62,7 +55,7 @@ def onprem_version(profile: Profile, session: PSSession | None = None) -> str:
     if session is None:
         return declared
     try:
-        servers = session.run(Command.of("Get-ExchangeServer")).output
+        servers = session.run(read(Command.of("Get-ExchangeServer"), ["AdminDisplayVersion"])).output
     except HybridkitError:
         return declared
     found = []
@@ -107,18 +100,29 @@ def run_apply(plan: DecommissionPlan, sessions: Mapping[str, PSSession], backup:
                               on_step=on_step)
 
 
-def run_restore(backup: Path, sessions: Mapping[str, PSSession], *, only: Sequence[str] = (),
-                version: str = "2019", what_if: bool = False) -> list[RestoreResult]:
-    """Recreate what the backup holds and live state lacks (see ``restore_backup``)."""
-    return restore_backup(backup, sessions, only=only, onprem_version=version, what_if=what_if)
+def run_restore(backup: Path, sessions: Mapping[str, PSSession], *, profiles: Sequence[str], only: Sequence[str] = (),
+                version: str = "2019", what_if: bool = False, journal_path: Path | None = None,
+                argv: Sequence[str] = (),
+                on_step: Callable[[HybridObject, StepResult], None] | None = None) -> RestoreOutcome:
+    """Recreate what the backup holds and live state lacks, journaled (see ``restore_backup``); under ``what_if``
+    no journal is opened and nothing is sent."""
+    if what_if:
+        return restore_backup(backup, sessions, None, profiles=profiles, only=only, onprem_version=version)
+    with Journal(journal_path or DEFAULT_JOURNAL) as journal:
+        return restore_backup(backup, sessions, journal, profiles=profiles, only=only, onprem_version=version,
+                              argv=argv, on_step=on_step)
 
 
 def render_runbook(plan: DecommissionPlan, *, onprem: str, online: str, now: dt.datetime | None = None) -> str:
-    """The teardown and the manual checklist as a PowerShell runbook (``ps_templates/decommission-runbook.ps1``)."""
+    """The teardown and the manual checklist as a PowerShell runbook (``ps_templates/decommission-runbook.ps1``).
+
+    The removals are rendered with every value single-quoted; everything else (Exchange's names and messages, the
+    checklist's commands, profile names) is written into comments through ``comment_text``, one inert line each.
+    """
     removals = []
     for step in plan.steps:
         where = "on-premises Exchange Management Shell" if step.target.side == "onprem" else "Exchange Online"
-        removals.append(f"# {step.order}. ({where}) {step.why}")
+        removals.append(f"# {step.order}. ({where}) {comment_text(step.why)}")
         removals.append(step_command(step).render())
         removals.append("")
     if not plan.steps:
@@ -128,15 +132,17 @@ def render_runbook(plan: DecommissionPlan, *, onprem: str, online: str, now: dt.
     for items, lines in (([m for m in plan.manual if m.before], before),
                          ([m for m in plan.manual if not m.before], manual)):
         for number, item in enumerate(items, start=1):
-            lines.append(f"# [ ] {number}. {item.text}")
+            lines.append(f"# [ ] {number}. {comment_text(item.text)}")
             if item.command:
-                lines.append(f"# {item.command}")
-    blockers = [f"#   {b.name}: {b.reason}" for b in plan.blockers] or ["#   none"]
-    notices = [f"#   {n.code}: {n.message} - {n.reason}" for n in plan.notices] or ["#   none"]
+                lines.append(f"# {comment_text(item.command)}")
+    blockers = [f"    {comment_text(b.name)}: {comment_text(b.reason)}" for b in plan.blockers] or ["    none"]
+    notices = [f"    {comment_text(n.code)}: {comment_text(n.message)} - {comment_text(n.reason)}"
+               for n in plan.notices] or ["    none"]
+    generated = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     return load_template("decommission-runbook.ps1").substitute(
-        generated=(now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
-        onprem_profile=onprem,
-        online_profile=online,
+        generated=generated.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        onprem_profile=comment_text(onprem),
+        online_profile=comment_text(online),
         blockers="\n".join(blockers),
         warnings="\n".join(notices),
         before="\n".join(before) or "# nothing",

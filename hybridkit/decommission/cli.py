@@ -8,12 +8,19 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from hybridkit.cli_support import app_context, emit_json, profile_for
 from hybridkit.decommission._apply import step_command
 from hybridkit.decommission._model import DecommissionPlan
 from hybridkit.decommission._plan import BLOCKER_NAMES
+from hybridkit.decommission._render import (
+    apply_json,
+    plan_json,
+    print_checklist,
+    print_plan,
+    print_restore,
+    restore_json,
+)
 from hybridkit.decommission._service import (
     make_plan,
     onprem_version,
@@ -23,6 +30,8 @@ from hybridkit.decommission._service import (
     sessions_for,
 )
 from hybridkit.errors import InputError, PlanError
+from hybridkit.outfiles import check_writable, write_script_line, write_text
+from hybridkit.ps import comment_text
 
 __all__ = ["app", "plan_json", "print_plan"]
 
@@ -36,82 +45,10 @@ IncludeHcOpt = Annotated[bool, typer.Option(
 RunbookOpt = Annotated[Optional[Path], typer.Option("--runbook", help="Write the runbook (removals + checklist).")]
 
 
-def plan_json(plan: DecommissionPlan) -> dict[str, Any]:
-    """The plan as plain data for --output json."""
-    return {
-        "objects": [{"side": o.side, "kind": o.kind.value, "name": o.name} for o in plan.objects],
-        "blockers": [{"name": b.name, "reason": b.reason, "details": list(b.details)} for b in plan.blockers],
-        "warnings": [{"code": n.code, "message": n.message, "reason": n.reason} for n in plan.notices],
-        "steps": [{"order": s.order, "side": s.target.side, "kind": s.target.kind.value, "name": s.target.name,
-                   "command": step_command(s).render(), "why": s.why} for s in plan.steps],
-        "system_mailboxes": [{"name": m.name, "type": m.recipient_type} for m in plan.system_mailboxes],
-        "manual": _manual_json(plan),
-    }
-
-
-def print_plan(console: Any, plan: DecommissionPlan, accepted: set[str] | None = None) -> None:
-    """Objects found, blockers, warnings and the ordered steps, for people."""
-    accepted = accepted or set()
-    table = Table(title="What the hybrid left", title_justify="left")
-    for column in ("Side", "Kind", "Name"):
-        table.add_column(column, overflow="fold")
-    for obj in plan.objects:
-        table.add_row(obj.side, obj.kind.value, escape(obj.name))
-    console.print(table)
-    if plan.blockers:
-        console.print("[bold]Blockers[/] (waive one with --accept-blocker NAME):")
-        for b in plan.blockers:
-            mark = "[yellow]waived[/]" if b.name in accepted else "[red]BLOCKS[/]"
-            console.print(f"  {mark} [bold]{b.name}[/]: {escape(b.reason)}")
-            for detail in b.details[:5]:
-                console.print(f"      {escape(detail)}", highlight=False)
-    else:
-        console.print("[green]No blockers.[/]")
-    if plan.system_mailboxes:
-        console.print(f"System mailboxes (removed last, with the databases): "
-                      f"{escape(', '.join(m.name for m in plan.system_mailboxes))}")
-    for n in plan.notices:
-        console.print(f"[yellow]warning[/] {escape(n.message)} [dim]({escape(n.reason)})[/]")
-    before = [m for m in plan.manual if m.before]
-    if before:
-        console.print("[bold]First, by hand[/] (Microsoft's order: before any removal):")
-        _print_items(console, before)
-    table = Table(title="Steps, in order", title_justify="left")
-    for column in ("#", "Side", "PowerShell", "Why"):
-        table.add_column(column, overflow="fold")
-    for step in plan.steps:
-        table.add_row(str(step.order), step.target.side, escape(step_command(step).render()), escape(step.why))
-    console.print(table)
-
-
-def _manual_json(plan: DecommissionPlan) -> list[dict[str, str]]:
-    return [{"text": m.text, "command": m.command, "when": "before" if m.before else "after"} for m in plan.manual]
-
-
-def _print_items(console: Any, items: list[Any]) -> None:
-    for number, item in enumerate(items, start=1):
-        console.print(f"  [ ] {number}. {escape(item.text)}", highlight=False)
-        if item.command:
-            console.print(f"        {escape(item.command)}", highlight=False)
-
-
-def _print_checklist(console: Any, plan: DecommissionPlan) -> None:
-    console.print("[bold]Then, by hand:[/]")
-    _print_items(console, [m for m in plan.manual if not m.before])
-
-
 def _check_blocker_names(names: list[str]) -> None:
     unknown = [n for n in names if n not in BLOCKER_NAMES]
     if unknown:
         raise InputError(f"unknown blocker {', '.join(unknown)}; blockers are {', '.join(BLOCKER_NAMES)}")
-
-
-def _write(path: Path, text: str) -> None:
-    """Write an output file; a path that cannot be written is bad input (exit 2), not a traceback."""
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 @app.command("plan")
@@ -124,12 +61,29 @@ def plan_cmd(ctx: typer.Context, onprem: OnpremOpt = "onprem", online: OnlineOpt
         plan = make_plan(sessions, version=onprem_version(onprem_profile, sessions["onprem"]),
                          include_hybrid_configuration=include_hybrid_configuration)
     if runbook is not None:
-        _write(runbook, render_runbook(plan, onprem=onprem, online=online))
+        write_text(runbook, render_runbook(plan, onprem=onprem, online=online))
     if app_ctx.json:
         emit_json(app_ctx, plan_json(plan))
         return
     print_plan(app_ctx.console, plan)
-    _print_checklist(app_ctx.console, plan)
+    print_checklist(app_ctx.console, plan)
+
+
+def _print_what_if(app_ctx: Any, plan: DecommissionPlan, backup: Path, accepted: list[str]) -> None:
+    """The removals as PowerShell on stdout (a script that can be saved and reviewed); the rest on stderr."""
+    if app_ctx.json:
+        emit_json(app_ctx, apply_json(plan, None, backup=str(backup), waived=accepted))
+        return
+    err = app_ctx.err_console
+    if not plan.steps:
+        err.print("Nothing to remove: no hybrid objects left.")
+        return
+    err.print(f"What if: {len(plan.steps)} removal(s), after a verified backup to {escape(str(backup))}; "
+              "nothing is changed, no backup or journal written.")
+    for step in plan.steps:
+        where = "on-premises" if step.target.side == "onprem" else "Exchange Online"
+        write_script_line(app_ctx.console, f"# {step.order}. ({where}) {comment_text(step.why)}")
+        write_script_line(app_ctx.console, step_command(step).render())
 
 
 @app.command("apply")
@@ -145,27 +99,34 @@ def apply_cmd(
              "move-requests, public-folders, mx-autodiscover.")] = None,
     include_hybrid_configuration: IncludeHcOpt = False,
     runbook: RunbookOpt = None,
+    what_if: Annotated[bool, typer.Option(
+        "--what-if", help="Print the exact PowerShell of the removals, in order; change nothing.")] = False,
 ) -> None:
     """Refuse while blockers stand; back up, verify the backup, then remove in order (journaled, resumable)."""
     app_ctx = app_context(ctx)
     out, err = app_ctx.console, app_ctx.err_console
     accepted = list(accept_blocker or [])
     _check_blocker_names(accepted)
-    if runbook is not None:  # the runbook is written after the removals: make sure it can be, before any
-        try:
-            runbook.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"cannot write {runbook}: {exc.strerror or exc}") from None
+    if runbook is not None:  # written after the removals: prove it can be, before any
+        check_writable(runbook)
+    runbook_path = runbook or backup / "decommission-runbook.ps1"  # the checklist travels with the backup
     onprem_profile, online_profile = profile_for(app_ctx, onprem), profile_for(app_ctx, online)
     with sessions_for(onprem_profile, online_profile) as sessions:
         plan = make_plan(sessions, version=onprem_version(onprem_profile, sessions["onprem"]),
                          include_hybrid_configuration=include_hybrid_configuration, accepted=accepted)
         if not app_ctx.json:
-            print_plan(out, plan, set(accepted))
+            print_plan(err if what_if else out, plan, set(accepted))
         standing = plan.unwaived(set(accepted))
         if standing:
             raise PlanError("refusing: blocker(s) " + ", ".join(b.name for b in standing)
                             + " stand; fix them or pass --accept-blocker NAME for each")
+        if what_if:
+            if runbook is not None:
+                write_text(runbook, render_runbook(plan, onprem=onprem, online=online))
+            _print_what_if(app_ctx, plan, backup, accepted)
+            return
+        if runbook is None and backup.is_dir():
+            check_writable(runbook_path)  # (a new backup folder is proved writable by the backup itself)
         if plan.steps and not yes:
             if not sys.stdin.isatty():
                 raise PlanError("decommissioning removes objects: pass --yes (or run it in a terminal to confirm)")
@@ -182,16 +143,9 @@ def apply_cmd(
 
         outcome = run_apply(plan, sessions, backup, profiles=[onprem, online], accepted=accepted, argv=sys.argv,
                             on_step=progress)
-    runbook = runbook or backup / "decommission-runbook.ps1"  # the checklist travels with the backup
-    runbook.parent.mkdir(parents=True, exist_ok=True)
-    _write(runbook, render_runbook(plan, onprem=onprem, online=online))
+    write_text(runbook_path, render_runbook(plan, onprem=onprem, online=online))
     if app_ctx.json:
-        emit_json(app_ctx, {"run_id": outcome.run_id, "resumed": outcome.resumed, "backup": str(backup),
-                            "backup_entries": outcome.backup_entries, "verified": outcome.verified,
-                            "waived": accepted, "runbook": str(runbook),
-                            "results": [{"target": r.step.target, "status": r.status.value, "error": r.error}
-                                        for r in outcome.results],
-                            "manual": _manual_json(plan)})
+        emit_json(app_ctx, apply_json(plan, outcome, backup=str(backup), waived=accepted, runbook=str(runbook_path)))
     else:
         if outcome.verified:  # an interrupted run's last removals had gone through before it stopped
             run = f"run {outcome.run_id}" if outcome.run_id else "the interrupted run"
@@ -206,8 +160,8 @@ def apply_cmd(
             out.print(f"Run {outcome.run_id}{' (resumed)' if outcome.resumed else ''}: "
                       f"{len(outcome.results) - len(failed)} removal(s) done, {len(failed)} failed; backup of "
                       f"{outcome.backup_entries} object(s) in {escape(str(backup))}.")
-        out.print(f"Runbook (removals and the manual checklist): {escape(str(runbook))}")
-        _print_checklist(out, plan)
+        out.print(f"Runbook (removals and the manual checklist): {escape(str(runbook_path))}")
+        print_checklist(out, plan)
     if not outcome.ok:
         raise typer.Exit(1)
 
@@ -219,25 +173,32 @@ def restore_cmd(
     onprem: OnpremOpt = "onprem",
     online: OnlineOpt = "online",
     only: Annotated[Optional[list[str]], typer.Option(
-        "--only", help="Restore only this object: NAME, or onprem:NAME / online:NAME for one side. Repeatable.")] = None,
+        "--only",
+        help="Restore only this object: NAME, or onprem:NAME / online:NAME for one side. Repeatable.")] = None,
     what_if: Annotated[bool, typer.Option("--what-if", help="Print the New-* commands; change nothing.")] = False,
 ) -> None:
-    """Recreate removed connectors, organization relationships and intra-organization connectors."""
+    """Recreate what apply removed from its backup, in order, journaled and resumable."""
     app_ctx = app_context(ctx)
+    err = app_ctx.err_console
     onprem_profile, online_profile = profile_for(app_ctx, onprem), profile_for(app_ctx, online)
+
+    def progress(entry: Any, result: Any) -> None:
+        if not app_ctx.json:
+            err.print(f"  {result.status.value:8} {escape(result.step.rendered())}", highlight=False)
+
     with sessions_for(onprem_profile, online_profile) as sessions:
-        results = run_restore(backup, sessions, only=list(only or []), version=onprem_version(onprem_profile, sessions["onprem"]),
-                              what_if=what_if)
+        outcome = run_restore(backup, sessions, profiles=[onprem, online], only=list(only or []),
+                              version=onprem_version(onprem_profile, sessions["onprem"]), what_if=what_if,
+                              argv=sys.argv, on_step=progress)
     if app_ctx.json:
-        emit_json(app_ctx, [{"side": r.target.side, "kind": r.target.kind.value, "name": r.target.name,
-                             "status": r.status, "command": r.command, "error": r.error} for r in results])
+        emit_json(app_ctx, restore_json(outcome))
     else:
-        table = Table(title="Restore", title_justify="left")
-        for column in ("Status", "Side", "Kind", "Name", "Detail"):
-            table.add_column(column, overflow="fold")
-        for r in results:
-            table.add_row(r.status, r.target.side, r.target.kind.value, escape(r.target.name),
-                          escape(r.error or r.command))
-        app_ctx.console.print(table)
-    if any(r.status == "failed" for r in results):
+        print_restore(err if what_if else app_ctx.console, outcome)
+        if what_if:
+            for result in outcome.results:
+                for command in result.commands:
+                    write_script_line(app_ctx.console, command)
+        elif outcome.run_id:
+            app_ctx.console.print(f"Run {outcome.run_id}{' (resumed)' if outcome.resumed else ''}.")
+    if not outcome.ok:
         raise typer.Exit(1)

@@ -1,8 +1,8 @@
 """Effects of the mail-flow capability: read live state on both sides, apply a plan journaled, write a runbook.
 
-``read_observed`` runs four Get-* cmdlets (two per side). ``apply_plan`` sends each actionable change as one
-cmdlet on the side that owns it, in the plan's dependency order, through ``hybridkit.runner.run_in_order`` so every
-step's start and outcome are committed to the journal. It stops at the first failed step (later steps depend on
+``read_observed`` runs four Get-* cmdlets (two per side), each selecting only the properties the plan compares.
+``apply_plan`` sends each actionable change as one cmdlet on the side that owns it, in the plan's dependency order,
+through ``hybridkit.runner.run_in_order`` so every step's start and outcome are committed to the journal. It stops at the first failed step (later steps depend on
 earlier ones). The journal run belongs to the declared state (a fingerprint of the spec and profiles): after a
 failure, the next apply of the same file resumes that run, marks steps the live state already shows as
 ``verified`` and sends only what is still missing, so nothing is created twice.
@@ -21,7 +21,8 @@ from hybridkit.errors import CommandFailed
 from hybridkit.templates import load_template
 from hybridkit.journal import Journal, StepState
 from hybridkit.mailflow._model import Change, Kind, MailflowSpec, ObservedObject, Plan, Side
-from hybridkit.ps import Command, PSObject, PSSession
+from hybridkit.mailflow._plan import columns
+from hybridkit.ps import Command, Pipeline, PSObject, PSSession, comment_text
 from hybridkit.runner import Step, StepResult, StepStatus, planned, run_in_order
 
 __all__ = [
@@ -52,14 +53,16 @@ def _props(obj: Any) -> dict[str, Any]:
     return {"Name": str(obj)}
 
 
-def read_observed(sessions: Mapping[Side, PSSession]) -> list[ObservedObject]:
-    """The live objects of the four managed kinds (one Get-* per kind on its side)."""
+def read_observed(sessions: Mapping[Side, PSSession], spec: MailflowSpec) -> list[ObservedObject]:
+    """The live objects of the four managed kinds: one ``Get-* | Select-Object -Property`` per kind on its side,
+    selecting only the properties the plan compares (``_plan.columns``)."""
     observed: list[ObservedObject] = []
+    wanted = columns(spec)
     for kind in Kind:
-        command = Command.of(_GETTERS[kind])
+        command = Pipeline.of(Command.of(_GETTERS[kind]), Command.of("Select-Object", Property=wanted[kind]))
         result = sessions[kind.side].run(command)
         if result.errors:
-            raise CommandFailed(result.errors[0].message, command=command.cmdlet)
+            raise CommandFailed(result.errors[0].message, command=_GETTERS[kind])
         observed.extend(ObservedObject.of(kind, _props(o)) for o in result.output)
     return observed
 
@@ -164,22 +167,27 @@ def _describe(change: Change) -> str:
 
 
 def render_runbook(plan: Plan, *, source: str, onprem: str, online: str, now: dt.datetime | None = None) -> str:
-    """The plan as a reviewable PowerShell runbook (``ps_templates/mailflow-runbook.ps1``)."""
+    """The plan as a reviewable PowerShell runbook (``ps_templates/mailflow-runbook.ps1``).
+
+    Commands are rendered with every value single-quoted; everything else that comes from data (names, live
+    values, the file's path, profile names) goes into comments through ``comment_text``, so it stays one inert
+    line whatever it holds.
+    """
     lines: list[str] = []
     todo = plan.actionable
     for number, change in enumerate(todo, start=1):
         where = "on-premises Exchange Management Shell" if change.side is Side.ONPREM else "Exchange Online"
-        lines.append(f"# Step {number} ({where}): {_describe(change)}")
+        lines.append(f"# Step {number} ({where}): {comment_text(_describe(change))}")
         lines.append(change_command(change).render())
         lines.append("")
     if not todo:
         lines.append("# Nothing to do: the live state already matches the declared state.")
     return load_template("mailflow-runbook.ps1").substitute(
-        generated=(now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC"),
-        source=source,
-        onprem_profile=onprem,
-        online_profile=online,
-        fingerprint=plan.fingerprint,
+        generated=(now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        source=comment_text(source),
+        onprem_profile=comment_text(onprem),
+        online_profile=comment_text(online),
+        fingerprint=comment_text(plan.fingerprint),
         step_count=str(len(todo)),
         steps="\n".join(lines).rstrip() + "\n",
     )

@@ -1,14 +1,13 @@
 """Read and validate ``mailflow.toml`` before anything is sent.
 
 Keys are Exchange parameter names (matched case-insensitively, stored canonically), so a declaration reads like
-the cmdlet it becomes. Every problem names the line of the file it comes from. ``tomllib`` gives no line numbers
-for values, so ``_LineIndex`` scans the text: table headers (``[onprem]``, ``[[online.inbound_connector]]``,
-counted per path) and ``Key =`` lines inside them.
+the cmdlet it becomes. Every problem names the line of the file it comes from (``_lines.LineIndex``).
 
 Rules checked (facts.md 5-7 and field notes): unknown tables and keys; types and enum values; mandatory keys;
 duplicate names; IPv4 address/CIDR syntax (/24-/32, no IPv6) for inbound SenderIPAddresses; smart host names;
-SMTP domain syntax; TlsAuthLevel needs RequireTLS $true (and not IgnoreSTARTTLS); SmartHosts and
-DNSRoutingEnabled $true conflict, DNSRoutingEnabled $false needs SmartHosts; DomainValidation needs TlsDomain;
+SMTP domain syntax; no control character (line breaks included) in any string; SmartHosts not empty; TlsAuthLevel
+needs RequireTLS $true (and not IgnoreSTARTTLS); SmartHosts and DNSRoutingEnabled $true conflict,
+DNSRoutingEnabled $false needs SmartHosts; DomainValidation needs TlsDomain;
 parameters newer than the on-prem version (CloudServicesMailEnabled 2013+, send connector ConnectorType 2016+);
 TreatMessagesAsInternal only with ConnectorType OnPremises and not with CloudServicesMailEnabled;
 RestrictDomainsToCertificate needs TlsSenderCertificateName; RestrictDomainsToIPAddresses needs SenderIPAddresses;
@@ -23,10 +22,12 @@ import difflib
 import ipaddress
 import re
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 from hybridkit.errors import InputError
+from hybridkit.mailflow._lines import LineIndex
 from hybridkit.mailflow._model import DesiredObject, Kind, MailflowSpec
 
 __all__ = ["Issue", "MailflowConfigError", "load_spec", "parse_spec", "SCHEMA", "VERSIONS"]
@@ -135,68 +136,6 @@ class MailflowConfigError(InputError):
         return self.message
 
 
-class _LineIndex:
-    """Where each table and key of a TOML text starts (1-based lines)."""
-
-    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-    _KEY = re.compile(r"""^\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.tables: dict[tuple[str, int], int] = {}
-        self.keys: dict[tuple[str, int], dict[str, int]] = {("", 0): {}}
-        counts: dict[str, int] = {}
-        current = ("", 0)
-        depth = 0  # open brackets of a multi-line array value
-        for number, line in enumerate(self.lines, start=1):
-            if depth == 0:
-                header = self._HEADER.match(line)
-                if header:
-                    path = ".".join(p.strip().strip('"').strip("'") for p in header.group(2).split("."))
-                    index = counts.get(path, 0) if header.group(1) == "[[" else 0
-                    counts[path] = index + 1
-                    current = (path, index)
-                    self.tables.setdefault(current, number)
-                    self.keys.setdefault(current, {})
-                    continue
-                key = self._KEY.match(line)
-                if key:
-                    name = next(g for g in key.groups() if g)
-                    self.keys[current].setdefault(name.lower(), number)
-            depth = max(0, depth + self._bracket_delta(line))
-
-    @staticmethod
-    def _bracket_delta(line: str) -> int:
-        delta, quote = 0, ""
-        for ch in line:
-            if quote:
-                if ch == quote:
-                    quote = ""
-            elif ch in "\"'":
-                quote = ch
-            elif ch == "#":
-                break
-            elif ch == "[":
-                delta += 1
-            elif ch == "]":
-                delta -= 1
-        return delta
-
-    def table(self, path: str, index: int = 0) -> int:
-        return self.tables.get((path, index), 1)
-
-    def key(self, path: str, index: int, key: str) -> int:
-        return self.keys.get((path, index), {}).get(key.lower(), self.table(path, index))
-
-    def value(self, path: str, index: int, key: str, value: str) -> int:
-        """The line of one element of a (possibly multi-line) list value."""
-        start = self.key(path, index, key)
-        for number in range(start, min(start + 200, len(self.lines) + 1)):
-            if f'"{value}"' in self.lines[number - 1] or f"'{value}'" in self.lines[number - 1]:
-                return number
-        return start
-
-
 def _valid_host(text: str) -> bool:
     inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
     try:
@@ -214,6 +153,18 @@ def _valid_domain(text: str, star: bool = False) -> bool:
         return True
     body = text[2:] if text.startswith("*.") else text
     return 0 < len(text) <= 256 and "." in body and all(_LABEL.match(p) for p in body.split("."))
+
+
+def _control_character(value: Any) -> str | None:
+    """The first control character (C0/C1, line or paragraph separator) in a string or list of strings, if any.
+
+    A name or value holding one would be refused by Exchange or, worse, become a line break in a runbook."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str):
+            for ch in item:
+                if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+                    return ch
+    return None
 
 
 def _check_value(check: str, value: str) -> str | None:
@@ -253,7 +204,7 @@ def parse_spec(text: str, path: str = "mailflow.toml", onprem_version: str | Non
         match = re.search(r"line (\d+)", str(exc))
         line = int(match.group(1)) if match else max(1, len(text.splitlines()))  # "at end of document"
         raise MailflowConfigError(path, [Issue(line, f"not valid TOML: {exc}")]) from None
-    lines = _LineIndex(text)
+    lines = LineIndex(text)
     issues: list[Issue] = []
     for top, value in data.items():
         if top not in _TABLE_KEYS:
@@ -302,7 +253,7 @@ def parse_spec(text: str, path: str = "mailflow.toml", onprem_version: str | Non
 
 
 def _parse_object(
-    kind: Kind, entry: Any, index: int, lines: _LineIndex, version: str
+    kind: Kind, entry: Any, index: int, lines: LineIndex, version: str
 ) -> tuple[DesiredObject | None, list[Issue]]:
     table = kind.table
     header = lines.table(table, index)
@@ -326,6 +277,12 @@ def _parse_object(
             continue
         expected, check = schema[key]
         line = at(raw_key)
+        control = _control_character(value)
+        if control is not None:
+            issues.append(Issue(line, f"{key} contains a control character (U+{ord(control):04X}); names and values "
+                                      "can't hold line breaks or control characters"))
+            declared_bad[key] = value
+            continue
         if expected is bool and not isinstance(value, bool):
             issues.append(Issue(line, f"{key} must be true or false"))
             continue
@@ -346,6 +303,11 @@ def _parse_object(
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 issues.append(Issue(line, f"{key} must be a string or a list of strings"))
                 continue
+        if key == "SmartHosts" and value == []:
+            issues.append(Issue(line, "SmartHosts can't be empty: list the smart hosts, or leave SmartHosts out to "
+                                      "route by DNS (MX)"))
+            declared_bad[key] = value
+            continue
         if check:
             bad = False
             for item in value if isinstance(value, list) else [value]:

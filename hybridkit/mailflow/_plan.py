@@ -29,7 +29,7 @@ from hybridkit.mailflow._model import (
     PropertyChange,
 )
 
-__all__ = ["fingerprint", "normalise", "plan_mailflow"]
+__all__ = ["columns", "fingerprint", "normalise", "plan_mailflow"]
 
 _CMDLET_NOUN = {
     Kind.ACCEPTED_DOMAIN: "AcceptedDomain",
@@ -155,6 +155,19 @@ def _compare(obj: DesiredObject, live: ObservedObject) -> Change:
         parameters=params,
         line=obj.line,
     )
+
+
+def columns(spec: MailflowSpec) -> dict[Kind, list[str]]:
+    """The properties the planner reads of each kind: Name, what matches an object (DomainName for accepted
+    domains) and every key the file declares for that kind, in the order first declared. Nothing else is read
+    (the data diet: Select-Object -Property exactly these)."""
+    out: dict[Kind, list[str]] = {}
+    for kind in Kind:
+        wanted = ["Name"] + (["DomainName"] if kind is Kind.ACCEPTED_DOMAIN else [])
+        for obj in spec.of_kind(kind):
+            wanted += [key for key, _ in obj.properties if key not in wanted]
+        out[kind] = wanted
+    return out
 
 
 def plan_mailflow(spec: MailflowSpec, observed: Iterable[ObservedObject]) -> Plan:

@@ -19,7 +19,7 @@ from hybridkit.mailflow._apply import ApplyOutcome, apply_plan, read_observed, s
 from hybridkit.mailflow._config import load_spec
 from hybridkit.mailflow._model import Change, MailflowSpec, Plan, Side
 from hybridkit.mailflow._plan import plan_mailflow
-from hybridkit.ps import Command, PSSession, open_session
+from hybridkit.ps import Command, Pipeline, PSSession, open_session
 from hybridkit.runner import StepResult
 
 __all__ = ["MailflowRun", "apply_file", "live_onprem_version", "plan_file", "sessions_for"]
@@ -65,11 +65,11 @@ def plan_file(
     spec = load_spec(path, onprem_version=_version(onprem))
     if sessions is not None:
         spec = _check_live_version(path, spec, sessions[Side.ONPREM])
-        plan = plan_mailflow(spec, read_observed(sessions))
+        plan = plan_mailflow(spec, read_observed(sessions, spec))
     else:
         with sessions_for(onprem, online, opener) as opened:
             spec = _check_live_version(path, spec, opened[Side.ONPREM])
-            plan = plan_mailflow(spec, read_observed(opened))
+            plan = plan_mailflow(spec, read_observed(opened, spec))
     return MailflowRun(spec, onprem, online, plan, opener)
 
 
@@ -80,7 +80,8 @@ _RELEASES = {(14, None): "2010", (15, 0): "2013", (15, 1): "2016", (15, 2): "201
 def live_onprem_version(session: PSSession) -> str | None:
     """The newest Exchange release among the on-prem servers (from AdminDisplayVersion), or None if unknown."""
     try:
-        result = session.run(Command.of("Get-ExchangeServer"))
+        result = session.run(Pipeline.of(Command.of("Get-ExchangeServer"),
+                                         Command.of("Select-Object", Property=["AdminDisplayVersion"])))
     except HybridkitError:
         return None
     found = []
@@ -127,7 +128,7 @@ def apply_file(
     with contextlib.ExitStack() as stack:
         opened = sessions if sessions is not None else stack.enter_context(
             sessions_for(run.onprem, run.online, run.opener))
-        fresh = plan_mailflow(run.spec, read_observed(opened))
+        fresh = plan_mailflow(run.spec, read_observed(opened, run.spec))
         if fresh.fingerprint != run.plan.fingerprint:
             raise StalePlanError("live mail-flow state changed since the plan was made; run plan again")
         journal = stack.enter_context(Journal(journal_path or DEFAULT_JOURNAL))

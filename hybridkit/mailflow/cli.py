@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.markup import escape
@@ -12,11 +13,12 @@ from rich.table import Table
 
 from hybridkit.cli_support import app_context, emit_json, profile_for
 from hybridkit.errors import InputError, PlanError
-from hybridkit.mailflow._apply import change_command, render_runbook
+from hybridkit.mailflow._apply import ApplyOutcome, change_command, render_runbook
 from hybridkit.mailflow._model import Action, Change, Plan
 from hybridkit.mailflow._scaffold import SCENARIOS, scaffold_text
 from hybridkit.mailflow._service import MailflowRun, apply_file, plan_file
-from hybridkit.runner import StepResult
+from hybridkit.outfiles import write_script_line, write_text
+from hybridkit.runner import StepResult, StepStatus
 
 __all__ = ["app"]
 
@@ -40,20 +42,22 @@ def _fmt(value: object) -> str:
 
 
 def plan_table(plan: Plan) -> Table:
-    """The plan as a Rich table: one row per object, details as ``Property: live -> wanted``."""
+    """The plan as a Rich table: one row per object, details as ``Property: live -> wanted``.
+
+    Three columns so it reads at 80 columns: the action, the object (side, kind, then its name) and the details;
+    every cell wraps (``fold``), none is cropped.
+    """
     table = Table(title="Mail-flow plan", show_lines=True, title_justify="left")
-    table.add_column("Action", max_width=12)
-    table.add_column("Side", no_wrap=True)
-    table.add_column("Kind", no_wrap=True)
-    table.add_column("Name", overflow="fold", ratio=2)
+    table.add_column("Action", overflow="fold", max_width=12)
+    table.add_column("Object", overflow="fold", ratio=2)
     table.add_column("Details", overflow="fold", ratio=3)
     for change in plan.changes:
         details = "\n".join(f"{p.name}: {_fmt(p.live)} -> {_fmt(p.wanted)}" for p in change.properties)
         if change.action is Action.CREATE:
             details = "\n".join(f"{p.name} = {_fmt(p.wanted)}" for p in change.properties)
         style = _STYLE[change.action]
-        table.add_row(f"[{style}]{change.action.value}[/]", change.side.value, change.kind.value,
-                      escape(change.name), escape(details))
+        table.add_row(f"[{style}]{change.action.value}[/]",
+                      f"[dim]{change.side.value}[/] {change.kind.value}\n{escape(change.name)}", escape(details))
     return table
 
 
@@ -62,23 +66,70 @@ def _summary(plan: Plan) -> str:
     return ", ".join(f"{n} {a}" for a, n in counts.items() if n) or "no objects"
 
 
-def _plan_json(plan: Plan) -> dict[str, object]:
+# The plan's actions in the README's JSON vocabulary, and what each non-acting one means.
+_JSON_ACTION = {Action.CREATE: "create", Action.UPDATE: "update", Action.UNCHANGED: "none", Action.UNDECLARED: "none"}
+_NONE_DETAIL = {Action.UNCHANGED: "unchanged", Action.UNDECLARED: "present, not declared: left alone"}
+_DONE = {"create": "created", "update": "updated"}
+
+
+def _item(change: Change) -> dict[str, Any]:
+    """One object as a JSON item: what identifies it, the action and why."""
+    if change.action is Action.CREATE:
+        detail = "absent live"
+    elif change.action is Action.UPDATE:
+        detail = "; ".join(f"{p.name}: {_fmt(p.live)} -> {_fmt(p.wanted)}" for p in change.properties)
+    else:
+        detail = _NONE_DETAIL[change.action]
     return {
-        "fingerprint": plan.fingerprint,
-        "has_changes": plan.has_changes,
-        "counts": plan.counts(),
-        "changes": [
-            {**c.to_json(), "command": change_command(c).render() if c.actionable else None} for c in plan.changes
-        ],
+        "side": change.side.value, "kind": change.kind.value, "name": change.name, "line": change.line,
+        "action": _JSON_ACTION[change.action], "detail": detail,
+        "changes": [{"property": p.name, "live": p.live, "wanted": p.wanted} for p in change.properties],
+        "command": change_command(change).render() if change.actionable else None,
     }
 
 
-def _write(path: Path, text: str) -> None:
-    """Write an output file; a path that cannot be written is bad input (exit 2), not a traceback."""
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+def _summary_of(values: list[str]) -> dict[str, int]:
+    return dict(collections.Counter(values))
+
+
+def _plan_json(plan: Plan) -> dict[str, Any]:
+    items = [_item(c) for c in plan.changes]
+    return {"items": items, "summary": _summary_of([i["action"] for i in items]), "has_changes": plan.has_changes,
+            "fingerprint": plan.fingerprint, "warnings": []}
+
+
+def _what_if_json(plan: Plan) -> dict[str, Any]:
+    items = [_item(c) for c in plan.changes]
+    return {"what_if": True, "run_id": None, "resumed": False,
+            "commands": [change_command(c).render() for c in plan.actionable], "items": items,
+            "summary": _summary_of([i["action"] for i in items]), "warnings": []}
+
+
+def _apply_json(plan: Plan, outcome: ApplyOutcome | None) -> dict[str, Any]:
+    """What apply did, per object: ``outcome`` created/updated/unchanged/failed/not-run and ``detail``."""
+    results = {r.step.target: r for r in outcome.results} if outcome else {}
+    verified = set(outcome.verified) if outcome else set()
+    items = []
+    for change in plan.changes:
+        item = _item(change)
+        target = f"{change.side.value}:{change.kind.value}:{change.name}"
+        result = results.get(target)
+        if not change.actionable:
+            item["outcome"] = "unchanged"
+            if target in verified:
+                item["detail"] = "the interrupted run's change had gone through (checked live)"
+        elif result is None or result.status is StepStatus.NOT_RUN:
+            item.update(outcome="not-run", detail="not sent: an earlier step failed")
+        elif result.status is StepStatus.FAILED:
+            item.update(outcome="failed", detail=result.error or "failed")
+        else:
+            item["outcome"] = _DONE[item["action"]]
+            if result.status is StepStatus.VERIFIED:
+                item["detail"] = "an earlier attempt had already made this change (checked live)"
+        items.append(item)
+    return {"what_if": False, "run_id": outcome.run_id if outcome else None,
+            "resumed": outcome.resumed if outcome else False, "items": items,
+            "summary": _summary_of([i["outcome"] for i in items]), "warnings": []}
 
 
 @app.command("plan")
@@ -130,16 +181,15 @@ def apply_cmd(
     onprem_profile, online_profile = profile_for(app_ctx, onprem), profile_for(app_ctx, online)
     run = plan_file(file, onprem_profile, online_profile)
     if emit_ps is not None:
-        _write(emit_ps, render_runbook(run.plan, source=str(file), onprem=onprem, online=online))
+        write_text(emit_ps, render_runbook(run.plan, source=str(file), onprem=onprem, online=online))
         err.print(f"Runbook with {len(run.plan.actionable)} step(s) written to {escape(str(emit_ps))}.")
     if what_if and app_ctx.json:
-        emit_json(app_ctx, {"what_if": True, "commands": [
-            {"side": c.side.value, "command": change_command(c).render()} for c in run.plan.actionable]})
+        emit_json(app_ctx, _what_if_json(run.plan))
         return
     if what_if:
         for change in run.plan.actionable:
-            out.print(f"# {change.side.value}", highlight=False)
-            out.out(change_command(change).render(), highlight=False)
+            write_script_line(out, f"# {change.side.value}")
+            write_script_line(out, change_command(change).render())
         if not run.plan.has_changes:
             err.print("Nothing to do: live state matches the file.")
         return
@@ -149,7 +199,7 @@ def apply_cmd(
         out.print(plan_table(run.plan))
     if not run.plan.has_changes:
         if app_ctx.json:
-            emit_json(app_ctx, {"run_id": None, "resumed": False, "results": [], "plan": _plan_json(run.plan)})
+            emit_json(app_ctx, _apply_json(run.plan, None))
         else:
             out.print("Nothing to do: live state matches the file.")
         return
@@ -161,12 +211,7 @@ def apply_cmd(
 
     outcome = apply_file(run, argv=sys.argv, on_step=progress)
     if app_ctx.json:
-        emit_json(app_ctx, {
-            "run_id": outcome.run_id,
-            "resumed": outcome.resumed,
-            "verified": outcome.verified,
-            "results": [{"target": r.step.target, "status": r.status.value, "error": r.error} for r in outcome.results],
-        })
+        emit_json(app_ctx, _apply_json(run.plan, outcome))
     else:
         if outcome.resumed:
             err.print(f"Resumed journal run {outcome.run_id}.")
@@ -191,5 +236,5 @@ def scaffold_cmd(
         raise InputError(f"--scenario must be one of {', '.join(SCENARIOS)}")
     if out.exists() and not force:
         raise InputError(f"{out} exists; pass --force to overwrite it")
-    _write(out, scaffold_text(scenario))
+    write_text(out, scaffold_text(scenario))
     app_ctx.err_console.print(f"Wrote {escape(str(out))} ({scenario}). Edit it, then: hybridkit mailflow plan {out}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hybridkit.ps._command import Command, Pipeline, Secret, Switch, quote, render_value
+from hybridkit.ps._command import Command, Pipeline, Secret, Switch, comment_text, quote, render_value
 from hybridkit.ps._result import ItemOutcome, ItemStatus, PSError, PSObject, PSResult
 from hybridkit.ps._session import PSSession
 
@@ -26,6 +26,7 @@ __all__ = [
     "Pipeline",
     "Secret",
     "Switch",
+    "comment_text",
     "open_session",
     "quote",
     "render_value",

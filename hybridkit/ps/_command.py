@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["Command", "Pipeline", "Secret", "Switch", "quote", "render_value"]
+__all__ = ["Command", "Pipeline", "Secret", "Switch", "comment_text", "quote", "render_value"]
 
 _CMDLET_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*-[A-Za-z][A-Za-z0-9]*$")
 _PARAM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
@@ -50,6 +50,23 @@ def quote(text: str) -> str:
         if ch in _SINGLE_QUOTES:
             out.append(ch)
     return "'" + "".join(out) + "'"
+
+
+# Characters that end a PowerShell line comment or could pass for one (CR, LF, NEL, LINE/PARAGRAPH SEPARATOR, the
+# other C0/C1 controls), and the bidirectional overrides that make a comment display differently from what it holds.
+_NOT_IN_COMMENTS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Between "<" and "#", and between "#" and ">": a space there breaks every block-comment marker in one pass.
+_BLOCK_MARKER = re.compile(r"(?<=<)(?=#)|(?<=#)(?=>)")
+
+
+def comment_text(text: str) -> str:
+    """``text`` made safe to write inside a PowerShell comment (``# ...`` or ``<# ... #>``).
+
+    Line breaks and other control characters become spaces, so data cannot end a ``#`` comment and start a line
+    of code; ``<#`` and ``#>`` get a space between their characters, so data cannot open or close a block comment.
+    Every runbook and script writer puts data (names, paths, Exchange's messages) into comments through this.
+    """
+    return _BLOCK_MARKER.sub(" ", _NOT_IN_COMMENTS.sub(" ", str(text)))
 
 
 def render_value(value: Any) -> str:

@@ -29,8 +29,8 @@ def test_rewrites_merge_and_every_property_survives(tmp_path: Path) -> None:
     back = {o.name: o for o in read_backup(tmp_path)}
     assert set(back) == {"Inbound from x", "Outbound to Office 365 - x"}
     assert back["Inbound from x"].as_dict() == {"Name": "Inbound from x", "SenderDomains": ["smtp:*;1"],
-                                                "RequireTls": True, "WhenCreated": WHEN.isoformat(),
-                                                "Guid": str(uuid.UUID(int=7)), "Comment": None}
+                                                "RequireTls": True, "WhenCreated": WHEN,
+                                                "Guid": uuid.UUID(int=7), "Comment": None}
     verify_backup(tmp_path, [first, second])
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert [e["kind"] for e in manifest["objects"]] == ["InboundConnector", "SendConnector"]
@@ -77,3 +77,32 @@ def test_restore_gives_sizes_back_as_exact_bytes() -> None:
     params = dict(restore_parameters(send, "2019"))
     assert params["MaxMessageSize"] == "36700160B"
     assert params["ForceHELO"] is True and params["ProtocolLoggingLevel"] == "Verbose"
+
+
+def test_datetime_guid_and_list_values_round_trip_into_the_restore_command(tmp_path: Path) -> None:
+    """Issue 13: Exchange sends DateTime, Guid and lists; the backup keeps their kinds and restore sends them back."""
+    from hybridkit.decommission._backup import restore_set_parameters
+    from hybridkit.ps import Command, PSObject
+
+    stamp = dt.datetime(2026, 11, 28, 7, 30, 15, 123456, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    out = obj("online", Kind.OUTBOUND_CONNECTOR, "Outbound to x", UseMXRecord=False, SmartHosts=["mail.contoso.com"],
+              ValidationRecipients=["postmaster@contoso.com"], IsValidated=True, LastValidationTimestamp=stamp,
+              Guid=uuid.UUID(int=9), RecipientDomains=[])
+    send = obj("onprem", Kind.SEND_CONNECTOR, "S", AddressSpaces=["SMTP:*;1"],
+               ConnectionInactivityTimeOut="PT1H10M5S",  # a TimeSpan as pypsrp reads <TS>
+               SourceIPAddress=PSObject(["Deserialized.System.Net.IPAddress"], {"Address": 0}, "0.0.0.0"))
+    write_backup(tmp_path, [(out, "Remove-OutboundConnector"), (send, "Remove-SendConnector")])
+    back = {o.name: o for o in read_backup(tmp_path)}
+    restored = back["Outbound to x"]
+    assert restored.get("LastValidationTimestamp") == stamp and isinstance(restored.get("Guid"), uuid.UUID)
+    assert restored.get("ValidationRecipients") == ["postmaster@contoso.com"]  # a list of one stays a list
+    verify_backup(tmp_path, [out, send])
+    set_params = dict(restore_set_parameters(restored))
+    assert set_params["LastValidationTimestamp"] == stamp
+    rendered = Command("Set-OutboundConnector", (("Identity", "Outbound to x"), *restore_set_parameters(restored)))
+    assert rendered.render() == ("Set-OutboundConnector -Identity 'Outbound to x' -ValidationRecipients "
+                                 "@('postmaster@contoso.com') -IsValidated:$true "
+                                 "-LastValidationTimestamp '2026-11-28T06:30:15Z'")
+    new = dict(restore_parameters(back["S"]))
+    assert new["ConnectionInactivityTimeOut"] == "01:10:05" and new["SourceIPAddress"] == "0.0.0.0"
+    assert dict(restore_parameters(restored))["SmartHosts"] == ["mail.contoso.com"]

@@ -71,7 +71,9 @@ def test_plan_with_blockers_refuses_and_changes_nothing(env) -> None:  # type: i
     assert planned.exit_code == 0, planned.output
     plan = json.loads(planned.stdout)
     assert [b["name"] for b in plan["blockers"]] == ["mailboxes-onprem"]
-    assert len(plan["steps"]) == 7 and plan["steps"][0]["command"].startswith("Remove-InboundConnector -Identity 'Inbound from ")
+    assert len(plan["items"]) == 7 and plan["items"][0]["command"].startswith("Remove-InboundConnector -Identity 'Inbound from ")
+    assert {i["action"] for i in plan["items"]} == {"remove"} and plan["summary"] == {"remove": 7}
+    assert all(isinstance(w, str) for w in plan["warnings"])
     assert any(m["type"] == "ArbitrationMailbox" for m in plan["system_mailboxes"])
     refused = cli(config, "decommission", "apply", "--backup", str(tmp / "backup"), "--yes")
     assert refused.exit_code == 2
@@ -109,21 +111,21 @@ def test_after_migration_apply_then_restore(env) -> None:  # type: ignore[no-unt
         assert run.status.value == "completed"
     # nothing left: a second apply removes nothing
     again = cli(config, "-o", "json", "decommission", "apply", "--backup", str(tmp / "backup"), "--yes")
-    assert again.exit_code == 0 and json.loads(again.stdout)["results"] == []
+    assert again.exit_code == 0 and json.loads(again.stdout)["items"] == []
 
     name = inbound_before["Name"]
     one = cli(config, "-o", "json", "decommission", "restore", "--backup", str(tmp / "backup"), "--only", name)
     assert one.exit_code == 0, one.output
-    assert [(r["name"], r["status"]) for r in json.loads(one.stdout)] == [(name, "created")]
+    assert [(r["name"], r["outcome"]) for r in json.loads(one.stdout)["items"]] == [(name, "created")]
     restored = org.online.collection("InboundConnector")[name]
     for prop in ("ConnectorType", "ConnectorSource", "SenderDomains", "RequireTls", "RestrictDomainsToCertificate",
                  "TlsSenderCertificateName", "CloudServicesMailEnabled"):
         assert restored[prop] == inbound_before[prop], prop
     everything = cli(config, "-o", "json", "decommission", "restore", "--backup", str(tmp / "backup"))
-    statuses = {(r["kind"], r["side"]): r["status"] for r in json.loads(everything.stdout)}
-    assert statuses[("InboundConnector", "online")] == "exists"
+    statuses = {(r["kind"], r["side"]): r["outcome"] for r in json.loads(everything.stdout)["items"]}
+    assert statuses[("InboundConnector", "online")] == "unchanged"
     assert sorted(statuses.values()).count("created") == 6
-    assert hcw_names(org)["online"] and len(json.loads(cli(config, "-o", "json", "decommission", "plan").stdout)["steps"]) == 7
+    assert hcw_names(org)["online"] and len(json.loads(cli(config, "-o", "json", "decommission", "plan").stdout)["items"]) == 7
 
 
 def test_interrupted_apply_resumes_without_repeating_removals(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -142,15 +144,18 @@ def test_interrupted_apply_resumes_without_repeating_removals(env, monkeypatch) 
         broken = cli(config, "-o", "json", "decommission", "apply", "--backup", str(tmp / "backup"), "--yes")
     assert broken.exit_code == 1
     first = json.loads(broken.stdout)
-    assert [r["status"] for r in first["results"]] == ["done", "done", "done", "failed"]
+    assert [r["outcome"] for r in first["items"]] == ["removed"] * 3 + ["failed"] + ["not-run"] * 3
+    assert "(503) Server Unavailable" in first["items"][3]["detail"]
+    assert first["summary"] == {"removed": 3, "failed": 1, "not-run": 3} and first["what_if"] is False
     assert org.onprem.collection("IntraOrganizationConnector")  # later steps never ran
 
     resumed = cli(config, "-o", "json", "decommission", "apply", "--backup", str(tmp / "backup"), "--yes")
     assert resumed.exit_code == 0, resumed.output
     second = json.loads(resumed.stdout)
     assert second["resumed"] is True and second["run_id"] == first["run_id"]
-    assert [r["target"].split(":")[1] for r in second["results"]] == [
-        "OrganizationRelationship", "IntraOrganizationConnector", "IntraOrganizationConnector", "SendConnector"]
+    assert [(r["kind"], r["outcome"]) for r in second["items"]] == [
+        ("OrganizationRelationship", "removed"), ("IntraOrganizationConnector", "removed"),
+        ("IntraOrganizationConnector", "removed"), ("SendConnector", "removed")]
     assert pipelines(lab, "Remove-InboundConnector") == 1 and pipelines(lab, "Remove-OutboundConnector") == 1
     assert second["backup_entries"] == 7  # the first run's backups kept, the rest added
     assert "Remove-MailboxDatabase" in (tmp / "backup" / "decommission-runbook.ps1").read_text()
@@ -193,7 +198,7 @@ def test_release_comes_from_the_servers_when_the_profile_does_not_say(lab_factor
     assert applied.exit_code == 0, applied.output
     restored = cli(config, "-o", "json", "decommission", "restore", "--backup", str(tmp_path / "b"))
     assert restored.exit_code == 0, restored.output
-    assert {r["status"] for r in json.loads(restored.stdout)} == {"created"}
+    assert {r["outcome"] for r in json.loads(restored.stdout)["items"]} == {"created"}
 
 
 def test_plan_and_runbook_put_dns_and_scp_first(env) -> None:  # type: ignore[no-untyped-def]
@@ -219,7 +224,7 @@ def test_restore_only_one_side_of_a_shared_name(env) -> None:  # type: ignore[no
     ioc_name = next(o["name"] for o in ioc if o["kind"] == "IntraOrganizationConnector")
     one = cli(config, "-o", "json", "decommission", "restore", "--backup", str(tmp / "b"), "--only", f"online:{ioc_name}")
     assert one.exit_code == 0, one.output
-    assert [(r["side"], r["status"]) for r in json.loads(one.stdout)] == [("online", "created")]
+    assert [(r["side"], r["outcome"]) for r in json.loads(one.stdout)["items"]] == [("online", "created")]
     assert ioc_name in org.online.collection("IntraOrganizationConnector")
     assert ioc_name not in org.onprem.collection("IntraOrganizationConnector")
     missing = cli(config, "decommission", "restore", "--backup", str(tmp / "b"), "--only", "online:nope")
@@ -289,3 +294,109 @@ def test_unwritable_runbook_is_one_line_and_nothing_removed(env) -> None:  # typ
     assert no_backup.exit_code == 2 and "Traceback" not in no_backup.output
     assert "cannot write the backup to" in " ".join(no_backup.output.split())
     assert hcw_names(org) == before and pipelines(lab, "Remove-InboundConnector") == 0
+
+
+CHANGE_VERBS = ("New-", "Set-", "Remove-", "Enable-", "Disable-", "Add-", "Update-")
+
+
+def changes_sent(lab: Any) -> list[str]:
+    return [c for r in lab.audit_records("pipeline") for c in r.get("cmdlets", []) if c.startswith(CHANGE_VERBS)]
+
+
+def test_apply_what_if_prints_the_removals_in_order_and_changes_nothing(env) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14 item 10: the README promises --what-if on every command that changes Exchange."""
+    lab, config, tmp = env
+    org = lab.server.engine.org
+    before = hcw_names(org)
+    shown = cli(config, "decommission", "apply", "--backup", str(tmp / "b"), "--what-if",
+                "--accept-blocker", "mailboxes-onprem")
+    assert shown.exit_code == 0, shown.output
+    lines = [line for line in shown.stdout.splitlines() if not line.startswith("#")]
+    planned = json.loads(cli(config, "-o", "json", "decommission", "plan").stdout)["items"]
+    assert lines == [i["command"] for i in planned] and len(lines) == 7
+    assert lines[0].startswith("Remove-InboundConnector -Identity 'Inbound from ")
+    as_json = json.loads(cli(config, "-o", "json", "decommission", "apply", "--backup", str(tmp / "b"), "--what-if",
+                             "--accept-blocker", "mailboxes-onprem").stdout)
+    assert as_json["what_if"] is True and as_json["run_id"] is None and as_json["resumed"] is False
+    assert as_json["commands"] == lines and [i["action"] for i in as_json["items"]] == ["remove"] * 7
+    assert as_json["summary"] == {"remove": 7}
+    refused = cli(config, "decommission", "apply", "--backup", str(tmp / "b"), "--what-if")
+    assert refused.exit_code == 2 and "mailboxes-onprem" in refused.output  # apply would refuse: so does what-if
+    assert changes_sent(lab) == [] and hcw_names(org) == before
+    assert not (tmp / "b").exists() and not (tmp / ".hybridkit" / "journal.sqlite").exists()
+
+
+def test_restore_is_journaled_and_resumes_without_sending_a_step_twice(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14 item 14: an interrupted restore resumes its run; a creation whose answer was lost is not resent."""
+    lab, config, tmp = env
+    org = lab.server.engine.org
+    migrate_everything(org)
+    assert cli(config, "decommission", "apply", "--backup", str(tmp / "b"), "--yes").exit_code == 0
+    original = HANDLERS["new-outboundconnector"]
+
+    def lost_answer(ctx: Any) -> None:  # Exchange creates it, the answer never arrives
+        original(ctx)
+        raise ctx.terminate(LabError("The remote server returned an error: (503) Server Unavailable."))
+
+    with monkeypatch.context() as patch:
+        patch.setitem(HANDLERS, "new-outboundconnector", lost_answer)
+        broken = cli(config, "-o", "json", "decommission", "restore", "--backup", str(tmp / "b"))
+    assert broken.exit_code == 1
+    first = json.loads(broken.stdout)
+    outcomes = {i["kind"] + ":" + i["side"]: i["outcome"] for i in first["items"]}
+    assert outcomes["OutboundConnector:online"] == "failed" and outcomes["InboundConnector:online"] == "not-run"
+    assert first["run_id"] and first["what_if"] is False
+    with Journal(tmp / ".hybridkit" / "journal.sqlite") as journal:
+        assert journal.get_run(first["run_id"]).status.value in ("failed", "interrupted")
+
+    resumed = cli(config, "-o", "json", "decommission", "restore", "--backup", str(tmp / "b"))
+    assert resumed.exit_code == 0, resumed.output
+    second = json.loads(resumed.stdout)
+    assert second["resumed"] is True and second["run_id"] == first["run_id"]
+    outcomes = {i["kind"] + ":" + i["side"]: (i["outcome"], i["detail"]) for i in second["items"]}
+    assert outcomes["OutboundConnector:online"] == (
+        "created", "an interrupted restore had already created it (checked live)")
+    assert outcomes["InboundConnector:online"][0] == "created"
+    assert pipelines(lab, "New-OutboundConnector") == 1 and pipelines(lab, "New-InboundConnector") == 1
+    assert pipelines(lab, "New-IntraOrganizationConnector") == 2  # one per side, each once
+    with Journal(tmp / ".hybridkit" / "journal.sqlite") as journal:
+        run = journal.get_run(first["run_id"])
+        assert run.kind == "decommission-restore" and run.status.value == "completed"
+    again = json.loads(cli(config, "-o", "json", "decommission", "restore", "--backup", str(tmp / "b")).stdout)
+    assert again["run_id"] is None and {i["outcome"] for i in again["items"]} == {"unchanged"}
+
+
+def test_an_unwritable_runbook_is_refused_before_any_removal(env) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14 item 15: /proc/r.ps1 has an existing parent, so only a real write test finds it unwritable."""
+    lab, config, tmp = env
+    org = lab.server.engine.org
+    migrate_everything(org)
+    before = hcw_names(org)
+    refused = cli(config, "decommission", "apply", "--backup", str(tmp / "b"), "--yes", "--runbook", "/proc/r.ps1")
+    assert refused.exit_code == 2 and "cannot write /proc/r.ps1" in " ".join(refused.output.split())
+    assert "Traceback" not in refused.output and hcw_names(org) == before and changes_sent(lab) == []
+
+
+def test_every_read_selects_only_the_columns_it_uses(env) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13, data diet: discovery, the backup's reads and restore's live checks end in Select-Object -Property;
+    the backup still reads every property restore sets (one list, in _backup.py)."""
+    from hybridkit.decommission._backup import backup_columns
+    from hybridkit.decommission._model import Kind
+
+    lab, config, tmp = env
+    migrate_everything(lab.server.engine.org)
+    assert cli(config, "decommission", "apply", "--backup", str(tmp / "b"), "--yes").exit_code == 0
+    assert cli(config, "decommission", "restore", "--backup", str(tmp / "b")).exit_code == 0
+    reads = [r for r in lab.audit_records("pipeline") if r["cmdlets"][0].startswith("Get-")]
+    assert reads
+    for record in reads:
+        assert record["cmdlets"][-1] == "Select-Object", record["cmdlets"]
+        assert [p[0] for p in record["parameters"][-1]] == ["Property"], record
+    selected: dict[str, list[str]] = {}
+    for record in reads:
+        selected.setdefault(record["cmdlets"][0], record["parameters"][-1][0][1])
+    inbound = selected["Get-InboundConnector"]
+    assert set(backup_columns(Kind.INBOUND_CONNECTOR)) <= set(inbound) and "ConnectorSource" in inbound
+    assert "WhenChanged" not in inbound and "Guid" not in inbound
+    assert selected["Get-ExchangeServer"] == ["AdminDisplayVersion"]
+    assert selected["Get-OrganizationConfig"] == ["PublicFoldersEnabled"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 
 from hybridkit.cli import app
 from hybridkit.config import load_config
-from hybridkit.ps import Command, open_session
+from hybridkit.ps import Command, Pipeline, open_session
 from tests._labconfig import write_two_sided_config
 
 pytest.importorskip("hybridkit.lab.engine")
@@ -83,7 +84,8 @@ def test_restore_recreates_every_settable_property(lab_factory, tmp_path: Path, 
             Command.of("Set-InboundConnector", Identity=names["online:InboundConnector"], Comment="in",
                        EFSkipIPs=["10.1.1.1"], TrustedOrganizations=["fabrikam.com"]),
             Command.of("Set-OutboundConnector", Identity=names["online:OutboundConnector"], Comment="out",
-                       ValidationRecipients=["postmaster@contoso.com"]),
+                       ValidationRecipients=["postmaster@contoso.com"], IsValidated=True,
+                       LastValidationTimestamp=dt.datetime(2026, 11, 20, 9, 15, 30, tzinfo=dt.timezone.utc)),
         ],
     }
     profiles = load_config(config)
@@ -111,3 +113,11 @@ def test_restore_recreates_every_settable_property(lab_factory, tmp_path: Path, 
     differences = {(key, prop): (value, after[key].get(prop))
                    for key, props in before.items() for prop, value in props.items() if after[key].get(prop) != value}
     assert differences == {}
+    # A DateTime in Exchange comes back from the backup as one (not as text), read over the wire as Exchange sends it.
+    session = open_session(profiles.profile("online"))
+    try:
+        live = session.run(Pipeline.of(Command.of("Get-OutboundConnector", Identity=names["online:OutboundConnector"]),
+                                       Command.of("Select-Object", Property=["LastValidationTimestamp"]))).output
+    finally:
+        session.close()
+    assert live[0].get("LastValidationTimestamp") == dt.datetime(2026, 11, 20, 9, 15, 30, tzinfo=dt.timezone.utc)

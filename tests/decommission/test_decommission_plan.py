@@ -127,7 +127,9 @@ def test_planner_is_pure() -> None:
         tree = ast.parse(open(module.__file__, encoding="utf-8").read())
         names = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
         names += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
-        assert not [n for n in names if n.startswith(("hybridkit.ps", "pypsrp", "sqlite3", "rich", "hybridkit.journal"))]
+        # the bridge's pure value types (hybridkit.ps._command) are allowed, as tests/test_layering.py says
+        assert not [n for n in names if n.startswith(("hybridkit.ps", "pypsrp", "sqlite3", "rich", "hybridkit.journal"))
+                    and n != "hybridkit.ps._command"]
 
 
 def test_checklist_follows_the_release() -> None:

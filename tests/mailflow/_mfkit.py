@@ -46,18 +46,24 @@ def run(org: Org, side: str, name: str, **params: Any) -> FakeSink:
 
 
 class InProcessSession:
-    """A ``PSSession`` that runs commands through catalogue binding and the lab handlers, in process.
+    """A ``PSSession`` that runs commands and pipelines (``Get-X | Select-Object ...``) through the lab's engine
+    (catalogue binding, Select-Object, the handlers), in process.
 
     ``fail`` maps a lower-cased cmdlet name to an error message: that cmdlet then fails with a terminating error
-    (a seeded failure), as a broken endpoint would.
+    (a seeded failure), as a broken endpoint would. ``sent`` keeps every command or pipeline run.
     """
 
     def __init__(self, org: Org, side: str, name: str | None = None) -> None:
+        from hybridkit.lab.engine import ExchangeEngine
+
         self.org = org
         self.side = side
         self._name = name or side
         self.sent: list[Any] = []
         self.fail: dict[str, str] = {}
+        self._engine = ExchangeEngine(org)
+        self._session = LabSession(EndpointKind.ONLINE if side == "online" else EndpointKind.ONPREM, "admin")
+        self._session.data["exo_connected"] = True
 
     @property
     def name(self) -> str:
@@ -69,15 +75,24 @@ class InProcessSession:
 
     def run(self, command: Any, input_items: Any = None) -> Any:
         from hybridkit.errors import CommandFailed
-        from hybridkit.ps import PSError, PSObject, PSResult
+        from hybridkit.lab._types import LabCommand
+        from hybridkit.ps import Pipeline, PSError, PSObject, PSResult
 
         self.sent.append(command)
-        if command.cmdlet.lower() in self.fail:
-            raise CommandFailed(self.fail[command.cmdlet.lower()], command=command.cmdlet)
-        params = {k: (v if not hasattr(v, "present") else v.present) for k, v in command.parameters}
-        sink = run(self.org, self.side, command.cmdlet, **params)
+        commands = list(command.commands) if isinstance(command, Pipeline) else [command]
+        for one in commands:
+            if one.cmdlet.lower() in self.fail:
+                raise CommandFailed(self.fail[one.cmdlet.lower()], command=one.cmdlet)
+        lab_commands = [LabCommand(c.cmdlet, [(k, v.present if hasattr(v, "present") else v)
+                                              for k, v in c.parameters]) for c in commands]
+        sink = FakeSink()
+        try:
+            self._engine.invoke(self._session, lab_commands, list(input_items or []), sink)
+        except LabTerminatingError as exc:
+            raise CommandFailed(exc.error.message, command=commands[0].cmdlet) from None
         return PSResult(
-            output=[PSObject(o.type_names, dict(o.properties), o.to_string) for o in sink.out],
+            output=[PSObject(o.type_names, dict(o.properties), o.to_string) if hasattr(o, "properties") else o
+                    for o in sink.out],
             errors=[PSError(e.message, e.fully_qualified_error_id, e.category, e.reason or "", e.target,
                             e.exception_type) for e in sink.errors],
             warnings=list(sink.warnings),

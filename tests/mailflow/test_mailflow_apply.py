@@ -29,6 +29,11 @@ def env(tmp_path: Path):  # type: ignore[no-untyped-def]
     return org, sessions, spec, profiles, tmp_path / "journal.sqlite"
 
 
+def cmdlet(sent) -> str:  # type: ignore[no-untyped-def]
+    """The first cmdlet of a command or pipeline a session was sent."""
+    return sent.commands[0].cmdlet if hasattr(sent, "commands") else sent.cmdlet
+
+
 def _plan(env):  # type: ignore[no-untyped-def]
     org, sessions, spec, (onprem, online), _ = env
     return plan_file(spec, onprem, online, sessions=sessions)
@@ -61,8 +66,8 @@ def test_partial_drift_corrected_with_one_set(env) -> None:  # type: ignore[no-u
         ("Set-InboundConnector", ["SenderIPAddresses"]), ("Set-SendConnector", ["RequireTLS"])]
     outcome = _apply(env, run)
     assert outcome.ok
-    sets = [c.cmdlet for side, s in sessions.items() for c in s.sent[sent_before[side]:]
-            if not c.cmdlet.startswith("Get-")]
+    sets = [cmdlet(c) for side, s in sessions.items() for c in s.sent[sent_before[side]:]
+            if not cmdlet(c).startswith("Get-")]
     assert sorted(sets) == ["Set-InboundConnector", "Set-SendConnector"]
     assert not _plan(env).plan.has_changes
 
@@ -82,7 +87,7 @@ def test_failure_on_one_side_resumes_without_duplicates(env) -> None:  # type: i
     assert resumed.ok and resumed.resumed and resumed.run_id == broken.run_id
     assert [r.step.target for r in resumed.results] == [
         "online:InboundConnector:From on-premises relay", "onprem:SendConnector:My company to Office 365"]
-    news = [c.cmdlet for s in sessions.values() for c in s.sent if c.cmdlet.startswith("New-")]
+    news = [cmdlet(c) for s in sessions.values() for c in s.sent if cmdlet(c).startswith("New-")]
     assert sorted(news) == ["New-AcceptedDomain", "New-InboundConnector", "New-InboundConnector", "New-SendConnector"]
     assert len([d for d in org.onprem.collection("AcceptedDomain").values() if d["DomainName"] == "fabrikam.com"]) == 1
     with Journal(env[4]) as journal:
@@ -122,3 +127,23 @@ def test_runbook_has_the_exact_commands(env) -> None:  # type: ignore[no-untyped
             "-TlsAuthLevel 'CertificateValidation'") in text
     assert text.index("New-AcceptedDomain") < text.index("New-InboundConnector") < text.index("New-SendConnector")
     assert "${" not in text
+
+
+def test_reads_select_exactly_the_columns_the_plan_uses(env) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13, data diet: every read ends in Select-Object -Property with the declared keys (and the match key)."""
+    from hybridkit.ps import Pipeline
+
+    sessions = env[1]
+    _plan(env)
+    reads = [c for s in sessions.values() for c in s.sent]
+    assert reads and all(isinstance(c, Pipeline) and c.commands[-1].cmdlet == "Select-Object" for c in reads), reads
+    selected = {c.commands[0].cmdlet: c.commands[-1].param("Property") for c in reads}
+    assert selected == {
+        "Get-ExchangeServer": ["AdminDisplayVersion"],
+        "Get-AcceptedDomain": ["Name", "DomainName", "DomainType"],
+        "Get-InboundConnector": ["Name", "ConnectorType", "SenderDomains", "SenderIPAddresses",
+                                 "RestrictDomainsToIPAddresses", "RequireTls"],
+        "Get-SendConnector": ["Name", "AddressSpaces", "SmartHosts", "CloudServicesMailEnabled", "RequireTLS",
+                              "TlsAuthLevel"],
+        "Get-OutboundConnector": ["Name"],  # nothing declared: only what lists it as present, not declared
+    }

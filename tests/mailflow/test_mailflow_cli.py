@@ -43,10 +43,11 @@ def test_plan_apply_replan_and_what_if(env) -> None:  # type: ignore[no-untyped-
     lab, config, spec = env
     org = lab.server.engine.org
     first = plan_json(config, spec)
-    assert first["counts"]["create"] == 3 and first["has_changes"]
-    assert [c["command"].split()[0] for c in first["changes"] if c["action"] == "create"] == [
+    assert first["summary"]["create"] == 3 and first["has_changes"]
+    assert [c["command"].split()[0] for c in first["items"] if c["action"] == "create"] == [
         "New-AcceptedDomain", "New-InboundConnector", "New-SendConnector"]
-    undeclared = {c["name"] for c in first["changes"] if c["action"] == "present, not declared"}
+    undeclared = {c["name"] for c in first["items"] if c["detail"] == "present, not declared: left alone"}
+    assert {c["action"] for c in first["items"]} == {"create", "none"}
     assert any(n.startswith("Inbound from ") for n in undeclared)
 
     what_if = cli(config, "mailflow", "apply", str(spec), "--what-if")
@@ -55,7 +56,13 @@ def test_plan_apply_replan_and_what_if(env) -> None:  # type: ignore[no-untyped-
     assert "My company to Office 365" not in org.onprem.collection("SendConnector")
 
     as_json = cli(config, "-o", "json", "mailflow", "apply", str(spec), "--what-if")
-    assert [c["side"] for c in json.loads(as_json.stdout)["commands"]] == ["onprem", "online", "onprem"]
+    planned = json.loads(as_json.stdout)
+    assert planned["what_if"] is True and planned["run_id"] is None and planned["resumed"] is False
+    assert [c.split()[0] for c in planned["commands"]] == ["New-AcceptedDomain", "New-InboundConnector",
+                                                           "New-SendConnector"]
+    assert [(i["side"], i["action"]) for i in planned["items"] if i["action"] != "none"] == [
+        ("onprem", "create"), ("online", "create"), ("onprem", "create")]
+    assert planned["summary"]["create"] == 3
 
     refused = CliRunner().invoke(app, ["--config", str(config), "mailflow", "apply", str(spec)], input="")
     assert refused.exit_code != 0 and "My company to Office 365" not in org.onprem.collection("SendConnector")
@@ -67,9 +74,11 @@ def test_plan_apply_replan_and_what_if(env) -> None:  # type: ignore[no-untyped-
     assert org.online.collection("InboundConnector")["From on-premises relay"]["SenderIPAddresses"] == ["203.0.113.25"]
 
     again = plan_json(config, spec)
-    assert not again["has_changes"] and again["counts"]["unchanged"] == 3
+    assert not again["has_changes"] and [i["detail"] for i in again["items"]].count("unchanged") == 3
     second = cli(config, "-o", "json", "mailflow", "apply", str(spec), "--yes")
-    assert second.exit_code == 0 and json.loads(second.stdout)["results"] == []
+    unchanged = json.loads(second.stdout)
+    assert second.exit_code == 0 and unchanged["run_id"] is None and unchanged["what_if"] is False
+    assert {i["outcome"] for i in unchanged["items"]} == {"unchanged"}
 
 
 def test_partial_drift_corrected(env) -> None:  # type: ignore[no-untyped-def]
@@ -79,7 +88,7 @@ def test_partial_drift_corrected(env) -> None:  # type: ignore[no-untyped-def]
     org.onprem.collection("SendConnector")["My company to Office 365"]["RequireTLS"] = False
     org.onprem.collection("SendConnector")["My company to Office 365"]["TlsAuthLevel"] = None
     drift = plan_json(config, spec)
-    updates = [c for c in drift["changes"] if c["action"] == "update"]
+    updates = [c for c in drift["items"] if c["action"] == "update"]
     assert [(u["name"], sorted(p["property"] for p in u["changes"])) for u in updates] == [
         ("My company to Office 365", ["RequireTLS", "TlsAuthLevel"])]
     assert updates[0]["command"] == ("Set-SendConnector -Identity 'My company to Office 365' -RequireTLS:$true "
@@ -100,16 +109,21 @@ def test_failure_on_one_side_mid_apply_resumes_without_duplicates(env, monkeypat
         patch.setitem(HANDLERS, "new-inboundconnector", broken)
         failed = cli(config, "-o", "json", "mailflow", "apply", str(spec), "--yes")
     assert failed.exit_code == 1
-    statuses = [r["status"] for r in json.loads(failed.stdout)["results"]]
-    assert statuses == ["done", "failed"]
+    first = json.loads(failed.stdout)
+    acted = [(i["kind"], i["outcome"]) for i in first["items"] if i["action"] != "none"]
+    assert acted == [("AcceptedDomain", "created"), ("InboundConnector", "failed"), ("SendConnector", "not-run")]
+    assert "(503) Server Unavailable" in first["items"][[i["kind"] for i in first["items"]].index("InboundConnector")][
+        "detail"]
+    assert first["summary"]["failed"] == 1 and first["summary"]["created"] == 1
     assert "My company to Office 365" not in org.onprem.collection("SendConnector")
 
     resumed = cli(config, "-o", "json", "mailflow", "apply", str(spec), "--yes")
     assert resumed.exit_code == 0, resumed.output
     data = json.loads(resumed.stdout)
     assert data["resumed"] is True
-    assert [r["target"] for r in data["results"]] == [
-        "online:InboundConnector:From on-premises relay", "onprem:SendConnector:My company to Office 365"]
+    assert [(i["name"], i["outcome"]) for i in data["items"] if i["action"] != "none"] == [
+        ("From on-premises relay", "created"), ("My company to Office 365", "created")]
+    assert data["run_id"] == first["run_id"]
     domains = [d for d in org.onprem.collection("AcceptedDomain").values() if d["DomainName"] == "fabrikam.com"]
     assert len(domains) == 1
     assert not plan_json(config, spec)["has_changes"]
@@ -143,7 +157,7 @@ def test_emit_ps_and_scaffold(env, tmp_path: Path) -> None:  # type: ignore[no-u
     out = tmp_path / "hybrid.toml"
     assert cli(config, "mailflow", "scaffold", "--scenario", "hybrid", "--out", str(out)).exit_code == 0
     assert cli(config, "mailflow", "scaffold", "--scenario", "hybrid", "--out", str(out)).exit_code == 2
-    assert plan_json(config, out)["counts"]["create"] >= 3
+    assert plan_json(config, out)["summary"]["create"] >= 3
 
 
 def test_exchange_2010_refuses_cloud_services_mail_before_sending(lab_factory, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -213,3 +227,28 @@ def test_unwritable_output_files_are_one_line_errors(env, tmp_path: Path) -> Non
     assert emitted.exit_code == 2 and "cannot write" in emitted.output and "Traceback" not in emitted.output
     scaffold = cli(config, "mailflow", "scaffold", "--out", str(blocker / "m.toml"))
     assert scaffold.exit_code == 2 and "cannot write" in scaffold.output
+
+
+def test_runbook_injection_through_a_name_or_the_file_name_is_refused_or_inert(env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 14 item 9: a name with line breaks is refused (file and line); a hostile file name stays in comments."""
+    from tests._ps_tokens import tokenize
+
+    lab, config, spec = env
+    evil = tmp_path / "evil.toml"
+    evil.write_text(SCENARIOS["azure-relay"].replace(
+        'Name = "My company to Office 365"',
+        'Name = "Relay\\nRemove-Mailbox -Identity ceo@contoso.com -Confirm:$false\\n#"'), encoding="utf-8")
+    line = evil.read_text(encoding="utf-8").splitlines().index(
+        'Name = "Relay\\nRemove-Mailbox -Identity ceo@contoso.com -Confirm:$false\\n#"') + 1
+    refused = cli(config, "mailflow", "apply", str(evil), "--emit-ps", str(tmp_path / "r.ps1"))
+    assert refused.exit_code == 2
+    assert f"evil.toml:{line}: Name contains a control character (U+000A)" in " ".join(refused.output.split())
+    assert not (tmp_path / "r.ps1").exists()
+    hostile = tmp_path / "mf#>Remove-Mailbox -Identity ceo -Confirm:$false<#.toml"
+    hostile.write_text(SCENARIOS["azure-relay"], encoding="utf-8")
+    written = cli(config, "mailflow", "apply", str(hostile), "--emit-ps", str(tmp_path / "r.ps1"))
+    assert written.exit_code == 0, written.output
+    parsed = tokenize((tmp_path / "r.ps1").read_text(encoding="utf-8"))
+    assert parsed.errors == [] and len(parsed.block_comments) == 1
+    assert [s[0].text for s in parsed.statements] == [
+        "$ErrorActionPreference", "New-AcceptedDomain", "New-InboundConnector", "New-SendConnector"]

@@ -231,3 +231,28 @@ def test_mandatory_values_cannot_be_empty() -> None:
     assert (3, "AddressSpaces can't be empty") in found
     assert (7, "Name can't be empty") in found
     assert (8, "SenderDomains can't be empty") in found
+
+
+@pytest.mark.parametrize("value", [
+    r"Relay\nRemove-Mailbox -Identity ceo@contoso.com -Confirm:$false\n#", r"To EXO\r", r"To\u0000EXO", r"A\u2028B",
+    r"Esc\u001b[2J", r"Tab\there"])
+def test_control_characters_in_declared_names_are_refused(value: str) -> None:
+    text = SEND.replace('Name = "To EXO"', f'Name = "{value}"')
+    line, message = only(text)
+    assert line == 2 and message.startswith("Name contains a control character (U+")
+    assert "names and values can't hold line breaks or control characters" in message
+
+
+def test_control_characters_in_any_string_value_are_refused() -> None:
+    found = issues(INBOUND + 'Comment = """two\nlines"""\nTlsSenderCertificateName = "a\\u0085b.com"\n')
+    assert [line for line, _ in found] == [4, 6]
+    assert all("control character" in message for _, message in found)
+
+
+def test_empty_smart_hosts_are_refused() -> None:
+    line, message = only(SEND + "SmartHosts = []\n")
+    assert line == 4 and message == ("SmartHosts can't be empty: list the smart hosts, or leave SmartHosts out to "
+                                     "route by DNS (MX)")
+    outbound = '[[online.outbound_connector]]\nName = "Out"\nUseMXRecord = false\nSmartHosts = []\n'
+    assert ("SmartHosts can't be empty: list the smart hosts, or leave SmartHosts out to route by DNS (MX)"
+            in [m for _, m in issues(outbound)])

@@ -46,7 +46,7 @@ _BASE_TYPES = [
     "Microsoft.Exchange.Data.ConfigurableObject",
     "System.Object",
 ]
-_DATE_PROPS = ("WhenCreated", "WhenChanged", "WhenCreatedUTC", "WhenChangedUTC")
+_DATE_PROPS = ("WhenCreated", "WhenChanged", "WhenCreatedUTC", "WhenChangedUTC", "LastValidationTimestamp")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 

@@ -9,6 +9,7 @@ Used by ``connectors`` (mail flow) and ``hybrid`` (sharing objects).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,7 @@ from hybridkit.lab.cmdlets._objects import (
     touch,
 )
 from hybridkit.lab.cmdlets._registry import CmdletContext
+from hybridkit.lab.org import to_iso
 
 __all__ = ["Kind", "create", "list_objects", "lookup", "normalise_address_space", "remove", "update"]
 
@@ -97,6 +99,8 @@ def _coerce(prop: str, value: Any) -> Any:
         return canonical_enum(value, _ENUMS[prop])
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if isinstance(value, dt.datetime):  # stored as ISO text like WhenChanged; emitted as a DateTime again
+        return to_iso(value)
     if isinstance(value, (list, tuple)):
         return [v if isinstance(v, (str, int, float, bool)) else str(v) for v in value]
     return str(value)
