@@ -19,7 +19,6 @@ from hybridkit.lab._types import LabObject
 from hybridkit.lab.cmdlets._migration_base import (
     COMPLETING_PHASES,
     DEFAULT_ENDPOINT,
-    T_BATCH,
     advance_moves,
     as_text,
     as_when,

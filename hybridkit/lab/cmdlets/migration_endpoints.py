@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import uuid
 
-from hybridkit.lab._types import LabError, LabObject, LabTerminatingError
-from hybridkit.lab.cmdlets._migration_base import T_CONFIG, T_ENDPOINT, as_text, audit, dated, lab_error, not_found
+from hybridkit.lab._types import LabError, LabTerminatingError
+from hybridkit.lab.cmdlets._migration_base import as_text, audit, dated, lab_error, not_found
 from hybridkit.lab.shapes import shaped_object
 from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
 

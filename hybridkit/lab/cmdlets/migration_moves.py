@@ -15,8 +15,6 @@ from hybridkit.lab import migration_state as ms
 from hybridkit.lab._types import LabObject
 from hybridkit.lab.cmdlets._migration_base import (
     COMPLETING_PHASES,
-    T_MOVE,
-    T_STATS,
     advance_moves,
     as_text,
     as_when,

@@ -14,8 +14,6 @@ from hybridkit.lab import migration_state as ms
 from hybridkit.lab._types import LabObject
 from hybridkit.lab.cmdlets._migration_base import (
     COMPLETING_PHASES,
-    T_USER,
-    T_USER_STATS,
     advance_moves,
     as_text,
     as_when,

@@ -29,12 +29,12 @@ from hybridkit.lab._types import LabError, LabObject
 from hybridkit.lab.cmdlets._registry import CmdletContext, cmdlet
 from hybridkit.lab.identity import identity_text
 from hybridkit.lab.objects import (
+    record_object,
     accepted_domain_object,
     exchange_server_object,
     mailbox_database_object,
     organization_config_object,
 )
-from hybridkit.lab.org import from_iso
 
 __all__ = ["find_in_collection", "unregistered_thumbprint"]
 
@@ -77,13 +77,6 @@ def get_exchange_server(ctx: CmdletContext) -> None:
     _emit(ctx, "ExchangeServer", exchange_server_object)
 
 
-# Type names of Get-MailboxServer output, as in CSS-Exchange's capture of Exchange 2019 (GetMailboxServer.xml).
-_MAILBOX_SERVER_TYPES = ["Microsoft.Exchange.Data.Directory.Management.MailboxServer",
-                         "Microsoft.Exchange.Data.Directory.Management.ADPresentationObject",
-                         "Microsoft.Exchange.Data.Directory.ADObject", "Microsoft.Exchange.Data.Directory.ADRawEntry",
-                         "Microsoft.Exchange.Data.ConfigurableObject", "System.Object"]
-
-
 def _mailbox_server_object(ctx: CmdletContext, rec: dict[str, Any]) -> LabObject:
     name = str(rec.get("Name"))
     v15 = ctx.org.version not in ("2010",)
@@ -103,17 +96,9 @@ def _mailbox_server_object(ctx: CmdletContext, rec: dict[str, Any]) -> LabObject
         "CalendarRepairMode": "RepairAndValidate",
         "Locale": [],
         "FaultZone": "FaultZone1",
-        "Fqdn": rec.get("Fqdn"),
-        "AdminDisplayVersion": rec.get("AdminDisplayVersion"),
-        "ExchangeVersion": rec.get("ExchangeVersion"),
-        "DistinguishedName": rec.get("DistinguishedName"),
-        "Identity": rec.get("Identity") or name,
-        "Guid": uuid.UUID(str(rec["Guid"])) if rec.get("Guid") else None,
-        "WhenChanged": from_iso(rec["WhenChanged"]) if rec.get("WhenChanged") else None,
-        "WhenCreated": from_iso(rec["WhenCreated"]) if rec.get("WhenCreated") else None,
-        "IsValid": True,
     }
-    return LabObject(list(_MAILBOX_SERVER_TYPES), props, to_string=name)
+    # The rest of the record (Fqdn, versions, DN, Guid, dates) fills the real type's full property set.
+    return record_object("MailboxServer", rec, props)
 
 
 @cmdlet("Get-MailboxServer")
