@@ -8,8 +8,10 @@ Per side, the mailboxes to change go through ONE pipeline shape, fed with their 
 Set-Mailbox binds ``-Identity`` only by property name, so plain strings are first turned into mailbox objects by
 Get-Mailbox in the same pipeline. The bridge runs one pipeline per chunk, a bounded number at once. Work is
 cut into journal steps (a few chunks each); a step's outcome is committed when it finishes, so an interrupted run
-resumes without sending those mailboxes again. Afterwards a verification pass reads LitigationHoldEnabled and
-LitigationHoldDuration back. Set-Mailbox is idempotent: sending it twice to the same mailbox sets the same values.
+resumes without sending those mailboxes again. Afterwards a verification pass streams the same identities into
+``Get-Mailbox | Select-Object -Property Identity,LitigationHold...`` and reads back what was set, mailbox by
+mailbox: a hold counts as verified only when its own object came back showing it. Set-Mailbox is idempotent:
+sending it twice to the same mailbox sets the same values.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from hybridkit.hold._model import HoldPlan, HoldSettings, HoldStep, MailboxHold, SideName, UNLIMITED
-from hybridkit.hold._read import mailbox_hold, read_by_identity
+from hybridkit.hold._read import mailbox_hold, read_back
 from hybridkit.ps import Command, ItemOutcome, Pipeline, PSSession
 
-__all__ = ["ApplyResult", "StepJournal", "apply_steps", "set_pipeline", "verify"]
+__all__ = ["ApplyResult", "StepJournal", "Verification", "apply_steps", "set_pipeline", "verify"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -145,23 +147,33 @@ def apply_steps(
     return result
 
 
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    """What the verification read gave: each mailbox's hold as read back, or Exchange's message for the read.
+
+    A mailbox in neither map was not returned by the read at all (it cannot be shown to be on hold).
+    """
+
+    read: dict[str, MailboxHold]
+    errors: dict[str, str]
+
+
 def verify(
     plan: HoldPlan,
     sessions: dict[SideName, PSSession],
     *,
     chunk_size: int = 500,
     progress: Progress | None = None,
-    by_filter: tuple[str, ...] | None = None,
-) -> dict[str, MailboxHold]:
-    """Read the hold back for every mailbox the plan sent, by identity.
+) -> Verification:
+    """Read the hold back for every mailbox the plan sent, by identity, on its own side.
 
-    By default the sent identities are streamed into Get-Mailbox and LitigationHoldEnabled/Duration are read
-    back. With ``by_filter`` (the selection covered whole recipient types, ``()`` = all mailboxes, and no duration
-    was asked) each side is asked once for its mailboxes NOT on hold
-    (``Get-Mailbox -Filter "LitigationHoldEnabled -eq $false"``): every sent mailbox absent from that answer is on
-    hold. Same verdict, a fraction of the objects on the wire.
+    The sent identities are streamed into ``Get-Mailbox | Select-Object -Property Identity,LitigationHoldEnabled,
+    LitigationHoldDuration,LitigationHoldOwner,LitigationHoldDate`` (one pipeline per chunk). Nothing is inferred
+    from a mailbox's absence: only an object read back proves a hold, and an error in the read leaves the mailboxes
+    it concerns unverified.
     """
-    out: dict[str, MailboxHold] = {}
+    read: dict[str, MailboxHold] = {}
+    errors: dict[str, str] = {}
     total = sum(len(plan.to_send(side)) for side in sessions)
     done = 0
 
@@ -172,18 +184,15 @@ def verify(
             progress("verify", done, total)
 
     for side, session in sessions.items():
-        items = plan.to_send(side)
-        identities = list(dict.fromkeys(i.identity for i in items))
-        if not identities:
+        items = {i.identity: i for i in reversed(plan.to_send(side))}
+        if not items:
             continue
-        if by_filter is None:
-            out.update(read_by_identity(session, side, identities, chunk_size=chunk_size, on_progress=tick))
-            continue
-        params: dict[str, Any] = {"ResultSize": "Unlimited", "Filter": "LitigationHoldEnabled -eq $false"}
-        if by_filter:
-            params["RecipientTypeDetails"] = list(by_filter)
-        not_held = {mailbox_hold(o, side).identity for o in session.run(Command.of("Get-Mailbox", params)).output}
-        for item in items:
-            out[item.identity] = dataclasses.replace(item.mailbox, enabled=item.identity not in not_held)
-        tick(len(identities))
-    return out
+        identities = list(dict.fromkeys(i.identity for i in plan.to_send(side)))
+        objects, failures = read_back(session, side, identities, chunk_size=chunk_size, on_progress=tick)
+        errors.update(failures)
+        for ident, obj in objects.items():
+            back = mailbox_hold(obj, side, items[ident].key)
+            read[ident] = dataclasses.replace(
+                items[ident].mailbox, enabled=back.enabled, duration=back.duration, owner=back.owner, date=back.date
+            )
+    return Verification(read=read, errors=errors)

@@ -6,6 +6,7 @@ Everything here is plain frozen data; nothing does I/O.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
 
 __all__ = [
@@ -99,18 +100,19 @@ class MailboxHold:
     ``key`` is what the person asked for (the address from the selection) or, for ``--all``, the primary SMTP
     address. ``identity`` is the mailbox's Identity as its own side reports it (what we stream back in).
     ``side`` is None when the mailbox was not found anywhere; ``note`` then says why.
-    ``capabilities`` is None when unknown (on-prem, or the property was not returned).
+    ``capabilities`` is None when unknown (on-prem, or the property was not returned). ``date`` is
+    LitigationHoldDate (aware, UTC) when Exchange gave one.
     """
 
     key: str
     side: SideName | None
     identity: str = ""
     primary_smtp: str = ""
-    display_name: str = ""
     recipient_type: str = ""
     enabled: bool = False
     duration: int | None = None
     owner: str = ""
+    date: dt.datetime | None = None
     capabilities: tuple[str, ...] | None = None
     note: str = ""
 
@@ -196,6 +198,7 @@ class OutcomeStatus(enum.Enum):
     ALREADY = "already on hold"
     CHANGED = "changed"
     FAILED = "failed"
+    UNVERIFIED = "unverified"
     NOT_FOUND = "not found"
     UNLICENSED = "unlicensed"
     REFUSED = "refused"
@@ -219,3 +222,4 @@ class Outcome:
     owner: str = ""
     message: str = ""
     verified: bool | None = None
+    date: dt.datetime | None = None

@@ -150,6 +150,7 @@ def _outcome(key: str, side: SideName | None, status: OutcomeStatus, shown: Mail
         owner=shown.owner,
         message=message,
         verified=verified,
+        date=shown.date if shown.found and shown.enabled else None,
     )
 
 
@@ -159,16 +160,20 @@ def outcomes_after_apply(
     verified: Mapping[str, MailboxHold] | None,
     *,
     what_if: bool = False,
+    read_errors: Mapping[str, str] | None = None,
 ) -> list[Outcome]:
     """The report rows: one per plan item.
 
     Args:
         plan: the plan that was applied.
         errors: Exchange's message per identity (``HoldItem.identity``) for mailboxes whose Set-Mailbox failed.
-        verified: hold state read back after applying, by identity (None when no verification pass ran).
+        verified: hold state read back after applying, by identity (None when no verification pass ran). A sent
+            mailbox counts as enabled/changed only when it was read back showing what was set.
         what_if: nothing was sent; report what would happen.
+        read_errors: Exchange's message per identity whose verification read failed (those are unverified).
     """
     rows: list[Outcome] = []
+    read_errors = read_errors or {}
     for item in plan.items:
         if not item.action.sends:
             rows.append(_row(item, _UNSENT[item.action], None, item.reason if item.action is not HoldAction.ALREADY
@@ -185,20 +190,34 @@ def outcomes_after_apply(
             rows.append(_row(item, status, back, message, _matches(back, plan.settings) if back else None))
             continue
         if verified is not None:
-            ok = back is not None and _matches(back, plan.settings)
-            if not ok:
-                seen = "mailbox not found" if back is None else (
-                    f"LitigationHoldEnabled={back.enabled}, LitigationHoldDuration={duration_text(back.duration)}"
-                )
-                rows.append(_row(item, OutcomeStatus.FAILED, back, f"verification read back {seen}", False))
+            if item.identity in read_errors:
+                rows.append(_row(item, OutcomeStatus.UNVERIFIED, item.mailbox,
+                                 "sent, but the verification read failed: " + read_errors[item.identity], False))
+                continue
+            if back is None:
+                rows.append(_row(item, OutcomeStatus.UNVERIFIED, item.mailbox,
+                                 "sent, but the verification read did not return this mailbox", False))
+                continue
+            if not _matches(back, plan.settings):
+                rows.append(_row(item, OutcomeStatus.FAILED, back, f"verification read back {_seen(back)}", False))
                 continue
         status = OutcomeStatus.ENABLED if item.action is HoldAction.ENABLE else OutcomeStatus.CHANGED
         rows.append(_row(item, status, back, "", True if verified is not None else None))
     return rows
 
 
+def _seen(m: MailboxHold) -> str:
+    return (f"LitigationHoldEnabled={m.enabled}, LitigationHoldDuration={duration_text(m.duration)}, "
+            f"LitigationHoldOwner={m.owner or '(empty)'}")
+
+
 def _matches(m: MailboxHold, settings: HoldSettings) -> bool:
-    return m.enabled and ((not settings.duration_given) or m.duration == settings.duration)
+    """Whether the hold read back is the one asked for: enabled, with the duration and owner that were set."""
+    if not m.enabled:
+        return False
+    if settings.duration_given and m.duration != settings.duration:
+        return False
+    return not settings.owner or m.owner == settings.owner
 
 
 def outcomes_for_status(observed: Sequence[MailboxHold]) -> list[Outcome]:

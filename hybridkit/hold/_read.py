@@ -1,12 +1,18 @@
 """Reading hold state from Exchange: find where each mailbox lives and what hold it has.
 
-Every read is one cmdlet (plus streamed pipeline input), never script text:
+Every read is one cmdlet (plus streamed pipeline input) ending in ``Select-Object -Property`` with exactly the
+columns hybridkit uses (a whole Get-Mailbox object is ~228 properties; a hold read needs seven), never script text:
 
 * ``--all`` / ``--recipient-type``: ``Get-Mailbox -ResultSize Unlimited [-RecipientTypeDetails T]`` once per side.
 * named mailboxes: the addresses are streamed into ``Get-Mailbox`` on every connected side at once. A mailbox is
   found on the side where it is a mailbox: an on-prem mailbox is a mail user in Exchange Online, a cloud mailbox
   is a remote mailbox on-prem, so each address resolves to exactly one side. Addresses found nowhere are streamed
   into ``Get-Recipient`` to say why (a remote mailbox whose cloud side is not connected, a mail user, nothing).
+* verification: the identities just changed are streamed into ``Get-Mailbox`` and the hold read back.
+
+Values arrive with Exchange's own kinds: LitigationHoldDate is a DateTime, Guid a Guid, EmailAddresses and
+PersistedCapabilities lists; LitigationHoldDuration is an ``Unlimited<EnhancedTimeSpan>`` shown as ``Unlimited`` or
+a TimeSpan (``2555.00:00:00``). Nothing here assumes a string.
 """
 
 from __future__ import annotations
@@ -16,16 +22,19 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from hybridkit.hold._model import MailboxHold, Selection, SideName, parse_duration
-from hybridkit.ps import Command, ItemOutcome, PSSession
+from hybridkit.hold._model import MailboxHold, Selection, SideName
+from hybridkit.ps import Command, ItemOutcome, Pipeline, PSSession
 
 __all__ = [
+    "HOLD_COLUMNS",
     "MAILBOX_KEYS",
     "Progress",
+    "VERIFY_COLUMNS",
     "identity_of",
     "mailbox_hold",
-    "read_by_identity",
+    "read_back",
     "read_selection",
+    "selected",
 ]
 
 Progress = Callable[[str, int, int], None]  # (stage, done so far, total) - total 0 when unknown
@@ -44,6 +53,34 @@ MAILBOX_KEYS = (
     "ExchangeGuid",
     "ExternalDirectoryObjectId",
 )
+
+# What a hold read uses of a mailbox: its identity on that side, how the report names it, and its hold.
+HOLD_COLUMNS = (
+    "Identity",
+    "PrimarySmtpAddress",
+    "RecipientTypeDetails",
+    "LitigationHoldEnabled",
+    "LitigationHoldDuration",
+    "LitigationHoldOwner",
+    "LitigationHoldDate",
+)
+# Exchange Online only: the licence check (PersistedCapabilities shows Plan 2 or the archiving add-on).
+LICENCE_COLUMNS = ("PersistedCapabilities",)
+# What verification reads back: the identity it streamed in, and what Set-Mailbox set.
+VERIFY_COLUMNS = ("Identity", "LitigationHoldEnabled", "LitigationHoldDuration", "LitigationHoldOwner",
+                  "LitigationHoldDate")
+
+
+def selected(command: Command, columns: Sequence[str]) -> Pipeline:
+    """``command | Select-Object -Property <columns>`` (the data diet: only what is used crosses the wire)."""
+    return Pipeline.of(command, Command.of("Select-Object", Property=list(dict.fromkeys(columns))))
+
+
+def _hold_columns(side: SideName, *, named: bool) -> tuple[str, ...]:
+    extra = LICENCE_COLUMNS if side == "online" else ()
+    names = (*MAILBOX_KEYS, "EmailAddresses") if named else ()
+    return tuple(dict.fromkeys((*HOLD_COLUMNS, *extra, *names)))
+
 
 _REMOTE_TYPES = {"RemoteUserMailbox", "RemoteSharedMailbox", "RemoteRoomMailbox", "RemoteEquipmentMailbox"}
 
@@ -73,14 +110,39 @@ def _addresses(obj: Any) -> list[str]:
 
 
 def _duration(value: Any) -> int | None:
-    if value is None or value == "":
+    """LitigationHoldDuration in whole days; None for ``Unlimited`` (or nothing).
+
+    Exchange shows it as ``Unlimited`` or a TimeSpan (``2555.00:00:00``; under a day ``12:00:00``); a
+    deserialised TimeSpan (timedelta) or a bare number of days is taken as it is.
+    """
+    if value is None:
         return None
     if isinstance(value, dt.timedelta):
-        return max(value.days, 1)
-    try:
-        return parse_duration(str(value) if not isinstance(value, int) else value)
-    except ValueError:
+        return value.days
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if not text or text.lower() == "unlimited":
         return None
+    head = text.split(":", 1)[0] if ":" in text else text
+    days = head.split(".", 1)[0] if (":" in text and "." in head) else ("0" if ":" in text else head)
+    return int(days) if days.isdigit() else None
+
+
+def _when(value: Any) -> dt.datetime | None:
+    """LitigationHoldDate as an aware UTC datetime (Exchange sends a DateTime; a string is parsed if ISO)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        when = value
+    else:
+        try:
+            when = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc)
 
 
 def _capabilities(obj: Any) -> tuple[str, ...] | None:
@@ -102,11 +164,11 @@ def mailbox_hold(obj: Any, side: SideName, key: str | None = None) -> MailboxHol
         side=side,
         identity=identity_of(obj),
         primary_smtp=smtp,
-        display_name=_text(obj.get("DisplayName")),
         recipient_type=_text(obj.get("RecipientTypeDetails")),
-        enabled=bool(obj.get("LitigationHoldEnabled")),
+        enabled=obj.get("LitigationHoldEnabled") is True,
         duration=_duration(obj.get("LitigationHoldDuration")),
         owner=_text(obj.get("LitigationHoldOwner")),
+        date=_when(obj.get("LitigationHoldDate")),
         capabilities=_capabilities(obj) if side == "online" else None,
     )
 
@@ -243,25 +305,38 @@ def _explain_missing(sessions: dict[SideName, PSSession], keys: list[str], *, ch
     return notes
 
 
-def read_by_identity(
+def read_back(
     session: PSSession,
     side: SideName,
     identities: Sequence[str],
     *,
     chunk_size: int = 500,
     on_progress: Callable[[int], None] | None = None,
-) -> dict[str, MailboxHold]:
-    """Hold state read back for identities already resolved on ``side`` (the verification pass)."""
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The verification read: ``identities | Get-Mailbox | Select-Object -Property VERIFY_COLUMNS``.
+
+    Returns (the object read back per identity, Exchange's message per identity the read failed for). An error
+    that names no mailbox is charged to every mailbox the read did not return, so none of them counts as read.
+    """
     wanted = {i.casefold() for i in identities}
+
+    def key(obj: Any) -> str | None:
+        value = _text(obj.get("Identity")).casefold()
+        return value if value in wanted else None
+
     outcomes = session.run_items(
-        Command.of("Get-Mailbox"), list(identities), chunk_size=chunk_size, key=_key_for(wanted),
+        selected(Command.of("Get-Mailbox"), VERIFY_COLUMNS), list(identities), chunk_size=chunk_size, key=key,
         on_progress=on_progress,
     )
-    out: dict[str, MailboxHold] = {}
+    read: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     for outcome in outcomes:
-        if outcome.output:
-            out[str(outcome.item)] = mailbox_hold(outcome.output[0], side, str(outcome.item))
-    return out
+        ident = str(outcome.item)
+        if outcome.errors:
+            errors[ident] = outcome.message or "the read failed"
+        elif outcome.output:
+            read[ident] = outcome.output[0]
+    return read, errors
 
 
 def flatten(groups: Iterable[Iterable[MailboxHold]]) -> list[MailboxHold]:

@@ -64,8 +64,10 @@ class EnableResult:
         return counts
 
 
-# Outcomes that leave a selected mailbox off hold: each one makes the command exit 1 (legal asked for all of them).
-NOT_HELD = frozenset({OutcomeStatus.FAILED, OutcomeStatus.NOT_FOUND, OutcomeStatus.UNLICENSED, OutcomeStatus.REFUSED})
+# Outcomes that leave a selected mailbox off hold, or not proven on hold: each one makes the command exit 1 (legal
+# asked for all of them).
+NOT_HELD = frozenset({OutcomeStatus.FAILED, OutcomeStatus.UNVERIFIED, OutcomeStatus.NOT_FOUND,
+                      OutcomeStatus.UNLICENSED, OutcomeStatus.REFUSED})
 
 
 class HoldJournal:
@@ -195,10 +197,8 @@ def run_enable(
     for side_errors in result.apply.errors.values():
         errors.update(side_errors)
     result.warnings.extend(result.apply.warnings)
-    whole = selection.all or bool(selection.recipient_types)
-    by_filter = tuple(selection.recipient_types) if whole and not settings.duration_given else None
-    verified = verify(plan, sessions, chunk_size=chunk_size, progress=progress, by_filter=by_filter)
-    outcomes = outcomes_after_apply(plan, errors, verified)
+    check = verify(plan, sessions, chunk_size=chunk_size, progress=progress)
+    outcomes = outcomes_after_apply(plan, errors, check.read, read_errors=check.errors)
     result.outcomes = _credit_earlier(plan, outcomes, earlier, errors)
     if journal is not None and result.run_id is not None:
         journal.finish_run(result.run_id, RunStatus.FAILED if result.failed else RunStatus.COMPLETED)

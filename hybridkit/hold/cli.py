@@ -150,7 +150,7 @@ def _progress(console: Console) -> Iterator[Any]:
 
 
 _STYLE = {
-    OutcomeStatus.FAILED: "red", OutcomeStatus.UNLICENSED: "yellow", OutcomeStatus.NOT_FOUND: "yellow",
+    OutcomeStatus.FAILED: "red", OutcomeStatus.UNVERIFIED: "red", OutcomeStatus.UNLICENSED: "yellow", OutcomeStatus.NOT_FOUND: "yellow",
     OutcomeStatus.REFUSED: "yellow", OutcomeStatus.ENABLED: "green", OutcomeStatus.CHANGED: "green",
 }
 
@@ -176,8 +176,9 @@ def _render(app_ctx: AppContext, rows: list[Outcome], title: str, extra: dict[st
         style = next((v for k, v in _STYLE.items() if k.value == status), "")
         table.add_row(f"[{style}]{status}[/]" if style else status, str(count))
     app_ctx.console.print(table)
-    problems = [r for r in rows if r.status in (OutcomeStatus.FAILED, OutcomeStatus.UNLICENSED,
-                                                 OutcomeStatus.NOT_FOUND, OutcomeStatus.REFUSED)]
+    problems = [r for r in rows if r.status in (OutcomeStatus.FAILED, OutcomeStatus.UNVERIFIED,
+                                                 OutcomeStatus.UNLICENSED, OutcomeStatus.NOT_FOUND,
+                                                 OutcomeStatus.REFUSED)]
     for row in problems[:20]:
         app_ctx.console.print(f"  {row.status.value}: {row.key} ({row.side or '-'}) {row.message}", highlight=False,
                               markup=False, soft_wrap=True)
@@ -240,10 +241,16 @@ def enable(
     _render(app_ctx, result.outcomes, title, {"run_id": result.run_id, "what_if": what_if,
                                                "report": str(report) if report else None})
     if result.not_held:
-        reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(result.not_held.items()))
-        verb = "would not be" if what_if else "are not"
-        err.print(f"[bold red]{sum(result.not_held.values())} selected mailbox(es) {verb} on hold:[/] {reasons} "
-                  "(see the report for each one and Exchange's message)", highlight=False)
+        off = {k: v for k, v in result.not_held.items() if k != OutcomeStatus.UNVERIFIED.value}
+        unverified = result.not_held.get(OutcomeStatus.UNVERIFIED.value, 0)
+        if off:
+            reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(off.items()))
+            verb = "would not be" if what_if else "are not"
+            err.print(f"[bold red]{sum(off.values())} selected mailbox(es) {verb} on hold:[/] {reasons} "
+                      "(see the report for each one and Exchange's message)", highlight=False)
+        if unverified:
+            err.print(f"[bold red]{unverified} mailbox(es) could not be verified:[/] the hold was sent but the read "
+                      "back failed (run hybridkit hold status on them)", highlight=False)
         raise typer.Exit(1)
 
 

@@ -3,78 +3,16 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
 
-from hybridkit.cli import app  # noqa: E402
 from hybridkit.hold import _run  # noqa: E402
-from hybridkit.lab.cmdlets import hold as lab_hold  # noqa: E402
 from hybridkit.lab.cmdlets._registry import HANDLERS  # noqa: E402
-
-ELIGIBLE = {"BPOS_S_Enterprise", "BPOS_S_ArchiveAddOn"}
-
-
-class Hold:
-    """A fresh lab per test, a hybridkit.toml with a lab profile, and helpers to run the CLI and read lab state."""
-
-    def __init__(self, handle: Any, tmp: Path) -> None:
-        self.handle = handle
-        self.tmp = tmp
-        self.config = tmp / "hybridkit.toml"
-        self.config.write_text(
-            f'default_profile = "lab"\n[profiles.lab]\nkind = "lab"\nready_file = "{tmp / "lab.json"}"\n'
-            'max_shells = 2\n', encoding="utf-8")
-        self.org = handle.server.engine.org
-
-    def run(self, *args: str) -> Any:
-        result = CliRunner().invoke(app, ["--config", str(self.config), "-o", "json", "hold", *args])
-        return result
-
-    def json(self, result: Any) -> dict[str, Any]:
-        text = result.stdout
-        return json.loads(text[text.index("{"):])
-
-    def mailboxes(self, side: str, pred: Any = None) -> list[dict[str, Any]]:
-        return [r for r in self.org.side(side).recipients.values()
-                if r.get("RecipientTypeDetails") in lab_hold.MAILBOX_TYPES and (pred is None or pred(r))]
-
-    def rec(self, side: str, smtp: str) -> dict[str, Any]:
-        return next(r for r in self.mailboxes(side) if r["PrimarySmtpAddress"].lower() == smtp.lower())
-
-    def set_pipelines(self) -> list[dict[str, Any]]:
-        return [p for p in self.handle.audit_records("pipeline")
-                if [c.lower() for c in _cmdlets(p)][-1:] == ["set-mailbox"]]
-
-
-def _cmdlets(record: dict[str, Any]) -> list[str]:
-    return [c["name"] if isinstance(c, dict) else str(c) for c in record.get("commands") or record.get("cmdlets") or []]
-
-
-@pytest.fixture
-def hold(lab_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Hold:
-    monkeypatch.chdir(tmp_path)
-    handle = lab_factory(org="demo", ready_file=tmp_path / "lab.json")
-    return Hold(handle, tmp_path)
-
-
-def _licensed(r: dict[str, Any]) -> bool:
-    return bool(set(r.get("PersistedCapabilities") or []) & ELIGIBLE)
-
-
-def _pick(hold: Hold) -> dict[str, str]:
-    onprem = next(r for r in hold.mailboxes("onprem") if r["RecipientTypeDetails"] == "UserMailbox"
-                  and not r.get("LitigationHoldEnabled"))
-    cloud = next(r for r in hold.mailboxes("online", _licensed) if not r.get("LitigationHoldEnabled"))
-    unlicensed = next(r for r in hold.mailboxes("online", lambda r: not _licensed(r))
-                      if not r.get("LitigationHoldEnabled"))
-    return {"onprem": onprem["PrimarySmtpAddress"], "cloud": cloud["PrimarySmtpAddress"],
-            "unlicensed": unlicensed["PrimarySmtpAddress"], "missing": "nobody.here@contoso.com"}
+from tests.hold._holdkit import Hold, cmdlets as _cmdlets, pick as _pick  # noqa: E402
 
 
 def test_enable_both_sides_reports_every_mailbox(hold: Hold) -> None:
