@@ -230,7 +230,7 @@ def _read_all(
     command = Command.of("Get-Mailbox", params)
 
     def work(side: SideName, session: PSSession) -> list[MailboxHold]:
-        result = session.run(command)
+        result = session.run(selected(command, _hold_columns(side, named=False)))
         if progress:
             progress(f"read {side}", len(result.output), len(result.output))
         return [mailbox_hold(obj, side) for obj in result.output]
@@ -253,7 +253,8 @@ def _read_named(
 
     def work(side: SideName, session: PSSession) -> list[ItemOutcome]:
         return session.run_items(
-            Command.of("Get-Mailbox"), keys, chunk_size=chunk_size, key=_key_for(wanted), on_progress=tick
+            selected(Command.of("Get-Mailbox"), _hold_columns(side, named=True)), keys, chunk_size=chunk_size,
+            key=_key_for(wanted), on_progress=tick,
         )
 
     per_side: dict[str, list[ItemOutcome]] = _on_each_side(sessions, work)
@@ -282,7 +283,8 @@ def _explain_missing(sessions: dict[SideName, PSSession], keys: list[str], *, ch
     wanted = {k.casefold() for k in keys}
 
     def work(side: SideName, session: PSSession) -> list[ItemOutcome]:
-        return session.run_items(Command.of("Get-Recipient"), keys, chunk_size=chunk_size, key=_key_for(wanted))
+        pipeline = selected(Command.of("Get-Recipient"), ("RecipientTypeDetails", *MAILBOX_KEYS, "EmailAddresses"))
+        return session.run_items(pipeline, keys, chunk_size=chunk_size, key=_key_for(wanted))
 
     per_side: dict[str, list[ItemOutcome]] = _on_each_side(sessions, work)
     notes: dict[str, str] = {}

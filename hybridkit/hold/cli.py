@@ -96,9 +96,10 @@ _VERSIONS = (("Version 14.", "2010"), ("Version 15.0", "2013"), ("Version 15.1",
 
 def onprem_version(session: PSSession, default: str) -> str:
     """The on-prem Exchange version, as the servers report it (``Get-ExchangeServer`` AdminDisplayVersion)."""
-    from hybridkit.ps import Command
+    from hybridkit.ps import Command, Pipeline
 
-    for server in session.run(Command.of("Get-ExchangeServer")).output:
+    read = Pipeline.of(Command.of("Get-ExchangeServer"), Command.of("Select-Object", Property=["AdminDisplayVersion"]))
+    for server in session.run(read).output:
         text = str(server.get("AdminDisplayVersion") or "")
         for prefix, version in _VERSIONS:
             if text.startswith(prefix):
