@@ -36,6 +36,8 @@ __all__ = [
     "request_fingerprint",
 ]
 
+ALREADY_REASON = "already on hold with these settings"
+
 # The distinctive part of Exchange Online's licence error for Set-Mailbox -LitigationHoldEnabled $true.
 LICENCE_MESSAGE_MARK = "license doesn't permit you to put a litigation hold"
 
@@ -78,7 +80,7 @@ def _plan_one(m: MailboxHold, settings: HoldSettings, onprem_version: str) -> tu
         return HoldAction.REFUSED, "-", refuse_reason_2010()
     same_duration = (not settings.duration_given) or m.duration == settings.duration
     if m.enabled and same_duration:
-        return HoldAction.ALREADY, _state_text(m), "already on hold with these settings"
+        return HoldAction.ALREADY, _state_text(m), ALREADY_REASON
     if m.licensed is False:
         return (
             HoldAction.UNLICENSED,
@@ -176,8 +178,8 @@ def outcomes_after_apply(
     read_errors = read_errors or {}
     for item in plan.items:
         if not item.action.sends:
-            rows.append(_row(item, _UNSENT[item.action], None, item.reason if item.action is not HoldAction.ALREADY
-                             else "", None))
+            rows.append(_row(item, _UNSENT[item.action], None, "" if item.reason == ALREADY_REASON else item.reason,
+                             None))
             continue
         if what_if:
             status = OutcomeStatus.WOULD_ENABLE if item.action is HoldAction.ENABLE else OutcomeStatus.WOULD_CHANGE
@@ -223,7 +225,15 @@ def _matches(m: MailboxHold, settings: HoldSettings) -> bool:
 def outcomes_for_status(observed: Sequence[MailboxHold]) -> list[Outcome]:
     """Report rows for ``hold status``: on hold / not on hold / not found, per mailbox."""
     rows = []
+    first: dict[tuple[str, str], str] = {}  # (side, identity) -> the key that named the mailbox first
     for m in observed:
+        if m.found and (m.side or "", m.identity.lower()) in first:
+            same = first[(m.side or "", m.identity.lower())]
+            status = OutcomeStatus.ON_HOLD if m.enabled else OutcomeStatus.NOT_ON_HOLD
+            rows.append(_outcome(m.key, m.side, status, m, f"same mailbox as {same}"))
+            continue
+        if m.found:
+            first[(m.side or "", m.identity.lower())] = m.key
         if not m.found:
             status = OutcomeStatus.NOT_FOUND
         elif m.enabled:

@@ -173,14 +173,16 @@ def mailbox_hold(obj: Any, side: SideName, key: str | None = None) -> MailboxHol
     )
 
 
-def _names(obj: Any) -> set[str]:
-    names = {str(obj.get(k)).casefold() for k in MAILBOX_KEYS if obj.get(k) not in (None, "")}
-    names.update(a.casefold() for a in _addresses(obj))
-    return names
+def _names(obj: Any) -> list[str]:
+    """Every name an administrator may have typed for this object, casefolded, in a fixed order (never a set's
+    hash order: which key an object is filed under must not change from run to run)."""
+    names = [str(obj.get(k)).casefold() for k in MAILBOX_KEYS if obj.get(k) not in (None, "")]
+    names.extend(a.casefold() for a in _addresses(obj))
+    return list(dict.fromkeys(names))
 
 
 def _key_for(wanted: set[str]) -> Callable[[Any], str | None]:
-    """A key function for ``run_items``: the property of an output object that equals one of the wanted names."""
+    """A key function for ``run_items``: the first of an output object's names that was asked for."""
 
     def key(obj: Any) -> str | None:
         for name in _names(obj):
@@ -260,13 +262,22 @@ def _read_named(
     per_side: dict[str, list[ItemOutcome]] = _on_each_side(sessions, work)
     found: dict[str, MailboxHold] = {}
     problems: dict[str, str] = {}
+    by_name: dict[str, tuple[SideName, Any]] = {}  # every name of every mailbox found -> (side, object)
     for side in sessions:
         for outcome in per_side[side]:
             key = str(outcome.item)
             if outcome.output and key not in found:
                 found[key] = mailbox_hold(outcome.output[0], side, key)
+                for name in _names(outcome.output[0]):
+                    by_name.setdefault(name, (side, outcome.output[0]))
             elif not outcome.ok and not _is_not_found(outcome):
                 problems.setdefault(key, f"{side}: {outcome.message}")
+    # The same mailbox asked for twice (address and alias) comes back once per key, but both objects are filed
+    # under one key; the other key is that mailbox too.
+    for key in keys:
+        if key not in found and key not in problems and key.casefold() in by_name:
+            side, obj = by_name[key.casefold()]
+            found[key] = mailbox_hold(obj, side, key)
     missing = [k for k in keys if k not in found]
     notes = _explain_missing(sessions, missing, chunk_size=chunk_size) if missing else {}
     out = []
