@@ -23,6 +23,7 @@ __all__ = [
     "SideName",
     "UNLIMITED",
     "duration_text",
+    "is_longer",
     "parse_duration",
 ]
 
@@ -67,14 +68,26 @@ def duration_text(days: int | None) -> str:
     return UNLIMITED if days is None else str(days)
 
 
+def is_longer(held: int | None, asked: int | None) -> bool:
+    """Whether a hold of ``held`` days (None = unlimited) keeps items longer than one of ``asked`` days."""
+    if held is None:
+        return asked is not None
+    return asked is not None and held > asked
+
+
 @dataclasses.dataclass(frozen=True)
 class HoldSettings:
-    """The hold asked for: ``duration`` in days (None = unlimited), optional owner and comment."""
+    """The hold asked for: ``duration`` in days (None = unlimited), optional owner and comment.
+
+    ``allow_shorter``: a mailbox already held for longer than ``duration`` is cut down to it; without it, such a
+    mailbox keeps its longer hold (shortening a legal hold is never a side effect).
+    """
 
     duration: int | None = None
     owner: str | None = None
     comment: str | None = None
     duration_given: bool = False  # whether --duration was passed (Exchange 2010 cannot take it at all)
+    allow_shorter: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +147,7 @@ class HoldAction(enum.Enum):
     ENABLE = "enable"
     ALREADY = "already on hold"
     CHANGE = "change"
+    KEEP_LONGER = "keep longer hold"
     NOT_FOUND = "not found"
     UNLICENSED = "unlicensed"
     REFUSED = "refused"
@@ -197,6 +211,7 @@ class OutcomeStatus(enum.Enum):
     ENABLED = "enabled"
     ALREADY = "already on hold"
     CHANGED = "changed"
+    KEPT_LONGER = "kept longer hold"
     FAILED = "failed"
     UNVERIFIED = "unverified"
     NOT_FOUND = "not found"

@@ -22,6 +22,7 @@ from hybridkit.hold._model import (
     Selection,
     SideName,
     duration_text,
+    is_longer,
 )
 
 __all__ = [
@@ -81,6 +82,13 @@ def _plan_one(m: MailboxHold, settings: HoldSettings, onprem_version: str) -> tu
     same_duration = (not settings.duration_given) or m.duration == settings.duration
     if m.enabled and same_duration:
         return HoldAction.ALREADY, _state_text(m), ALREADY_REASON
+    if m.enabled and is_longer(m.duration, settings.duration) and not settings.allow_shorter:
+        return (
+            HoldAction.KEEP_LONGER,
+            _state_text(m),
+            f"kept its longer hold ({duration_text(m.duration)}); --duration {duration_text(settings.duration)} "
+            "would shorten it (give --allow-shorter to shorten it)",
+        )
     if m.licensed is False:
         return (
             HoldAction.UNLICENSED,
@@ -103,7 +111,7 @@ def plan_hold(observed: Sequence[MailboxHold], settings: HoldSettings, *, onprem
     """Decide, for each observed mailbox in order: enable, already on hold, change, not found, unlicensed, refused.
 
     Rules: a mailbox on hold whose duration matches (or when no duration was asked) is left alone; one on hold
-    with another duration is changed; an Exchange Online mailbox whose PersistedCapabilities show no hold-eligible
+    for a shorter time is changed; one on hold for longer keeps its hold unless ``allow_shorter``; an Exchange Online mailbox whose PersistedCapabilities show no hold-eligible
     licence is reported unlicensed without sending; ``--duration`` on Exchange 2010 is refused. The same mailbox
     reached through two keys is planned once (the second key is reported as the first).
     """
@@ -128,6 +136,7 @@ def plan_hold(observed: Sequence[MailboxHold], settings: HoldSettings, *, onprem
 
 _UNSENT = {
     HoldAction.ALREADY: OutcomeStatus.ALREADY,
+    HoldAction.KEEP_LONGER: OutcomeStatus.KEPT_LONGER,
     HoldAction.NOT_FOUND: OutcomeStatus.NOT_FOUND,
     HoldAction.UNLICENSED: OutcomeStatus.UNLICENSED,
     HoldAction.REFUSED: OutcomeStatus.REFUSED,
@@ -282,5 +291,6 @@ def plan_steps(plan: HoldPlan, sides: Sequence[str], per_step: int) -> list[Hold
 def request_fingerprint(kind: str, selection: Selection, settings: HoldSettings, sides: Sequence[str]) -> str:
     """What identifies "the same request" for resuming: the selection, the settings and the sides."""
     data = [kind, selection.all, sorted(m.lower() for m in selection.mailboxes), sorted(selection.recipient_types),
-            settings.duration_given, settings.duration, settings.owner, settings.comment, sorted(sides)]
+            settings.duration_given, settings.duration, settings.owner, settings.comment, sorted(sides),
+            settings.allow_shorter]
     return "req-" + hashlib.sha256(json.dumps(data, separators=(",", ":")).encode()).hexdigest()[:16]

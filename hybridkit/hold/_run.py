@@ -155,6 +155,7 @@ def run_enable(
     result.pipelines = {side: set_pipeline(settings, side).render() for side in sessions if plan.to_send(side)}
     if what_if:
         result.outcomes = outcomes_after_apply(plan, {}, None, what_if=True)
+        _warn_kept_longer(result)
         return result
     steps = plan_steps(plan, list(sessions), step_size)
     send_now = {(s.side, ident) for s in steps for ident in s.identities}
@@ -200,9 +201,22 @@ def run_enable(
     check = verify(plan, sessions, chunk_size=chunk_size, progress=progress)
     outcomes = outcomes_after_apply(plan, errors, check.read, read_errors=check.errors)
     result.outcomes = _credit_earlier(plan, outcomes, earlier, errors)
+    _warn_kept_longer(result)
     if journal is not None and result.run_id is not None:
         journal.finish_run(result.run_id, RunStatus.FAILED if result.failed else RunStatus.COMPLETED)
     return result
+
+
+def _warn_kept_longer(result: EnableResult) -> None:
+    """Say which mailboxes kept a hold longer than --duration asks (never shortened without --allow-shorter)."""
+    kept = [o.key for o in result.outcomes if o.status is OutcomeStatus.KEPT_LONGER]
+    if kept:
+        shown = ", ".join(kept[:10]) + (f" and {len(kept) - 10} more" if len(kept) > 10 else "")
+        result.warnings.append(
+            f"{len(kept)} mailbox(es) kept a longer hold than --duration "
+            f"{result.plan.settings.duration if result.plan.settings.duration is not None else 'unlimited'} asks: "
+            f"{shown} (give --allow-shorter to shorten them)"
+        )
 
 
 def _resume(

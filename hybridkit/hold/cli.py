@@ -197,6 +197,8 @@ def enable(
     duration: Annotated[Optional[str], typer.Option("--duration", help="Days to hold items, or unlimited.")] = None,
     owner: Annotated[Optional[str], typer.Option("--owner", help="LitigationHoldOwner (default: who runs it).")] = None,
     comment: Annotated[Optional[str], typer.Option("--comment", help="RetentionComment (Exchange Online).")] = None,
+    allow_shorter: Annotated[bool, typer.Option(
+        "--allow-shorter", help="Let --duration shorten holds that are longer now (otherwise they are kept).")] = False,
     what_if: Annotated[bool, typer.Option("--what-if", help="Read and plan; change nothing.")] = False,
     report: ReportOpt = None,
     onprem: OnpremOpt = None,
@@ -211,7 +213,8 @@ def enable(
         days = parse_duration(duration) if duration is not None else None
     except ValueError as exc:
         raise InputError(str(exc), column="--duration") from None
-    settings = HoldSettings(duration=days, owner=owner, comment=comment, duration_given=duration is not None)
+    settings = HoldSettings(duration=days, owner=owner, comment=comment, duration_given=duration is not None,
+                            allow_shorter=allow_shorter)
     if report is not None and report.suffix.lower() not in (".csv", ".xlsx"):
         raise InputError("the report must end in .csv or .xlsx", file=str(report))
     from hybridkit.journal import DEFAULT_JOURNAL, Journal

@@ -54,12 +54,12 @@ def test_rerun_changes_nothing(hold: Hold) -> None:
 
 def test_duration_change_and_what_if(hold: Hold) -> None:
     who = _pick(hold)
-    assert hold.run("enable", "--mailbox", who["onprem"]).exit_code == 0
+    assert hold.run("enable", "--mailbox", who["onprem"], "--duration", "30").exit_code == 0
     preview = hold.run("enable", "--mailbox", who["onprem"], "--duration", "365", "--what-if")
     assert preview.exit_code == 0
     assert hold.json(preview)["mailboxes"][0]["status"] == "would change"
     assert "Set-Mailbox -LitigationHoldEnabled:$true -LitigationHoldDuration 365" in preview.stderr
-    assert hold.rec("onprem", who["onprem"])["LitigationHoldDuration"] == "Unlimited"
+    assert hold.rec("onprem", who["onprem"])["LitigationHoldDuration"] == "30.00:00:00"
     changed = hold.run("enable", "--mailbox", who["onprem"], "--duration", "365")
     assert hold.json(changed)["mailboxes"][0]["status"] == "changed"
     assert hold.rec("onprem", who["onprem"])["LitigationHoldDuration"] == "365.00:00:00"
@@ -165,3 +165,24 @@ def test_duration_refused_on_exchange_2010(lab_factory: Any, tmp_path: Path, mon
 def test_selectors_are_exclusive(hold: Hold) -> None:
     result = hold.run("enable", "--all", "--mailbox", "a@contoso.com")
     assert result.exit_code == 2
+
+
+def test_duration_never_shortens_an_existing_hold(hold: Hold) -> None:
+    users = [r["PrimarySmtpAddress"] for r in hold.mailboxes("onprem", lambda r: r["RecipientTypeDetails"]
+                                                              == "UserMailbox")][:3]
+    assert hold.run("enable", "-m", users[0]).exit_code == 0  # unlimited
+    assert hold.run("enable", "-m", users[1], "--duration", "2555").exit_code == 0
+    sent = len(hold.set_pipelines())
+    result = hold.run("enable", *[a for u in users for a in ("-m", u)], "--duration", "1")
+    assert result.exit_code == 0, result.output
+    rows = {m["key"]: m for m in hold.json(result)["mailboxes"]}
+    assert [rows[u]["status"] for u in users] == ["kept longer hold", "kept longer hold", "enabled"]
+    assert "unlimited" in rows[users[0]]["message"] and "2555" in rows[users[1]]["message"]
+    assert hold.rec("onprem", users[0])["LitigationHoldDuration"] == "Unlimited"
+    assert hold.rec("onprem", users[1])["LitigationHoldDuration"] == "2555.00:00:00"
+    assert "2 mailbox(es) kept a longer hold" in " ".join(result.stderr.split())
+    assert len(hold.set_pipelines()) == sent + 1
+    shorter = hold.run("enable", *[a for u in users for a in ("-m", u)], "--duration", "1", "--allow-shorter")
+    assert shorter.exit_code == 0, shorter.output
+    assert hold.rec("onprem", users[0])["LitigationHoldDuration"] == "1.00:00:00"
+    assert hold.rec("onprem", users[1])["LitigationHoldDuration"] == "1.00:00:00"

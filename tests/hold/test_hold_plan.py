@@ -60,6 +60,30 @@ def test_plan_keeps_order_and_sends_each_mailbox_once() -> None:
     assert plan.items[2].reason == "same mailbox as b@x"
 
 
+@pytest.mark.parametrize(
+    ("held", "asked", "allow", "action"),
+    [
+        (None, 1, False, HoldAction.KEEP_LONGER),  # unlimited is never cut to a day without asking
+        (2555, 1, False, HoldAction.KEEP_LONGER),
+        (2555, 2554, False, HoldAction.KEEP_LONGER),
+        (None, 1, True, HoldAction.CHANGE),
+        (2555, 1, True, HoldAction.CHANGE),
+        (30, 2555, False, HoldAction.CHANGE),  # lengthening needs no flag
+        (30, None, False, HoldAction.CHANGE),
+        (2555, 2555, False, HoldAction.ALREADY),
+    ],
+)
+def test_a_hold_is_never_shortened_unless_asked(held: int | None, asked: int | None, allow: bool,
+                                                action: HoldAction) -> None:
+    settings = HoldSettings(asked, duration_given=True, allow_shorter=allow)
+    plan = plan_hold([mbx("a@x", enabled=True, duration=held)], settings)
+    assert [i.action for i in plan.items] == [action]
+    if action is HoldAction.KEEP_LONGER:
+        rows = outcomes_after_apply(plan, {}, {})
+        assert rows[0].status is OutcomeStatus.KEPT_LONGER and "--allow-shorter" in rows[0].message
+        assert not plan.has_changes
+
+
 def test_fingerprint_moves_with_state() -> None:
     one = plan_hold([mbx("a@x")], HoldSettings()).fingerprint
     assert one == plan_hold([mbx("a@x")], HoldSettings()).fingerprint
