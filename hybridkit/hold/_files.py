@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from hybridkit._csvreport import write_csv_report
 from hybridkit.errors import InputError
 from hybridkit.hold._model import Outcome
 
@@ -139,7 +140,8 @@ def _as_cells(row: Outcome) -> list[str]:
 
 
 def write_report(path: Path, rows: Sequence[Outcome]) -> None:
-    """Write every row to ``path``: XLSX when it ends in .xlsx, CSV (UTF-8 with BOM, for Excel) otherwise."""
+    """Write every row to ``path``: XLSX when it ends in .xlsx, CSV otherwise (``hybridkit._csvreport``: UTF-8
+    with BOM for Excel, formula-shaped cells kept as text)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".xlsx":
         from hybridkit._xlsx import text_workbook
@@ -158,8 +160,4 @@ def write_report(path: Path, rows: Sequence[Outcome]) -> None:
         return
     if path.suffix.lower() != ".csv":
         raise InputError("the report must end in .csv or .xlsx", file=str(path))
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(REPORT_COLUMNS)
-        for row in rows:
-            writer.writerow(_as_cells(row))
+    write_csv_report(path, REPORT_COLUMNS, (_as_cells(row) for row in rows))

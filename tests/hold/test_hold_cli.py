@@ -186,3 +186,15 @@ def test_duration_never_shortens_an_existing_hold(hold: Hold) -> None:
     assert shorter.exit_code == 0, shorter.output
     assert hold.rec("onprem", users[0])["LitigationHoldDuration"] == "1.00:00:00"
     assert hold.rec("onprem", users[1])["LitigationHoldDuration"] == "1.00:00:00"
+
+
+def test_csv_report_keeps_formulas_from_inputs_as_text(hold: Hold) -> None:
+    listing = hold.tmp / "custodians.csv"
+    listing.write_text('Mailbox\n"=HYPERLINK(""http://evil.example"",""x"")"\n"+cmd|\' /C calc\'!A0"\n@SUM(1+1)\n',
+                       encoding="utf-8")
+    report = hold.tmp / "status.csv"
+    result = hold.run("status", "--from-file", str(listing), "--report", str(report))
+    assert result.exit_code == 0, result.output
+    with report.open(encoding="utf-8-sig", newline="") as fh:
+        cells = [r["Mailbox"] for r in csv.DictReader(fh)]
+    assert cells == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "'+cmd|' /C calc'!A0", "'@SUM(1+1)"]

