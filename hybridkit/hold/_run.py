@@ -203,7 +203,8 @@ def run_enable(
     result.outcomes = _credit_earlier(plan, outcomes, earlier, errors)
     _warn_kept_longer(result)
     if journal is not None and result.run_id is not None:
-        journal.finish_run(result.run_id, RunStatus.FAILED if result.failed else RunStatus.COMPLETED)
+        # Recorded as the command ends: any mailbox left off hold (or not proven on hold) makes it exit 1.
+        journal.finish_run(result.run_id, RunStatus.FAILED if result.not_held else RunStatus.COMPLETED)
     return result
 
 

@@ -198,3 +198,16 @@ def test_csv_report_keeps_formulas_from_inputs_as_text(hold: Hold) -> None:
     with report.open(encoding="utf-8-sig", newline="") as fh:
         cells = [r["Mailbox"] for r in csv.DictReader(fh)]
     assert cells == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "'+cmd|' /C calc'!A0", "'@SUM(1+1)"]
+
+
+def test_a_run_that_exits_1_is_not_journaled_completed(hold: Hold) -> None:
+    from hybridkit.journal import Journal, RunStatus
+
+    who = _pick(hold)
+    ok = hold.run("enable", "-m", who["onprem"])
+    assert ok.exit_code == 0
+    partial = hold.run("enable", "-m", who["cloud"], "-m", who["unlicensed"])
+    assert partial.exit_code == 1, partial.output
+    with Journal(hold.tmp / ".hybridkit" / "journal.sqlite") as journal:
+        runs = journal.list_runs(kind="hold")
+    assert [r.status for r in runs] == [RunStatus.FAILED, RunStatus.COMPLETED]
