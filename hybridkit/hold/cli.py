@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hybridkit._context import AppContext
+from hybridkit._csvreport import check_report_path
 from hybridkit.cli_support import app_context
 from hybridkit.errors import ConfigError, InputError
 from hybridkit.hold._files import read_mailbox_file, write_report
@@ -187,6 +188,28 @@ def _render(app_ctx: AppContext, rows: list[Outcome], title: str, extra: dict[st
         app_ctx.console.print(f"  ... and {len(problems) - 20} more (see --report)")
 
 
+def _check_report(report: Path | None) -> None:
+    """A report that cannot be written is refused before Exchange is read or changed (exit 2)."""
+    if report is None:
+        return
+    if report.suffix.lower() not in (".csv", ".xlsx"):
+        raise InputError("the report must end in .csv or .xlsx", file=str(report))
+    check_report_path(report)
+
+
+def _save_report(app_ctx: AppContext, report: Path | None, rows: list[Outcome]) -> bool:
+    """Write the report; a failure after the change (disk full...) is one line, and the summary still follows."""
+    if report is None:
+        return True
+    try:
+        write_report(report, rows)
+    except OSError as exc:
+        app_ctx.err_console.print(f"error: cannot write the report {report}: {exc.strerror or exc}", highlight=False,
+                                  markup=False, soft_wrap=True)
+        return False
+    return True
+
+
 @app.command("enable")
 def enable(
     ctx: typer.Context,
@@ -215,8 +238,7 @@ def enable(
         raise InputError(str(exc), column="--duration") from None
     settings = HoldSettings(duration=days, owner=owner, comment=comment, duration_given=duration is not None,
                             allow_shorter=allow_shorter)
-    if report is not None and report.suffix.lower() not in (".csv", ".xlsx"):
-        raise InputError("the report must end in .csv or .xlsx", file=str(report))
+    _check_report(report)
     from hybridkit.journal import DEFAULT_JOURNAL, Journal
 
     with open_sides(app_ctx, onprem, online) as (sessions, version), _progress(app_ctx.err_console) as progress:
@@ -239,8 +261,7 @@ def enable(
         for side, line in result.pipelines.items():
             err.print(f"what if ({side}): <{len(result.plan.to_send(side))} identities> | {line}", highlight=False,
                       markup=False, soft_wrap=True)
-    if report is not None:
-        write_report(report, result.outcomes)
+    saved = _save_report(app_ctx, report, result.outcomes)
     title = "Litigation hold (what if)" if what_if else "Litigation hold"
     _render(app_ctx, result.outcomes, title, {"run_id": result.run_id, "what_if": what_if,
                                                "report": str(report) if report else None})
@@ -255,6 +276,8 @@ def enable(
         if unverified:
             err.print(f"[bold red]{unverified} mailbox(es) could not be verified:[/] the hold was sent but the read "
                       "back failed (run hybridkit hold status on them)", highlight=False)
+        raise typer.Exit(1)
+    if not saved:
         raise typer.Exit(1)
 
 
@@ -273,10 +296,10 @@ def status(
     """Show the litigation hold state of mailboxes (read-only)."""
     app_ctx = app_context(ctx)
     selection = _selection(all_, mailbox, from_file, recipient_type)
-    if report is not None and report.suffix.lower() not in (".csv", ".xlsx"):
-        raise InputError("the report must end in .csv or .xlsx", file=str(report))
+    _check_report(report)
     with open_sides(app_ctx, onprem, online) as (sessions, _version), _progress(app_ctx.err_console) as progress:
         rows = run_status(sessions, selection, chunk_size=chunk_size, progress=progress)
-    if report is not None:
-        write_report(report, rows)
+    saved = _save_report(app_ctx, report, rows)
     _render(app_ctx, rows, "Litigation hold status", {"report": str(report) if report else None})
+    if not saved:
+        raise typer.Exit(1)

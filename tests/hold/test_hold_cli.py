@@ -211,3 +211,38 @@ def test_a_run_that_exits_1_is_not_journaled_completed(hold: Hold) -> None:
     with Journal(hold.tmp / ".hybridkit" / "journal.sqlite") as journal:
         runs = journal.list_runs(kind="hold")
     assert [r.status for r in runs] == [RunStatus.FAILED, RunStatus.COMPLETED]
+
+
+@pytest.mark.parametrize("where", ["afile/r.csv", "/proc/r.csv", "folder"])
+def test_unwritable_report_is_refused_before_anything_changes(hold: Hold, where: str) -> None:
+    (hold.tmp / "afile").write_text("x", encoding="utf-8")
+    (hold.tmp / "folder.csv").mkdir()
+    target = str(hold.tmp / "folder.csv") if where == "folder" else (
+        where if where.startswith("/") else str(hold.tmp / where))
+    who = _pick(hold)
+    for command in ("enable", "status"):
+        result = hold.run(command, "-m", who["onprem"], "--report", target, output="table")
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception,
+                                                                                           SystemExit)
+        lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and "cannot write the report" in lines[0], result.stderr
+        assert result.stdout.strip() == ""
+    assert hold.set_pipelines() == []
+    assert not hold.rec("onprem", who["onprem"]).get("LitigationHoldEnabled")
+
+
+def test_report_failing_after_the_change_still_shows_the_summary(hold: Hold, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from hybridkit.hold import cli as hold_cli
+
+    def full(path: Any, rows: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(hold_cli, "write_report", full)
+    who = _pick(hold)
+    result = hold.run("enable", "-m", who["onprem"], "--report", str(hold.tmp / "r.csv"), output="table")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "cannot write the report" in result.stderr and "No space left on device" in result.stderr
+    assert "enabled" in result.stdout
