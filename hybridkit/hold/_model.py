@@ -16,6 +16,7 @@ __all__ = [
     "HoldPlan",
     "HoldSettings",
     "HoldStep",
+    "MAX_DURATION_DAYS",
     "MailboxHold",
     "Outcome",
     "OutcomeStatus",
@@ -31,6 +32,10 @@ SideName = str  # "onprem" or "online"
 
 UNLIMITED = "unlimited"
 
+# LitigationHoldDuration is an Unlimited<EnhancedTimeSpan>: a number of days that Exchange keeps as a .NET TimeSpan
+# (EWS documents hold periods as "Unlimited" or any TimeSpan value), and TimeSpan.MaxValue is 10675199.02:48:05.
+MAX_DURATION_DAYS = 10_675_199
+
 # Exchange Online capabilities that allow litigation hold (michev.info 6594): Exchange Online Plan 2
 # (BPOS_S_Enterprise, part of E3/E5), or Plan 1 with the Exchange Online Archiving add-on.
 ELIGIBLE_CAPABILITIES: frozenset[str] = frozenset({"BPOS_S_Enterprise", "BPOS_S_ArchiveAddOn", "BPOS_S_Archive"})
@@ -40,7 +45,7 @@ def parse_duration(text: str | int | None) -> int | None:
     """``"unlimited"``/None -> None (Exchange's default); a positive integer of days otherwise.
 
     Raises:
-        ValueError: not an integer >= 1 and not ``unlimited``.
+        ValueError: not an integer from 1 to ``MAX_DURATION_DAYS`` and not ``unlimited``.
     """
     if text is None:
         return None
@@ -60,6 +65,11 @@ def parse_duration(text: str | int | None) -> int | None:
         days = int(raw)
     if days < 1:
         raise ValueError(f"a hold duration must be at least 1 day: {text!r}")
+    if days > MAX_DURATION_DAYS:
+        raise ValueError(
+            f"at most {MAX_DURATION_DAYS} days (Exchange keeps LitigationHoldDuration as a TimeSpan, which ends "
+            f"there); give unlimited for a hold without end: {text!r}"
+        )
     return days
 
 

@@ -55,13 +55,15 @@ JournalOpt = Annotated[
 
 
 def _selection(all_: bool, mailboxes: list[str] | None, from_file: Path | None, types: list[str] | None) -> Selection:
-    given = [bool(all_), bool(mailboxes), from_file is not None, bool(types)]
+    given = [bool(all_), mailboxes is not None and len(mailboxes) > 0, from_file is not None, bool(types)]
     if sum(given) != 1:
         raise InputError("choose exactly one of --all, --mailbox, --from-file, --recipient-type")
     if from_file is not None:
         return Selection(mailboxes=tuple(read_mailbox_file(from_file)))
     if mailboxes:
-        return Selection(mailboxes=tuple(dict.fromkeys(m.strip() for m in mailboxes if m.strip())))
+        if any(not m.strip() for m in mailboxes):
+            raise InputError("--mailbox: an empty address; give each mailbox's address (or use --from-file)")
+        return Selection(mailboxes=tuple(dict.fromkeys(m.strip() for m in mailboxes)))
     if types:
         return Selection(recipient_types=tuple(types))
     return Selection(all=True)
@@ -235,7 +237,7 @@ def enable(
     try:
         days = parse_duration(duration) if duration is not None else None
     except ValueError as exc:
-        raise InputError(str(exc), column="--duration") from None
+        raise InputError(f"--duration: {exc}") from None
     settings = HoldSettings(duration=days, owner=owner, comment=comment, duration_given=duration is not None,
                             allow_shorter=allow_shorter)
     _check_report(report)

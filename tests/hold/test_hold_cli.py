@@ -246,3 +246,22 @@ def test_report_failing_after_the_change_still_shows_the_summary(hold: Hold, mon
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "cannot write the report" in result.stderr and "No space left on device" in result.stderr
     assert "enabled" in result.stdout
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["-m", ""], "--mailbox: an empty address"),
+    (["-m", "a@contoso.com", "-m", "  "], "--mailbox: an empty address"),
+    (["-m", "a@contoso.com", "--duration", "10675200"], "--duration: at most 10675199 days"),
+    (["-m", "a@contoso.com", "--duration", "99999999999999999999"], "--duration: at most 10675199 days"),
+    (["-m", "a@contoso.com", "--duration", "0"], "--duration: a hold duration must be at least 1 day"),
+])
+def test_bad_input_is_one_line_exit_2(hold: Hold, args: list[str], words: str) -> None:
+    for command in ("enable", "status"):
+        if command == "status" and "--duration" in args:
+            continue
+        result = hold.run(command, *args, output="table")
+        assert result.exit_code == 2, (command, result.output)
+        lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and words in lines[0], result.stderr
+        assert "column" not in lines[0]
+    assert hold.pipelines() == []  # refused before Exchange was asked anything

@@ -172,3 +172,11 @@ def test_engine_binds_set_mailbox_identity_by_property_name_only() -> None:
     rec = next(r for r in piped.engine.org.onprem.recipients.values()  # type: ignore[attr-defined]
                if r.get("PrimarySmtpAddress") == who)
     assert rec["LitigationHoldEnabled"] is True and rec["LitigationHoldOwner"] == "labadmin"
+
+
+def test_duration_beyond_a_timespan_is_refused() -> None:
+    org = make_org()
+    assert not run(org, "onprem", Identity="ann", LitigationHoldEnabled=True, LitigationHoldDuration=10675199).errors
+    sink = run(org, "onprem", Identity="ann", LitigationHoldDuration=10675200)
+    assert sink.errors and "LitigationHoldDuration" in sink.errors[0].message
+    assert rec(org, "onprem", "ann")["LitigationHoldDuration"] == "10675199.00:00:00"

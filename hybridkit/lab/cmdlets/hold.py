@@ -9,8 +9,8 @@ pipeline by property name only, so plain strings piped in never reach it). What 
 * ``-LitigationHoldEnabled $true`` stamps ``LitigationHoldDate`` with the server's time (a given
   ``-LitigationHoldDate`` is stored as an informational value) and fills ``LitigationHoldOwner`` with the
   account running the command when no owner is given.
-* ``-LitigationHoldDuration``: a number of days or ``unlimited`` (the default), shown by Get-Mailbox as
-  ``Unlimited`` or a TimeSpan (``365.00:00:00``).
+* ``-LitigationHoldDuration``: a number of days (1 to 10675199, the days of TimeSpan.MaxValue) or ``unlimited``
+  (the default), shown by Get-Mailbox as ``Unlimited`` or a TimeSpan (``365.00:00:00``).
 * ``-RetentionComment``: in Exchange Online it goes with litigation hold; on-premises it is refused unless
   RetentionHoldEnabled is (or becomes) ``$true``.
 * Exchange Online licensing: a mailbox whose PersistedCapabilities hold neither Exchange Online Plan 2
@@ -65,6 +65,8 @@ PUBLIC_FOLDER_MESSAGE = (
     "Placing public folder mailboxes on Litigation Hold isn't supported. To place public folder mailboxes on hold, "
     "create an In-Place Hold using the New-MailboxSearch cmdlet with the InPlaceHoldEnabled parameter."
 )
+# An Unlimited<EnhancedTimeSpan> in days: TimeSpan.MaxValue is 10675199.02:48:05 (EWS: hold periods are TimeSpans).
+MAX_DURATION_DAYS = 10_675_199
 _NOT_STORED = {"Identity", "Confirm", "WhatIf", "Force", "DomainController", "PublicFolder", "Arbitration",
                "GroupMailbox", "IgnoreDefaultScope", "Archive", "RemoteArchive", "AuditLog", "AuxAuditLog",
                "Debug", "ErrorAction", "ErrorVariable", "InformationAction", "InformationVariable", "OutBuffer",
@@ -127,7 +129,7 @@ def _hold_rules(ctx: CmdletContext, rec: dict[str, Any], target: str) -> LabErro
     if "LitigationHoldDuration" in params:
         value = params["LitigationHoldDuration"]
         if not (isinstance(value, str) and value.lower() == "unlimited") and not (
-            isinstance(value, int) and not isinstance(value, bool) and value >= 1
+            isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_DURATION_DAYS
         ):
             return _error(
                 ctx,
