@@ -24,9 +24,9 @@ from typing import Any, Protocol
 
 from hybridkit.hold._model import HoldPlan, HoldSettings, HoldStep, MailboxHold, SideName, UNLIMITED
 from hybridkit.hold._read import mailbox_hold, read_back
-from hybridkit.ps import Command, ItemOutcome, Pipeline, PSSession
+from hybridkit.ps import Command, ItemOutcome, Pipeline, PSSession, quote
 
-__all__ = ["ApplyResult", "StepJournal", "Verification", "apply_steps", "set_pipeline", "verify"]
+__all__ = ["ApplyResult", "StepJournal", "Verification", "apply_steps", "set_pipeline", "verify", "what_if_lines"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -67,6 +67,16 @@ def set_pipeline(settings: HoldSettings, side: SideName) -> Pipeline:
     if settings.comment and side == "online":
         params["RetentionComment"] = settings.comment
     return Pipeline.of(Command.of("Get-Mailbox"), Command.of("Set-Mailbox", params))
+
+
+def what_if_lines(plan: HoldPlan, side: SideName, chunk_size: int) -> list[str]:
+    """The exact pipelines ``side`` would get, one per chunk, with the identities as PowerShell string literals:
+    ``'a','b' | Get-Mailbox | Set-Mailbox ...`` (runnable when pasted into an Exchange session)."""
+    identities = list(dict.fromkeys(i.identity for i in plan.to_send(side)))
+    line = set_pipeline(plan.settings, side).render()
+    size = max(1, chunk_size)
+    return [",".join(quote(i) for i in identities[at : at + size]) + " | " + line
+            for at in range(0, len(identities), size)]
 
 
 def _errors_of(outcomes: Sequence[ItemOutcome]) -> dict[str, str]:

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from collections.abc import Callable, Sequence
 
-from hybridkit.hold._apply import ApplyResult, apply_steps, set_pipeline, verify
+from hybridkit.hold._apply import ApplyResult, apply_steps, set_pipeline, verify, what_if_lines
 from hybridkit.hold._model import (
     HoldAction,
     HoldPlan,
@@ -47,7 +47,7 @@ class EnableResult:
     steps_total: int = 0
     steps_skipped: int = 0
     apply: ApplyResult | None = None
-    pipelines: dict[SideName, str] = dataclasses.field(default_factory=dict)
+    commands: list[tuple[SideName, str]] = dataclasses.field(default_factory=list)  # (side, line) under what-if
     warnings: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -152,8 +152,8 @@ def run_enable(
     observed: list[MailboxHold] = read_selection(sessions, selection, chunk_size=chunk_size, progress=progress)
     plan = plan_hold(observed, settings, onprem_version=onprem_version)
     result = EnableResult(plan=plan, outcomes=[])
-    result.pipelines = {side: set_pipeline(settings, side).render() for side in sessions if plan.to_send(side)}
     if what_if:
+        result.commands = [(side, line) for side in sessions for line in what_if_lines(plan, side, chunk_size)]
         result.outcomes = outcomes_after_apply(plan, {}, None, what_if=True)
         _warn_kept_longer(result)
         return result

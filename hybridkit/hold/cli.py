@@ -260,9 +260,11 @@ def enable(
     if result.resumed:
         err.print(f"Resumed run {result.run_id}: {result.steps_skipped} of {result.steps_total} step(s) were done.")
     if what_if:
-        for side, line in result.pipelines.items():
-            err.print(f"what if ({side}): <{len(result.plan.to_send(side))} identities> | {line}", highlight=False,
-                      markup=False, soft_wrap=True)
+        for side in dict.fromkeys(side for side, _ in result.commands):
+            where = "on-premises Exchange" if side == "onprem" else "Exchange Online"
+            err.print(f"# what if: {where} would run", highlight=False, markup=False)
+            for line in (ln for s, ln in result.commands if s == side):
+                err.print(line, highlight=False, markup=False, soft_wrap=True)
     saved = _save_report(app_ctx, report, result.outcomes)
     title = "Litigation hold (what if)" if what_if else "Litigation hold"
     _render(app_ctx, result.outcomes, title, {"run_id": result.run_id, "what_if": what_if,

@@ -265,3 +265,19 @@ def test_bad_input_is_one_line_exit_2(hold: Hold, args: list[str], words: str) -
         assert len(lines) == 1 and words in lines[0], result.stderr
         assert "column" not in lines[0]
     assert hold.pipelines() == []  # refused before Exchange was asked anything
+
+
+def test_what_if_prints_runnable_pipelines_with_the_identities(hold: Hold) -> None:
+    users = [r for r in hold.mailboxes("onprem", lambda r: r["RecipientTypeDetails"] == "UserMailbox")]
+    obrien = next(r for r in users if "'" in r["Identity"])
+    chosen = [obrien] + [r for r in users if r is not obrien][:2]
+    result = hold.run("enable", *[a for r in chosen for a in ("-m", r["PrimarySmtpAddress"])], "--duration", "30",
+                      "--chunk-size", "2", "--what-if", output="table")
+    assert result.exit_code == 0, result.output
+    lines = [ln for ln in result.stderr.splitlines() if "| Get-Mailbox | Set-Mailbox" in ln]
+    assert len(lines) == 2 and "<" not in "".join(lines)
+    quoted = ["'" + r["Identity"].replace("'", "''") + "'" for r in chosen]
+    assert lines[0].endswith(f"{quoted[0]},{quoted[1]} | Get-Mailbox | Set-Mailbox -LitigationHoldEnabled:$true "
+                             "-LitigationHoldDuration 30")
+    assert f"{quoted[2]} | Get-Mailbox" in lines[1]
+    assert hold.set_pipelines() == []
