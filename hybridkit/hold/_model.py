@@ -167,6 +167,11 @@ class HoldAction(enum.Enum):
         """Whether the plan sends Set-Mailbox for this mailbox."""
         return self in (HoldAction.ENABLE, HoldAction.CHANGE)
 
+    @property
+    def token(self) -> str:
+        """The README's JSON ``action``: ``enable``, ``update`` (a duration changed) or ``none``."""
+        return {HoldAction.ENABLE: "enable", HoldAction.CHANGE: "update"}.get(self, "none")
+
 
 @dataclasses.dataclass(frozen=True)
 class HoldItem:
@@ -232,6 +237,20 @@ class OutcomeStatus(enum.Enum):
     ON_HOLD = "on hold"
     NOT_ON_HOLD = "not on hold"
 
+    @property
+    def token(self) -> str | None:
+        """The README's JSON ``outcome`` (None under --what-if for a mailbox that would be sent)."""
+        return _OUTCOME_TOKENS.get(self, self.value.replace(" ", "-"))
+
+
+_OUTCOME_TOKENS: dict[OutcomeStatus, str | None] = {
+    OutcomeStatus.ALREADY: "unchanged",
+    OutcomeStatus.CHANGED: "updated",
+    OutcomeStatus.KEPT_LONGER: "kept-longer",
+    OutcomeStatus.WOULD_ENABLE: None,
+    OutcomeStatus.WOULD_CHANGE: None,
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
@@ -248,3 +267,4 @@ class Outcome:
     message: str = ""
     verified: bool | None = None
     date: dt.datetime | None = None
+    action: HoldAction | None = None  # what the plan did with it (None for hold status)

@@ -6,6 +6,7 @@ No I/O here: the apply layer reads Exchange, calls ``plan_hold``, sends what the
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -144,7 +145,8 @@ _UNSENT = {
 
 
 def _row(item: HoldItem, status: OutcomeStatus, m: MailboxHold | None, message: str, verified: bool | None) -> Outcome:
-    return _outcome(item.key, item.side, status, m or item.mailbox, message, verified)
+    row = _outcome(item.key, item.side, status, m or item.mailbox, message, verified)
+    return dataclasses.replace(row, action=item.action)
 
 
 def _outcome(key: str, side: SideName | None, status: OutcomeStatus, shown: MailboxHold, message: str,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,14 +20,14 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from hybridkit._context import AppContext
 from hybridkit._csvreport import check_report_path
-from hybridkit.cli_support import app_context
+from hybridkit.cli_support import app_context, emit_json
 from hybridkit.errors import ConfigError, InputError
 from hybridkit.hold._files import read_mailbox_file, write_report
 from hybridkit.hold._model import HoldSettings, Outcome, OutcomeStatus, Selection, parse_duration
+from hybridkit.hold._render import json_document, render_tables
 from hybridkit.hold._run import EnableResult, run_enable, run_status
 from hybridkit.ps import PSSession
 
@@ -153,43 +152,6 @@ def _progress(console: Console) -> Iterator[Any]:
         yield report
 
 
-_STYLE = {
-    OutcomeStatus.FAILED: "red", OutcomeStatus.UNVERIFIED: "red", OutcomeStatus.UNLICENSED: "yellow", OutcomeStatus.NOT_FOUND: "yellow",
-    OutcomeStatus.REFUSED: "yellow", OutcomeStatus.ENABLED: "green", OutcomeStatus.CHANGED: "green",
-}
-
-
-def _render(app_ctx: AppContext, rows: list[Outcome], title: str, extra: dict[str, Any]) -> None:
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.status.value] = counts.get(row.status.value, 0) + 1
-    if app_ctx.json:
-        payload = {
-            **extra,
-            "counts": counts,
-            "mailboxes": [
-                {**dataclasses.asdict(r), "status": r.status.value} for r in rows
-            ],
-        }
-        app_ctx.console.print_json(json.dumps(payload, default=str))
-        return
-    table = Table(title=title)
-    table.add_column("Status")
-    table.add_column("Mailboxes", justify="right")
-    for status, count in sorted(counts.items(), key=lambda kv: -kv[1]):
-        style = next((v for k, v in _STYLE.items() if k.value == status), "")
-        table.add_row(f"[{style}]{status}[/]" if style else status, str(count))
-    app_ctx.console.print(table)
-    problems = [r for r in rows if r.status in (OutcomeStatus.FAILED, OutcomeStatus.UNVERIFIED,
-                                                 OutcomeStatus.UNLICENSED, OutcomeStatus.NOT_FOUND,
-                                                 OutcomeStatus.REFUSED)]
-    for row in problems[:20]:
-        app_ctx.console.print(f"  {row.status.value}: {row.key} ({row.side or '-'}) {row.message}", highlight=False,
-                              markup=False, soft_wrap=True)
-    if len(problems) > 20:
-        app_ctx.console.print(f"  ... and {len(problems) - 20} more (see --report)")
-
-
 def _check_report(report: Path | None) -> None:
     """A report that cannot be written is refused before Exchange is read or changed (exit 2)."""
     if report is None:
@@ -266,9 +228,14 @@ def enable(
             for line in (ln for s, ln in result.commands if s == side):
                 err.print(line, highlight=False, markup=False, soft_wrap=True)
     saved = _save_report(app_ctx, report, result.outcomes)
-    title = "Litigation hold (what if)" if what_if else "Litigation hold"
-    _render(app_ctx, result.outcomes, title, {"run_id": result.run_id, "what_if": what_if,
-                                               "report": str(report) if report else None})
+    if app_ctx.json:
+        emit_json(app_ctx, json_document(
+            result.outcomes, warnings=result.warnings, commands=[line for _, line in result.commands],
+            enable={"what_if": what_if, "run_id": result.run_id, "resumed": result.resumed},
+            report=str(report) if report else None))
+    else:
+        render_tables(app_ctx.console, result.outcomes,
+                      "Litigation hold (what if)" if what_if else "Litigation hold")
     if result.not_held:
         off = {k: v for k, v in result.not_held.items() if k != OutcomeStatus.UNVERIFIED.value}
         unverified = result.not_held.get(OutcomeStatus.UNVERIFIED.value, 0)
@@ -304,6 +271,9 @@ def status(
     with open_sides(app_ctx, onprem, online) as (sessions, _version), _progress(app_ctx.err_console) as progress:
         rows = run_status(sessions, selection, chunk_size=chunk_size, progress=progress)
     saved = _save_report(app_ctx, report, rows)
-    _render(app_ctx, rows, "Litigation hold status", {"report": str(report) if report else None})
+    if app_ctx.json:
+        emit_json(app_ctx, json_document(rows, report=str(report) if report else None))
+    else:
+        render_tables(app_ctx.console, rows, "Litigation hold status")
     if not saved:
         raise typer.Exit(1)

@@ -52,9 +52,9 @@ def demo_step(ctx: DemoContext) -> dict[str, Any]:
         console.print(f"Litigation hold: {len(first.outcomes)} mailboxes, {requests} WSMan requests.",
                       highlight=False)
         table = Table()
-        table.add_column("Status")
-        table.add_column("On-prem", justify="right")
-        table.add_column("Exchange Online", justify="right")
+        table.add_column("Status", overflow="fold")
+        table.add_column("On-prem", justify="right", overflow="fold")
+        table.add_column("Exchange Online", justify="right", overflow="fold")
         for status in sorted(counts, key=lambda s: -counts[s]):
             per = {side: sum(1 for r in first.outcomes if r.status.value == status and r.side == side)
                    for side in ("onprem", "online")}

@@ -23,9 +23,9 @@ def test_enable_both_sides_reports_every_mailbox(hold: Hold) -> None:
     # Two selected mailboxes end up off hold (one unlicensed, one missing): the run reports all, then exits 1.
     assert result.exit_code == 1, result.output
     assert "2 selected mailbox(es) are not on hold: 1 not found, 1 unlicensed" in " ".join(result.stderr.split())
-    statuses = {m["key"]: m["status"] for m in hold.json(result)["mailboxes"]}
+    statuses = {m["mailbox"]: m["outcome"] for m in hold.json(result)["items"]}
     assert statuses == {who["onprem"]: "enabled", who["cloud"]: "enabled", who["unlicensed"]: "unlicensed",
-                        who["missing"]: "not found"}
+                        who["missing"]: "not-found"}
     for side, key in (("onprem", "onprem"), ("online", "cloud")):
         rec = hold.rec(side, who[key])
         assert rec["LitigationHoldEnabled"] is True and rec["LitigationHoldOwner"] == "Legal case 7"
@@ -48,7 +48,7 @@ def test_rerun_changes_nothing(hold: Hold) -> None:
     sent = len(hold.set_pipelines())
     again = hold.run(*args)
     assert again.exit_code == 0
-    assert {m["status"] for m in hold.json(again)["mailboxes"]} == {"already on hold"}
+    assert {m["outcome"] for m in hold.json(again)["items"]} == {"unchanged"}
     assert len(hold.set_pipelines()) == sent
 
 
@@ -57,11 +57,11 @@ def test_duration_change_and_what_if(hold: Hold) -> None:
     assert hold.run("enable", "--mailbox", who["onprem"], "--duration", "30").exit_code == 0
     preview = hold.run("enable", "--mailbox", who["onprem"], "--duration", "365", "--what-if")
     assert preview.exit_code == 0
-    assert hold.json(preview)["mailboxes"][0]["status"] == "would change"
+    assert hold.json(preview)["items"][0]["action"] == "update"
     assert "Set-Mailbox -LitigationHoldEnabled:$true -LitigationHoldDuration 365" in preview.stderr
     assert hold.rec("onprem", who["onprem"])["LitigationHoldDuration"] == "30.00:00:00"
     changed = hold.run("enable", "--mailbox", who["onprem"], "--duration", "365")
-    assert hold.json(changed)["mailboxes"][0]["status"] == "changed"
+    assert hold.json(changed)["items"][0]["outcome"] == "updated"
     assert hold.rec("onprem", who["onprem"])["LitigationHoldDuration"] == "365.00:00:00"
 
 
@@ -82,11 +82,11 @@ def test_verification_catches_a_hold_that_did_not_stick(hold: Hold, monkeypatch:
     else:  # whole recipient type: verified with one filtered query per side instead of reading every mailbox
         result = hold.run("enable", "--recipient-type", "UserMailbox")
     assert result.exit_code == 1
-    rows = {m["key"]: m for m in hold.json(result)["mailboxes"]}
-    assert rows[who["onprem"]]["status"] == "failed"
-    assert "verification read back LitigationHoldEnabled=False" in rows[who["onprem"]]["message"]
-    assert rows[who["cloud"]]["status"] == "enabled"
-    assert [m["key"] for m in rows.values() if m["status"] == "failed"] == [who["onprem"]]
+    rows = {m["mailbox"]: m for m in hold.json(result)["items"]}
+    assert rows[who["onprem"]]["outcome"] == "failed"
+    assert "verification read back LitigationHoldEnabled=False" in rows[who["onprem"]]["detail"]
+    assert rows[who["cloud"]]["outcome"] == "enabled"
+    assert [m["mailbox"] for m in rows.values() if m["outcome"] == "failed"] == [who["onprem"]]
 
 
 def test_interrupted_run_resumes_without_resending(hold: Hold, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,19 +112,19 @@ def test_interrupted_run_resumes_without_resending(hold: Hold, monkeypatch: pyte
     assert "Resumed run" in second.stderr
     body = hold.json(second)
     # Only cloud shared mailboxes without a hold licence may stay off hold, and then (only then) the exit is 1.
-    off_hold = [m for m in body["mailboxes"] if m["status"] in ("failed", "not found", "unlicensed", "refused")]
-    assert all(m["status"] == "unlicensed" for m in off_hold), off_hold
+    off_hold = [m for m in body["items"] if m["outcome"] in ("failed", "not-found", "unlicensed", "refused")]
+    assert all(m["outcome"] == "unlicensed" for m in off_hold), off_hold
     assert second.exit_code == (1 if off_hold else 0), second.output
     shared_online = {r["PrimarySmtpAddress"] for r in hold.mailboxes("online", lambda r: r["RecipientTypeDetails"]
                                                                      == "SharedMailbox")}
-    statuses = {m["key"]: m["status"] for m in body["mailboxes"] if m["key"] not in shared_online}
+    statuses = {m["mailbox"]: m["outcome"] for m in body["items"] if m["mailbox"] not in shared_online}
     assert {t["PrimarySmtpAddress"]: "enabled" for t in targets}.items() <= statuses.items()
     assert all(hold.rec("onprem", t["PrimarySmtpAddress"])["LitigationHoldEnabled"] for t in targets)
     sent_total = sum(p.get("input_count", p.get("input_items", 0)) for p in hold.set_pipelines())
     # Nobody was sent twice: the in-doubt step was re-checked against live state, finished steps were skipped.
     enabled_everywhere = sum(1 for s in statuses.values() if s == "enabled")
-    assert sent_total == enabled_everywhere + sum(1 for m in body["mailboxes"]
-                                                  if m["key"] in shared_online and m["status"] == "enabled")
+    assert sent_total == enabled_everywhere + sum(1 for m in body["items"]
+                                                  if m["mailbox"] in shared_online and m["outcome"] == "enabled")
     assert sent_first < sent_total
 
 
@@ -144,8 +144,8 @@ def test_status_from_xlsx(hold: Hold) -> None:
     out = hold.tmp / "status.xlsx"
     result = hold.run("status", "--from-file", str(book_path), "--report", str(out))
     assert result.exit_code == 0, result.output
-    rows = {m["key"]: (m["status"], m["duration"]) for m in hold.json(result)["mailboxes"]}
-    assert rows == {who["cloud"]: ("on hold", "30"), who["onprem"]: ("not on hold", "")}
+    rows = {m["mailbox"]: (m["outcome"], m["litigation_hold_duration"]) for m in hold.json(result)["items"]}
+    assert rows == {who["cloud"]: ("on-hold", "30"), who["onprem"]: ("not-on-hold", None)}
     assert out.stat().st_size > 0
 
 
@@ -155,10 +155,10 @@ def test_duration_refused_on_exchange_2010(lab_factory: Any, tmp_path: Path, mon
     who = _pick(hold)
     result = hold.run("enable", "--mailbox", who["onprem"], "--mailbox", who["cloud"], "--duration", "90")
     assert result.exit_code == 1, result.output  # the on-prem mailbox stays off hold
-    rows = {m["key"]: m for m in hold.json(result)["mailboxes"]}
-    assert rows[who["onprem"]]["status"] == "refused"
-    assert "Exchange Server 2010" in rows[who["onprem"]]["message"]
-    assert rows[who["cloud"]]["status"] == "enabled"
+    rows = {m["mailbox"]: m for m in hold.json(result)["items"]}
+    assert rows[who["onprem"]]["outcome"] == "refused"
+    assert "Exchange Server 2010" in rows[who["onprem"]]["detail"]
+    assert rows[who["cloud"]]["outcome"] == "enabled"
     assert not hold.rec("onprem", who["onprem"]).get("LitigationHoldEnabled")
 
 
@@ -175,9 +175,9 @@ def test_duration_never_shortens_an_existing_hold(hold: Hold) -> None:
     sent = len(hold.set_pipelines())
     result = hold.run("enable", *[a for u in users for a in ("-m", u)], "--duration", "1")
     assert result.exit_code == 0, result.output
-    rows = {m["key"]: m for m in hold.json(result)["mailboxes"]}
-    assert [rows[u]["status"] for u in users] == ["kept longer hold", "kept longer hold", "enabled"]
-    assert "unlimited" in rows[users[0]]["message"] and "2555" in rows[users[1]]["message"]
+    rows = {m["mailbox"]: m for m in hold.json(result)["items"]}
+    assert [rows[u]["outcome"] for u in users] == ["kept-longer", "kept-longer", "enabled"]
+    assert "unlimited" in rows[users[0]]["detail"] and "2555" in rows[users[1]]["detail"]
     assert hold.rec("onprem", users[0])["LitigationHoldDuration"] == "Unlimited"
     assert hold.rec("onprem", users[1])["LitigationHoldDuration"] == "2555.00:00:00"
     assert "2 mailbox(es) kept a longer hold" in " ".join(result.stderr.split())
@@ -281,3 +281,19 @@ def test_what_if_prints_runnable_pipelines_with_the_identities(hold: Hold) -> No
                              "-LitigationHoldDuration 30")
     assert f"{quoted[2]} | Get-Mailbox" in lines[1]
     assert hold.set_pipelines() == []
+
+
+def test_tables_wrap_never_crop_at_80_columns_piped(hold: Hold, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    who = _pick(hold)
+    long = "a.custodian.with.a.very.long.address.that.keeps.going.and.going@legal-department.contoso-subsidiary.example"
+    hold.run("enable", "-m", who["cloud"], "--owner", "Legal department, matter 2026-117 (outside counsel)")
+    result = hold.run("status", "-m", who["cloud"], "-m", long, output="table")
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output and "..." not in result.output
+    assert all(len(line) <= 80 for line in result.stdout.splitlines() if "│" in line)
+    rows = [line.split("│")[1:-1] for line in result.stdout.splitlines() if line.startswith("│")]
+    column = ["".join(r[n].strip() for r in rows) for n in range(len(rows[0]))]  # each column, wrapped lines joined
+    assert long in result.output  # in full under the table
+    assert "Legaldepartment,matter2026-117(outsidecounsel)" in column[4].replace(" ", "")
+    assert column[0].startswith(who["cloud"])

@@ -20,14 +20,14 @@ ADDRESS, ALIAS = "bjorn.x.jones@contoso.com", "bjorn.x.jones"
 def test_both_rows_resolve_in_either_order(hold: Hold, order: tuple[str, str]) -> None:
     result = hold.run("status", "-m", order[0], "-m", order[1])
     assert result.exit_code == 0, result.output
-    rows = hold.json(result)["mailboxes"]
-    assert [(r["key"], r["status"]) for r in rows] == [(order[0], "not on hold"), (order[1], "not on hold")]
-    assert rows[1]["message"] == f"same mailbox as {order[0]}"
+    rows = hold.json(result)["items"]
+    assert [(r["mailbox"], r["outcome"]) for r in rows] == [(order[0], "not-on-hold"), (order[1], "not-on-hold")]
+    assert rows[1]["detail"] == f"same mailbox as {order[0]}"
     enabled = hold.run("enable", "-m", order[0], "-m", order[1])
     assert enabled.exit_code == 0, enabled.output
-    rows = hold.json(enabled)["mailboxes"]
-    assert [r["status"] for r in rows] == ["enabled", "already on hold"]
-    assert rows[1]["message"] == f"same mailbox as {order[0]}"
+    rows = hold.json(enabled)["items"]
+    assert [r["outcome"] for r in rows] == ["enabled", "unchanged"]
+    assert rows[1]["detail"] == f"same mailbox as {order[0]}"
     assert sum(p.get("input_count", 0) for p in hold.set_pipelines()) == 1
 
 
@@ -39,4 +39,4 @@ def test_any_hash_seed(hold: Hold) -> None:
              "-m", ADDRESS, "-m", ALIAS], capture_output=True, text=True, env=env, cwd=hold.tmp, timeout=120)
         assert proc.returncode == 0, (seed, proc.stderr)
         body = json.loads(proc.stdout)
-        assert [r["status"] for r in body["mailboxes"]] == ["not on hold", "not on hold"], (seed, body)
+        assert [r["outcome"] for r in body["items"]] == ["not-on-hold", "not-on-hold"], (seed, body)

@@ -12,7 +12,7 @@ from tests.hold._holdkit import Hold, cmdlets, fail_reads_after_set, lose_holds 
 
 
 def _rows(hold: Hold, result: Any) -> dict[str, dict[str, Any]]:
-    return {m["key"]: m for m in hold.json(result)["mailboxes"]}
+    return {m["mailbox"]: m for m in hold.json(result)["items"]}
 
 
 def test_lost_holds_and_a_failed_read_are_never_reported_verified(hold: Hold, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -25,14 +25,14 @@ def test_lost_holds_and_a_failed_read_are_never_reported_verified(hold: Hold, mo
     assert result.exit_code == 1, result.output
     rows = _rows(hold, result)
     for address in lost:
-        assert rows[address]["status"] not in ("enabled", "changed"), rows[address]
+        assert rows[address]["outcome"] not in ("enabled", "updated"), rows[address]
         assert rows[address]["verified"] is not True
-    assert rows[users[2]]["status"] == "enabled" and rows[users[2]]["verified"] is True
+    assert rows[users[2]]["outcome"] == "enabled" and rows[users[2]]["verified"] is True
     # The report shows what was set (read back), not what was read before the change.
-    assert rows[users[2]]["owner"] == "Legal case 9"
+    assert rows[users[2]]["litigation_hold_owner"] == "Legal case 9"
     monkeypatch.undo()  # Exchange behaves again: the holds really are not there
     status = hold.run("status", *[a for x in lost for a in ("-m", x)])
-    assert {m["status"] for m in hold.json(status)["mailboxes"]} == {"not on hold"}
+    assert {m["outcome"] for m in hold.json(status)["items"]} == {"not-on-hold"}
 
 
 def test_verification_reads_back_with_few_selected_pipelines(hold: Hold) -> None:
