@@ -19,6 +19,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hybridkit._context import AppContext
@@ -49,7 +50,8 @@ OnpremOpt = Annotated[Optional[str], typer.Option("--onprem", help="Profile of t
 OnlineOpt = Annotated[Optional[str], typer.Option("--online", help="Profile of the Exchange Online side.")]
 ChunkOpt = Annotated[int, typer.Option("--chunk-size", help="Mailboxes per pipeline.", min=1, max=5000)]
 JournalOpt = Annotated[
-    Optional[Path], typer.Option("--journal", help="Run journal (default ./.hybridkit/journal.sqlite).")
+    Optional[Path], typer.Option("--journal", help="Run journal file (default: journal.sqlite in .hybridkit in the "
+                                 "current folder).")
 ]
 
 
@@ -174,14 +176,32 @@ def _save_report(app_ctx: AppContext, report: Path | None, rows: list[Outcome]) 
     return True
 
 
-@app.command("enable")
+# Help paragraphs are single lines (Typer keeps a docstring's line breaks) joined by a blank line.
+ENABLE_HELP = (
+    "Put mailboxes on litigation hold, on whichever side each one lives, and account for every one."
+    "\n\n"
+    "Mailboxes already on hold with these settings are left alone; a shorter hold is lengthened to --duration; a "
+    "longer one is kept unless --allow-shorter. Each change is read back: a mailbox counts as on hold only when "
+    "Exchange shows it. Exit 1 when any selected mailbox is not on hold (not found, unlicensed, failed or not "
+    "verified). --what-if prints the exact pipelines and changes nothing; --report writes every mailbox to a .csv or "
+    ".xlsx."
+)
+STATUS_HELP = (
+    "Show the litigation hold state of mailboxes: on hold (duration, owner, since when), not on hold, or not found "
+    "and why. Changes nothing."
+)
+
+
+@app.command("enable", help=ENABLE_HELP)
 def enable(
     ctx: typer.Context,
     all_: AllOpt = False,
     mailbox: MailboxOpt = None,
     from_file: FileOpt = None,
     recipient_type: TypeOpt = None,
-    duration: Annotated[Optional[str], typer.Option("--duration", help="Days to hold items, or unlimited.")] = None,
+    duration: Annotated[Optional[str], typer.Option(
+        "--duration", help="Days to keep items (1 to 10675199, the most Exchange can store), or unlimited. A longer "
+        "hold already in place is kept unless --allow-shorter.")] = None,
     owner: Annotated[Optional[str], typer.Option("--owner", help="LitigationHoldOwner (default: who runs it).")] = None,
     comment: Annotated[Optional[str], typer.Option("--comment", help="RetentionComment (Exchange Online).")] = None,
     allow_shorter: Annotated[bool, typer.Option(
@@ -193,7 +213,7 @@ def enable(
     chunk_size: ChunkOpt = 500,
     journal_path: JournalOpt = None,
 ) -> None:
-    """Put mailboxes on litigation hold: skip those already held, change differing durations, report all."""
+    """Put mailboxes on litigation hold and account for every one (help text: ``ENABLE_HELP``)."""
     app_ctx = app_context(ctx)
     selection = _selection(all_, mailbox, from_file, recipient_type)
     try:
@@ -218,7 +238,7 @@ def enable(
                 journal.close()
     err = app_ctx.err_console
     for warning in result.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if result.resumed:
         err.print(f"Resumed run {result.run_id}: {result.steps_skipped} of {result.steps_total} step(s) were done.")
     if what_if:
@@ -243,16 +263,16 @@ def enable(
             reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(off.items()))
             verb = "would not be" if what_if else "are not"
             err.print(f"[bold red]{sum(off.values())} selected mailbox(es) {verb} on hold:[/] {reasons} "
-                      "(see the report for each one and Exchange's message)", highlight=False)
+                      "(see the report for each one and Exchange's message)", highlight=False, soft_wrap=True)
         if unverified:
             err.print(f"[bold red]{unverified} mailbox(es) could not be verified:[/] the hold was sent but the read "
-                      "back failed (run hybridkit hold status on them)", highlight=False)
+                      "back failed (run hybridkit hold status on them)", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     if not saved:
         raise typer.Exit(1)
 
 
-@app.command("status")
+@app.command("status", help=STATUS_HELP)
 def status(
     ctx: typer.Context,
     all_: AllOpt = False,
@@ -264,7 +284,7 @@ def status(
     online: OnlineOpt = None,
     chunk_size: ChunkOpt = 500,
 ) -> None:
-    """Show the litigation hold state of mailboxes (read-only)."""
+    """Show the litigation hold state of mailboxes (help text: ``STATUS_HELP``)."""
     app_ctx = app_context(ctx)
     selection = _selection(all_, mailbox, from_file, recipient_type)
     _check_report(report)
