@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +36,7 @@ REPORT_COLUMNS = (
     "LitigationHoldEnabled",
     "LitigationHoldDuration",
     "LitigationHoldOwner",
+    "LitigationHoldDate",
     "Verified",
     "Message",
 )
@@ -134,6 +136,7 @@ def _as_cells(row: Outcome) -> list[str]:
         "" if row.enabled is None else str(row.enabled),
         row.duration,
         row.owner,
+        row.date.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if row.date else "",
         "" if row.verified is None else str(row.verified),
         row.message,
     ]

@@ -101,8 +101,8 @@ def render_tables(console: Console, rows: Sequence[Outcome], title: str) -> None
         for status, count in sorted(counts.items(), key=lambda kv: -kv[1]):
             table.add_row(_label(status), str(count))
     console.print(table)
-    notes = [r for r in rows if r.message and (r.status in PROBLEMS or r.status is OutcomeStatus.KEPT_LONGER
-                                                or len(rows) <= EACH_UP_TO)]
+    listed = len(rows) <= EACH_UP_TO  # a short list shows every message; a long one only the problems
+    notes = [r for r in rows if r.message and (r.status in PROBLEMS or listed)]
     for row in notes[:20]:
         console.print(f"  {row.status.value}: {row.key} ({row.side or '-'}) {row.message}", highlight=False,
                       markup=False, soft_wrap=True)

@@ -71,3 +71,14 @@ def test_report_csv_leaves_plain_text_alone(tmp_path: Path) -> None:
     with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as fh:
         got = next(csv.DictReader(fh))
     assert (got["Mailbox"], got["LitigationHoldOwner"], got["Message"]) == ("ann@contoso.com", "Legal - case 7", "a=b")
+
+
+def test_report_gives_the_hold_date_in_utc(tmp_path: Path) -> None:
+    import datetime as dt
+
+    when = dt.datetime(2026, 12, 5, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    rows = [Outcome("a@x", "onprem", OutcomeStatus.ENABLED, "a@x", "UserMailbox", True, "2555", "Legal", "",
+                    True, when)]
+    write_report(tmp_path / "r.csv", rows)
+    with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as fh:
+        assert next(csv.DictReader(fh))["LitigationHoldDate"] == "2026-12-05T09:30:00Z"
