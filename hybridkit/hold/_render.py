@@ -29,6 +29,8 @@ _STYLE = {
 }
 # Up to this many mailboxes, the table lists each one; beyond, it counts them (the report lists every one).
 EACH_UP_TO = 50
+# From this console width on, the per-mailbox table also shows the owner and the hold's start date.
+WIDE = 100
 
 
 def _iso(when: dt.datetime | None) -> str | None:
@@ -80,17 +82,23 @@ def _label(status: OutcomeStatus) -> str:
 def render_tables(console: Console, rows: Sequence[Outcome], title: str) -> None:
     """Each mailbox (up to ``EACH_UP_TO``) or the counts by status, then every problem's message in full."""
     if rows and len(rows) <= EACH_UP_TO:
+        wide = console.width >= WIDE  # narrower: drop Owner and Since rather than fold addresses mid-word
         table = Table(title=title)
         table.add_column("Mailbox", overflow="fold", ratio=3)
         table.add_column("Side", overflow="fold")
-        table.add_column("Status", overflow="fold", ratio=2, min_width=11)
+        table.add_column("Status", overflow="fold", ratio=2 if wide else None, min_width=11)
         table.add_column("Duration", overflow="fold")
-        table.add_column("Owner", overflow="fold", ratio=2)
-        table.add_column("Since", overflow="fold")  # LitigationHoldDate, UTC
+        if wide:
+            table.add_column("Owner", overflow="fold", ratio=2)
+            table.add_column("Since", overflow="fold")  # LitigationHoldDate, UTC
         for row in rows:
             since = _iso(row.date)
-            table.add_row(row.key, row.side or "-", _label(row.status), row.duration, row.owner,
-                          since[:10] if since else "")
+            cells = [row.key, row.side or "-", _label(row.status), row.duration]
+            if wide:
+                cells += [row.owner, since[:10] if since else ""]
+            table.add_row(*cells)
+        if not wide and any(r.owner or r.date for r in rows):
+            table.caption = "Owner and start date: --report, -o json, or a terminal of 100 columns or more."
     else:
         counts: dict[OutcomeStatus, int] = {}
         for row in rows:
