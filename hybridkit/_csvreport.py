@@ -91,6 +91,6 @@ def check_report_path(path: str | Path) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".hybridkit-probe-"):
             pass
     except OSError as exc:
-        raise refuse(exc.strerror or str(exc)) from None
+        raise refuse(f"no file can be created in {folder} ({exc.strerror or exc})") from None
     if target.exists() and not os.access(target, os.W_OK):
         raise refuse("permission denied")
