@@ -1,7 +1,8 @@
 """``hybridkit hold``: put mailboxes on litigation hold on both sides of a hybrid, and account for every one.
 
     hybridkit hold enable (--all | --mailbox ADDR... | --from-file F | --recipient-type T...)
-                          [--duration DAYS|unlimited] [--owner TEXT] [--comment TEXT] [--what-if] [--report PATH]
+                          [--duration DAYS|unlimited [--allow-shorter]] [--owner TEXT] [--comment TEXT]
+                          [--what-if] [--report PATH]
     hybridkit hold status  (same selectors) [--report PATH]
 
 ``--onprem P --online P`` name one profile per side; otherwise the global ``--profile`` is used (a lab profile
