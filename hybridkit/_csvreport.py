@@ -22,14 +22,11 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from hybridkit.errors import InputError
-
-__all__ = ["FORMULA_STARTS", "check_report_path", "safe_cell", "write_csv_report"]
+__all__ = ["FORMULA_STARTS", "safe_cell", "write_csv_report"]
 
 # Characters that make a spreadsheet read a cell as a formula when they come first (OWASP; NUL from ASVS).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
@@ -64,33 +61,3 @@ def write_csv_report(path: str | Path, header: Sequence[str], rows: Iterable[Seq
         tmp.unlink(missing_ok=True)
         raise
 
-
-def check_report_path(path: str | Path) -> None:
-    """Refuse, before anything is changed, a report path that cannot be written (exit 2 via ``InputError``).
-
-    The path must not be a folder; its folder must exist or be creatable under the nearest existing folder;
-    a file there must really be creatable (probed with a temporary file, so ``/proc`` or a read-only mount is
-    caught even for root); an existing report must be writable.
-
-    Raises:
-        InputError: naming the path and the reason.
-    """
-    target = Path(path)
-
-    def refuse(reason: str) -> InputError:
-        return InputError(f"cannot write the report: {reason}", file=str(target))
-
-    if target.is_dir():
-        raise refuse("it is a folder")
-    folder = target.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise refuse(f"{folder} is not a folder")
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".hybridkit-probe-"):
-            pass
-    except OSError as exc:
-        raise refuse(f"no file can be created in {folder} ({exc.strerror or exc})") from None
-    if target.exists() and not os.access(target, os.W_OK):
-        raise refuse("permission denied")

@@ -24,13 +24,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hybridkit._context import AppContext
-from hybridkit._csvreport import check_report_path
 from hybridkit.cli_support import app_context, emit_json
 from hybridkit.errors import ConfigError, InputError
 from hybridkit.hold._files import read_mailbox_file, write_report
 from hybridkit.hold._model import HoldSettings, Outcome, OutcomeStatus, Selection, parse_duration
 from hybridkit.hold._render import json_document, render_tables
 from hybridkit.hold._run import EnableResult, run_enable, run_status
+from hybridkit.outfiles import check_writable, write_script_line
 from hybridkit.ps import PSSession
 
 __all__ = ["app", "open_sides"]
@@ -161,7 +161,7 @@ def _check_report(report: Path | None) -> None:
         return
     if report.suffix.lower() not in (".csv", ".xlsx"):
         raise InputError("the report must end in .csv or .xlsx", file=str(report))
-    check_report_path(report)
+    check_writable(report)
 
 
 def _save_report(app_ctx: AppContext, report: Path | None, rows: list[Outcome]) -> bool:
@@ -247,7 +247,7 @@ def enable(
             where = "on-premises Exchange" if side == "onprem" else "Exchange Online"
             err.print(f"# what if: {where} would run", highlight=False, markup=False)
             for line in (ln for s, ln in result.commands if s == side):
-                err.print(line, highlight=False, markup=False, soft_wrap=True)
+                write_script_line(err, line)  # byte for byte: the exact command
     saved = _save_report(app_ctx, report, result.outcomes)
     if app_ctx.json:
         emit_json(app_ctx, json_document(
