@@ -2,13 +2,18 @@
 
 Default location ``./.hybridkit/journal.sqlite``. Tables::
 
-    runs   (run_id, kind, plan_fingerprint, command_line, profile, started_at, ended_at, status)
+    runs   (run_id, kind, plan_fingerprint, command_line, profile, started_at, ended_at, status, error)
     steps  (run_id, seq, step_key, target, rendered, state, attempts, outcome, error_class, error, ...)
     locks  (kind, plan_fingerprint, run_id, pid, host, acquired_at)   -- one live run per plan
 
 A step's ``started`` and its outcome are two separate commits, so after a crash a step left ``started`` is known
 to be in doubt: the resuming run re-checks it against live state before running it again. Commands are stored
 rendered with secrets redacted; the command line is stored with secret-looking option values removed.
+
+A run never stays ``running`` once its process has left it: ``finish_run`` closes it, and a run this
+``Journal`` started or resumed that is still open when the journal is closed is closed then, by how the code
+left it: ``interrupted`` by Ctrl-C (KeyboardInterrupt), ``aborted`` (with the error) by any other exception, and
+as its steps say otherwise. Times are ISO 8601 UTC with a ``Z``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import os
 import re
 import socket
 import sqlite3
+import sys
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
@@ -27,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from hybridkit._time import normalise_iso, utc_now_iso
 from hybridkit.errors import ConfigError, PlanError
 
 __all__ = [
@@ -46,7 +53,7 @@ _SECRET_OPTION = re.compile(r"pass(word)?|secret|token|key|credential|pwd", re.I
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, kind TEXT NOT NULL, plan_fingerprint TEXT NOT NULL, command_line TEXT NOT NULL,
-    profile TEXT, started_at TEXT NOT NULL, ended_at TEXT, status TEXT NOT NULL
+    profile TEXT, started_at TEXT NOT NULL, ended_at TEXT, status TEXT NOT NULL, error TEXT
 );
 CREATE TABLE IF NOT EXISTS steps (
     run_id TEXT NOT NULL REFERENCES runs(run_id), seq INTEGER NOT NULL, step_key TEXT NOT NULL,
@@ -63,10 +70,13 @@ CREATE INDEX IF NOT EXISTS runs_by_plan ON runs(kind, plan_fingerprint);
 
 
 class RunStatus(enum.Enum):
+    """Where a run stands. ``interrupted`` and ``aborted`` runs resume; ``completed`` ones never run again."""
+
     RUNNING = "running"
     COMPLETED = "completed"  # every step done
     FAILED = "failed"  # finished, some steps failed
-    INTERRUPTED = "interrupted"  # stopped before every step was tried (crash, transport failure, Ctrl-C)
+    INTERRUPTED = "interrupted"  # stopped by the user (Ctrl-C) or a crash before every step was tried
+    ABORTED = "aborted"  # stopped by an error (transport failure past the retries, credentials) before the end
 
 
 class StepState(enum.Enum):
@@ -95,6 +105,7 @@ class RunRecord:
     started_at: str
     ended_at: str | None
     status: RunStatus
+    error: str | None = None  # why an aborted run stopped
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,7 +143,7 @@ def redact_argv(argv: Sequence[str]) -> str:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return utc_now_iso(milliseconds=True)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -152,6 +163,9 @@ class Journal:
 
     def __init__(self, path: Path | str = DEFAULT_JOURNAL) -> None:
         self.path = Path(path)
+        self._open_runs: set[str] = set()  # started or resumed here and not finished yet
+        if self.path.is_dir():
+            raise ConfigError(f"{self.path}: is a folder; --journal takes the journal file (e.g. journal.sqlite)")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
@@ -159,18 +173,41 @@ class Journal:
             raise ConfigError(f"{self.path}: cannot open the run journal: {exc}") from exc
         self._lock = threading.RLock()
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            columns = {r["name"] for r in self._db.execute("PRAGMA table_info(runs)")}
+            if "error" not in columns:  # a journal written before runs recorded why they stopped
+                self._db.execute("ALTER TABLE runs ADD COLUMN error TEXT")
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise ConfigError(f"{self.path}: not a hybridkit run journal (SQLite): {exc}") from None
 
     def close(self) -> None:
+        """Close the file; a run started or resumed here and still open is closed first (see the module doc)."""
+        if self._open_runs:
+            self._close_open_runs(sys.exc_info()[1])
         self._db.close()
+
+    def _close_open_runs(self, exc: BaseException | None) -> None:
+        for run_id in sorted(self._open_runs):
+            if self._status(self._db, run_id) != RunStatus.RUNNING.value:
+                continue
+            if isinstance(exc, KeyboardInterrupt):
+                self.finish_run(run_id, RunStatus.INTERRUPTED)
+            elif exc is not None and not isinstance(exc, (SystemExit, GeneratorExit)) \
+                    and not type(exc).__module__.startswith("click."):  # typer.Exit: the command chose its exit
+                self.finish_run(run_id, RunStatus.ABORTED, error=f"{type(exc).__name__}: {exc}")
+            else:
+                self.finish_run(run_id)
+        self._open_runs.clear()
 
     def __enter__(self) -> Journal:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.close()  # sees the exception leaving the block through sys.exc_info()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -201,13 +238,15 @@ class Journal:
         with self._tx() as db:
             self._take_lock(db, kind, plan_fingerprint, run_id)
             db.execute(
-                "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO runs (run_id, kind, plan_fingerprint, command_line, profile, started_at, ended_at, "
+                "status) VALUES (?,?,?,?,?,?,?,?)",
                 (run_id, kind, plan_fingerprint, redact_argv(argv), profile, _now(), None, RunStatus.RUNNING.value),
             )
             db.executemany(
                 "INSERT INTO steps (run_id, seq, step_key, target, rendered, state) VALUES (?,?,?,?,?,?)",
                 [(run_id, n, s.key, s.target, s.rendered, StepState.PENDING.value) for n, s in enumerate(steps)],
             )
+        self._open_runs.add(run_id)
         return run_id
 
     def resume_run(self, run_id: str) -> RunRecord:
@@ -217,7 +256,9 @@ class Journal:
             raise PlanError(f"run {run_id} already completed; nothing to resume")
         with self._tx() as db:
             self._take_lock(db, run.kind, run.plan_fingerprint, run_id)
-            db.execute("UPDATE runs SET status=?, ended_at=NULL WHERE run_id=?", (RunStatus.RUNNING.value, run_id))
+            db.execute("UPDATE runs SET status=?, ended_at=NULL, error=NULL WHERE run_id=?",
+                       (RunStatus.RUNNING.value, run_id))
+        self._open_runs.add(run_id)
         return self.get_run(run_id)
 
     def _take_lock(self, db: sqlite3.Connection, kind: str, fingerprint: str, run_id: str) -> None:
@@ -244,20 +285,37 @@ class Journal:
         row = db.execute("SELECT status FROM runs WHERE run_id=?", (run_id,)).fetchone()
         return row["status"] if row else None
 
-    def finish_run(self, run_id: str, status: RunStatus | None = None) -> RunStatus:
-        """Close a run (status derived from its steps unless given) and release the plan's lock."""
+    def finish_run(self, run_id: str, status: RunStatus | None = None, *, error: str | None = None) -> RunStatus:
+        """Close a run and release the plan's lock.
+
+        Args:
+            run_id: the run.
+            status: its final status; None derives it from the steps: every step done -> completed; steps not
+                tried -> aborted when the run recorded an error (``note_error``), else interrupted; otherwise
+                failed.
+            error: why the run stopped (kept with it; ``journal show`` prints it).
+        """
         with self._tx() as db:
             if status is None:
                 states = {r["state"] for r in db.execute("SELECT DISTINCT state FROM steps WHERE run_id=?", (run_id,))}
+                noted = db.execute("SELECT error FROM runs WHERE run_id=?", (run_id,)).fetchone()
                 if states <= {StepState.DONE.value}:
                     status = RunStatus.COMPLETED
                 elif states & {StepState.PENDING.value, StepState.STARTED.value}:
-                    status = RunStatus.INTERRUPTED
+                    status = RunStatus.ABORTED if noted is not None and noted["error"] else RunStatus.INTERRUPTED
                 else:
                     status = RunStatus.FAILED
+            if error is not None:
+                db.execute("UPDATE runs SET error=? WHERE run_id=?", (error[:2000], run_id))
             db.execute("UPDATE runs SET status=?, ended_at=? WHERE run_id=?", (status.value, _now(), run_id))
             db.execute("DELETE FROM locks WHERE run_id=?", (run_id,))
+        self._open_runs.discard(run_id)
         return status
+
+    def note_error(self, run_id: str, error: str) -> None:
+        """Record why a run is stopping early (the run stays open; ``finish_run`` then closes it ``aborted``)."""
+        with self._tx() as db:
+            db.execute("UPDATE runs SET error=? WHERE run_id=?", (error[:2000], run_id))
 
     def release_lock(self, run_id: str) -> bool:
         """Drop a run's plan lock by hand (its process died on another host); marks it interrupted."""
@@ -265,7 +323,8 @@ class Journal:
         with self._tx() as db:
             cur = db.execute("DELETE FROM locks WHERE run_id=?", (run.run_id,))
             if run.status is RunStatus.RUNNING:
-                db.execute("UPDATE runs SET status=? WHERE run_id=?", (RunStatus.INTERRUPTED.value, run.run_id))
+                db.execute("UPDATE runs SET status=?, ended_at=? WHERE run_id=?",
+                           (RunStatus.INTERRUPTED.value, _now(), run.run_id))
         return cur.rowcount > 0
 
     def get_run(self, run_id: str) -> RunRecord:
@@ -337,8 +396,8 @@ class Journal:
 def _run(row: sqlite3.Row) -> RunRecord:
     return RunRecord(
         run_id=row["run_id"], kind=row["kind"], plan_fingerprint=row["plan_fingerprint"],
-        command_line=row["command_line"], profile=row["profile"], started_at=row["started_at"],
-        ended_at=row["ended_at"], status=RunStatus(row["status"]),
+        command_line=row["command_line"], profile=row["profile"], started_at=str(normalise_iso(row["started_at"])),
+        ended_at=normalise_iso(row["ended_at"]), status=RunStatus(row["status"]), error=row["error"],
     )
 
 

@@ -8,7 +8,9 @@ A ``Step`` is one remote change: a stable key (e.g. a hash of the plan's ``Chang
   (``verify(session, step) -> True`` when live state already shows the change), then sent again if needed;
 * ``started`` is committed before the command is sent and the outcome after, so a crash leaves an honest record;
 * permanent errors fail the step and the run moves on; a transport failure that outlived the session's retries
-  (or an authentication failure) stops the run, leaving the rest pending for a later resume.
+  (or an authentication failure) stops the run, leaving the rest pending for a later resume; the run notes why,
+  so ``Journal.finish_run`` records it ``aborted`` (an exception leaving the run does the same when the journal
+  closes; Ctrl-C records it ``interrupted``).
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ def run_steps(
             result = _run_one(journal, run_id, step, session, verify, in_doubt=record.attempts > 0)
         except (TransportError, AuthError) as exc:
             journal.mark_failed(run_id, step.key, type(exc).__name__, str(exc))
+            journal.note_error(run_id, f"{type(exc).__name__}: {exc}")  # finish_run then records it aborted
             report.results.append(StepResult(step, StepStatus.FAILED, type(exc).__name__, str(exc)))
             report.results.extend(StepResult(s, StepStatus.NOT_RUN) for s in steps[index + 1 :])
             report.stopped_by = exc

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hybridkit.errors import CommandFailed, PlanError, ThrottledError, TransportError
+from hybridkit.errors import CommandFailed, ConfigError, PlanError, ThrottledError, TransportError
 from hybridkit.journal import Journal, RunStatus, StepState, redact_argv
 from hybridkit.ps import Command, PSError, PSResult, Secret
 from hybridkit.runner import RetryPolicy, Step, StepStatus, call_with_retries, planned, run_in_order, run_steps
@@ -52,7 +52,8 @@ def test_done_steps_are_never_repeated_and_in_doubt_steps_are_verified(tmp_path:
         assert [r.status for r in report.results] == [StepStatus.DONE, StepStatus.FAILED, StepStatus.FAILED,
                                                       StepStatus.NOT_RUN]
         assert isinstance(report.stopped_by, TransportError)
-        assert journal.finish_run(run_id) is RunStatus.INTERRUPTED
+        assert journal.finish_run(run_id) is RunStatus.ABORTED  # stopped by an error, not by the user
+        assert journal.get_run(run_id).error == "TransportError: connection reset"
         states = {s.key: s.state for s in journal.steps(run_id)}
         assert states == {"hold:a": StepState.DONE, "hold:b": StepState.FAILED, "hold:c": StepState.FAILED,
                           "hold:d": StepState.PENDING}
@@ -178,3 +179,40 @@ def test_run_in_order_sends_each_step_to_its_side_and_stops_at_the_first_failure
         again = run_in_order(journal, run_id, ((s.target, s, sides[s.target]) for s in steps[:2]))
         assert [r.status for r in again] == [StepStatus.SKIPPED, StepStatus.SKIPPED]  # finished steps not repeated
         assert journal.step(run_id, "hold:d").state is StepState.PENDING
+
+
+@pytest.mark.parametrize(("raised", "status", "error"), [
+    (TransportError("retries exhausted: connection reset"), "aborted",
+     "TransportError: retries exhausted: connection reset"),
+    (KeyboardInterrupt(), "interrupted", None),
+    (None, "interrupted", None),  # left open with steps not tried: closed as its steps say
+])
+def test_a_run_never_stays_running_once_its_code_has_left_it(tmp_path: Path, raised: BaseException | None,
+                                                              status: str, error: str | None) -> None:
+    """Whatever leaves a run (retries exhausted, Ctrl-C, a forgotten finish_run), closing the journal closes it."""
+    path = tmp_path / "j.sqlite"
+    run_id = ""
+    try:
+        with Journal(path) as journal:
+            run_id = journal.start_run("cutover", "fp", planned(_steps("a", "b")))
+            run_steps(journal, run_id, _steps("a"), FakeSession())
+            if raised is not None:
+                raise raised
+    except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt included, on purpose
+        assert exc is raised
+    with Journal(path) as journal:
+        run = journal.get_run(run_id)
+        assert (run.status.value, getattr(run, "error", None)) == (status, error)
+        assert run.ended_at is not None and run.ended_at.endswith("Z")
+        assert journal.find_resumable("cutover", "fp") is not None  # "b" was never tried: it resumes
+        journal.start_run("cutover", "fp", planned(_steps("a")))  # and the plan's lock was released
+
+
+def test_a_file_that_is_not_a_journal_is_one_clear_error(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("these are my notes, not a journal\n" * 50, encoding="utf-8")
+    with pytest.raises(ConfigError, match="notes.txt: not a hybridkit run journal"):
+        Journal(notes)
+    with pytest.raises(ConfigError, match="is a folder"):
+        Journal(tmp_path)
+    assert notes.read_text(encoding="utf-8").startswith("these are my notes")  # left as it was
