@@ -356,6 +356,15 @@ class Journal:
             ).fetchone()
         return _run(row) if row else None
 
+    def latest_run(self, kind: str, plan_fingerprint: str) -> RunRecord | None:
+        """The most recent run of this plan, whatever its status."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM runs WHERE kind=? AND plan_fingerprint=? ORDER BY started_at DESC, rowid DESC LIMIT 1",
+                (kind, plan_fingerprint),
+            ).fetchone()
+        return _run(row) if row else None
+
     # -- steps -----------------------------------------------------------------------------------------------
     def steps(self, run_id: str) -> list[StepRecord]:
         with self._lock:

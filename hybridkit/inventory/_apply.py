@@ -25,7 +25,7 @@ fails (vanished, access denied) becomes a manifest entry; it never stops the cra
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,10 @@ from hybridkit.inventory._plan import (
 )
 from hybridkit.ps import Command, ItemOutcome, Pipeline, PSSession
 
-__all__ = ["PROPERTIES", "Listing", "StepResult", "list_mailboxes", "run_step", "selected", "stage_pipeline"]
+__all__ = [
+    "PROPERTIES", "Listing", "StepResult", "cancel_sessions", "each_side", "list_mailboxes", "run_step", "selected",
+    "stage_pipeline",
+]
 
 Progress = Callable[[str, int, int], None]
 
@@ -104,10 +107,30 @@ class StepResult:
         return cls(data["rows"], [Failure(**f) for f in data["failures"]])
 
 
-def _each_side(sessions: dict[str, PSSession], work: Callable[[str, PSSession], Any]) -> dict[str, Any]:
-    with ThreadPoolExecutor(max_workers=max(1, len(sessions))) as pool:
+def cancel_sessions(sessions: Iterable[PSSession]) -> None:
+    """Stop every pipeline of these sessions at its next Receive (the user pressed Ctrl-C)."""
+    for session in sessions:
+        cancel = getattr(session, "cancel", None)
+        if callable(cancel):
+            cancel()
+
+
+def each_side(sessions: dict[str, PSSession], work: Callable[[str, PSSession], Any]) -> dict[str, Any]:
+    """``work(side, session)`` for every side at once, each in its own thread; the results by side.
+
+    Ctrl-C reaching the caller (or a thread) cancels every session, so the threads end at their pipelines' next
+    Receive: without it, leaving would wait for every chunk still queued to run.
+    """
+    pool = ThreadPoolExecutor(max_workers=max(1, len(sessions)), thread_name_prefix="hk-side")
+    try:
         futures = {side: pool.submit(work, side, s) for side, s in sessions.items()}
         return {side: f.result() for side, f in futures.items()}
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # KeyboardInterrupt: stop now; an error on one side lets the other end
+            cancel_sessions(sessions.values())
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _names(obj: Any) -> set[str]:
@@ -140,7 +163,7 @@ def list_mailboxes(
                                      chunk_size=chunk_size, key=key)
         return [(str(o.item), o.output[0]) for o in outcomes if o.output]
 
-    per_side = _each_side(sessions, work)
+    per_side = each_side(sessions, work)
     refs: list[MailboxRef] = []
     rows: dict[str, list[dict[str, str]]] = {Export.MAILBOXES.value: [], Export.SENDONBEHALF.value: []}
     found: set[str] = set()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from hybridkit.inventory._apply import Listing, StepResult, list_mailboxes, run_step, stage_pipeline
+from hybridkit._time import utc_now_iso
+from hybridkit.inventory._apply import Listing, StepResult, each_side, list_mailboxes, run_step, stage_pipeline
 from hybridkit.inventory._model import Export, Failure, Manifest
 from hybridkit.inventory._plan import CrawlStep, plan_steps, request_fingerprint
 from hybridkit.inventory._write import read_part, write_export, write_json_atomic, write_manifest, write_part
@@ -34,7 +34,7 @@ def _load_steps(out_dir: Path) -> dict[str, CrawlStep] | None:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return utc_now_iso()
 
 
 def _target(step: CrawlStep) -> str:
@@ -67,7 +67,11 @@ def export_inventory(
     fingerprint = request_fingerprint(str(out_dir.resolve()), list(sessions), includes, mailboxes or [], fmt)
     requests_before = sum(s.request_count for s in sessions.values())
     per_step = step_size or chunk_size * 4
-    prior = journal.find_resumable(JOURNAL_KIND, fingerprint) if journal is not None else None
+    # The last run of this request, unless it completed: even one whose steps were all done (interrupted while
+    # writing the files) resumes from its parts rather than reading everything again.
+    prior = journal.latest_run(JOURNAL_KIND, fingerprint) if journal is not None else None
+    if prior is not None and prior.status is RunStatus.COMPLETED:
+        prior = None
     listing_path = out_dir / _LISTING
     run_id: str | None = None
     resumed = False
@@ -131,7 +135,7 @@ def export_inventory(
         if after_step is not None:
             after_step(step)
 
-    def side_work(side: str) -> None:
+    def side_work(side: str, _session: PSSession) -> None:
         # Two steps in flight per side: the next stage starts while the last chunks of the previous one finish,
         # so the side's pools stay busy (the session still caps pipelines at its pool count).
         pending = [s for s in steps if s.side == side and s.key not in results]
@@ -143,12 +147,14 @@ def export_inventory(
             workers.shutdown(wait=True, cancel_futures=True)  # an interruption stops the queued steps
 
     try:
-        with ThreadPoolExecutor(max_workers=max(1, len(sessions))) as pool:
-            for future in [pool.submit(side_work, side) for side in sessions]:
-                future.result()
-    except BaseException:
+        each_side(sessions, side_work)  # Ctrl-C cancels the sessions: running steps stop at their next Receive
+    except BaseException as exc:
+        # Finished steps keep their part files and stay done; the rest resume on the next run.
         if journal is not None and run_id is not None:
-            journal.finish_run(run_id, RunStatus.INTERRUPTED)
+            if isinstance(exc, KeyboardInterrupt):
+                journal.finish_run(run_id, RunStatus.INTERRUPTED)
+            else:
+                journal.finish_run(run_id, RunStatus.ABORTED, error=f"{type(exc).__name__}: {exc}")
         raise
     rows: dict[str, list[dict[str, str]]] = {e.value: [] for e in Export}
     for key, value in listing.rows.items():

@@ -12,7 +12,9 @@ Design (see STYLE.md 5-7):
   ``TransportError`` is discarded and the next attempt (``runner.call_with_retries``) opens a fresh one;
 * non-terminating error records come back in ``PSResult.errors`` (pypsrp's ``had_errors`` stays False for them),
   a terminating one raises ``CommandFailed``;
-* WSMan requests are counted by wrapping the transport's ``send``.
+* WSMan requests are counted by wrapping the transport's ``send``;
+* ``cancel()`` (the user pressed Ctrl-C) stops every running pipeline at its next Receive (a WSMan Signal) and
+  refuses new ones, so a crawl of many chunks ends within a round trip instead of running every chunk left.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from pypsrp.serializer import Serializer, TaggedValue
 from pypsrp.wsman import WSMan
 
 from hybridkit.config import Connection
-from hybridkit.errors import AuthError, CommandFailed, HybridkitError, ThrottledError, TransportError
+from hybridkit.errors import AuthError, CommandFailed, ThrottledError, TransportError
 from hybridkit.ps._command import Command, Pipeline, Secret, Switch
 from hybridkit.ps._errors import is_throttling_message, is_tls_name_mismatch, throttled, translate_errors
 from hybridkit.ps._kerberos import describe_mechanism, wsman_kerberos_kwargs
@@ -237,6 +239,7 @@ class PypsrpSession:
             self._free.put(slot)
         self._retired = 0
         self._warned_validation = False
+        self._cancelled = threading.Event()
         self._lock = threading.Lock()
         self._requests = 0
         self._pools_opened = 0
@@ -257,6 +260,23 @@ class PypsrpSession:
     def pools_opened(self) -> int:
         """How many runspace pools this session has opened (a retry after a transport failure opens one more)."""
         return self._pools_opened
+
+    def cancel(self) -> None:
+        """Stop every pipeline of this session at its next Receive and refuse new ones (the user interrupted).
+
+        Threads running pipelines get ``KeyboardInterrupt``; the pipelines are stopped on the server (WSMan Signal)
+        and their pools closed, so no shell is left behind. The session cannot run anything afterwards.
+        """
+        self._cancelled.set()
+
+    def _check_cancelled(self, stop: threading.Event | None = None) -> None:
+        if self._cancelled.is_set() or (stop is not None and stop.is_set()):
+            raise KeyboardInterrupt("interrupted")
+
+    def _sleep(self, seconds: float) -> None:
+        """The retry wait, cut short by ``cancel()``."""
+        if self._cancelled.wait(seconds):
+            raise KeyboardInterrupt("interrupted")
 
     # -- pools ---------------------------------------------------------------------------------------------
     def _open_slot(self, slot: _Slot) -> None:
@@ -364,7 +384,8 @@ class PypsrpSession:
                     self._discard(slot)
                     raise
             yield slot
-        except TransportError:
+        except (TransportError, KeyboardInterrupt):
+            # A failed pool is not reused; an interrupted one is closed now so the server drops its shell.
             self._discard(slot)
             raise
         finally:
@@ -403,7 +424,8 @@ class PypsrpSession:
             pass
 
     # -- pipelines -----------------------------------------------------------------------------------------
-    def _invoke(self, slot: _Slot, pipeline: Pipeline, input_items: Sequence[Any] | None) -> PSResult:
+    def _invoke(self, slot: _Slot, pipeline: Pipeline, input_items: Sequence[Any] | None,
+                stop: threading.Event | None = None) -> PSResult:
         assert slot.pool is not None
         pool = slot.pool
 
@@ -423,7 +445,13 @@ class PypsrpSession:
                     else:
                         ps.add_parameter(name, to_wire(value, exchange_keys))
             wire_input = [_input_to_wire(i) for i in input_items] if input_items else None
-            ps.invoke(input=wire_input)
+            ps.begin_invoke(input=wire_input)
+            while ps.state == PSInvocationState.RUNNING:  # what pypsrp's end_invoke does, with a way out
+                if self._cancelled.is_set() or (stop is not None and stop.is_set()):
+                    with suppress(Exception):  # best effort: the pool is closed right after anyway
+                        ps.stop()
+                    raise KeyboardInterrupt("interrupted")
+                ps.poll_invoke()
         records = list(ps.streams.error)
         failed = ps.state == PSInvocationState.FAILED
         terminating = _error_from_record(records.pop()) if failed and records else None
@@ -441,19 +469,27 @@ class PypsrpSession:
             raise CommandFailed(message, command=names, error_id=terminating.error_id if terminating else None)
         return result
 
-    def _run_once(self, pipeline: Pipeline, input_items: Sequence[Any] | None) -> PSResult:
+    def _run_once(self, pipeline: Pipeline, input_items: Sequence[Any] | None,
+                  stop: threading.Event | None = None) -> PSResult:
+        self._check_cancelled(stop)
         with self._slot() as slot:
+            self._check_cancelled(stop)
             log.debug(
                 "pipeline %s (%d input items) on pool %d",
                 " | ".join(c.cmdlet for c in pipeline.commands), len(input_items or ()), slot.index,
             )
-            return self._invoke(slot, pipeline, input_items)
+            return self._invoke(slot, pipeline, input_items, stop)
 
     def run(self, command: Command | Pipeline, input_items: Sequence[Any] | None = None) -> PSResult:
         """Run one pipeline, retrying transient faults on a fresh pool. ``CommandFailed`` if it terminates."""
+        return self._run(command, input_items)
+
+    def _run(self, command: Command | Pipeline, input_items: Sequence[Any] | None,
+             stop: threading.Event | None = None) -> PSResult:
         pipeline = command if isinstance(command, Pipeline) else Pipeline.of(command)
         what = " | ".join(c.cmdlet for c in pipeline.commands)
-        return call_with_retries(lambda: self._run_once(pipeline, input_items), self.retry, what=what)
+        return call_with_retries(lambda: self._run_once(pipeline, input_items, stop), self.retry, what=what,
+                                 sleep=self._sleep)
 
     def run_items(
         self,
@@ -467,16 +503,19 @@ class PypsrpSession:
         """Stream ``items`` through one pipeline per chunk, up to ``max_pools`` chunks at once (see PSSession).
 
         A chunk whose pipeline fails as a whole (``CommandFailed``) yields failed outcomes for its items with
-        that error; transport and authentication failures that survive the retries are raised.
+        that error; transport and authentication failures that survive the retries are raised. When anything
+        ends the call early (such a failure, Ctrl-C), the chunks not started never run and the running ones stop
+        at their next Receive.
         """
         items = list(items)
         size = max(1, chunk_size or self.chunk_size)
         chunks = [items[i : i + size] for i in range(0, len(items), size)]
         results: list[list[ItemOutcome]] = [[] for _ in chunks]
+        stop = threading.Event()
 
         def work(chunk: list[Any]) -> list[ItemOutcome]:
             try:
-                return match_items(chunk, self.run(command, chunk), key)
+                return match_items(chunk, self._run(command, chunk, stop), key)
             except CommandFailed as exc:
                 error = PSError(message=exc.message, error_id=exc.error_id or "")
                 return [ItemOutcome(item=i, status=ItemStatus.FAILED, errors=[error]) for i in chunk]
@@ -495,7 +534,8 @@ class PypsrpSession:
                         results[n] = future.result()
                         if on_progress:
                             on_progress(len(chunks[n]))
-                except HybridkitError:
+                except BaseException:
+                    stop.set()
                     for f in futures:
                         f.cancel()
                     raise

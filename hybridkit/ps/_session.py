@@ -48,5 +48,12 @@ class PSSession(Protocol):
         items finished by each chunk.
         """
 
+    def cancel(self) -> None:
+        """Stop every running pipeline at its next Receive and refuse new ones (the user interrupted).
+
+        Threads running this session's pipelines get ``KeyboardInterrupt``. Callers that may hold a session
+        without it (test fakes) call it through ``getattr(session, "cancel", None)``.
+        """
+
     def close(self) -> None:
         """Close every runspace pool."""
