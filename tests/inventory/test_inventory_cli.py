@@ -148,11 +148,17 @@ def test_failures_are_reported_and_the_crawl_goes_on(crawl: Any, monkeypatch: py
          if r.get("RecipientTypeDetails") == "UserMailbox"][:10]) + "\n", encoding="utf-8")
     out = crawl.tmp / "inv"
     result = crawl("--out", str(out), "--mailboxes", str(names), "--include", "fullaccess", "--format", "xlsx")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # README: 1 when some items failed; the crawl still finished
     manifest = json.loads((out / "manifest.json").read_text())
     failures = {(f["stage"], f["mailbox"]): f["message"] for f in manifest["failures"]}
-    assert "Access is denied." in failures[("fullaccess", victim["PrimarySmtpAddress"])]
+    assert "Access is denied." in failures[("fullaccess", victim["PrimarySmtpAddress"].lower())]
     assert ("mailboxes", "gone.away@contoso.com") in failures
+    data = json.loads(result.stdout)  # the README's vocabulary: items with outcome/detail, summary
+    failed = {i["mailbox"]: i for i in data["items"] if i["outcome"] == "failed"}
+    assert failed["gone.away@contoso.com"]["kind"] == "mailbox" and failed["gone.away@contoso.com"]["detail"]
+    assert "Access is denied." in failed[victim["PrimarySmtpAddress"].lower()]["detail"]
+    assert data["summary"] == {"written": 3, "failed": 2} and data["run_id"] and data["resumed"] is False
+    assert data["started_at"].endswith("Z") and data["finished_at"].endswith("Z")
     assert sorted(p.name for p in out.glob("*.xlsx")) == ["fullaccess.xlsx", "mailboxes.xlsx", "sizes.xlsx"]
     assert manifest["counts"]["mailboxes"] == 10 or manifest["counts"]["mailboxes"] == 11
 
@@ -211,3 +217,22 @@ def test_both_sides_when_asked(crawl: Any) -> None:
     online_sendas = [r for r in _rows(out / "sendas.csv") if r["Identity"] in cloud_names]
     assert online_sendas and all(r["ExtendedRights"] == "Send-As" for r in online_sendas)
     assert not (out / "calendar.csv").exists()
+
+
+def test_mailboxes_that_are_not_addresses_are_refused_before_connecting(crawl: Any) -> None:
+    names = crawl.tmp / "names.csv"
+    names.write_text("PrimarySmtpAddress\nann.lee@contoso.com\nbob.ray\n", encoding="utf-8")
+    result = crawl("--out", str(crawl.tmp / "inv"), "--mailboxes", str(names))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {names}, row 3: 'bob.ray' is not an email address"
+    assert crawl.handle.audit_records("pipeline") == []  # refused up front: nothing was read
+
+
+def test_a_journal_that_is_not_a_journal_is_refused_before_connecting(crawl: Any) -> None:
+    notes = crawl.tmp / "notes.txt"
+    notes.write_text("my notes\n" * 100, encoding="utf-8")
+    result = crawl("--out", str(crawl.tmp / "inv"), "--journal", str(notes))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "notes.txt: not a hybridkit run journal" in lines[0] and "Traceback" not in result.output
+    assert crawl.handle.audit_records("pipeline") == []
