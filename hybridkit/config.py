@@ -58,7 +58,7 @@ __all__ = [
 
 PROFILE_KINDS = ("onprem", "online", "lab")
 AUTH_METHODS = ("kerberos", "negotiate", "ntlm", "basic", "credssp")
-EXCHANGE_VERSIONS = ("2010", "2013", "2016", "2019", "online")
+EXCHANGE_VERSIONS = ("2010", "2013", "2016", "2019", "SE", "online")  # SE: Exchange Server Subscription Edition
 DEFAULT_MAX_SHELLS = 4
 DEFAULT_SHELL_LIMIT = 18  # Exchange on-prem PowerShellMaxConcurrency per user
 _NOTHING_CONFIGURED = (
@@ -198,6 +198,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "connection_timeout": (int,),
     "operation_timeout": (int,),
     "read_timeout": (int,),
+    "exchange_version": (str, int),  # "2019" or 2019 alike
 }
 
 
@@ -227,6 +228,11 @@ def _profile_from_table(name: str, table: Mapping[str, Any], where: str) -> Prof
         if isinstance(value, bool) and bool not in expected or not isinstance(value, expected):
             raise ConfigError(f"{where}: profile {name!r}: {key} must be {expected[0].__name__}")
         values[key] = value
+    if "exchange_version" in values:
+        version = str(values["exchange_version"]).strip()
+        values["exchange_version"] = version.upper() if version.upper() == "SE" else version
+    if isinstance(values.get("server"), str):
+        values.update(_server_settings(values["server"], table, f"{where}: profile {name!r}"))
     for key in _PATH_FIELDS:  # relative paths are relative to the hybridkit.toml that names them
         if isinstance(values.get(key), str) and values[key]:
             path = Path(values[key]).expanduser()
@@ -236,6 +242,45 @@ def _profile_from_table(name: str, table: Mapping[str, Any], where: str) -> Prof
     return profile
 
 
+def _server_settings(server: str, table: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """``server`` as written: a host name (as is), or a URL whose scheme, host, port and path are taken from it.
+
+    ``server = "https://ex01.contoso.local/PowerShell"`` is what people copy from the Exchange docs; it becomes
+    https, ex01.contoso.local, the scheme's port, /PowerShell. A setting written beside it that says otherwise
+    (``https = false``, another ``port`` or ``path``) is refused rather than guessed.
+    """
+    text = server.strip()
+    if "://" not in text:
+        if "/" in text or "\\" in text:
+            raise ConfigError(f"{prefix}: server must be a host name (ex01.contoso.local) or a URL "
+                              f"(https://ex01.contoso.local/PowerShell), not {server!r}")
+        return {"server": text}
+    url = urlsplit(text)
+    scheme = url.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ConfigError(f"{prefix}: server URL must start with https:// or http:// (got {server!r})")
+    if url.username or url.password:
+        raise ConfigError(f"{prefix}: server URL must not carry a user or password; use username and password_env")
+    if url.query or url.fragment:
+        raise ConfigError(f"{prefix}: server URL must not have a query or fragment (got {server!r})")
+    try:
+        port = url.port
+    except ValueError:
+        raise ConfigError(f"{prefix}: server URL has a bad port (got {server!r})") from None
+    if not url.hostname:
+        raise ConfigError(f"{prefix}: server URL has no host name (got {server!r})")
+    settings: dict[str, Any] = {"server": url.hostname, "https": scheme == "https"}
+    if port is not None:
+        settings["port"] = port
+    if url.path.strip("/"):
+        settings["path"] = "/" + url.path.strip("/")
+    for key, value in settings.items():
+        if key != "server" and key in table and table[key] != value:
+            raise ConfigError(f"{prefix}: server URL {server!r} says {key} = {value!r} but the profile sets "
+                              f"{key} = {table[key]!r}; keep one")
+    return settings
+
+
 def _validate(p: Profile, where: str) -> None:
     prefix = f"{where}: profile {p.name!r}"
     if p.kind != "lab" and not p.server:
@@ -243,7 +288,8 @@ def _validate(p: Profile, where: str) -> None:
     if p.auth not in AUTH_METHODS:
         raise ConfigError(f"{prefix}: auth must be one of {', '.join(AUTH_METHODS)} (got {p.auth!r})")
     if p.kind == "onprem" and p.exchange_version not in EXCHANGE_VERSIONS[:-1]:
-        raise ConfigError(f"{prefix}: exchange_version must be 2010, 2013, 2016 or 2019")
+        raise ConfigError(f"{prefix}: exchange_version must be 2010, 2013, 2016, 2019 or SE "
+                          f"(got {p.exchange_version!r})")
     if p.kind == "online":
         missing = [k for k in ("app_id", "certificate_thumbprint", "organization") if not getattr(p, k)]
         if missing:

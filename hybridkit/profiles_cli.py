@@ -33,7 +33,7 @@ default_profile = "onprem"
 # Exchange Server remote PowerShell (IIS): http(s)://<server>/PowerShell, configuration Microsoft.Exchange.
 [profiles.onprem]
 kind = "onprem"
-server = "ex01.contoso.local"
+server = "ex01.contoso.local"     # or the URL: "https://ex01.contoso.local/PowerShell"
 # port = 443                      # default 443 with https, 80 without
 https = true
 path = "/PowerShell"
@@ -46,7 +46,7 @@ auth = "kerberos"                 # kerberos | negotiate | ntlm | basic | credss
 # password_env = "HYBRIDKIT_ONPREM_PASSWORD"
 cert_validation = true            # keep it on; point ca_bundle at your internal CA instead
 # ca_bundle = "/etc/ssl/certs/contoso-root-ca.pem"
-exchange_version = "2019"         # 2010 | 2013 | 2016 | 2019
+exchange_version = "2019"         # 2010 | 2013 | 2016 | 2019 | SE
 max_shells = 4                    # runspace pools at once; must stay below shell_limit (Exchange: 18 per user)
 # chunk_size = 500                # pipeline input items per pipeline
 

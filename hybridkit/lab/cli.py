@@ -80,6 +80,8 @@ def serve(
     app_ctx = app_context(ctx)
     if not 0.0 <= fault_rate <= 1.0:
         raise InputError("--fault-rate must be between 0 and 1")
+    if not 0 <= port <= 65535:
+        raise InputError(f"--port must be between 0 (a free port) and 65535 (got {port})")
     _check_flags(org, version, state, latency_ms, max_shells, time_scale)
     version = "SE" if version is not None and version.upper() == "SE" else version
     org, version, loaded = _from_state(state, org, version)

@@ -92,6 +92,13 @@ def test_profiles_and_connection(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) 
         ('kind = "online"\nserver = "x"', "app_id"),
         ('kind = "onprem"\nserver = "x"\nport = "80"', "port must be int"),
         ('kind = "onprem"\nserver = "x"\ncolour = "red"', "unknown setting"),
+        ('kind = "onprem"\nserver = "x"\nexchange_version = "2012"', "must be 2010, 2013, 2016, 2019 or SE"),
+        ('kind = "onprem"\nserver = "ex01/PowerShell"', "server must be a host name .* or a URL"),
+        ('kind = "onprem"\nserver = "ftp://ex01/PowerShell"', "must start with https:// or http://"),
+        ('kind = "onprem"\nserver = "https://svc:pw@ex01/PowerShell"', "must not carry a user or password"),
+        ('kind = "onprem"\nserver = "https://ex01:99999/PowerShell"', "bad port"),
+        ('kind = "onprem"\nserver = "https://ex01/PowerShell"\nhttps = false', "says https = True"),
+        ('kind = "onprem"\nserver = "https://ex01/PowerShell"\npath = "/wsman"', "says path = '/PowerShell'"),
     ],
 )
 def test_validation(in_tmp: Path, table: str, message: str) -> None:
@@ -171,3 +178,30 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path, monkeypa
     assert config.profile("lab").ready_file == str(project / "state" / "lab.json")
     assert config.profile("ex").ca_bundle == str(project / "certs" / "ca.pem")
     assert config.profile("ex").krb5_config == "/etc/krb5.conf"  # absolute paths stay as written
+
+
+@pytest.mark.parametrize(("server", "url"), [
+    ("https://ex01.contoso.local/PowerShell", "https://ex01.contoso.local:443/PowerShell"),
+    ("https://ex01.contoso.local/PowerShell/", "https://ex01.contoso.local:443/PowerShell"),
+    ("http://ex01.contoso.local:8080/PowerShell", "http://ex01.contoso.local:8080/PowerShell"),
+    ("HTTPS://ex01.contoso.local", "https://ex01.contoso.local:443/PowerShell"),
+    ("ex01.contoso.local", "https://ex01.contoso.local:443/PowerShell"),
+])
+def test_server_may_be_the_url_people_copy_from_the_docs(in_tmp: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         server: str, url: str) -> None:
+    """Not https://https://ex01/PowerShell/PowerShell: the URL's scheme, host, port and path are used."""
+    monkeypatch.setenv("HK_TEST_PW", "pw")
+    (in_tmp / "hybridkit.toml").write_text(f'[profiles.p]\nkind = "onprem"\nserver = "{server}"\nauth = "ntlm"\n'
+                                           'username = "CONTOSO\\\\svc"\npassword_env = "HK_TEST_PW"\n')
+    profile = load_config().profile("p")
+    assert resolve_connection(profile).url == url
+    assert profile.endpoint_url == url.replace(":443", "")
+
+
+def test_exchange_server_se_is_a_version(in_tmp: Path) -> None:
+    """The lab serves Exchange Server SE (--version SE) and the cmdlet catalogue names it: profiles take it too."""
+    (in_tmp / "hybridkit.toml").write_text('[profiles.a]\nkind = "onprem"\nserver = "x"\nexchange_version = "SE"\n'
+                                           '[profiles.b]\nkind = "onprem"\nserver = "x"\nexchange_version = "se"\n'
+                                           '[profiles.c]\nkind = "onprem"\nserver = "x"\nexchange_version = 2016\n')
+    config = load_config()
+    assert [config.profile(n).exchange_version for n in "abc"] == ["SE", "SE", "2016"]

@@ -92,6 +92,12 @@ def test_journal_list_and_show(isolated: Path) -> None:  # noqa: F811
     assert table.exit_code == 0 and "couldn't be found" in table.stdout
     missing = runner.invoke(app, ["journal", "list", "--journal", str(isolated / "none.sqlite")])
     assert missing.exit_code == 2
+    notes = isolated / "notes.txt"
+    notes.write_text("not a journal\n" * 200, encoding="utf-8")
+    for command in (["journal", "list"], ["journal", "show", "x"], ["journal", "unlock", "x"]):
+        wrong = runner.invoke(app, [*command, "--journal", str(notes)])
+        assert wrong.exit_code == 2 and "Traceback" not in wrong.output, wrong.output
+        assert wrong.stderr.strip() == f"error: {notes}: not a hybridkit run journal (SQLite): file is not a database"
 
 
 def test_journal_list_keeps_run_ids_whole_and_show_prints_text_verbatim(isolated: Path) -> None:  # noqa: F811

@@ -77,6 +77,8 @@ def test_bad_flags_are_one_line_and_exit_2_before_serving(tmp_path: Path) -> Non
         ("--state", str(tmp_path / "no" / "such" / "state.json")): "does not exist",
         ("--latency-ms", "-5"): "--latency-ms must be 0 or more",
         ("--max-shells", "0"): "--max-shells must be 1 or more",
+        ("--port", "99999"): "--port must be between 0 (a free port) and 65535 (got 99999)",
+        ("--port", "-1"): "--port must be between 0",
         ("--audit", str(tmp_path / "a-file" / "audit.jsonl")): "--audit",
         ("--tls", "--ca-path", str(tmp_path / "a-file" / "ca.pem")): "--ca-path",
     }
@@ -84,6 +86,7 @@ def test_bad_flags_are_one_line_and_exit_2_before_serving(tmp_path: Path) -> Non
     for args, message in cases.items():
         result = CliRunner().invoke(app, ["lab", "serve", "--ready-file", str(tmp_path / "r.json"), *args])
         assert result.exit_code == 2, (args, result.output)
+        assert len(result.output.strip().splitlines()) == 1, (args, result.output)  # one line, no usage box
         assert message in " ".join(result.output.split()) and "Traceback" not in result.output, args
         assert "cannot listen" not in result.output
         assert not (tmp_path / "r.json").exists()
