@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from hybridkit._context import AppContext
+from hybridkit._time import utc_iso
 from hybridkit.config import Config, Profile, load_config
 from hybridkit.ps import PSObject, PSSession, Secret, open_session
 
@@ -67,7 +68,9 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [jsonable(v) for v in value]
-    if isinstance(value, (dt.datetime, dt.date)):
+    if isinstance(value, dt.datetime):
+        return utc_iso(value)  # the README's form: ISO 8601 in UTC, "2026-12-05T22:00:00Z"
+    if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (uuid.UUID, Path)):
         return str(value)

@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from hybridkit._tables import Column, fitted_table
 from hybridkit.cli_support import app_context, emit_json, jsonable
 from hybridkit.errors import ConfigError, InputError, PlanError
 from hybridkit.journal import DEFAULT_JOURNAL, Journal, RunRecord, StepState
@@ -33,28 +34,33 @@ def _existing(path: Path) -> Journal:
 def list_runs(
     ctx: typer.Context,
     journal: JournalOption = DEFAULT_JOURNAL,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs to list.")] = 20,
 ) -> None:
-    """The most recent runs."""
+    """The most recent runs, newest first."""
     app_ctx = app_context(ctx)
     with _existing(journal) as j:
         runs = j.list_runs(limit)
         counts = {r.run_id: _counts(j, r.run_id) for r in runs}
     if app_ctx.json:
-        emit_json(app_ctx, [{**_run_data(r), "steps": counts[r.run_id]} for r in runs])
+        summary: dict[str, int] = {}
+        for r in runs:
+            summary[r.status.value] = summary.get(r.status.value, 0) + 1
+        emit_json(app_ctx, {"journal": str(journal), "items": [{**_run_data(r), "steps": counts[r.run_id]}
+                                                               for r in runs], "summary": summary, "warnings": []})
         return
-    table = Table(title=f"Runs in {escape(str(journal))}", caption="steps: done/failed/open")
-    # The run id is what `journal show` takes: never cut it, whatever the terminal width.
-    table.add_column("run", no_wrap=True, min_width=22)
-    table.add_column("kind", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("started")
-    table.add_column("profile", overflow="fold")
-    table.add_column("steps", no_wrap=True)
-    for r in runs:
-        c = counts[r.run_id]
-        table.add_row(r.run_id, r.kind, r.status.value, r.started_at[:19].replace("T", " "), escape(r.profile or ""),
-                      f"{c['done']}/{c['failed']}/{c['pending'] + c['started']}")
+    # Never cropped: at a narrow width the least useful columns are left out whole (and the caption says so).
+    columns = [Column("run", wrap=False), Column("status", wrap=False), Column("kind", wrap=False, drop=1),
+               Column("steps", wrap=False, drop=3, justify="right"), Column("started (UTC)", drop=2),
+               Column("profile", drop=4)]
+    rows = [[r.run_id, r.status.value, r.kind,
+             f"{counts[r.run_id]['done']}/{counts[r.run_id]['failed']}/"
+             f"{counts[r.run_id]['pending'] + counts[r.run_id]['started']}",
+             r.started_at[:19].replace("T", " "), escape((r.profile or "").replace(",", ", "))] for r in runs]
+    table, left_out = fitted_table(app_ctx.console.width, columns, rows, title=f"Runs in {escape(str(journal))}")
+    caption = "steps: done/failed/open" if "steps" not in left_out else ""
+    if left_out:  # said, never silently lost; JSON has every field
+        caption += ("; " if caption else "") + f"{', '.join(left_out)} left out at this width (-o json has all)"
+    table.caption = caption
     app_ctx.console.print(table)
 
 
@@ -66,6 +72,7 @@ def _counts(j: Journal, run_id: str) -> dict[str, int]:
 
 
 def _run_data(r: RunRecord) -> dict[str, object]:
+    """A run for ``--output json``: ``run_id``, ``kind``, ``status``, times ISO 8601 UTC (``...Z``), ``error``."""
     data = jsonable(r)
     assert isinstance(data, dict)
     return data
@@ -83,16 +90,21 @@ def show(
         record = _find_run(j, run)
         steps = j.steps(record.run_id)
     if app_ctx.json:
-        emit_json(app_ctx, {**_run_data(record), "steps": [
-            {"seq": s.seq, "key": s.key, "target": s.target, "command": s.rendered, "state": s.state.value,
-             "attempts": s.attempts, "outcome": s.outcome, "error_class": s.error_class, "error": s.error}
-            for s in steps]})
+        summary: dict[str, int] = {}
+        for s in steps:
+            summary[s.state.value] = summary.get(s.state.value, 0) + 1
+        emit_json(app_ctx, {**_run_data(record), "items": [
+            {"step": s.seq + 1, "key": s.key, "target": s.target, "command": s.rendered, "state": s.state.value,
+             "attempts": s.attempts, "outcome": s.outcome, "error_class": s.error_class, "detail": s.error}
+            for s in steps], "summary": summary, "warnings": []})
         return
     console = app_ctx.console
-    console.print(f"[bold]{record.run_id}[/] {record.kind} [bold]{record.status.value}[/]  "
-                  f"{record.started_at} → {record.ended_at or '…'}  profile {record.profile or '-'}",
+    console.print(f"[bold]{record.run_id}[/] {escape(record.kind)} [bold]{record.status.value}[/]  "
+                  f"{record.started_at} → {record.ended_at or '…'}  profile {escape(record.profile or '-')}",
                   highlight=False)
     console.print(f"command: {record.command_line}", markup=False, highlight=False)
+    if record.error:
+        console.print(f"stopped by: {record.error}", markup=False, highlight=False, style="red")
     table = Table()
     for column in ("#", "target", "state", "tries", "command / error"):
         table.add_column(column, overflow="fold")

@@ -79,14 +79,17 @@ def test_journal_list_and_show(isolated: Path) -> None:  # noqa: F811
         journal.finish_run(run_id)
     listed = runner.invoke(app, ["-o", "json", "journal", "list", "--journal", str(path)])
     assert listed.exit_code == 0, listed.output
-    runs = json.loads(listed.stdout)
+    runs = json.loads(listed.stdout)["items"]
     assert runs[0]["run_id"] == run_id and runs[0]["status"] == "failed"
+    assert runs[0]["started_at"].endswith("Z") and runs[0]["ended_at"].endswith("Z")
+    assert json.loads(listed.stdout)["summary"] == {"failed": 1}
     assert runs[0]["steps"]["done"] == 1 and runs[0]["steps"]["failed"] == 1
     shown = runner.invoke(app, ["-o", "json", "journal", "show", run_id[:12], "--journal", str(path)])
     assert shown.exit_code == 0, shown.output
     data = json.loads(shown.stdout)
-    assert [s["state"] for s in data["steps"]] == ["done", "failed"]
-    assert data["steps"][1]["error_class"] == "ManagementObjectNotFoundException"
+    assert [s["state"] for s in data["items"]] == ["done", "failed"]
+    assert data["items"][1]["error_class"] == "ManagementObjectNotFoundException"
+    assert data["items"][1]["detail"] == "object 'bob' couldn't be found" and data["summary"] == {"done": 1, "failed": 1}
     assert "nope-secret" not in shown.stdout and "nope-secret" not in listed.stdout
     table = runner.invoke(app, ["journal", "show", run_id, "--journal", str(path)])
     assert table.exit_code == 0 and "couldn't be found" in table.stdout
@@ -115,6 +118,16 @@ def test_journal_list_keeps_run_ids_whole_and_show_prints_text_verbatim(isolated
     listed = narrow.invoke(app, ["journal", "list", "--journal", str(path)])
     assert listed.exit_code == 0, listed.output
     assert all(run_id in listed.stdout for run_id in ids) and "decommission" in listed.stdout
+    # Headers whole on one line (not "profil|e", "star…"); nothing cropped; what was left out is named.
+    lines = listed.stdout.splitlines()
+    header_at = next(n for n, line in enumerate(lines) if line.startswith("┏")) + 1
+    headers = [h.strip() for h in lines[header_at].strip("┃").split("┃")]
+    assert headers[:3] == ["run", "status", "kind"] and set(headers) <= {"run", "status", "kind", "steps",
+                                                                          "started (UTC)", "profile"}
+    assert lines[header_at + 1].startswith("┡")  # the header row is one line
+    assert "…" not in listed.stdout and all(len(line) <= 80 for line in lines)
+    left_out = {"steps", "started (UTC)", "profile"} - set(headers)
+    assert left_out and all(name in " ".join(listed.stdout.split()) for name in left_out)
     shown = narrow.invoke(app, ["journal", "show", ids[1], "--journal", str(path)])
     assert "'[red]'" in shown.stdout and "'[string]'" in shown.stdout and "[bold]x" in shown.stdout
     prefix = ids[0][:9]  # "YYYYMMDD-": both runs

@@ -87,7 +87,7 @@ def test_journaled_steps_against_the_lab(lab: Any, tmp_path: Path) -> None:
     shown = runner.invoke(app, ["-o", "json", "journal", "show", run_id, "--journal", str(path)])
     assert shown.exit_code == 0
     data = json.loads(shown.stdout)
-    assert data["status"] == "failed" and data["steps"][3]["error_class"] == "ManagementObjectNotFoundException"
+    assert data["status"] == "failed" and data["items"][3]["error_class"] == "ManagementObjectNotFoundException"
     assert lab.password.encode() not in path.read_bytes()
 
 

@@ -129,7 +129,7 @@ def test_failure_on_one_side_mid_apply_resumes_without_duplicates(env, monkeypat
     assert not plan_json(config, spec)["has_changes"]
     journal = cli(config, "-o", "json", "journal", "list")
     assert journal.exit_code == 0, journal.output
-    runs = [r for r in json.loads(journal.stdout) if r.get("kind") == "mailflow"]
+    runs = [r for r in json.loads(journal.stdout)["items"] if r.get("kind") == "mailflow"]
     assert len(runs) == 1 and runs[0]["status"] == "completed" and runs[0]["steps"]["done"] == 3
 
 
