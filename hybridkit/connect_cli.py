@@ -11,13 +11,24 @@ from rich.table import Table
 from hybridkit.cli_support import app_context, emit_json, profile_for
 from hybridkit.config import resolve_connection
 from hybridkit.errors import CommandFailed, TransportError
-from hybridkit.ps import Command, PSObject, PSSession
+from hybridkit.ps import Command, Pipeline, PSObject, PSSession
 from hybridkit.ps._kerberos import negotiated_summary
 from hybridkit.ps._pypsrp import PypsrpSession
 
-__all__ = ["app", "probe"]
+__all__ = ["ORGANIZATION_COLUMNS", "SERVER_COLUMNS", "app", "probe", "selected"]
 
 app = typer.Typer(help="Check connections to Exchange.", no_args_is_help=True)
+
+
+# The data diet: each read asks Exchange for exactly the columns shown (a whole Get-ExchangeServer object is
+# hundreds of properties; Exchange's endpoint keeps the real Select-Object, KB 2922668).
+ORGANIZATION_COLUMNS = ("Name",)
+SERVER_COLUMNS = ("Name", "AdminDisplayVersion", "ServerRole")
+
+
+def selected(command: Command, columns: tuple[str, ...]) -> Pipeline:
+    """``command | Select-Object -Property <columns>``."""
+    return Pipeline.of(command, Command.of("Select-Object", Property=list(columns)))
 
 
 def _first(result_output: list[Any]) -> PSObject | None:
@@ -27,7 +38,7 @@ def _first(result_output: list[Any]) -> PSObject | None:
 def probe(session: PSSession, *, online: bool) -> dict[str, Any]:
     """Org name, servers and a timed round trip (``Get-OrganizationConfig``), through an open session."""
     started = time.perf_counter()
-    org = _first(session.run(Command.of("Get-OrganizationConfig")).output)
+    org = _first(session.run(selected(Command.of("Get-OrganizationConfig"), ORGANIZATION_COLUMNS)).output)
     rtt_ms = (time.perf_counter() - started) * 1000
     info: dict[str, Any] = {
         "organization": str(org.get("Name") or org) if org else None,
@@ -35,7 +46,7 @@ def probe(session: PSSession, *, online: bool) -> dict[str, Any]:
     }
     if not online:
         try:
-            servers = session.run(Command.of("Get-ExchangeServer")).output
+            servers = session.run(selected(Command.of("Get-ExchangeServer"), SERVER_COLUMNS)).output
         except CommandFailed:
             servers = []
         info["servers"] = [

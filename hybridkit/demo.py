@@ -59,6 +59,10 @@ class DemoContext:
     def console(self) -> Console:
         return self.app.err_console if self.app.json else self.app.console
 
+    def show_command(self, line: str) -> None:
+        """Print a command for people to copy: one line whatever the width (soft wrap), no markup, no colour."""
+        self.console.print(line, highlight=False, markup=False, soft_wrap=True)
+
     def open_session(self, endpoint: str = "onprem") -> PSSession:
         """A new session to the lab's ``onprem`` or ``online`` endpoint (close it when done)."""
         return open_session(lab_profile_from_ready(f"lab-{endpoint}", self.ready, endpoint=endpoint))
@@ -123,33 +127,38 @@ def _connect(ctx: DemoContext) -> dict[str, Any]:
 
 @demo_step("Organisation summary", order=10)
 def _summary(ctx: DemoContext) -> dict[str, Any]:
-    servers = [o for o in ctx.session.run(Command.of("Get-ExchangeServer")).output if isinstance(o, PSObject)]
-    databases = [o for o in ctx.session.run(Command.of("Get-MailboxDatabase")).output if isinstance(o, PSObject)]
+    from hybridkit.connect_cli import selected
+
+    def read(command: Command, *columns: str) -> list[PSObject]:  # only the columns shown (the data diet)
+        return [o for o in ctx.session.run(selected(command, columns)).output if isinstance(o, PSObject)]
+
+    servers = read(Command.of("Get-ExchangeServer"), "Name", "AdminDisplayVersion", "ServerRole", "Site")
+    databases = read(Command.of("Get-MailboxDatabase"), "Name", "Server")
     started = time.perf_counter()
-    mailboxes = [o for o in ctx.session.run(Command.of("Get-Mailbox", ResultSize="Unlimited")).output
-                 if isinstance(o, PSObject)]
+    mailboxes = read(Command.of("Get-Mailbox", ResultSize="Unlimited"), "RecipientTypeDetails", "Database")
     elapsed = time.perf_counter() - started
     by_type = collections.Counter(str(m.get("RecipientTypeDetails") or "Unknown") for m in mailboxes)
     by_db = collections.Counter(str(m.get("Database") or "") for m in mailboxes)
 
     table = Table(title="Exchange servers", title_justify="left")
     for column in ("Name", "Version", "Roles", "Site"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # wrap, never crop
     for s in servers:
         table.add_row(*(escape(str(s.get(k) or "")) for k in ("Name", "AdminDisplayVersion", "ServerRole", "Site")))
     ctx.console.print(table)
 
     table = Table(title="Mailbox databases", title_justify="left")
     for column in ("Name", "Server", "Mailboxes"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for d in databases:
         name = str(d.get("Name") or d)
         table.add_row(escape(name), escape(str(d.get("Server") or "")), str(by_db.get(name, 0)))
     ctx.console.print(table)
 
     table = Table(title=f"Mailboxes by type ({len(mailboxes)})", title_justify="left",
-                  caption=f"Get-Mailbox -ResultSize Unlimited: {elapsed:.2f} s", caption_justify="left")
-    table.add_column("RecipientTypeDetails")
+                  caption=f"Get-Mailbox -ResultSize Unlimited | Select-Object RecipientTypeDetails,Database: "
+                          f"{elapsed:.2f} s", caption_justify="left")
+    table.add_column("RecipientTypeDetails", overflow="fold")
     table.add_column("Count", justify="right")
     for kind, count in by_type.most_common():
         table.add_row(escape(kind), str(count))

@@ -38,7 +38,8 @@ def demo_step(ctx: Any) -> dict[str, Any]:
         outcome = run_apply(plan, sessions, backup, profiles=["lab-onprem", "lab-online"], accepted=waivers,
                             journal_path=ctx.journal_path, argv=["demo", "decommission"])
         for step, result in zip(plan.steps, outcome.results):
-            ctx.console.print(f"  {result.status.value:8} {escape(step_command(step).render())}", highlight=False)
+            ctx.console.print(f"  {result.status.value:8} {escape(step_command(step).render())}", highlight=False,
+                              soft_wrap=True)  # a command people copy: one line
         if not outcome.ok:
             raise RuntimeError(f"teardown failed: {[r.error for r in outcome.results if not r.ok]}")
         after = make_plan(sessions, include_hybrid_configuration=True, accepted=waivers)

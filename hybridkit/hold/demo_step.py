@@ -40,7 +40,8 @@ def demo_step(ctx: DemoContext) -> dict[str, Any]:
         settings = HoldSettings(duration=2555, owner="Legal (demo case 2026-117)", duration_given=True)
         console = ctx.console
         console.print("$ hybridkit hold enable --recipient-type UserMailbox --duration 2555 "
-                      "--owner 'Legal (demo case 2026-117)' --report hold.xlsx", highlight=False, markup=False)
+                      "--owner 'Legal (demo case 2026-117)' --report hold.xlsx", highlight=False, markup=False,
+                      soft_wrap=True)  # a command to paste: never wrapped
         before = sum(s.request_count for s in sessions.values())
         with Journal(ctx.journal_path) as journal:
             first = run_enable(sessions, selection, settings, journal=journal, chunk_size=100, step_size=200)

@@ -30,7 +30,7 @@ def demo_step(ctx: DemoContext) -> dict[str, Any]:
 
     console = ctx.console
     out = ctx.workdir / "inventory"
-    console.print("$ hybridkit inventory export --out inventory", highlight=False, markup=False)
+    ctx.show_command("$ hybridkit inventory export --out inventory")
     with Journal(ctx.journal_path) as journal:
         manifest = export_inventory({"onprem": ctx.session}, out, includes=frozenset(INCLUDES), journal=journal,
                                     sources={"onprem": ctx.ready["onprem_url"]}, chunk_size=200)
@@ -39,19 +39,18 @@ def demo_step(ctx: DemoContext) -> dict[str, Any]:
                   f"({manifest.requests / max(mailboxes, 1):.2f} per mailbox), {len(manifest.failures)} failure(s).",
                   highlight=False)
     table = Table()
-    table.add_column("File")
+    table.add_column("File", overflow="fold")
     table.add_column("Rows", justify="right")
     for name, count in manifest.counts.items():
         table.add_row(f"{name}.csv", str(count))
     console.print(table)
-    console.print("$ hybridkit batches plan inventory/*.csv --max-mailboxes 60 --out plan", highlight=False,
-                  markup=False)
+    ctx.show_command("$ hybridkit batches plan inventory/*.csv --max-mailboxes 60 --out plan")
     plan = plan_batches(load_inputs(sorted(out.glob("*.csv"))), PlanOptions(max_mailboxes=60))
     write_plan(plan, ctx.workdir / "plan")
     console.print(f"{len(plan.batches)} batches; {len(plan.cross_batch_links)} permission(s) cross batches.",
                   highlight=False)
     batches = Table()
-    batches.add_column("Batch")
+    batches.add_column("Batch", overflow="fold")
     batches.add_column("Mailboxes", justify="right")
     batches.add_column("Size (GB)", justify="right")
     for batch in plan.batches:

@@ -31,8 +31,14 @@ def _aliases(handle: Any, limit: int) -> list[str]:
 
 def test_connect_test_over_http_json(lab: Any, tmp_path: Path) -> None:
     config = write_lab_config(tmp_path, lab)
+    before = len(lab.audit_records("pipeline"))
     result = runner.invoke(app, ["--config", str(config), "-o", "json", "connect", "test"])
     assert result.exit_code == 0, result.output
+    # The data diet: every read ends in Select-Object with exactly the columns shown.
+    reads = [(p["cmdlets"], p["parameters"][-1]) for p in lab.audit_records("pipeline")[before:]]
+    assert reads == [(["Get-OrganizationConfig", "Select-Object"], [["Property", ["Name"]]]),
+                     (["Get-ExchangeServer", "Select-Object"],
+                      [["Property", ["Name", "AdminDisplayVersion", "ServerRole"]]])]
     data = json.loads(result.stdout)
     assert data["endpoint"] == lab.onprem_url and data["configuration"] == "Microsoft.Exchange"
     assert data["organization"] and data["servers"] and data["round_trip_ms"] > 0
@@ -93,8 +99,14 @@ def test_journaled_steps_against_the_lab(lab: Any, tmp_path: Path) -> None:
 
 def test_demo_runs_end_to_end(isolated: Path) -> None:  # noqa: F811
     workdir = isolated / "demo-files"
-    result = runner.invoke(app, ["-o", "json", "demo", "--workdir", str(workdir)])
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["-o", "json", "demo", "--workdir", str(workdir)])
     assert result.exit_code == 0, result.output
+    # Commands printed for pasting stay one line at 80 columns (the story goes to stderr under -o json).
+    pasted = [line for line in result.stderr.splitlines()
+              if "Set-ClientAccessService" in line or line.startswith("$ hybridkit")]
+    assert any("-AutoDiscoverServiceInternalUri $null" in line for line in pasted), result.stderr
+    assert any(line.endswith("--report hold.xlsx") for line in pasted) and len(pasted) >= 4
+    assert "…" not in result.stderr  # tables wrap, never crop
     data = json.loads(result.stdout)
     summary = data["results"]["Organisation summary"]
     assert summary["mailboxes"] >= 300 and summary["servers"] and summary["databases"]
