@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,7 +14,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from hybridkit import __version__
-from hybridkit._context import AppContext
+from hybridkit._context import EXIT_BROKEN_PIPE, AppConsole, AppContext, stdout_gone
 from hybridkit.errors import HybridkitError
 
 __all__ = ["app", "main"]
@@ -35,12 +36,17 @@ class _Root(TyperGroup):
         except KeyboardInterrupt:
             Console(stderr=True).print("Interrupted.")
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            stdout_gone()
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
 
 
 app = typer.Typer(
     cls=_Root,
     name="hybridkit",
-    help="Run Exchange hybrid migrations from any machine: plan batches, cut over, hold, mail flow, decommission.",
+    help="Run Exchange hybrid migrations from any machine: plan batches, cut over, hold, mail flow, decommission."
+         "\n\nExit codes: 0 ok, 1 some items failed, 2 bad input or usage, 130 interrupted (Ctrl-C), 141 the "
+         "output's reader went away (| head).",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
@@ -76,22 +82,40 @@ def _root(
         Optional[Path], typer.Option("--config", help="hybridkit.toml to use.", envvar="HYBRIDKIT_CONFIG")
     ] = None,
     output: Annotated[str, typer.Option("--output", "-o", help="table (for people) or json (for scripts).")] = "table",
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs and tracebacks.")] = False,
+    verbose: Annotated[int, typer.Option(
+        "--verbose", "-v", count=True,
+        help="-v: hybridkit's debug log and tracebacks on stderr. -vv: the protocol libraries' too (pypsrp, "
+             "psrpcore, spnego, urllib3: every WSMan message, megabytes per thousand mailboxes).")] = 0,
+    debug_protocol: Annotated[bool, typer.Option(
+        "--debug-protocol", help="The protocol libraries' debug log as well (the same as -vv).")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
 ) -> None:
     if output not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--output")
-    console = Console()
-    err_console = Console(stderr=True)
-    if verbose:
-        from rich.logging import RichHandler
-
-        logging.basicConfig(level=logging.DEBUG, handlers=[RichHandler(console=err_console)], force=True)
+    console = AppConsole()
+    err_console = AppConsole(stderr=True)
+    if verbose or debug_protocol:
+        _log_to(err_console, protocol=verbose >= 2 or debug_protocol)
     ctx.obj = AppContext(
-        profile=profile, config=config, output=output, verbose=verbose, console=console, err_console=err_console
+        profile=profile, config=config, output=output, verbose=bool(verbose or debug_protocol), console=console,
+        err_console=err_console,
     )
+
+
+def _log_to(console: Console, *, protocol: bool) -> None:
+    """hybridkit's own loggers at DEBUG; the protocol libraries' only when asked (else warnings and up).
+
+    A 1,000-mailbox run logs kilobytes at -v; with the protocol libraries (every WSMan envelope) it logs tens of
+    megabytes, which is why that is a separate, explicit level.
+    """
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=console, show_path=False)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if protocol else logging.WARNING, handlers=[handler], force=True)
+    logging.getLogger("hybridkit").setLevel(logging.DEBUG)
 
 
 def _wire() -> None:
@@ -120,4 +144,12 @@ _wire()
 
 def main() -> None:
     """Entry point of the ``hybridkit`` script."""
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        try:
+            sys.stdout.flush()  # what is still buffered goes now, while a broken pipe can be handled
+        except BrokenPipeError:
+            stdout_gone()
+            raise SystemExit(EXIT_BROKEN_PIPE) from None
+        raise

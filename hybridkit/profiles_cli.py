@@ -217,8 +217,8 @@ def jumphost_script(
 ) -> None:
     """Write the PowerShell script that prepares the Windows jump host for an online profile.
 
-    It installs ExchangeOnlineManagement, imports the app certificate and lets the remoting account read its key,
-    sets up WinRM over HTTPS, and checks Connect-ExchangeOnline once. Review it, then run it on the jump host.
+    It installs ExchangeOnlineManagement, imports the app certificate and lets the remoting account read its key, \
+sets up WinRM over HTTPS, and checks Connect-ExchangeOnline once. Review it, then run it on the jump host.
     """
     app_ctx = app_context(ctx)
     profile = load_app_config(app_ctx).profile(name or app_ctx.profile)

@@ -208,3 +208,23 @@ def test_expected_error_stays_one_line_when_piped(isolated: Path) -> None:  # no
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and str(deep) in lines[0], result.stderr
+
+
+def test_output_piped_into_head_exits_quietly_with_141(isolated: Path) -> None:  # noqa: F811
+    """`hybridkit ... | head`: no BrokenPipeError traceback, no exit 1; 141 as for a process ended by SIGPIPE."""
+    import subprocess
+    import sys
+
+    path = isolated / "j.sqlite"
+    with Journal(path) as journal:  # a run long enough that its listing outgrows the pipe's buffer
+        run_id = journal.start_run("hold", "fp", [PlannedStep(f"k{n}", f"mailbox{n}@contoso.com",
+                                                              f"Set-Mailbox -Identity 'mailbox{n}'")
+                                                  for n in range(6000)])
+    proc = subprocess.Popen([sys.executable, "-m", "hybridkit", "journal", "show", run_id,
+                             "--journal", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()  # what `head -1` reads, then it goes away
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, stderr
+    assert stderr == ""

@@ -141,3 +141,19 @@ def test_wrong_password_is_one_clear_error_and_not_retried(lab_factory: Any, tmp
     assert "authentication failed" in result.stderr.lower() and "Traceback" not in result.output
     assert "wrong-password" not in result.output
     assert len(handle.audit_records("request")) <= 1  # refused once, never retried
+
+
+def test_verbose_is_hybridkits_log_and_vv_adds_the_protocols(lab: Any, tmp_path: Path,
+                                                              restore_logging: None) -> None:  # noqa: F811
+    """-v must not write every WSMan envelope (66 MB for a 1,000-mailbox hold): that is -vv/--debug-protocol."""
+    config = write_lab_config(tmp_path, lab)
+    logs = {}
+    for flags in (["-v"], ["-vv"], ["--debug-protocol"]):
+        result = runner.invoke(app, ["--config", str(config), *flags, "connect", "test"])
+        assert result.exit_code == 0, result.output
+        logs[flags[0]] = result.stderr
+    assert "hybridkit.ps: opening runspace pool" in " ".join(logs["-v"].split())
+    assert "pypsrp" not in logs["-v"] and "psrpcore" not in logs["-v"] and "spnego" not in logs["-v"]
+    for protocol in (logs["-vv"], logs["--debug-protocol"]):
+        assert "pypsrp." in protocol and len(protocol) > 20 * len(logs["-v"])
+    assert lab.password not in "".join(logs.values())
