@@ -93,6 +93,7 @@ def test(
         **negotiated,
         **info,
         "wsman_requests": requests,
+        "warnings": [],
     }
     if app_ctx.json:
         emit_json(app_ctx, data)

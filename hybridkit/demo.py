@@ -188,6 +188,7 @@ def demo(
     steps = load_demo_steps()
     results: dict[str, Any] = {}
     failures: list[str] = []
+    items: list[dict[str, Any]] = []  # --output json: one item per step, in the README's vocabulary
     with contextlib.ExitStack() as stack:
         if workdir_option is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hybridkit-demo-")))
@@ -213,8 +214,11 @@ def demo(
                     out.rule(f"[bold]{number}. {escape(step.title)}", align="left")
                     try:
                         results[step.title] = step.func(context)
+                        items.append({"step": step.title, "outcome": "done", "detail": None,
+                                      "result": results[step.title]})
                     except HybridkitError as exc:
                         failures.append(step.title)
+                        items.append({"step": step.title, "outcome": "failed", "detail": str(exc), "result": None})
                         out.print(f"[bold red]step failed:[/] {escape(str(exc))}", highlight=False)
                 results["wsman_requests"] = session.request_count
             finally:
@@ -222,7 +226,11 @@ def demo(
         finally:
             lab.stop()
     if app.json:
-        emit_json(app, {"steps": [s.title for s in steps], "results": results, "failed": failures})
+        summary: dict[str, int] = {}
+        for item in items:
+            summary[item["outcome"]] = summary.get(item["outcome"], 0) + 1
+        emit_json(app, {"items": items, "summary": summary, "wsman_requests": results.get("wsman_requests", 0),
+                        "workdir": str(workdir) if workdir_option is not None else None, "warnings": []})
     if failures:
         out.print(f"[bold red]{len(failures)} demo step(s) failed:[/] {escape(', '.join(failures))}")
         raise typer.Exit(1)

@@ -94,7 +94,9 @@ def init(
     except OSError as exc:
         raise ConfigError(f"{target}: cannot write: {exc}") from exc
     if app_ctx.json:
-        emit_json(app_ctx, {"written": str(target), "profiles": ["onprem", "online", "lab"]})
+        emit_json(app_ctx, {"written": str(target), "items": [
+            {"profile": name, "kind": name, "outcome": "created", "detail": None} for name in ("onprem", "online", "lab")],
+            "summary": {"created": 3}, "warnings": []})
     else:
         app_ctx.console.print(f"Wrote [bold]{target}[/] with profiles onprem, online and lab. Edit it, then run "
                               "`hybridkit connect test --profile onprem`.")
@@ -113,7 +115,10 @@ def list_profiles(ctx: typer.Context) -> None:
         for p in config.profiles.values()
     ]
     if app_ctx.json:
-        emit_json(app_ctx, {"config": str(config.path), "profiles": rows})
+        summary: dict[str, int] = {}
+        for row in rows:
+            summary[str(row["kind"])] = summary.get(str(row["kind"]), 0) + 1
+        emit_json(app_ctx, {"config": str(config.path), "items": rows, "summary": summary, "warnings": []})
         return
     table = Table(title=f"Profiles in {escape(str(config.path))}")
     # Wrap long endpoints and account names rather than cutting them: they are what tells two profiles apart.

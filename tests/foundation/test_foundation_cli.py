@@ -30,7 +30,7 @@ def test_profiles_init_list_show(isolated: Path, monkeypatch: pytest.MonkeyPatch
 
     listed = runner.invoke(app, ["--output", "json", "profiles", "list"])
     assert listed.exit_code == 0, listed.output
-    rows = json.loads(listed.stdout)["profiles"]
+    rows = json.loads(listed.stdout)["items"]
     assert [r["name"] for r in rows] == ["onprem", "online", "lab"]
     assert [r["default"] for r in rows] == [True, False, False]
 
