@@ -1,15 +1,20 @@
 """Pure transforms of the inventory crawl: Exchange objects -> export rows, and the crawl cut into steps.
 
 Objects are anything with ``.get(name)`` (the bridge's ``PSObject``); rows are dicts keyed by the export's
-columns with values written as PowerShell's ``Export-Csv`` writes them (``True``/``False``, multi-valued
-properties joined with ``", "``). No I/O here.
+columns with values written as Windows PowerShell's ``Export-Csv`` writes them on an en-US machine, whatever
+kind the value arrived as: ``True``/``False``; multi-valued properties joined with ``", "`` (as the export
+samples show ``FullAccess, ReadPermission``); a Guid in its lower-case ``D`` form; a DateTime as .NET's en-US
+``ToString()`` (``12/5/2026 7:38:05 AM``, in UTC); an Exchange object (ADObjectId, ...) as its ``ToString()``.
+No I/O here.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -37,13 +42,19 @@ STAGES: dict[str, str | None] = {"sizes": None, "fullaccess": "fullaccess", "sen
 
 
 def text(value: Any) -> str:
-    """A value as Export-Csv writes it."""
+    """A value as Export-Csv writes it (see the module docstring)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "True" if value else "False"
     if isinstance(value, (list, tuple)):
         return ", ".join(text(v) for v in value)
+    if isinstance(value, dt.datetime):
+        utc = value.astimezone(dt.timezone.utc) if value.tzinfo else value
+        hour = utc.hour % 12 or 12
+        return f"{utc.month}/{utc.day}/{utc.year} {hour}:{utc:%M:%S} {'AM' if utc.hour < 12 else 'PM'}"
+    if isinstance(value, uuid.UUID):
+        return str(value)  # .NET's Guid.ToString(): lower case, with hyphens
     return str(value)
 
 
