@@ -1,9 +1,14 @@
-"""End-to-end: ``hybridkit inventory export`` against the lab's demo org, then batch planning from the crawl."""
+"""End-to-end: ``hybridkit inventory export`` against the lab's demo org, then batch planning from the crawl.
+
+The crawl only reads, so the tests share one lab (and one complete crawl of it) and tell their requests apart by
+slicing its audit log.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +23,53 @@ from hybridkit.batches._read import load_inputs  # noqa: E402
 from hybridkit.cli import app  # noqa: E402
 from hybridkit.inventory import _run  # noqa: E402
 from hybridkit.lab.cmdlets._registry import HANDLERS  # noqa: E402
+from hybridkit.lab.server import LabOptions, LabServer  # noqa: E402
+from tests.conftest import LabHandle  # noqa: E402
 
 MAILBOX_KINDS = {"UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox"}
 REMOTE_KINDS = {"RemoteUserMailbox", "RemoteSharedMailbox"}
 
 
-@pytest.fixture
-def crawl(lab_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.chdir(tmp_path)
-    handle = lab_factory(org="demo", ready_file=tmp_path / "lab.json")
-    config = tmp_path / "hybridkit.toml"
-    config.write_text(f'default_profile = "lab"\n[profiles.lab]\nkind = "lab"\nready_file = "{tmp_path / "lab.json"}"\n'
+@pytest.fixture(scope="module")
+def shared_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabHandle, Path]]:
+    """One demo-org lab for the module, and a hybridkit.toml whose ``lab`` profile reaches it."""
+    where = tmp_path_factory.mktemp("inventory-lab")
+    server = LabServer(LabOptions(port=0, org="demo", audit=where / "audit.jsonl", ready_file=where / "lab.json"))
+    server.start()
+    config = where / "hybridkit.toml"
+    config.write_text(f'default_profile = "lab"\n[profiles.lab]\nkind = "lab"\nready_file = "{where / "lab.json"}"\n'
                       "max_shells = 3\n", encoding="utf-8")
+    try:
+        yield LabHandle.of(server), config
+    finally:
+        server.stop()
 
+
+def _runner(config: Path) -> Any:
     def run(*args: str) -> Any:
         return CliRunner().invoke(app, ["--config", str(config), "-o", "json", "inventory", "export", *args])
+    return run
 
+
+@pytest.fixture(scope="module")
+def full_crawl(shared_lab: tuple[LabHandle, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """A complete crawl of the shared lab (every include), done once: its folder and the identities it read."""
+    handle, config = shared_lab
+    where = tmp_path_factory.mktemp("full-crawl")
+    before = len(handle.audit_records("pipeline"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(where)
+        result = _runner(config)("--out", str(where / "inv"))
+    assert result.exit_code == 0, result.output
+    items = sum(p["input_count"] for p in handle.audit_records("pipeline")[before:])
+    return where / "inv", items
+
+
+@pytest.fixture
+def crawl(shared_lab: tuple[LabHandle, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    handle, config = shared_lab
+    monkeypatch.chdir(tmp_path)
+    run = _runner(config)
     run.handle = handle  # type: ignore[attr-defined]
     run.org = handle.server.engine.org  # type: ignore[attr-defined]
     run.tmp = tmp_path  # type: ignore[attr-defined]
@@ -78,10 +114,8 @@ def _names(org: Any, smtp: str) -> set[str]:
     return names
 
 
-def test_round_trip_crawl_then_plan(crawl: Any) -> None:
-    out = crawl.tmp / "inv"
-    result = crawl("--out", str(out))
-    assert result.exit_code == 0, result.output
+def test_round_trip_crawl_then_plan(crawl: Any, full_crawl: tuple[Path, int]) -> None:
+    out = full_crawl[0]
     manifest = json.loads((out / "manifest.json").read_text())
     for name in ("mailboxes", "sizes", "fullaccess", "sendas", "sendonbehalf", "calendar"):
         assert (out / f"{name}.csv").exists()
@@ -163,7 +197,8 @@ def test_failures_are_reported_and_the_crawl_goes_on(crawl: Any, monkeypatch: py
     assert manifest["counts"]["mailboxes"] == 10 or manifest["counts"]["mailboxes"] == 11
 
 
-def test_interrupted_crawl_resumes_without_rereading(crawl: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_crawl_resumes_without_rereading(crawl: Any, full_crawl: tuple[Path, int],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     out = crawl.tmp / "inv"
     original = _run.export_inventory
     seen: list[str] = []
@@ -189,12 +224,8 @@ def test_interrupted_crawl_resumes_without_rereading(crawl: Any, monkeypatch: py
     later = crawl.handle.audit_records("pipeline")[audit_before:]
     # The listing was not read again, and the finished steps' mailboxes were not re-read.
     assert not any(p["cmdlets"][0] == "Get-Mailbox" and p["input_count"] == 0 for p in later)
-    fresh = crawl.tmp / "fresh"
-    before_fresh = len(crawl.handle.audit_records("pipeline"))
-    assert crawl("--out", str(fresh), "--chunk-size", "50").exit_code == 0
-    full = crawl.handle.audit_records("pipeline")[before_fresh:]
+    fresh, full_items = full_crawl  # an uninterrupted crawl of the same lab (chunking does not change the files)
     resumed_items = sum(p["input_count"] for p in later)
-    full_items = sum(p["input_count"] for p in full)
     assert 0 < resumed_items < full_items  # only the steps not done were read again
     for name in ("mailboxes", "sizes", "fullaccess", "sendas", "calendar"):
         assert _rows(out / f"{name}.csv") == _rows(fresh / f"{name}.csv"), name
@@ -222,17 +253,19 @@ def test_both_sides_when_asked(crawl: Any) -> None:
 def test_mailboxes_that_are_not_addresses_are_refused_before_connecting(crawl: Any) -> None:
     names = crawl.tmp / "names.csv"
     names.write_text("PrimarySmtpAddress\nann.lee@contoso.com\nbob.ray\n", encoding="utf-8")
+    before = len(crawl.handle.audit_records("pipeline"))
     result = crawl("--out", str(crawl.tmp / "inv"), "--mailboxes", str(names))
     assert result.exit_code == 2
     assert result.stderr.strip() == f"error: {names}, row 3: 'bob.ray' is not an email address"
-    assert crawl.handle.audit_records("pipeline") == []  # refused up front: nothing was read
+    assert len(crawl.handle.audit_records("pipeline")) == before  # refused up front: nothing was read
 
 
 def test_a_journal_that_is_not_a_journal_is_refused_before_connecting(crawl: Any) -> None:
     notes = crawl.tmp / "notes.txt"
     notes.write_text("my notes\n" * 100, encoding="utf-8")
+    before = len(crawl.handle.audit_records("pipeline"))
     result = crawl("--out", str(crawl.tmp / "inv"), "--journal", str(notes))
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "notes.txt: not a hybridkit run journal" in lines[0] and "Traceback" not in result.output
-    assert crawl.handle.audit_records("pipeline") == []
+    assert len(crawl.handle.audit_records("pipeline")) == before
