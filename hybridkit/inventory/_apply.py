@@ -54,19 +54,21 @@ __all__ = [
 Progress = Callable[[str, int, int], None]
 
 # What each pipeline asks Select-Object for: the export's columns plus what ties an object to its mailbox
-# (ExchangeGuid/MailboxGuid, Identity). False sends the cmdlets bare (full objects) on every side.
+# (ExchangeGuid/MailboxGuid, Identity), nothing the crawl already knows (a statistics object's DisplayName is its
+# mailbox's, a folder permission's FolderName the folder asked for): the crawl's requests are mostly Receives,
+# whose number follows the bytes sent back. False sends the cmdlets bare (full objects) on every side.
 SELECT_COLUMNS = True
-_LISTING = (*COLUMNS[Export.MAILBOXES], "GrantSendOnBehalfTo", "ExchangeGuid", "DistinguishedName")
+_LISTING = (*COLUMNS[Export.MAILBOXES], "GrantSendOnBehalfTo", "ExchangeGuid")
 PROPERTIES: dict[str, tuple[str, ...]] = {
     "listing": _LISTING,
     # --mailboxes: the names an asked-for address may match (_names) come back too.
     "listing-named": (*_LISTING, "Name", "Guid", "EmailAddresses"),
-    "sizes": ("DisplayName", "TotalItemSize", "ItemCount", "MailboxGuid"),
+    "sizes": ("TotalItemSize", "ItemCount", "MailboxGuid"),
     "fullaccess": COLUMNS[Export.FULLACCESS],
     "sendas-onprem": COLUMNS[Export.SENDAS],
     "sendas-online": ("Identity", "Trustee", "AccessRights", "IsInherited", "AccessControlType"),
-    "calendar": ("Identity", "FolderType", "FolderPath", "Name"),
-    "calendar-permissions": ("Identity", "FolderName", "User", "AccessRights"),
+    "calendar": ("Identity", "FolderType", "FolderPath"),
+    "calendar-permissions": ("Identity", "User", "AccessRights"),
 }
 
 

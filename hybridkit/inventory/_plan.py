@@ -135,7 +135,7 @@ def calendar_folder_identity(ref: MailboxRef, folders: Sequence[Any]) -> tuple[s
     for folder in folders:
         if text(folder.get("FolderType")) == "Calendar":
             path = text(folder.get("FolderPath")).strip("/").replace("/", "\\") or text(folder.get("Name"))
-            return f"{ref.primary_smtp or ref.identity}:\\{path}", text(folder.get("Name")) or path
+            return f"{ref.primary_smtp or ref.identity}:\\{path}", text(folder.get("Name")) or path.rsplit("\\", 1)[-1]
     return None
 
 

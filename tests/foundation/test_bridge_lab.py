@@ -157,3 +157,26 @@ def test_an_idle_pool_is_replaced_not_reused(lab_factory: Any, monkeypatch: pyte
         monkeypatch.setattr(bridge, "IDLE_REUSE_SECONDS", -1.0)
         assert session.run(Command.of("Write-Echo", Value="c")).output == ["c"]
         assert session.pools_opened == 2
+
+
+def test_receives_are_paced_to_come_back_fuller(lab_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long pipeline's output comes in fewer, fuller Receives when the client waits for an envelope's worth."""
+    import hybridkit.ps._pypsrp as bridge
+    from hybridkit.ps import Pipeline
+
+    handle = lab_factory(org="synthetic:600", latency_ms=5)
+    with _session(handle, max_pools=1) as session:
+        listed = session.run(Pipeline.of(Command.of("Get-Mailbox", ResultSize="Unlimited"),
+                                         Command.of("Select-Object", Property=["Identity"]))).output
+        ids = [str(m.get("Identity")) for m in listed]
+    stats = Pipeline.of(Command.of("Get-MailboxStatistics"),
+                        Command.of("Select-Object", Property=["TotalItemSize", "ItemCount", "MailboxGuid"]))
+    receives, outputs = {}, {}
+    for pace in (0.0, bridge.RECEIVE_PACE_MAX):
+        monkeypatch.setattr(bridge, "RECEIVE_PACE_MAX", pace)
+        before = len(handle.audit_records("request"))
+        with _session(handle, max_pools=1) as session:
+            outputs[pace] = [str(o.get("MailboxGuid")) for o in session.run(stats, ids).output]
+        receives[pace] = sum(1 for r in handle.audit_records("request")[before:] if r["action"] == "Receive")
+    assert outputs[0.0] == outputs[bridge.RECEIVE_PACE_MAX] and len(outputs[0.0]) == 600
+    assert receives[bridge.RECEIVE_PACE_MAX] < receives[0.0], receives  # measured: 5 unpaced, 3 paced
