@@ -16,14 +16,18 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def lab_process(org: str, latency_ms: float, timeout: float = 300.0) -> Iterator[dict[str, Any]]:
-    """Start ``hybridkit lab serve`` on a free loopback port; yields its ready-file data; stops it on exit."""
+def lab_process(org: str, latency_ms: float, timeout: float = 300.0,
+                extra_args: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+    """Start ``hybridkit lab serve`` on a free loopback port; yields its ready-file data; stops it on exit.
+
+    ``extra_args`` go to ``lab serve`` as they are (e.g. ``("--audit", path)``).
+    """
     with tempfile.TemporaryDirectory(prefix="hk-bench-") as tmp:
         ready = Path(tmp) / "ready.json"
         log = (Path(tmp) / "lab.log").open("wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "hybridkit", "lab", "serve", "--org", org, "--latency-ms", str(latency_ms),
-             "--ready-file", str(ready)],
+             "--ready-file", str(ready), *extra_args],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         try:
