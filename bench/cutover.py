@@ -25,7 +25,7 @@ from hybridkit.cutover import _apply, _observe
 from hybridkit.cutover._model import CompletionMethod, PlannedBatch
 from hybridkit.cutover._plan import plan_create
 from hybridkit.journal import Journal
-from hybridkit.lab.cmdlets.migration import DEFAULT_ENDPOINT, seed_migration
+from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT, seed_migration
 from hybridkit.lab.server import LabOptions, LabServer
 from hybridkit.ps import Command, open_session
 

@@ -30,7 +30,7 @@ from hybridkit.inventory import _apply
 from hybridkit.inventory._model import INCLUDES
 from hybridkit.inventory._run import export_inventory
 from hybridkit.journal import Journal
-from hybridkit.lab._audit import read_audit
+from hybridkit.lab.transport._audit import read_audit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _labproc import lab_process  # noqa: E402

@@ -17,8 +17,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from hybridkit.lab._audit import read_audit
 from hybridkit.lab.server import LabOptions, LabServer
+from hybridkit.lab.transport._audit import read_audit
 
 
 @dataclasses.dataclass
@@ -74,7 +74,7 @@ class LabHandle:
 @pytest.fixture(scope="session", autouse=True)
 def _offline_kerberos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """With gssapi installed, Negotiate tries Kerberos first: never toward /etc/krb5.conf's real-world realm."""
-    from hybridkit.lab._kerberos import offline_krb5_config
+    from hybridkit.lab.transport._kerberos import offline_krb5_config
 
     with offline_krb5_config(tmp_path_factory.mktemp("krb5")):
         yield
@@ -83,7 +83,7 @@ def _offline_kerberos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
     """The session-wide lab: HTTP + Basic, demo org, real Exchange engine."""
-    pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+    pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
     audit = tmp_path_factory.mktemp("lab") / "audit.jsonl"
     server = LabServer(LabOptions(port=0, org="demo", audit=audit))
     server.start()

@@ -1,1 +1,38 @@
-"""Exchange lab: a local WSMan/PSRP server emulating on-prem Exchange and Exchange Online."""
+"""Exchange lab: a local WSMan/PSRP server emulating on-prem Exchange and Exchange Online.
+
+The package is two sides joined at a seam:
+
+- ``transport/``: HTTP, authentication (Basic, NTLM/Negotiate, Kerberos), TLS, WSMan shells, PSRP on psrpcore's
+  server side, injected faults and the request audit; it knows nothing of Exchange;
+- ``exchange/``: the organisation model, the engine, Microsoft's cmdlet catalogue and binding, and the cmdlet
+  handlers (``exchange/cmdlets/``); it knows nothing of WSMan;
+- ``_types``: the seam (the ``Engine`` protocol and the values that cross it), the only module both sides import.
+
+Here at the top: ``server`` (``LabServer``, ``LabOptions``: a transport serving an engine), ``cli`` (the
+``hybridkit lab`` command), ``FIDELITY.md`` (each behaviour and its source) and ``data/`` (Microsoft's cmdlet
+catalogue, object shapes).
+
+The names below load on first use, so importing ``hybridkit.lab.cli`` does not load the engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from hybridkit.lab import _moved
+
+if TYPE_CHECKING:
+    from hybridkit.lab.server import LabOptions, LabServer
+
+__all__ = ["LabOptions", "LabServer"]
+
+_PUBLIC = {"LabOptions": "hybridkit.lab.server", "LabServer": "hybridkit.lab.server"}
+
+_moved.install()  # old module paths (hybridkit.lab.engine ...) until the branches of issue 15 merge
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'hybridkit.lab' has no attribute {name!r}")

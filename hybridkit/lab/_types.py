@@ -1,14 +1,23 @@
-"""The contract between the lab's protocol side and its Exchange emulation.
+"""The seam between the lab's protocol side (``transport/``) and its Exchange emulation (``exchange/``).
 
-The protocol side (``_wsman``, ``_psrp``, ``server``) speaks WSMan/PSRP and knows nothing of Exchange. It turns
-each PSRP pipeline into a list of ``LabCommand`` plus the pipeline's input items (converted to plain Python:
-str, int, bool, float, None, datetime, uuid.UUID, bytes, list, dict for hashtables, ``LabObject`` for complex
-objects, ``LabSecureString`` for secure strings, ``LabScriptBlock`` for script blocks) and calls ``Engine.invoke`` with a ``PipelineSink``.
+Neither side imports the other; both import this module (``tests/lab/test_lab_layers.py`` checks it), and
+``hybridkit.lab.server`` joins them. It holds the ``Engine`` protocol and the values that cross it.
 
-The emulation side (``engine``, ``catalogue``, ``org``, ``cmdlets/``) binds parameters against Microsoft's
-cmdlet catalogue, runs the cmdlet handlers over the organisation state and writes results to the sink:
+The protocol side (``transport/``: ``_wsman``, ``_shells``, ``_psrp``) speaks WSMan/PSRP and knows nothing of
+Exchange. It turns each PSRP pipeline into a list of ``LabCommand`` plus the pipeline's input items (converted to
+plain Python: str, int, bool, float, None, datetime, uuid.UUID, bytes, list, dict for hashtables, ``LabObject``
+for complex objects, ``LabSecureString`` for secure strings, ``LabScriptBlock`` for script blocks) and calls
+``Engine.invoke`` with a ``PipelineSink``.
+
+The emulation side (``exchange/``: ``engine``, ``catalogue``, ``org``, ``cmdlets/``) binds parameters against
+Microsoft's cmdlet catalogue, runs the cmdlet handlers over the organisation state and writes results to the sink:
 ``LabObject`` for Exchange-shaped objects, ``LabError`` for non-terminating error records, ``warning`` text.
 A terminating error is raised as ``LabTerminatingError``; the protocol side then fails the pipeline with it.
+
+``LabObject`` lives here rather than in ``exchange/``: it is how a PowerShell object crosses the seam in both
+directions (objects a client sends arrive as ``LabObject``; the protocol side serializes the ones the engine
+writes), so the protocol side must know it without importing the emulation. What makes an object Exchange's
+(type names, property sets, kinds) is ``exchange/shapes.py`` and ``exchange/objects.py``.
 
 Nothing in this module does I/O.
 """
@@ -21,6 +30,9 @@ from collections.abc import MutableMapping
 from typing import Any, Protocol
 
 __all__ = [
+    "EXO_BUDGET_REFUSAL",
+    "CollectingSink",
+    "Engine",
     "EndpointKind",
     "LabCommand",
     "LabError",
@@ -28,10 +40,14 @@ __all__ = [
     "LabScriptBlock",
     "LabSecureString",
     "LabSession",
-    "CollectingSink",
     "LabTerminatingError",
     "PipelineSink",
 ]
+
+
+# Set in ``LabSession.data`` by the protocol side when its throttle fault hits the creation of an Exchange Online
+# jump-host runspace: Exchange Online's refusal text, which that runspace's first Connect-ExchangeOnline fails with.
+EXO_BUDGET_REFUSAL = "exo_budget_refusal"
 
 
 class EndpointKind(enum.Enum):
@@ -78,7 +94,7 @@ class LabObject:
 
     Property values are plain Python values as listed in the module docstring, lists for multi-valued
     properties, or nested ``LabObject``. ``properties`` is any mutable mapping: a dict, or for Exchange's full
-    objects a ``hybridkit.lab.shapes.ShapedProperties`` that computes each value when it is first read.
+    objects a ``hybridkit.lab.exchange.shapes.ShapedProperties`` that computes each value when it is first read.
     ``to_string`` is what ``ToString()`` gives (Exchange: usually the Identity or Name).
     """
 
@@ -164,7 +180,8 @@ class LabSession:
     """Per-runspace-pool state the engine keeps (one per WSMan shell).
 
     ``endpoint`` and ``user`` come from the protocol side; ``data`` belongs to the engine (for example whether
-    ``Connect-ExchangeOnline`` succeeded in this runspace).
+    ``Connect-ExchangeOnline`` succeeded in this runspace), except the key ``EXO_BUDGET_REFUSAL``, which the
+    protocol side sets before the pool opens.
     """
 
     endpoint: EndpointKind
@@ -174,7 +191,10 @@ class LabSession:
 
 
 class Engine(Protocol):
-    """The Exchange emulation as the protocol side sees it. Implemented by ``hybridkit.lab.engine.ExchangeEngine``."""
+    """The Exchange emulation as the protocol side sees it.
+
+    Implemented by ``hybridkit.lab.exchange.engine.ExchangeEngine``.
+    """
 
     def open_session(self, session: LabSession) -> None:
         """Called once when a runspace pool opens."""

@@ -19,8 +19,8 @@ from rich.table import Table
 
 from hybridkit.cli_support import app_context, emit_json
 from hybridkit.errors import ConfigError, InputError
-from hybridkit.lab._kerberos import KerberosUnavailable
 from hybridkit.lab.server import LabOptions, LabServer
+from hybridkit.lab.transport._kerberos import KerberosUnavailable
 
 __all__ = ["app", "serve"]
 

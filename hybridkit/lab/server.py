@@ -3,8 +3,9 @@
     with LabServer(LabOptions(port=0)) as lab:
         info = lab.ready_info()   # port, onprem_url, online_url, username, password, ca_path, online_* ...
 
-The server composes the layers: ``_http`` (sockets, TLS, auth, sealing) -> ``_shells`` (WSMan operations) ->
-``_psrp`` (psrpcore pools and pipelines) -> the ``Engine`` (Exchange emulation, ``hybridkit.lab.engine``).
+The server composes the layers of ``transport/``: ``_http`` (sockets, TLS, auth, sealing) -> ``_shells`` (WSMan
+operations) -> ``_psrp`` (psrpcore pools and pipelines), then, across the seam (``hybridkit.lab._types.Engine``),
+the Exchange emulation of ``exchange/`` (``hybridkit.lab.exchange.engine``).
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from hybridkit.lab._audit import AuditLog
-from hybridkit.lab._auth import NtlmUserFile
-from hybridkit.lab._faults import DEFAULT_KINDS, FaultKind, FaultPlan
-from hybridkit.lab._http import HttpOptions, LabHTTPServer
-from hybridkit.lab._shells import ENDPOINTS, WSManService
-from hybridkit.lab._tls import LabCertificates, make_certificates
 from hybridkit.lab._types import EndpointKind, Engine
+from hybridkit.lab.transport._audit import AuditLog
+from hybridkit.lab.transport._auth import NtlmUserFile
+from hybridkit.lab.transport._faults import DEFAULT_KINDS, FaultKind, FaultPlan
+from hybridkit.lab.transport._http import HttpOptions, LabHTTPServer
+from hybridkit.lab.transport._shells import ENDPOINTS, WSManService
+from hybridkit.lab.transport._tls import LabCertificates, make_certificates
 
 __all__ = ["LabOptions", "LabServer", "generate_password"]
 
@@ -63,7 +64,7 @@ class LabOptions:
     password: str | None = None
     ready_file: Path | None = None
     ca_path: Path | None = None
-    kdc: bool = False  # start a throwaway Kerberos realm and KDC on loopback (hybridkit.lab._kerberos)
+    kdc: bool = False  # start a throwaway Kerberos realm and KDC on loopback (hybridkit.lab.transport._kerberos)
 
     def __post_init__(self) -> None:
         if self.auth not in ("basic", "ntlm", "kerberos", "negotiate"):
@@ -84,7 +85,7 @@ class LabServer:
 
     Args:
         options: The settings.
-        engine: An ``Engine``; by default ``hybridkit.lab.engine.ExchangeEngine.create(...)`` from the options.
+        engine: An ``Engine``; by default ``hybridkit.lab.exchange.engine.ExchangeEngine.create(...)`` from the options.
     """
 
     def __init__(self, options: LabOptions | None = None, engine: Engine | None = None) -> None:
@@ -97,7 +98,7 @@ class LabServer:
         self._ntlm: NtlmUserFile | None = None
         self._certs: LabCertificates | None = None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
-        self._kerberos: Any = None  # hybridkit.lab._kerberos_auth.LabKerberos for --auth kerberos|negotiate
+        self._kerberos: Any = None  # hybridkit.lab.transport._kerberos_auth.LabKerberos for --auth kerberos|negotiate
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -105,7 +106,7 @@ class LabServer:
     def engine(self) -> Engine:
         """The engine serving this lab (created on first use when none was injected)."""
         if self._engine is None:
-            from hybridkit.lab.engine import ExchangeEngine  # lazy: the protocol side works without it
+            from hybridkit.lab.exchange.engine import ExchangeEngine  # lazy: the protocol side works without it
 
             self._engine = ExchangeEngine.create(
                 org=self.options.org, state=self.options.state, version=self.options.version,
@@ -144,7 +145,9 @@ class LabServer:
         if opts.auth in ("ntlm", "negotiate"):
             self._ntlm = NtlmUserFile(users).__enter__()
         if opts.auth in ("kerberos", "negotiate"):
-            from hybridkit.lab._kerberos_auth import LabKerberos  # needs pyspnego's Kerberos (gssapi) only here
+            from hybridkit.lab.transport._kerberos_auth import (
+                LabKerberos,  # needs pyspnego's Kerberos (gssapi) only here
+            )
 
             self._kerberos = LabKerberos(opts.auth, kdc=opts.kdc)
         http_options = HttpOptions(auth=opts.auth, users=users, faults=plan, ssl_context=ssl_context,

@@ -10,7 +10,7 @@ from typing import Any
 
 from hybridkit.errors import CommandFailed
 from hybridkit.lab._types import EndpointKind, LabCommand, LabObject, LabSession, LabTerminatingError
-from hybridkit.lab.org import Org
+from hybridkit.lab.exchange.org import Org
 from hybridkit.ps import Command, ItemOutcome, Pipeline, PSError, PSObject, PSResult, Switch
 from hybridkit.ps._match import match_items
 from tests.cutover._labkit import FakeSink
@@ -32,7 +32,7 @@ class FakeSession:
     name = "online"
 
     def __init__(self, org: Org) -> None:
-        from hybridkit.lab.engine import ExchangeEngine
+        from hybridkit.lab.exchange.engine import ExchangeEngine
 
         self.org = org
         self.engine = ExchangeEngine(org, raise_internal_errors=True)

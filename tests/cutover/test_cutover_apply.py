@@ -11,7 +11,7 @@ from hybridkit.cutover._model import CompletionMethod, PlannedBatch, Readiness
 from hybridkit.cutover._plan import plan_create
 from hybridkit.errors import PlanError
 from hybridkit.journal import Journal
-from hybridkit.lab.cmdlets.migration import DEFAULT_ENDPOINT
+from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT
 from tests.cutover._fakesession import FakeSession
 from tests.cutover._labkit import make_org
 

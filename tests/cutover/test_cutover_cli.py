@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 from hybridkit.cli import app  # noqa: E402
 from hybridkit.config import lab_profile_from_ready  # noqa: E402
-from hybridkit.lab.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
+from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
 from hybridkit.ps import Command, open_session  # noqa: E402
 
 TDD = "contoso.mail.onmicrosoft.com"

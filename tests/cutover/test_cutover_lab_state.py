@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hybridkit.lab import migration_state as ms
-from hybridkit.lab.cmdlets.migration import DEFAULT_ENDPOINT
+from hybridkit.lab.exchange import migration_state as ms
+from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT
 from tests.cutover._labkit import csv_bytes, make_org, run
 
 EMAILS = [f"user{i:02d}@contoso.com" for i in range(14)]
@@ -356,7 +356,7 @@ def test_suspend_resume_and_remove_move_request():
 
 
 def test_synthetic_orgs_have_the_hybrid_migration_endpoint():
-    from hybridkit.lab.orgs import build_org
+    from hybridkit.lab.exchange.orgs import build_org
 
     org = build_org("synthetic:3", time_scale=0.0)
     assert list(org.online.collection("MigrationEndpoint")) == [DEFAULT_ENDPOINT]

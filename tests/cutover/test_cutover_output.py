@@ -18,12 +18,12 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 from hybridkit.cli import app  # noqa: E402
 from hybridkit.cutover import _render  # noqa: E402
 from hybridkit.cutover._model import CompletionResult, MoveState, ObservedBatch, ObservedUser  # noqa: E402
-from hybridkit.lab.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
+from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
 from tests.cutover.test_cutover_cli import HOUR, TDD, _cli, _config, _done_steps, _plan, _users  # noqa: E402
 
 UTC = dt.timezone.utc

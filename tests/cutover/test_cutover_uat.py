@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 from hybridkit.cli import app  # noqa: E402
 from hybridkit.cutover._model import CompletionMethod, MoveState, Readiness  # noqa: E402
 from hybridkit.cutover._plan import plan_completion  # noqa: E402
 from hybridkit.journal import Journal  # noqa: E402
-from hybridkit.lab.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
+from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
 from tests.cutover.test_cutover_cli import HOUR, TDD, _cli, _config, _plan, _users  # noqa: E402
 
 UTC = dt.timezone.utc

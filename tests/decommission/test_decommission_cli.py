@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 from hybridkit.cli import app
 from hybridkit.journal import Journal
 from hybridkit.lab._types import LabError
-from hybridkit.lab.cmdlets._registry import HANDLERS
+from hybridkit.lab.exchange.cmdlets._registry import HANDLERS
 from tests._labconfig import write_two_sided_config
 
-pytest.importorskip("hybridkit.lab.engine")
+pytest.importorskip("hybridkit.lab.exchange.engine")
 
 USER_TYPES = {"UserMailbox": "RemoteUserMailbox", "SharedMailbox": "RemoteSharedMailbox",
               "RoomMailbox": "RemoteRoomMailbox", "EquipmentMailbox": "RemoteEquipmentMailbox"}
@@ -42,7 +42,7 @@ def migrate_everything(org: Any) -> None:
             rec["RecipientType"] = "MailUser"
             rec.pop("Database", None)
     try:
-        from hybridkit.lab.identity import invalidate
+        from hybridkit.lab.exchange.identity import invalidate
 
         invalidate(org.onprem)
     except ImportError:

@@ -15,7 +15,7 @@ from hybridkit.config import load_config
 from hybridkit.ps import Command, Pipeline, open_session
 from tests._labconfig import write_two_sided_config
 
-pytest.importorskip("hybridkit.lab.engine")
+pytest.importorskip("hybridkit.lab.exchange.engine")
 
 CATALOGUE = Path(__file__).parents[2] / "hybridkit" / "lab" / "data" / "exchange-cmdlets.json"
 KINDS = {"onprem": ("OrganizationRelationship", "IntraOrganizationConnector", "SendConnector"),
@@ -54,7 +54,7 @@ def _migrate_everything(org: Any) -> None:
             rec["RecipientTypeDetails"] = remote[rec["RecipientTypeDetails"]]
             rec["RecipientType"] = "MailUser"
             rec.pop("Database", None)
-    from hybridkit.lab.identity import invalidate
+    from hybridkit.lab.exchange.identity import invalidate
 
     invalidate(org.onprem)
 

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from hybridkit.cli import app
-from hybridkit.lab import exchange_errors
-from hybridkit.lab.cmdlets import hold as lab_hold
-from hybridkit.lab.cmdlets._registry import HANDLERS, CmdletContext
+from hybridkit.lab.exchange import exchange_errors
+from hybridkit.lab.exchange.cmdlets import hold as lab_hold
+from hybridkit.lab.exchange.cmdlets._registry import HANDLERS, CmdletContext
 
 ELIGIBLE = {"BPOS_S_Enterprise", "BPOS_S_ArchiveAddOn"}
 

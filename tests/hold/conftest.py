@@ -12,7 +12,7 @@ from tests.hold._holdkit import Hold
 
 @pytest.fixture
 def hold(lab_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Hold:
-    pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+    pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
     monkeypatch.chdir(tmp_path)
     handle = lab_factory(org="demo", ready_file=tmp_path / "lab.json")
     return Hold(handle, tmp_path)

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 from hybridkit.hold import _run  # noqa: E402
-from hybridkit.lab.cmdlets._registry import HANDLERS  # noqa: E402
+from hybridkit.lab.exchange.cmdlets._registry import HANDLERS  # noqa: E402
 from tests.hold._holdkit import Hold, cmdlets as _cmdlets, pick as _pick  # noqa: E402
 
 

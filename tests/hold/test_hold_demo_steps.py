@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 from hybridkit._context import AppContext  # noqa: E402
 from hybridkit.config import lab_profile_from_ready  # noqa: E402

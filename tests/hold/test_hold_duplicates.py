@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 from tests.hold._holdkit import Hold  # noqa: E402
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 from tests.hold._holdkit import Hold, pick  # noqa: E402
 

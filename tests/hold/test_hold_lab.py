@@ -7,9 +7,9 @@ import uuid
 from typing import Any
 
 from hybridkit.lab._types import CollectingSink, EndpointKind, LabSession
-from hybridkit.lab.cmdlets import hold  # noqa: F401  (registers Set-Mailbox)
-from hybridkit.lab.cmdlets._registry import HANDLERS, CmdletContext
-from hybridkit.lab.org import Org, Side, VirtualClock
+from hybridkit.lab.exchange.cmdlets import hold  # noqa: F401  (registers Set-Mailbox)
+from hybridkit.lab.exchange.cmdlets._registry import HANDLERS, CmdletContext
+from hybridkit.lab.exchange.org import Org, Side, VirtualClock
 
 T0 = dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.timezone.utc)
 
@@ -131,7 +131,7 @@ def test_reenabling_keeps_the_original_date() -> None:
 def _engine_run(version: str, commands: list[Any], items: list[Any]) -> Sink:
     import pytest
 
-    engine_mod = pytest.importorskip("hybridkit.lab.engine")
+    engine_mod = pytest.importorskip("hybridkit.lab.exchange.engine")
     from hybridkit.lab._types import LabCommand, LabTerminatingError
 
     engine = engine_mod.ExchangeEngine.create(org="demo", version=version)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 from hybridkit.hold._read import mailbox_hold  # noqa: E402
 from hybridkit.ps import PSObject  # noqa: E402

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 from tests.hold._holdkit import Hold, cmdlets, fail_reads_after_set, lose_holds  # noqa: E402
 

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 from hybridkit.batches._model import PlanOptions  # noqa: E402
 from hybridkit.batches._plan import plan_batches  # noqa: E402
 from hybridkit.batches._read import load_inputs  # noqa: E402
 from hybridkit.cli import app  # noqa: E402
 from hybridkit.inventory import _run  # noqa: E402
-from hybridkit.lab.cmdlets._registry import HANDLERS  # noqa: E402
+from hybridkit.lab.exchange.cmdlets._registry import HANDLERS  # noqa: E402
 from hybridkit.lab.server import LabOptions, LabServer  # noqa: E402
 from tests.conftest import LabHandle  # noqa: E402
 
@@ -167,7 +167,7 @@ def test_failures_are_reported_and_the_crawl_goes_on(crawl: Any, monkeypatch: py
 
     def flaky(ctx: Any) -> None:
         if str(ctx.params.get("Identity")).lower() == str(victim["Identity"]).lower():
-            from hybridkit.lab import exchange_errors
+            from hybridkit.lab.exchange import exchange_errors
 
             ctx.error(exchange_errors.task_error(ctx, "Access is denied.", exception="ADOperationException",
                                                  target=str(victim["Identity"])))

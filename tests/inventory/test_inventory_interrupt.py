@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 from hybridkit.cli import app  # noqa: E402
 from hybridkit.inventory._run import JOURNAL_KIND  # noqa: E402

@@ -7,9 +7,9 @@ import uuid
 from typing import Any
 
 from hybridkit.lab._types import CollectingSink, EndpointKind, LabSession
-from hybridkit.lab.cmdlets import permissions  # noqa: F401  (registers the cmdlets)
-from hybridkit.lab.cmdlets._registry import HANDLERS, CmdletContext
-from hybridkit.lab.org import Org, Side, VirtualClock
+from hybridkit.lab.exchange.cmdlets import permissions  # noqa: F401  (registers the cmdlets)
+from hybridkit.lab.exchange.cmdlets._registry import HANDLERS, CmdletContext
+from hybridkit.lab.exchange.org import Org, Side, VirtualClock
 
 T0 = dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.timezone.utc)
 

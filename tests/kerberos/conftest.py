@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from hybridkit.lab._kerberos import KERBEROS_ENV_VARS, Realm, missing_kerberos_pieces
+from hybridkit.lab.transport._kerberos import KERBEROS_ENV_VARS, Realm, missing_kerberos_pieces
 
 
 
@@ -55,7 +55,7 @@ def _restore_kerberos_env() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def kerberos_labs(realm: Realm, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Any]]:
     """``kerberos_labs("kerberos"|"negotiate")``: a session-wide lab (demo org) with that auth, and its ready file."""
-    pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+    pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
     from hybridkit.lab.server import LabOptions, LabServer
 
     labs: dict[str, Any] = {}

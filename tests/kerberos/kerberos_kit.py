@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridkit.config import Profile, resolve_connection
-from hybridkit.lab._kerberos import Realm
+from hybridkit.lab.transport._kerberos import Realm
 from hybridkit.ps._command import Secret
 
 PASSWORD_ENV = "HYBRIDKIT_TEST_KRB_PASSWORD"

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hybridkit.cli import app
-from hybridkit.lab._kerberos import KERBEROS_ENV_VARS, Realm
+from hybridkit.lab.transport._kerberos import KERBEROS_ENV_VARS, Realm
 from tests.kerberos.kerberos_kit import PASSWORD_ENV, write_config
 from tests._labconfig import wait_ready
 
@@ -120,6 +120,6 @@ def test_inventory_crawl_over_kerberos(realm: Realm, kerberos_labs, tmp_path: Pa
 
 
 def _audit_users(lab) -> list[dict]:
-    from hybridkit.lab._audit import read_audit
+    from hybridkit.lab.transport._audit import read_audit
 
     return [r for r in read_audit(lab.options.audit) if r.get("user")]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hybridkit.errors import AuthError
-from hybridkit.lab._kerberos import Realm
+from hybridkit.lab.transport._kerberos import Realm
 from hybridkit.ps import Command
 from hybridkit.ps._command import Secret
 from hybridkit.ps._pypsrp import PypsrpSession

@@ -6,7 +6,7 @@ import requests
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
-from hybridkit.lab._kerberos import Realm, lab_account
+from hybridkit.lab.transport._kerberos import Realm, lab_account
 from hybridkit.ps import Command
 from hybridkit.ps._pypsrp import PypsrpSession
 from tests.kerberos.kerberos_kit import connection
@@ -99,7 +99,7 @@ def test_bridge_runs_get_mailbox_over_kerberos_on_both_paths(realm: Realm, kerbe
 
 
 def _audit(lab) -> list[dict]:
-    from hybridkit.lab._audit import read_audit
+    from hybridkit.lab.transport._audit import read_audit
 
     return read_audit(lab.options.audit)
 

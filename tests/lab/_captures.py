@@ -23,8 +23,8 @@ from xml.etree import ElementTree
 
 from psrpcore.types import serialize
 
-from hybridkit.lab._psrp_convert import to_ps
 from hybridkit.lab._types import LabObject
+from hybridkit.lab.transport._psrp_convert import to_ps
 
 NS = "{http://schemas.microsoft.com/powershell/2004/04}"
 CAPTURES = Path(__file__).parent / "captures" / "css-exchange"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from hybridkit.lab import catalogue
 from hybridkit.lab._types import CollectingSink, EndpointKind, LabCommand, LabError, LabSession, LabTerminatingError
-from hybridkit.lab.cmdlets._registry import HANDLERS
-from hybridkit.lab.engine import ExchangeEngine
+from hybridkit.lab.exchange import catalogue
+from hybridkit.lab.exchange.cmdlets._registry import HANDLERS
+from hybridkit.lab.exchange.engine import ExchangeEngine
 
 
 @dataclasses.dataclass

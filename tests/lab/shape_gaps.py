@@ -15,11 +15,11 @@ import sys
 from collections.abc import Iterator
 
 from hybridkit.lab._types import CollectingSink, EndpointKind, LabCommand, LabObject, LabSession
-from hybridkit.lab.cmdlets._registry import HANDLERS
-from hybridkit.lab.cmdlets.migration import DEFAULT_ENDPOINT
-from hybridkit.lab.engine import ExchangeEngine
-from hybridkit.lab.objects import mailbox_server_object
-from hybridkit.lab.shapes import ShapedProperties, shape
+from hybridkit.lab.exchange.cmdlets._registry import HANDLERS
+from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT
+from hybridkit.lab.exchange.engine import ExchangeEngine
+from hybridkit.lab.exchange.objects import mailbox_server_object
+from hybridkit.lab.exchange.shapes import ShapedProperties, shape
 from tests.lab._captures import WireShape, capture_shape, kind_problems, lab_wire_shape
 
 # Shape key -> the vendored captures of its type.

@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from hybridkit.lab import catalogue
 from hybridkit.lab._types import LabObject, LabSecureString
-from hybridkit.lab.catalogue import BindingError, bind_command, bind_pipeline_item, lookup
+from hybridkit.lab.exchange import catalogue
+from hybridkit.lab.exchange.catalogue import BindingError, bind_command, bind_pipeline_item, lookup
 
 E2019 = "Exchange Server 2019"
 E2010 = "Exchange Server 2010"

@@ -12,9 +12,9 @@ import uuid
 
 import pytest
 
-from hybridkit.lab.engine import ExchangeEngine
-from hybridkit.lab.objects import mailbox_server_object
-from hybridkit.lab.shapes import shape
+from hybridkit.lab.exchange.engine import ExchangeEngine
+from hybridkit.lab.exchange.objects import mailbox_server_object
+from hybridkit.lab.exchange.shapes import shape
 from tests.lab._captures import capture_shape, kind_problems, lab_wire_shape
 from tests.lab._engine_kit import cmd, online, onprem, run
 from tests.lab.shape_gaps import CAPTURED

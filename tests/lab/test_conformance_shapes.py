@@ -14,11 +14,11 @@ import uuid
 import pytest
 from psrpcore.types import serialize
 
-from hybridkit.lab._psrp_convert import to_ps
-from hybridkit.lab.cmdlets._registry import HANDLERS
-from hybridkit.lab.engine import ExchangeEngine
-from hybridkit.lab.orgs import build_org
-from hybridkit.lab.shapes import ShapedProperties, coerce, shape, shapes
+from hybridkit.lab.exchange.cmdlets._registry import HANDLERS
+from hybridkit.lab.exchange.engine import ExchangeEngine
+from hybridkit.lab.exchange.orgs import build_org
+from hybridkit.lab.exchange.shapes import ShapedProperties, coerce, shape, shapes
+from hybridkit.lab.transport._psrp_convert import to_ps
 from tests.lab._captures import lab_wire_shape
 from tests.lab._engine_kit import cmd, onprem, run
 from tests.lab.shape_gaps import gaps

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from hybridkit.lab.engine import ExchangeEngine
+from hybridkit.lab.exchange.engine import ExchangeEngine
 from tests.lab._engine_kit import cmd, online, onprem, run
 
 

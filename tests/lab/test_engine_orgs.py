@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from hybridkit.lab.engine import ExchangeEngine
-from hybridkit.lab.objects import format_size
-from hybridkit.lab.org import Org
-from hybridkit.lab.orgs import build_org, calendar_permissions, mailbox_permissions
-from hybridkit.lab.orgs_people import ORPHAN_SID
+from hybridkit.lab.exchange.engine import ExchangeEngine
+from hybridkit.lab.exchange.objects import format_size
+from hybridkit.lab.exchange.org import Org
+from hybridkit.lab.exchange.orgs import build_org, calendar_permissions, mailbox_permissions
+from hybridkit.lab.exchange.orgs_people import ORPHAN_SID
 from tests.lab._engine_kit import cmd, onprem, run
 
 MAILBOXES = {"UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox"}

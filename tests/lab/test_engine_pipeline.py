@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from hybridkit.lab import catalogue
-from hybridkit.lab._types import LabCommand, LabObject
-from hybridkit.lab.cmdlets._registry import HANDLERS
-from hybridkit.lab.engine import ExchangeEngine
+from hybridkit.lab._types import EXO_BUDGET_REFUSAL, LabCommand, LabObject
+from hybridkit.lab.exchange import catalogue
+from hybridkit.lab.exchange.cmdlets._registry import HANDLERS
+from hybridkit.lab.exchange.engine import ExchangeEngine
+from hybridkit.lab.transport._faults import exo_budget_message
 from tests.lab._engine_kit import Result, cmd, online, onprem, run, unemulated_without_mandatory
 
 
@@ -247,7 +248,7 @@ def test_connect_with_a_certificate_the_app_does_not_know_is_aadsts700027(engine
 def test_a_throttled_runspace_fails_its_first_connect_with_the_wait(engine: ExchangeEngine) -> None:
     session = online()
     engine.open_session(session)
-    session.data["exo_budget_wait"] = 7  # what the shell service sets when the throttle fault hits this Create
+    session.data[EXO_BUDGET_REFUSAL] = exo_budget_message(7)  # set by the shell service when throttle hits Create
     app = engine.online_app
     creds = dict(AppId=app["app_id"], CertificateThumbprint=app["certificate_thumbprint"],
                  Organization=app["organization"])

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from hybridkit.lab.cmdlets.recipients import MORE_RESULTS_WARNING, RESULT_SIZE_WARNING
-from hybridkit.lab.engine import ExchangeEngine
+from hybridkit.lab.exchange.cmdlets.recipients import MORE_RESULTS_WARNING, RESULT_SIZE_WARNING
+from hybridkit.lab.exchange.engine import ExchangeEngine
 from tests.lab._engine_kit import cmd, online, onprem, run
 
 SIZE = re.compile(r"^\d+(\.\d+)? (B|KB|MB|GB|TB) \(\d{1,3}(,\d{3})* bytes\)$")

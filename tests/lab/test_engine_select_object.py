@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from psrpcore.types import PSScriptBlock
 
-from hybridkit.lab import catalogue
 from hybridkit.lab._types import LabObject
-from hybridkit.lab.cmdlets._registry import HANDLERS
-from hybridkit.lab.engine import ExchangeEngine
+from hybridkit.lab.exchange import catalogue
+from hybridkit.lab.exchange.cmdlets._registry import HANDLERS
+from hybridkit.lab.exchange.engine import ExchangeEngine
 from tests.lab._engine_kit import cmd, online, onprem, run, unemulated_without_mandatory
 
 MAILBOX = "Microsoft.Exchange.Data.Directory.Management.Mailbox"

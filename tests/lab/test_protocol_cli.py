@@ -15,7 +15,7 @@ from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 from tests._labconfig import wait_ready
 
-pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

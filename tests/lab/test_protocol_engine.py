@@ -10,7 +10,7 @@ import pytest
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
-pytest.importorskip("hybridkit.lab.engine", reason="the Exchange engine is not available")
+pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 _SIZE = re.compile(r"^(Unlimited|[\d.]+ [KMGT]?B \([\d,]+ bytes\))$")
 

@@ -64,6 +64,30 @@ def test_injected_throttling_error_on_prem_is_exchanges_runspace_budget(lab_fact
             "runspace and try again.") in info.value.reason
 
 
+def test_injected_throttling_online_fails_the_first_connect_with_exchange_onlines_budget(lab_factory: Any) -> None:
+    """The jump host's shell opens; its first Connect-ExchangeOnline meets Exchange Online's runspace budget (the
+    transport injects the fault, the engine's Connect-ExchangeOnline reports it: the seam between them)."""
+    handle = lab_factory(org="demo", fault_rate=1.0, fault_kinds=("throttle",), fault_limit=1, throttle_wait=5)
+    creds = {"AppId": handle.online_app_id, "CertificateThumbprint": handle.online_certificate_thumbprint,
+             "Organization": handle.online_organization}
+    with RunspacePool(WSMan(**handle.wsman_kwargs("online")), configuration_name="Microsoft.PowerShell") as pool:
+        for attempt in ("throttled", "connected"):
+            ps = PowerShell(pool)
+            ps.add_cmdlet("Connect-ExchangeOnline")
+            for name, value in creds.items():
+                ps.add_parameter(name, value)
+            ps.invoke()
+            if attempt == "throttled":
+                assert ps.had_errors and ps.streams.error
+                message = str(ps.streams.error[-1].exception.adapted_properties.get("Message")
+                              or ps.streams.error[-1].message)
+                assert ("[FailureCategory=AuthZ-AuthorizationException] Fail to create runspace because you have "
+                        "exceeded your budget to create runspace. Please wait for 5 seconds.") in message
+            else:
+                assert not ps.had_errors, [str(e) for e in ps.streams.error]
+    assert [r["fault"] for r in handle.audit_records("request") if r.get("fault")] == ["injected:throttle"]
+
+
 def test_injected_dropped_connection(lab_factory: Any) -> None:
     handle = lab_factory(engine=FakeEngine(), fault_rate=1.0, fault_kinds=("drop",))
     with pytest.raises(requests.exceptions.ConnectionError):

@@ -12,7 +12,7 @@ from pypsrp.exceptions import AuthenticationError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
-from hybridkit.lab import _auth
+from hybridkit.lab.transport import _auth
 from tests.lab.fake_engine import FakeEngine
 
 

@@ -6,10 +6,10 @@ import xml.etree.ElementTree as ET
 
 from pypsrp.wsman import NAMESPACES, OptionSet, SelectorSet, WSMan
 
-from hybridkit.lab._audit import redact_parameters
-from hybridkit.lab._faults import FaultKind, FaultPlan, quota_fault
 from hybridkit.lab._types import LabCommand, LabSecureString
-from hybridkit.lab._wsman import Action, WSManFault, fault_envelope, parse_request, receive_response
+from hybridkit.lab.transport._audit import redact_parameters
+from hybridkit.lab.transport._faults import FaultKind, FaultPlan, quota_fault
+from hybridkit.lab.transport._wsman import Action, WSManFault, fault_envelope, parse_request, receive_response
 
 
 def _client_request(action: str, body: ET.Element | None = None, timeout: int | None = None) -> bytes:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hybridkit.lab import migration_state
-from hybridkit.lab.cmdlets import _store
-from hybridkit.lab.objects import format_size
+from hybridkit.lab.exchange import migration_state
+from hybridkit.lab.exchange.cmdlets import _store
+from hybridkit.lab.exchange.objects import format_size
 
 CASES = [
     (0, "0 B (0 bytes)"),

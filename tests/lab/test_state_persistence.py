@@ -13,8 +13,8 @@ from pathlib import Path
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
-from hybridkit.lab._persist import load_org
-from hybridkit.lab.engine import ExchangeEngine
+from hybridkit.lab.exchange._persist import load_org
+from hybridkit.lab.exchange.engine import ExchangeEngine
 from tests._labconfig import wait_ready
 from tests.lab._engine_kit import cmd, onprem, run
 

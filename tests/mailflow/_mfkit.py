@@ -5,15 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from hybridkit.lab import catalogue
+from hybridkit.lab.exchange import catalogue
 from hybridkit.lab._types import CollectingSink, EndpointKind, LabSession, LabTerminatingError
-from hybridkit.lab.cmdlets import connectors  # noqa: F401  (registers handlers)
-from hybridkit.lab.cmdlets._registry import HANDLERS, CmdletContext
-from hybridkit.lab.org import Org, Side, VirtualClock
-
-from hybridkit.lab.engine import load_cmdlet_modules
-
-load_cmdlet_modules()  # every handler (Get-AcceptedDomain is the engine's), registered once
+from hybridkit.lab.exchange.cmdlets import connectors  # noqa: F401  (registers handlers)
+from hybridkit.lab.exchange.cmdlets._registry import HANDLERS, CmdletContext
+from hybridkit.lab.exchange.org import Org, Side, VirtualClock
 
 T0 = dt.datetime(2026, 11, 28, 1, 0, tzinfo=dt.timezone.utc)
 
@@ -54,7 +50,7 @@ class InProcessSession:
     """
 
     def __init__(self, org: Org, side: str, name: str | None = None) -> None:
-        from hybridkit.lab.engine import ExchangeEngine
+        from hybridkit.lab.exchange.engine import ExchangeEngine
 
         self.org = org
         self.side = side

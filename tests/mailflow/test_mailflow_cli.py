@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 
 from hybridkit.cli import app
 from hybridkit.lab._types import LabError
-from hybridkit.lab.cmdlets._registry import HANDLERS
+from hybridkit.lab.exchange.cmdlets._registry import HANDLERS
 from hybridkit.mailflow._scaffold import SCENARIOS
 from tests._labconfig import write_two_sided_config
 
-pytest.importorskip("hybridkit.lab.engine")
+pytest.importorskip("hybridkit.lab.exchange.engine")
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hybridkit.lab.catalogue import BindingError
-from hybridkit.lab.cmdlets.connectors import hcw_guid, seed_hybrid_mail_flow
+from hybridkit.lab.exchange.catalogue import BindingError
+from hybridkit.lab.exchange.cmdlets.connectors import hcw_guid, seed_hybrid_mail_flow
 from tests.mailflow._mfkit import make_org, run
 
 EXO_HOST = "contoso-com.mail.protection.outlook.com"

@@ -1,1 +1,0 @@
-"""Cmdlet handlers of the lab, one module per area."""

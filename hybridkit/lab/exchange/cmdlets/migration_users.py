@@ -1,0 +1,159 @@
+"""Migration users (Exchange Online side): Get-MigrationUser, Set-MigrationUser, Get-MigrationUserStatistics.
+
+A migration user belongs to one batch. A user listed in a second batch's CSV while still in another batch fails
+there (Status Failed, ErrorSummary UserDuplicateInOtherBatchException); ``Get-MigrationUser`` lists that failed
+entry under the second batch beside the user's own entry under the first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from hybridkit.lab._types import LabObject
+from hybridkit.lab.exchange import migration_state as ms
+from hybridkit.lab.exchange.cmdlets._migration_base import (
+    COMPLETING_PHASES,
+    advance_moves,
+    as_text,
+    as_when,
+    audit,
+    dated,
+    duplicate_error,
+    find_batch,
+    lab_error,
+    limit_results,
+    moves_of,
+    not_found,
+    user_status,
+)
+from hybridkit.lab.exchange.cmdlets._registry import CmdletContext, cmdlet
+from hybridkit.lab.exchange.shapes import shaped_object
+
+__all__: list[str] = []
+
+
+def _user_object(ctx: CmdletContext, email: str, user: dict[str, Any]) -> LabObject:
+    move = moves_of(ctx).get(email)
+    status = user_status(ctx, email)
+    props = dated(user)
+    props.update(
+        Identity=email,
+        Identifier=email,
+        Guid=uuid.uuid5(uuid.NAMESPACE_URL, "migrationuser:" + email),
+        EmailAddress=email,
+        Status=status,
+        StatusSummary=ms.status_summary(status),
+        ErrorSummary=user.get("_validation_error") or (move or {}).get("Message") if status.endswith("Failed") else None,
+        LastSuccessfulSyncTime=as_when((move or {}).get("LastSuccessfulSyncTimestamp")),
+        MailboxGuid=(move or {}).get("ExchangeGuid"),
+        SkippedItemCount=(move or {}).get("BadItemsEncountered", 0),
+        DataConsistencyScore=(move or {}).get("DataConsistencyScore"),
+    )
+    return shaped_object("MigrationUser", props, email)
+
+
+def _duplicate_object(email: str, batch: str, other: str) -> LabObject:
+    """The failed entry of a user that was already in batch ``other`` when ``batch`` was created."""
+    props = {
+        "Identity": email, "Identifier": email, "EmailAddress": email, "BatchId": batch, "RecipientType": "Mailbox",
+        "Guid": uuid.uuid5(uuid.NAMESPACE_URL, "migrationuser:" + email),
+        "Status": "Failed", "StatusSummary": "Failed",
+        "ErrorSummary": duplicate_error(email, other), "LastSuccessfulSyncTime": None, "MailboxGuid": None,
+        "SkippedItemCount": 0,
+    }  # fmt: skip
+    return shaped_object("MigrationUser", props, email)
+
+
+def _entries(ctx: CmdletContext) -> list[tuple[str, LabObject]]:
+    """Every migration user (own entries, then each batch's duplicates), as (email, object)."""
+    users = ctx.side.collection("MigrationUser")
+    out = [(email, _user_object(ctx, email, user)) for email, user in users.items()]
+    for name, batch in ctx.side.collection("MigrationBatch").items():
+        for email, other in (batch.get("_duplicates") or {}).items():
+            out.append((email, _duplicate_object(email, name, other)))
+    return out
+
+
+@cmdlet("Get-MigrationUser")
+def get_migration_user(ctx: CmdletContext) -> None:
+    advance_moves(ctx)
+    entries = _entries(ctx)
+    if ctx.has("Identity") or ctx.has("EmailAddress"):
+        wanted = as_text(ctx.params.get("Identity") or ctx.params.get("EmailAddress")).strip().lower()
+        entries = [(e, o) for e, o in entries if e == wanted]
+        if not entries:
+            ctx.error(not_found(ctx, wanted))
+            return
+    elif ctx.has("MailboxGuid"):
+        guid = str(ctx.params["MailboxGuid"]).lower()
+        entries = [(e, o) for e, o in entries if str(o.get("MailboxGuid") or "").lower() == guid]
+    elif ctx.has("BatchId"):
+        found = find_batch(ctx, ctx.params["BatchId"])
+        if found is None:
+            ctx.error(not_found(ctx, ctx.params["BatchId"]))
+            return
+        entries = [(e, o) for e, o in entries if o.get("BatchId") == found[0]]
+    objects = [o for _, o in entries]
+    if ctx.has("Status"):
+        objects = [o for o in objects if str(o.get("Status")).lower() == str(ctx.params["Status"]).lower()]
+    if ctx.has("StatusSummary"):
+        objects = [o for o in objects if str(o.get("StatusSummary")).lower() == str(ctx.params["StatusSummary"]).lower()]
+    for obj in limit_results(ctx, objects):
+        ctx.output(obj)
+
+
+@cmdlet("Set-MigrationUser")
+def set_migration_user(ctx: CmdletContext) -> None:
+    advance_moves(ctx)
+    email = as_text(ctx.params["Identity"]).strip().lower()
+    user = ctx.side.collection("MigrationUser").get(email)
+    if user is None:
+        ctx.error(not_found(ctx, email))
+        return
+    now = ctx.now()
+    move = moves_of(ctx).get(email)
+    if ctx.has("CompleteAfter"):
+        when = as_when(ctx.params["CompleteAfter"])
+        if move is not None and move["_phase"] in COMPLETING_PHASES:
+            ctx.error(lab_error(ctx, f"The migration user '{email}' is already completing or completed.",
+                                "Microsoft.Exchange.Migration.MigrationUserAlreadyCompletedException", email))
+            return
+        user["CompleteAfter"] = when.isoformat() if when else None
+        if move is not None and when is not None:
+            ms.schedule_service_completion(move, when, now)
+            audit(ctx, "CompletionSignal", email, via="Set-MigrationUser", complete_after=when.isoformat())
+    if ctx.has("StartAfter"):
+        when = as_when(ctx.params["StartAfter"])
+        user["StartAfter"] = when.isoformat() if when else None
+    if ctx.params.get("ApproveSkippedItems") and move is not None:
+        move["_fault"] = None if move.get("_fault") == "baditems" else move.get("_fault")
+        move["DataConsistencyScore"] = "Good"
+
+
+@cmdlet("Get-MigrationUserStatistics")
+def get_migration_user_statistics(ctx: CmdletContext) -> None:
+    """The migration user with its move's progress (one object per Identity, pipeline input included)."""
+    advance_moves(ctx)
+    email = as_text(ctx.params["Identity"]).strip().lower()
+    user = ctx.side.collection("MigrationUser").get(email)
+    if user is None:
+        ctx.error(not_found(ctx, email))
+        return
+    base = _user_object(ctx, email, user)
+    move = moves_of(ctx).get(email) or {}
+    total = int(move.get("TotalMailboxSize") or 0)
+    items = int(move.get("TotalMailboxItemCount") or 0)
+    percent = int(move.get("PercentComplete") or 0)
+    props = dict(base.properties)
+    props.update(
+        TotalItemsInSourceMailboxCount=items,
+        SyncedItemCount=int(items * percent / 100),
+        BytesTransferred=ms.format_size(int(move.get("BytesTransferred") or 0)),
+        EstimatedTotalTransferSize=ms.format_size(total),
+        PercentageComplete=percent,
+        DataConsistencyScore=move.get("DataConsistencyScore"),
+    )
+    if ctx.params.get("IncludeReport"):
+        props["Report"] = list(move.get("Report") or [])
+    ctx.output(shaped_object("MigrationUserStatistics", props, email))
