@@ -9,8 +9,9 @@ The package is two sides joined at a seam:
 - ``_types``: the seam (the ``Engine`` protocol and the values that cross it), the only module both sides import.
 
 Here at the top: ``server`` (``LabServer``, ``LabOptions``: a transport serving an engine), ``cli`` (the
-``hybridkit lab`` command), ``FIDELITY.md`` (each behaviour and its source) and ``data/`` (Microsoft's cmdlet
-catalogue, object shapes).
+``hybridkit lab`` command), ``inprocess`` (``InProcessSession``: a ``hybridkit.ps.PSSession`` over the engine with no
+transport, for tests), ``FIDELITY.md`` (each behaviour and its source) and ``data/`` (Microsoft's cmdlet catalogue,
+object shapes).
 
 The names below load on first use, so importing ``hybridkit.lab.cli`` does not load the engine.
 """
@@ -23,11 +24,13 @@ from typing import TYPE_CHECKING, Any
 from hybridkit.lab import _moved
 
 if TYPE_CHECKING:
+    from hybridkit.lab.inprocess import InProcessSession
     from hybridkit.lab.server import LabOptions, LabServer
 
-__all__ = ["LabOptions", "LabServer"]
+__all__ = ["InProcessSession", "LabOptions", "LabServer"]
 
-_PUBLIC = {"LabOptions": "hybridkit.lab.server", "LabServer": "hybridkit.lab.server"}
+_PUBLIC = {"InProcessSession": "hybridkit.lab.inprocess", "LabOptions": "hybridkit.lab.server",
+           "LabServer": "hybridkit.lab.server"}
 
 _moved.install()  # old module paths (hybridkit.lab.engine ...) until the branches of issue 15 merge
 

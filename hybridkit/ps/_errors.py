@@ -32,8 +32,8 @@ from hybridkit.errors import (
     TransportError,
 )
 
-__all__ = ["is_throttling_message", "is_tls_name_mismatch", "map_exception", "retry_after_seconds", "throttled",
-           "translate_errors"]
+__all__ = ["is_throttling_message", "is_tls_name_mismatch", "map_exception", "one_line", "pipeline_failed",
+           "retry_after_seconds", "throttled", "translate_errors"]
 
 # WinRM's quota faults (MS-WSMV; winerror.h): ERROR_WSMAN_QUOTA_MAX_SHELLS, _MAX_OPERATIONS, _USER, _SYSTEM,
 # _MAX_SHELLUSERS. The code alone says "too many": no text needed.
@@ -91,6 +91,23 @@ def retry_after_seconds(text: str) -> float | None:
 def throttled(message: str, text: str) -> ThrottledError:
     """A ThrottledError for a refusal whose full ``text`` may name the wait Exchange asks for."""
     return ThrottledError(message, retry_after=retry_after_seconds(text))
+
+
+def one_line(text: str) -> str:
+    """Exchange's and Entra ID's messages carry CR/LF (Trace ID, Correlation ID ...): one line for the person."""
+    return " ".join(str(text).split())
+
+
+def pipeline_failed(commands: str, message: str, error_id: str | None = None) -> HybridkitError:
+    """The error for a pipeline that failed as a whole (a terminating error) with Exchange's ``message``.
+
+    A refusal for load (e.g. Exchange Online's runspace budget from Connect-ExchangeOnline) is a ``ThrottledError``
+    with the wait it names; anything else is ``CommandFailed``. ``commands`` is the pipeline's cmdlets
+    (``Get-Mailbox | Set-Mailbox``).
+    """
+    if is_throttling_message(message):
+        return throttled(f"{commands}: {one_line(message)}", message)
+    return CommandFailed(message, command=commands, error_id=error_id)
 
 
 def _names(exc: BaseException) -> list[str]:

@@ -12,9 +12,10 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from hybridkit.errors import CommandFailed
 from hybridkit.ps._result import ItemOutcome, ItemStatus, PSError, PSObject, PSResult
 
-__all__ = ["item_identity", "match_items"]
+__all__ = ["chunk_outcomes", "item_identity", "match_items"]
 
 log = logging.getLogger("hybridkit.ps")
 _QUOTED = re.compile(r"['\"\u2018\u2019\u201c\u201d]([^'\"\u2018\u2019\u201c\u201d]{1,512})['\"\u2018\u2019\u201c\u201d]")
@@ -112,3 +113,18 @@ def match_items(
         )
         for pos, item in enumerate(items)
     ]
+
+
+def chunk_outcomes(
+    chunk: Sequence[Any], run: Callable[[], PSResult], key: Callable[[Any], Any] | None = None
+) -> list[ItemOutcome]:
+    """The outcomes of one chunk of ``run_items``: ``run()`` runs its pipeline, ``match_items`` attributes the result.
+
+    A pipeline that fails as a whole (``CommandFailed``) fails every item of the chunk with that error; other
+    errors (transport, authentication) propagate.
+    """
+    try:
+        return match_items(chunk, run(), key)
+    except CommandFailed as exc:
+        error = PSError(message=exc.message, error_id=exc.error_id or "")
+        return [ItemOutcome(item=i, status=ItemStatus.FAILED, errors=[error]) for i in chunk]

@@ -39,11 +39,11 @@ from pypsrp.wsman import WSMan
 from hybridkit.config import Connection
 from hybridkit.errors import AuthError, CommandFailed, ThrottledError, TransportError
 from hybridkit.ps._command import Command, Pipeline, Secret, Switch
-from hybridkit.ps._errors import is_throttling_message, is_tls_name_mismatch, throttled, translate_errors
+from hybridkit.ps._errors import is_tls_name_mismatch, one_line, pipeline_failed, translate_errors
 from hybridkit.ps._kerberos import describe_mechanism, wsman_kerberos_kwargs
 from hybridkit.ps._kerberos_errors import explain_kerberos_errors
-from hybridkit.ps._match import match_items
-from hybridkit.ps._result import ItemOutcome, ItemStatus, PSError, PSObject, PSResult
+from hybridkit.ps._match import chunk_outcomes
+from hybridkit.ps._result import ItemOutcome, PSError, PSObject, PSResult
 from hybridkit.ps._tls import certificate_names, name_mismatch_message
 from hybridkit.runner._retry import DEFAULT_RETRY, RetryPolicy, call_with_retries
 
@@ -171,11 +171,6 @@ def from_wire(value: Any) -> Any:
 def conn_ssl_mismatch(conn: Connection, exc: BaseException) -> bool:
     """Whether a failure to open a pool was the certificate naming other hosts than ``conn.server``."""
     return bool(conn.ssl) and is_tls_name_mismatch(f"{exc} {exc.__cause__ or ''}")
-
-
-def _one_line(text: str) -> str:
-    """Exchange's and Entra ID's messages carry CR/LF (Trace ID, Correlation ID ...): one line for the person."""
-    return " ".join(str(text).split())
 
 
 def _error_from_record(record: Any) -> PSError:
@@ -358,9 +353,9 @@ class PypsrpSession:
             try:
                 result = self._invoke(slot, Pipeline.of(connect), None)
             except CommandFailed as exc:
-                raise AuthError(f"Connect-ExchangeOnline failed: {_one_line(exc.message)}") from exc
+                raise AuthError(f"Connect-ExchangeOnline failed: {one_line(exc.message)}") from exc
             if result.errors:
-                raise AuthError(f"Connect-ExchangeOnline failed: {_one_line(result.errors[0].message)}")
+                raise AuthError(f"Connect-ExchangeOnline failed: {one_line(result.errors[0].message)}")
 
     def _discard(self, slot: _Slot) -> None:
         pool, wsman = slot.pool, slot.wsman
@@ -480,9 +475,7 @@ class PypsrpSession:
         if failed:
             names = " | ".join(c.cmdlet for c in pipeline.commands)
             message = terminating.message if terminating else "the pipeline failed"
-            if is_throttling_message(message):  # e.g. Exchange Online's runspace budget, from Connect-ExchangeOnline
-                raise throttled(f"{names}: {_one_line(message)}", message)
-            raise CommandFailed(message, command=names, error_id=terminating.error_id if terminating else None)
+            raise pipeline_failed(names, message, terminating.error_id if terminating else None)
         return result
 
     def _pace(self, slot: _Slot, interval: float) -> None:
@@ -543,11 +536,7 @@ class PypsrpSession:
         stop = threading.Event()
 
         def work(chunk: list[Any]) -> list[ItemOutcome]:
-            try:
-                return match_items(chunk, self._run(command, chunk, stop), key)
-            except CommandFailed as exc:
-                error = PSError(message=exc.message, error_id=exc.error_id or "")
-                return [ItemOutcome(item=i, status=ItemStatus.FAILED, errors=[error]) for i in chunk]
+            return chunk_outcomes(chunk, lambda: self._run(command, chunk, stop), key)
 
         if len(chunks) <= 1 or self.max_pools == 1:
             for n, chunk in enumerate(chunks):
@@ -568,7 +557,7 @@ class PypsrpSession:
                     for f in futures:
                         f.cancel()
                     raise
-        return [outcome for chunk_outcomes in results for outcome in chunk_outcomes]
+        return [outcome for outcomes in results for outcome in outcomes]
 
     def close(self) -> None:
         """Close every runspace pool (each one frees a shell on the server)."""
