@@ -11,17 +11,28 @@ from hybridkit.cutover._model import CompletionMethod, PlannedBatch, Readiness
 from hybridkit.cutover._plan import plan_create
 from hybridkit.errors import PlanError
 from hybridkit.journal import Journal
+from hybridkit.lab import InProcessSession
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT
-from tests.cutover._fakesession import FakeSession
+from hybridkit.lab.exchange.engine import ExchangeEngine
 from tests.cutover._labkit import make_org
 
 EMAILS = [f"user{i:02d}@contoso.com" for i in range(14)]
 OPTIONS = _apply.CreateOptions(DEFAULT_ENDPOINT, "contoso.mail.onmicrosoft.com", start=True)
 
 
+def _session(org, cls=InProcessSession):
+    """The Exchange Online endpoint of ``org``, in process; a handler's bug raises instead of failing the pipeline."""
+    return cls(ExchangeEngine(org, raise_internal_errors=True), "online", user="admin@contoso.onmicrosoft.com")
+
+
+def _pipelines(session):
+    """(cmdlets, number of input items) of every pipeline the session ran."""
+    return [(sent.cmdlets, len(sent.input_items)) for sent in session.sent]
+
+
 def _setup(tmp_path, emails=EMAILS):
     org = make_org()
-    session = FakeSession(org)
+    session = _session(org)
     planned = [PlannedBatch("Wave1", tuple(emails))]
     observed = _observe.observe_batches(session)
     results = _apply.create_batches(session, plan_create(planned, observed), OPTIONS, observed)
@@ -48,10 +59,10 @@ def test_complete_batch_in_chunks_skips_failed_and_follows(tmp_path):
     org, session, journal = _setup(tmp_path)
     moves = _observe.read_moves(session, batches=["Wave1"])
     at = org.clock.now()
-    before = len(session.pipelines)
+    before = len(session.sent)
     outcome = _apply.run_completion(session, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST, at=at,
                                     chunk_size=5)
-    sent = session.pipelines[before:]
+    sent = _pipelines(session)[before:]
     assert [p for p, _ in sent].count("Set-MoveRequest") == 3 and [p for p, _ in sent].count("Resume-MoveRequest") == 3
     failed = {i.mailbox for i in outcome.plan.with_readiness(Readiness.FAILED)}
     assert failed == {"user03@contoso.com", "user07@contoso.com"}
@@ -68,7 +79,7 @@ def test_complete_batch_in_chunks_skips_failed_and_follows(tmp_path):
 
 def test_not_synced_is_reported_and_skipped(tmp_path):
     org = make_org()
-    session = FakeSession(org)
+    session = _session(org)
     _apply.create_batches(session, plan_create([PlannedBatch("W", tuple(EMAILS[:2]))], {}), OPTIONS)
     moves = _observe.read_moves(session, mailboxes=EMAILS[:2] + ["ghost@contoso.com"])
     outcome = _apply.run_completion(session, Journal(tmp_path / "j.sqlite"), EMAILS[:2] + ["ghost@contoso.com"],
@@ -121,7 +132,7 @@ def test_migrationuser_method(tmp_path):
     moves = _observe.read_moves(session, mailboxes=EMAILS[:1])
     outcome = _apply.run_completion(session, journal, EMAILS[:1], moves, method=CompletionMethod.MIGRATIONUSER,
                                     at=org.clock.now())
-    assert outcome.sent == [EMAILS[0]] and session.pipelines[-1][0] == "Set-MigrationUser"
+    assert outcome.sent == [EMAILS[0]] and _pipelines(session)[-1][0] == "Set-MigrationUser"
     org.clock.advance(1800)
     final = _apply.follow(session, EMAILS[:1], poll_interval=0, timeout=1)
     assert final[EMAILS[0]].status == "Completed"
@@ -130,7 +141,7 @@ def test_migrationuser_method(tmp_path):
 
 def test_create_with_start_starts_an_identical_batch_that_was_never_started(tmp_path):
     org = make_org()
-    session = FakeSession(org)
+    session = _session(org)
     planned = [PlannedBatch("Wave2", tuple(EMAILS[:4]))]
     idle = _apply.CreateOptions(DEFAULT_ENDPOINT, "contoso.mail.onmicrosoft.com", start=False)
     observed = _observe.observe_batches(session)
@@ -160,7 +171,7 @@ def test_every_read_ends_in_select_object(tmp_path):
     _apply.follow(session, outcome.followed, poll_interval=0, timeout=0)
     _apply.create_batches(session, plan_create([PlannedBatch("Wave9", ("user13@contoso.com",))], observed),
                           OPTIONS, observed)
-    reads = [p for p, _ in session.pipelines if p.startswith("Get-")]
+    reads = [p for p, _ in _pipelines(session) if p.startswith("Get-")]
     assert reads and all(p.endswith("| Select-Object") for p in reads), reads
     # the columns: exactly what the callers use
     assert set(_observe.READINESS_COLUMNS) == {"Identity", "Status", "StatusDetail", "Message", "CompleteAfter"}
@@ -179,27 +190,27 @@ def test_a_user_already_in_another_batch_is_a_failed_mailbox_not_a_failed_batch_
     assert outcomes[EMAILS[2]].outcome == "failed" and outcomes[EMAILS[2]].detail.startswith(
         'UserDuplicateInOtherBatchException: The user "user02@contoso.com" is already included in migration batch '
         '"Wave1."')
-    created = len([p for p, _ in session.pipelines if p == "New-MigrationBatch"])
+    created = len([p for p, _ in _pipelines(session) if p == "New-MigrationBatch"])
     observed = _observe.observe_batches(session)
     again = _apply.create_batches(session, plan_create(planned, observed), OPTIONS, observed)
     assert [b.outcome for b in again.batches] == ["unchanged"] and again.failed
     assert {m.mailbox: m.outcome for m in again.mailboxes} == {EMAILS[2]: "failed", EMAILS[5]: "unchanged"}
-    assert len([p for p, _ in session.pipelines if p == "New-MigrationBatch"]) == created
+    assert len([p for p, _ in _pipelines(session) if p == "New-MigrationBatch"]) == created
 
 
-class _SyncBetweenSetAndResume(FakeSession):
+class _SyncBetweenSetAndResume(InProcessSession):
     """The lab's clock passes the moves' next scheduled incremental sync between Set- and Resume-MoveRequest."""
 
     def run(self, command, input_items=None):
         result = super().run(command, input_items)
-        if self.pipelines[-1][0] == "Set-MoveRequest":
-            self.org.clock.advance(24 * 3600 + 60)
+        if self.sent[-1].cmdlets == "Set-MoveRequest":
+            self.engine.org.clock.advance(24 * 3600 + 60)
         return result
 
 
 def test_resume_refused_because_the_move_is_already_completing_is_a_success(tmp_path):
     org = make_org()
-    session = _SyncBetweenSetAndResume(org)
+    session = _session(org, _SyncBetweenSetAndResume)
     emails = EMAILS[:3]
     observed = _observe.observe_batches(session)
     _apply.create_batches(session, plan_create([PlannedBatch("Wave1", tuple(emails))], observed), OPTIONS)

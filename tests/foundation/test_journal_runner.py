@@ -10,29 +10,45 @@ import pytest
 
 from hybridkit.errors import CommandFailed, ConfigError, PlanError, ThrottledError, TransportError
 from hybridkit.journal import Journal, RunStatus, StepState, redact_argv
-from hybridkit.ps import Command, PSError, PSResult, Secret
+from hybridkit.lab import InProcessSession
+from hybridkit.lab._types import LabCommand, LabError, LabSession, PipelineSink
+from hybridkit.ps import Command, Secret
 from hybridkit.runner import RetryPolicy, Step, StepStatus, call_with_retries, planned, run_in_order, run_steps
 
 
-class FakeSession:
-    """Records what was sent; fails as told per identity."""
-
-    name = "fake"
-    request_count = 0
+class ScriptedExchange:
+    """An engine for ``InProcessSession`` (the lab seam's ``Engine``) that records each Identity it is sent and fails
+    as told per identity: an exception is raised as is (a dropped connection, a failed pipeline), a string comes
+    back as a non-terminating ManagementObjectNotFoundException record with that message."""
 
     def __init__(self, fail: dict[str, Exception | str] | None = None) -> None:
         self.sent: list[str] = []
         self.fail = fail or {}
 
-    def run(self, command: Any, input_items: Any = None) -> PSResult:
-        identity = command.param("Identity")
+    def open_session(self, session: LabSession) -> None:
+        pass
+
+    def close_session(self, session: LabSession) -> None:
+        pass
+
+    def invoke(self, session: LabSession, commands: list[LabCommand], input_items: list[Any],
+               sink: PipelineSink) -> None:
+        identity = str(dict(commands[0].parameters)["Identity"])
         self.sent.append(identity)
         outcome = self.fail.get(identity)
         if isinstance(outcome, Exception):
             raise outcome
         if isinstance(outcome, str):
-            return PSResult(errors=[PSError(outcome, exception_type="X.ManagementObjectNotFoundException")])
-        return PSResult()
+            sink.error(LabError(outcome, exception_type="X.ManagementObjectNotFoundException", target=identity))
+
+
+def FakeSession(fail: dict[str, Exception | str] | None = None) -> InProcessSession:  # noqa: N802 - reads as a type
+    """A session whose pipelines go to a ``ScriptedExchange`` (``session.engine.sent``: the identities sent)."""
+    return InProcessSession(ScriptedExchange(fail), name="fake")
+
+
+def _sent(session: InProcessSession) -> list[str]:
+    return session.engine.sent  # type: ignore[attr-defined, no-any-return]
 
 
 def _steps(*names: str) -> list[Step]:
@@ -48,7 +64,7 @@ def test_done_steps_are_never_repeated_and_in_doubt_steps_are_verified(tmp_path:
         run_id = journal.start_run("hold", "fp1", planned(steps), argv=["hybridkit", "hold", "apply"], profile="lab")
         session = FakeSession(fail={"c": TransportError("connection reset"), "b": "object 'b' couldn't be found"})
         report = run_steps(journal, run_id, steps, session)
-        assert session.sent == ["a", "b", "c"]
+        assert _sent(session) == ["a", "b", "c"]
         assert [r.status for r in report.results] == [StepStatus.DONE, StepStatus.FAILED, StepStatus.FAILED,
                                                       StepStatus.NOT_RUN]
         assert isinstance(report.stopped_by, TransportError)
@@ -70,7 +86,7 @@ def test_done_steps_are_never_repeated_and_in_doubt_steps_are_verified(tmp_path:
 
         again = FakeSession()
         report = run_steps(journal, run_id, steps, again, verify=verify)
-        assert again.sent == ["b", "d"]  # a never again; c verified live instead of re-sent
+        assert _sent(again) == ["b", "d"]  # a never again; c verified live instead of re-sent
         assert verified == ["b", "c"]  # only steps with an earlier attempt are verified
         assert [r.status for r in report.results] == [StepStatus.SKIPPED, StepStatus.DONE, StepStatus.VERIFIED,
                                                       StepStatus.DONE]
@@ -85,15 +101,16 @@ def test_started_is_committed_before_the_command_is_sent(tmp_path: Path) -> None
     with Journal(path) as journal:
         run_id = journal.start_run("hold", "fp", planned(steps))
 
-        class Peek(FakeSession):
-            def run(self, command: Any, input_items: Any = None) -> PSResult:
-                other = sqlite3.connect(path)  # a second reader sees the committed state
-                (state,) = other.execute("SELECT state FROM steps WHERE run_id=?", (run_id,)).fetchone()
-                other.close()
-                assert state == "started"
-                return super().run(command, input_items)
+        def peek(_sent: Any) -> None:
+            other = sqlite3.connect(path)  # a second reader sees the committed state
+            (state,) = other.execute("SELECT state FROM steps WHERE run_id=?", (run_id,)).fetchone()
+            other.close()
+            assert state == "started"
 
-        run_steps(journal, run_id, steps, Peek())
+        session = FakeSession()
+        session.before_run = peek
+        run_steps(journal, run_id, steps, session)
+        assert _sent(session) == ["a"]
         assert journal.step(run_id, "hold:a").state is StepState.DONE
 
 
@@ -173,7 +190,7 @@ def test_run_in_order_sends_each_step_to_its_side_and_stops_at_the_first_failure
         run_id = journal.start_run("mailflow", "fp", planned(steps), argv=["hybridkit"], profile="lab")
         results = run_in_order(journal, run_id, ((s.target, s, sides[s.target]) for s in steps),
                                on_step=lambda item, result: seen.append((item, result.status)))
-        assert (onprem.sent, online.sent) == (["a"], ["b", "c"])  # d depends on c: never sent
+        assert (_sent(onprem), _sent(online)) == (["a"], ["b", "c"])  # d depends on c: never sent
         assert seen == [("a", StepStatus.DONE), ("b", StepStatus.DONE), ("c", StepStatus.FAILED)]
         assert [r.status for r in results] == [StepStatus.DONE, StepStatus.DONE, StepStatus.FAILED]
         again = run_in_order(journal, run_id, ((s.target, s, sides[s.target]) for s in steps[:2]))

@@ -10,30 +10,49 @@ import pytest
 
 from hybridkit.hold._apply import apply_steps, set_pipeline
 from hybridkit.hold._model import HoldSettings, HoldStep
-from hybridkit.ps import ItemOutcome, ItemStatus, PSError
+from hybridkit.lab import InProcessSession
+from hybridkit.lab._types import LabCommand, LabError, LabSession, PipelineSink
 
 
-class FakeSession:
-    def __init__(self, name: str, delay: float = 0.0, fail_on: int | None = None) -> None:
-        self.name, self.delay, self.fail_on = name, delay, fail_on
-        self.calls: list[tuple[str, list[Any]]] = []
+class ScriptedExchange:
+    """An engine for ``InProcessSession`` (the lab seam's ``Engine``): each pipeline takes ``delay`` seconds, the
+    ``fail_on``-th is interrupted (Ctrl+C), and an input item ending in "!" gets an error record "boom"."""
+
+    def __init__(self, delay: float = 0.0, fail_on: int | None = None) -> None:
+        self.delay, self.fail_on = delay, fail_on
+        self.pipelines = 0
         self.threads: set[str] = set()
 
-    @property
-    def request_count(self) -> int:
-        return 0
+    def open_session(self, session: LabSession) -> None:
+        pass
 
-    def run_items(self, command: Any, items: Any, *, chunk_size: int = 500, key: Any = None,
-                  on_progress: Any = None) -> list[ItemOutcome]:
+    def close_session(self, session: LabSession) -> None:
+        pass
+
+    def invoke(self, session: LabSession, commands: list[LabCommand], input_items: list[Any],
+               sink: PipelineSink) -> None:
         self.threads.add(threading.current_thread().name)
-        self.calls.append((command.render(), list(items)))
-        if self.fail_on is not None and len(self.calls) == self.fail_on:
+        self.pipelines += 1
+        if self.fail_on is not None and self.pipelines == self.fail_on:
             raise KeyboardInterrupt
         time.sleep(self.delay)
-        if on_progress:
-            on_progress(len(items))
-        return [ItemOutcome(i, ItemStatus.FAILED, errors=[PSError("boom")]) if i.endswith("!")
-                else ItemOutcome(i, ItemStatus.OK) for i in items]
+        for item in input_items:
+            if str(item).endswith("!"):
+                sink.error(LabError("boom", target=item))
+
+
+def FakeSession(name: str, delay: float = 0.0, fail_on: int | None = None) -> InProcessSession:  # noqa: N802
+    """A session named ``name`` whose pipelines go to a ``ScriptedExchange``."""
+    return InProcessSession(ScriptedExchange(delay, fail_on), name=name)
+
+
+def _calls(session: InProcessSession) -> list[tuple[str, list[Any]]]:
+    """(the pipeline as PowerShell, its input items) of every pipeline the session ran."""
+    return [(sent.pipeline.render(), list(sent.input_items)) for sent in session.sent]
+
+
+def _threads(session: InProcessSession) -> set[str]:
+    return session.engine.threads  # type: ignore[attr-defined, no-any-return]
 
 
 def _steps(side: str, n: int) -> list[HoldStep]:
@@ -45,10 +64,10 @@ def test_both_sides_in_parallel_with_their_own_pipelines() -> None:
     settings = HoldSettings(30, "Legal", "Case 1", duration_given=True)
     result = apply_steps(_steps("onprem", 2) + _steps("online", 2), settings,
                          {"onprem": onprem, "online": online})  # type: ignore[dict-item]
-    assert [c[0] for c in onprem.calls] == [set_pipeline(settings, "onprem").render()] * 2
-    assert "RetentionComment" not in onprem.calls[0][0] and "-RetentionComment 'Case 1'" in online.calls[0][0]
-    assert onprem.calls[0][0].startswith("Get-Mailbox | Set-Mailbox -LitigationHoldEnabled:$true")
-    assert onprem.threads.isdisjoint(online.threads)
+    assert [c[0] for c in _calls(onprem)] == [set_pipeline(settings, "onprem").render()] * 2
+    assert "RetentionComment" not in _calls(onprem)[0][0] and "-RetentionComment 'Case 1'" in _calls(online)[0][0]
+    assert _calls(onprem)[0][0].startswith("Get-Mailbox | Set-Mailbox -LitigationHoldEnabled:$true")
+    assert _threads(onprem).isdisjoint(_threads(online))
     assert result.errors == {"onprem": {"onprem0b!": "boom", "onprem1b!": "boom"},
                              "online": {"online0b!": "boom", "online1b!": "boom"}}
     assert result.steps_sent == 4 and result.warnings
@@ -59,5 +78,5 @@ def test_an_interruption_on_one_side_stops_new_steps_on_the_other() -> None:
     with pytest.raises(KeyboardInterrupt):
         apply_steps(_steps("onprem", 3) + _steps("online", 3), HoldSettings(),
                     {"onprem": onprem, "online": online})  # type: ignore[dict-item]
-    assert len(onprem.calls) == 1
-    assert len(online.calls) < 3
+    assert len(onprem.sent) == 1
+    assert len(online.sent) < 3

@@ -7,14 +7,16 @@ from pathlib import Path
 import pytest
 
 from hybridkit.config import Profile
-from hybridkit.errors import StalePlanError
+from hybridkit.errors import CommandFailed, StalePlanError
 from hybridkit.journal import Journal, RunStatus
+from hybridkit.lab import InProcessSession
+from hybridkit.lab.exchange.engine import ExchangeEngine
 from hybridkit.mailflow._apply import render_runbook
 from hybridkit.mailflow._model import Action, Side
 from hybridkit.mailflow._scaffold import SCENARIOS
 from hybridkit.mailflow._service import apply_file, plan_file
 from hybridkit.runner import StepStatus
-from tests.mailflow._mfkit import InProcessSession, make_org
+from tests.mailflow._mfkit import make_org
 
 
 @pytest.fixture
@@ -22,7 +24,8 @@ def env(tmp_path: Path):  # type: ignore[no-untyped-def]
     org = make_org()
     org.onprem.collection("AcceptedDomain")["contoso.com"] = {
         "Name": "contoso.com", "DomainName": "contoso.com", "DomainType": "Authoritative", "Default": True}
-    sessions = {Side.ONPREM: InProcessSession(org, "onprem"), Side.ONLINE: InProcessSession(org, "online")}
+    engine = ExchangeEngine(org)
+    sessions = {Side.ONPREM: InProcessSession(engine, "onprem"), Side.ONLINE: InProcessSession(engine, "online")}
     spec = tmp_path / "mailflow.toml"
     spec.write_text(SCENARIOS["azure-relay"], encoding="utf-8")
     profiles = (Profile("onprem", "lab"), Profile("online", "lab", endpoint="online"))
@@ -30,8 +33,18 @@ def env(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def cmdlet(sent) -> str:  # type: ignore[no-untyped-def]
-    """The first cmdlet of a command or pipeline a session was sent."""
-    return sent.commands[0].cmdlet if hasattr(sent, "commands") else sent.cmdlet
+    """The first cmdlet of a pipeline a session was sent."""
+    return sent.pipeline.commands[0].cmdlet
+
+
+def refuse(name: str, message: str):  # type: ignore[no-untyped-def]
+    """A ``before_run`` that fails every pipeline running cmdlet ``name`` as a broken endpoint would."""
+
+    def before_run(sent) -> None:  # type: ignore[no-untyped-def]
+        if any(c.cmdlet == name for c in sent.pipeline.commands):
+            raise CommandFailed(message, command=name)
+
+    return before_run
 
 
 def _plan(env):  # type: ignore[no-untyped-def]
@@ -74,7 +87,7 @@ def test_partial_drift_corrected_with_one_set(env) -> None:  # type: ignore[no-u
 
 def test_failure_on_one_side_resumes_without_duplicates(env) -> None:  # type: ignore[no-untyped-def]
     org, sessions = env[0], env[1]
-    sessions[Side.ONLINE].fail["new-inboundconnector"] = "The remote server returned an error: (500)."
+    sessions[Side.ONLINE].before_run = refuse("New-InboundConnector", "The remote server returned an error: (500).")
     broken = _apply(env)
     assert not broken.ok
     assert [r.status for r in broken.results] == [StepStatus.DONE, StepStatus.FAILED]
@@ -82,7 +95,7 @@ def test_failure_on_one_side_resumes_without_duplicates(env) -> None:  # type: i
     assert org.onprem.collection("SendConnector") == {}  # stopped: nothing sends before EXO trusts it
     with Journal(env[4]) as journal:
         assert journal.get_run(broken.run_id).status is RunStatus.INTERRUPTED  # the send connector never ran
-    sessions[Side.ONLINE].fail.clear()
+    sessions[Side.ONLINE].before_run = None
     resumed = _apply(env)
     assert resumed.ok and resumed.resumed and resumed.run_id == broken.run_id
     assert [r.step.target for r in resumed.results] == [
@@ -97,10 +110,10 @@ def test_failure_on_one_side_resumes_without_duplicates(env) -> None:  # type: i
 
 def test_in_doubt_step_already_applied_is_verified_not_resent(env) -> None:  # type: ignore[no-untyped-def]
     org, sessions = env[0], env[1]
-    sessions[Side.ONLINE].fail["new-inboundconnector"] = "connection dropped"
+    sessions[Side.ONLINE].before_run = refuse("New-InboundConnector", "connection dropped")
     broken = _apply(env)
     # The connector did get created after all (the failure came after the server acted).
-    sessions[Side.ONLINE].fail.clear()
+    sessions[Side.ONLINE].before_run = None
     from tests.mailflow._mfkit import run as lab_run
     lab_run(org, "online", "New-InboundConnector", Name="From on-premises relay", ConnectorType="OnPremises",
             SenderDomains=["*"], SenderIPAddresses=["203.0.113.25"], RestrictDomainsToIPAddresses=True,
@@ -135,7 +148,7 @@ def test_reads_select_exactly_the_columns_the_plan_uses(env) -> None:  # type: i
 
     sessions = env[1]
     _plan(env)
-    reads = [c for s in sessions.values() for c in s.sent]
+    reads = [sent.pipeline for s in sessions.values() for sent in s.sent]
     assert reads and all(isinstance(c, Pipeline) and c.commands[-1].cmdlet == "Select-Object" for c in reads), reads
     selected = {c.commands[0].cmdlet: c.commands[-1].param("Property") for c in reads}
     assert selected == {
