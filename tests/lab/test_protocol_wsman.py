@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
 from pypsrp.wsman import NAMESPACES, OptionSet, SelectorSet, WSMan
 
 from hybridkit.lab._types import LabCommand, LabSecureString
@@ -69,14 +70,17 @@ def test_the_shell_quota_fault_is_winrms() -> None:
                              "the quota for this user.")
 
 
-def test_malformed_requests_are_faults_not_crashes() -> None:
-    for data in (b"not xml", b"<a/>"):
-        try:
-            parse_request(data)
-        except WSManFault as fault:
-            assert fault.soap_code == "s:Sender"
-        else:
-            raise AssertionError("expected a fault")
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"not xml", "The request is not well-formed XML: syntax error: line 1, column 0"),
+    (b"<a/>", "The SOAP envelope has no Header or Body."),
+])
+def test_malformed_requests_are_faults_not_crashes(data: bytes, reason: str) -> None:
+    with pytest.raises(WSManFault) as info:
+        parse_request(data)
+    fault = info.value
+    assert (fault.soap_code, fault.subcode, fault.code, fault.http_status) == (
+        "s:Sender", "wsman:InvalidParameter", 2150858817, 500)
+    assert fault.reason == f"The WS-Management service cannot process the request. {reason}"
 
 
 def test_fault_plan_never_faults_delete_or_receive_and_respects_kinds() -> None:
