@@ -3,8 +3,13 @@
 Default location ``./.hybridkit/journal.sqlite``. Tables::
 
     runs   (run_id, kind, plan_fingerprint, command_line, profile, started_at, ended_at, status, error)
-    steps  (run_id, seq, step_key, target, rendered, state, attempts, outcome, error_class, error, ...)
+    steps  (run_id, seq, step_key, target, rendered, state, attempts, outcome, error_class, error, ..., payload)
     locks  (kind, plan_fingerprint, run_id, pid, host, acquired_at)   -- one live run per plan
+
+A step's ``payload`` is JSON the capability keeps with it: what the step covers when it is planned (a chunk's
+mailboxes and actions), replaced by what came of it when it is done (each item's outcome), so a resumed run
+needs nothing beside the journal. Journals written before payloads existed are migrated when opened (the column
+is added; their steps have none).
 
 A step's ``started`` and its outcome are two separate commits, so after a crash a step left ``started`` is known
 to be in doubt: the resuming run re-checks it against live state before running it again. Commands are stored
@@ -21,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import json
 import os
 import re
 import socket
@@ -58,7 +64,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS steps (
     run_id TEXT NOT NULL REFERENCES runs(run_id), seq INTEGER NOT NULL, step_key TEXT NOT NULL,
     target TEXT NOT NULL, rendered TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    outcome TEXT, error_class TEXT, error TEXT, started_at TEXT, ended_at TEXT,
+    outcome TEXT, error_class TEXT, error TEXT, started_at TEXT, ended_at TEXT, payload TEXT,
     PRIMARY KEY (run_id, step_key)
 );
 CREATE TABLE IF NOT EXISTS locks (
@@ -67,6 +73,9 @@ CREATE TABLE IF NOT EXISTS locks (
 );
 CREATE INDEX IF NOT EXISTS runs_by_plan ON runs(kind, plan_fingerprint);
 """
+SCHEMA_VERSION = 2  # 1: runs.error added; 2: steps.payload added
+# Columns later versions added, with their definition: a journal written by earlier code gets them when opened.
+_ADDED_COLUMNS = (("runs", "error", "TEXT"), ("steps", "payload", "TEXT"))
 
 
 class RunStatus(enum.Enum):
@@ -77,6 +86,7 @@ class RunStatus(enum.Enum):
     FAILED = "failed"  # finished, some steps failed
     INTERRUPTED = "interrupted"  # stopped by the user (Ctrl-C) or a crash before every step was tried
     ABORTED = "aborted"  # stopped by an error (transport failure past the retries, credentials) before the end
+    SUPERSEDED = "superseded"  # a later run of a changed plan took over the steps it had left
 
 
 class StepState(enum.Enum):
@@ -88,11 +98,13 @@ class StepState(enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class PlannedStep:
-    """A step as planned: a stable key, the item it targets and its rendered (redacted) command."""
+    """A step as planned: a stable key, the item it targets, its rendered (redacted) command and its payload
+    (JSON-able data kept with the step, never a secret; None for none)."""
 
     key: str
     target: str
     rendered: str
+    payload: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,6 +132,12 @@ class StepRecord:
     outcome: str | None
     error_class: str | None
     error: str | None
+    payload: Any = None  # the step's JSON payload, decoded (None when it has none)
+
+
+def _dump(payload: Any) -> str | None:
+    """A payload as JSON text (None stays NULL). Only plain data: anything else is a programming error."""
+    return None if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
 def redact_argv(argv: Sequence[str]) -> str:
@@ -177,12 +195,20 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
-            columns = {r["name"] for r in self._db.execute("PRAGMA table_info(runs)")}
-            if "error" not in columns:  # a journal written before runs recorded why they stopped
-                self._db.execute("ALTER TABLE runs ADD COLUMN error TEXT")
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise ConfigError(f"{self.path}: not a hybridkit run journal (SQLite): {exc}") from None
+
+    def _migrate(self) -> None:
+        """Bring a journal written by earlier code to ``SCHEMA_VERSION``: add the columns it lacks."""
+        if self._db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        with self._tx() as db:
+            for table, column, kind in _ADDED_COLUMNS:
+                if column not in {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         """Close the file; a run started or resumed here and still open is closed first (see the module doc)."""
@@ -243,8 +269,9 @@ class Journal:
                 (run_id, kind, plan_fingerprint, redact_argv(argv), profile, _now(), None, RunStatus.RUNNING.value),
             )
             db.executemany(
-                "INSERT INTO steps (run_id, seq, step_key, target, rendered, state) VALUES (?,?,?,?,?,?)",
-                [(run_id, n, s.key, s.target, s.rendered, StepState.PENDING.value) for n, s in enumerate(steps)],
+                "INSERT INTO steps (run_id, seq, step_key, target, rendered, state, payload) VALUES (?,?,?,?,?,?,?)",
+                [(run_id, n, s.key, s.target, s.rendered, StepState.PENDING.value, _dump(s.payload))
+                 for n, s in enumerate(steps)],
             )
         self._open_runs.add(run_id)
         return run_id
@@ -254,6 +281,8 @@ class Journal:
         run = self.get_run(run_id)
         if run.status is RunStatus.COMPLETED:
             raise PlanError(f"run {run_id} already completed; nothing to resume")
+        if run.run_id in self._open_runs:
+            raise PlanError(f"run {run.run_id} of this plan is already running in this process")
         with self._tx() as db:
             self._take_lock(db, run.kind, run.plan_fingerprint, run_id)
             db.execute("UPDATE runs SET status=?, ended_at=NULL, error=NULL WHERE run_id=?",
@@ -349,10 +378,11 @@ class Journal:
         """The latest run of this plan that did not complete and still has steps not done, if any."""
         with self._lock:
             row = self._db.execute(
-                "SELECT * FROM runs r WHERE kind=? AND plan_fingerprint=? AND status != ? AND EXISTS "
+                "SELECT * FROM runs r WHERE kind=? AND plan_fingerprint=? AND status NOT IN (?, ?) AND EXISTS "
                 "(SELECT 1 FROM steps s WHERE s.run_id=r.run_id AND s.state != ?) "
                 "ORDER BY started_at DESC, rowid DESC LIMIT 1",
-                (kind, plan_fingerprint, RunStatus.COMPLETED.value, StepState.DONE.value),
+                (kind, plan_fingerprint, RunStatus.COMPLETED.value, RunStatus.SUPERSEDED.value,
+                 StepState.DONE.value),
             ).fetchone()
         return _run(row) if row else None
 
@@ -386,9 +416,14 @@ class Journal:
         self._set(run_id, key, "state=?, attempts=attempts+1, started_at=?, error_class=NULL, error=NULL",
                   (StepState.STARTED.value, _now()))
 
-    def mark_done(self, run_id: str, key: str, outcome: str = "ok") -> None:
-        """Commit the step's success (``outcome``: ok, verified, unchanged ...)."""
-        self._set(run_id, key, "state=?, outcome=?, ended_at=?", (StepState.DONE.value, outcome, _now()))
+    def mark_done(self, run_id: str, key: str, outcome: str = "ok", *, payload: Any = None) -> None:
+        """Commit the step's success (``outcome``: ok, verified, superseded ...); ``payload``, when given, replaces
+        the step's payload in the same commit (what came of the step, e.g. each item's outcome)."""
+        if payload is None:
+            self._set(run_id, key, "state=?, outcome=?, ended_at=?", (StepState.DONE.value, outcome, _now()))
+        else:
+            self._set(run_id, key, "state=?, outcome=?, ended_at=?, payload=?",
+                      (StepState.DONE.value, outcome, _now(), _dump(payload)))
 
     def mark_failed(self, run_id: str, key: str, error_class: str, error: str) -> None:
         """Commit the step's failure with the error's class and message (never a secret)."""
@@ -415,4 +450,5 @@ def _step(row: sqlite3.Row) -> StepRecord:
         run_id=row["run_id"], seq=row["seq"], key=row["step_key"], target=row["target"], rendered=row["rendered"],
         state=StepState(row["state"]), attempts=row["attempts"], outcome=row["outcome"],
         error_class=row["error_class"], error=row["error"],
+        payload=json.loads(row["payload"]) if row["payload"] is not None else None,
     )

@@ -1,49 +1,49 @@
-"""The journal-aware step executor capabilities use to apply a plan and to resume it.
-
-A ``Step`` is one remote change: a stable key (e.g. a hash of the plan's ``Change``), the item it targets and the
-``Command``/``Pipeline`` that makes it. ``run_steps`` walks the steps in order:
-
-* a step the journal records as done is never sent again;
-* a step left ``started`` or ``failed`` by an earlier attempt is first re-checked with the caller's ``verify``
-  (``verify(session, step) -> True`` when live state already shows the change), then sent again if needed;
-* ``started`` is committed before the command is sent and the outcome after, so a crash leaves an honest record;
-* permanent errors fail the step and the run moves on; a transport failure that outlived the session's retries
-  (or an authentication failure) stops the run, leaving the rest pending for a later resume; the run notes why,
-  so ``Journal.finish_run`` records it ``aborted`` (an exception leaving the run does the same when the journal
-  closes; Ctrl-C records it ``interrupted``).
-"""
+"""The values a run is made of: ``Step`` (one remote change, or one chunk of items), ``Note`` (a decision
+recorded with the run, nothing sent), and what came of each step (``StepResult``, ``RunReport``)."""
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import logging
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, Union
 
-from hybridkit.errors import AuthError, HybridkitError, TransportError
-from hybridkit.journal import Journal, PlannedStep, StepState
-from hybridkit.ps._command import Command, Pipeline
-from hybridkit.ps._result import PSResult
-from hybridkit.ps._session import PSSession
+from hybridkit.errors import HybridkitError
+from hybridkit.journal import PlannedStep
+from hybridkit.ps import Command, ItemOutcome, Pipeline, PSResult, PSSession
 
 __all__ = [
-    "Reporter", "RunReport", "Step", "StepResult", "StepStatus", "Verify", "planned", "run_in_order", "run_steps",
+    "Collect", "Note", "RunReport", "Sessions", "Step", "StepResult", "StepStatus", "Verify", "VerifyItems",
+    "planned", "session_for",
 ]
 
-T = TypeVar("T")
-
-log = logging.getLogger("hybridkit.runner")
+Sessions = Union[PSSession, Mapping[Hashable, PSSession]]
+"""One session for every step, or sessions by ``Step.side`` (``{Side.ONPREM: ..., Side.ONLINE: ...}``)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    """One remote change of a plan. ``input_items`` are piped into ``command`` when given."""
+    """One journaled unit of work of a plan.
+
+    Attributes:
+        key: stable across runs of the same plan (the same change planned twice has the same key): the journal
+            finds the step again by it when a run resumes.
+        target: what ``hybridkit journal show`` lists for the step (an object, or "onprem: 500 mailbox(es) ...").
+        command: the cmdlet or pipeline that makes the change.
+        input_items: pipeline input: the items ``command`` is run for (a chunk's identities). In the ordered
+            step loop they go in one pipeline; in the chunked-items runner through ``session.run_items``.
+        side: which session runs it (a key of the ``sessions`` mapping given to ``apply``); None when the run
+            has one session.
+        payload: JSON-able data kept with the step in the journal (never a secret), e.g. the actions planned for
+            a chunk's items; a chunk's payload is replaced by its items' outcomes once it is done.
+    """
 
     key: str
     target: str
     command: Command | Pipeline
     input_items: tuple[Any, ...] = ()
+    side: Hashable | None = None
+    payload: Any = None
 
     def rendered(self) -> str:
         """The command as one PowerShell line, secrets redacted (what the journal stores)."""
@@ -53,26 +53,56 @@ class Step:
         return Pipeline.of(command).render(list(self.input_items) or None)
 
 
+@dataclasses.dataclass(frozen=True)
+class Note:
+    """A decision recorded with the run before its steps, nothing sent (an operator's waiver of a blocker).
+
+    ``text`` is what the journal shows in place of a command; the note is committed done with ``outcome``.
+    """
+
+    key: str
+    target: str
+    text: str
+    outcome: str = "noted"
+
+
 def planned(steps: Sequence[Step]) -> list[PlannedStep]:
-    """The journal's view of ``steps`` (for ``Journal.start_run``)."""
-    return [PlannedStep(key=s.key, target=s.target, rendered=s.rendered()) for s in steps]
+    """The journal's view of ``steps`` (key, target, redacted command line, payload)."""
+    return [PlannedStep(key=s.key, target=s.target, rendered=s.rendered(), payload=s.payload) for s in steps]
 
 
 class StepStatus(enum.Enum):
-    DONE = "done"  # sent now and succeeded
-    VERIFIED = "verified"  # an earlier attempt had already made the change (checked live)
-    SKIPPED = "skipped"  # done in an earlier run; not sent again
+    """What happened to a step in this run."""
+
+    DONE = "done"  # sent now and succeeded (a chunk: sent, whatever each item's outcome)
+    VERIFIED = "verified"  # an earlier attempt had already made the change (checked live); not sent again
+    SKIPPED = "skipped"  # done in an earlier attempt of this run; not sent again
     FAILED = "failed"
     NOT_RUN = "not_run"  # the run stopped before this step
 
 
 @dataclasses.dataclass
 class StepResult:
+    """One step's result.
+
+    Attributes:
+        step: the step (for a chunk whose in-doubt items were re-checked, narrowed to the items still sent).
+        status: what happened.
+        error_class: the error's class (Exchange's exception type, or hybridkit's error) when it failed.
+        error: the error's message(s) when it failed.
+        result: the pipeline's result (ordered step loop, sent now).
+        items: each item's outcome (chunked-items runner, sent now).
+        payload: the step's payload as the journal now holds it: for a chunk, its items' outcomes (also for a
+            chunk done in an earlier attempt, read back from the journal).
+    """
+
     step: Step
     status: StepStatus
     error_class: str | None = None
     error: str | None = None
     result: PSResult | None = None
+    items: list[ItemOutcome] | None = None
+    payload: Any = None
 
     @property
     def ok(self) -> bool:
@@ -81,7 +111,13 @@ class StepResult:
 
 @dataclasses.dataclass
 class RunReport:
-    run_id: str
+    """What ``Run.apply``/``Run.apply_items`` did: one result per step given, in plan order.
+
+    ``stopped_by`` is the error that stopped the run early (a transport failure that outlived the session's
+    retries, or refused credentials): the steps after it are ``NOT_RUN`` and the run is recorded ``aborted``.
+    """
+
+    run_id: str | None
     results: list[StepResult]
     stopped_by: HybridkitError | None = None
 
@@ -91,99 +127,24 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        return self.stopped_by is None and not self.failed
+        return self.stopped_by is None and all(r.ok for r in self.results)
 
 
 Verify = Callable[[PSSession, Step], bool]
+"""``verify(session, step)``: True when live state already shows the step's change (an earlier attempt got
+through). Asked only for a step left in doubt by an earlier attempt, before it is sent again."""
+
+VerifyItems = Callable[[PSSession, Step], Sequence[Any]]
+"""``verify(session, chunk)``: the chunk's items live state does NOT show done yet (only those are sent again;
+none: the chunk is recorded verified). Asked only for a chunk left in doubt by an earlier attempt."""
+
+Collect = Callable[[Step, list[ItemOutcome]], Any]
+"""``collect(chunk, outcomes)``: the JSON-able payload the journal keeps for a chunk once it is done (what a
+resumed run needs of its items' outcomes). Default: ``{"planned": chunk.payload, "failed": {item: message}}``."""
 
 
-class Reporter(Protocol):
-    """Progress callbacks (the CLI implements them with one Rich ``Progress``)."""
-
-    def step_started(self, step: Step) -> None: ...
-
-    def step_finished(self, result: StepResult) -> None: ...
-
-
-def run_steps(
-    journal: Journal,
-    run_id: str,
-    steps: Sequence[Step],
-    session: PSSession,
-    *,
-    verify: Verify | None = None,
-    reporter: Reporter | None = None,
-) -> RunReport:
-    """Apply ``steps`` (already recorded for ``run_id``) through ``session``; see the module docstring."""
-    report = RunReport(run_id=run_id, results=[])
-    for index, step in enumerate(steps):
-        record = journal.step(run_id, step.key)
-        if record.state is StepState.DONE:
-            result = StepResult(step, StepStatus.SKIPPED)
-            report.results.append(result)
-            if reporter:
-                reporter.step_finished(result)
-            continue
-        if reporter:
-            reporter.step_started(step)
-        try:
-            result = _run_one(journal, run_id, step, session, verify, in_doubt=record.attempts > 0)
-        except (TransportError, AuthError) as exc:
-            journal.mark_failed(run_id, step.key, type(exc).__name__, str(exc))
-            journal.note_error(run_id, f"{type(exc).__name__}: {exc}")  # finish_run then records it aborted
-            report.results.append(StepResult(step, StepStatus.FAILED, type(exc).__name__, str(exc)))
-            report.results.extend(StepResult(s, StepStatus.NOT_RUN) for s in steps[index + 1 :])
-            report.stopped_by = exc
-            log.error("run %s stopped at step %s: %s", run_id, step.key, exc)
-            return report
-        report.results.append(result)
-        if reporter:
-            reporter.step_finished(result)
-    return report
-
-
-def run_in_order(
-    journal: Journal,
-    run_id: str,
-    work: Iterable[tuple[T, Step, PSSession]],
-    *,
-    on_step: Callable[[T, StepResult], None] | None = None,
-) -> list[StepResult]:
-    """Run each step through its own session (on-prem or Exchange Online), in order, journaled like ``run_steps``.
-
-    Stops after the first step that does not succeed, so a later step never runs before an earlier one it depends
-    on; ``on_step`` gets each item with its result as it finishes.
-    """
-    results: list[StepResult] = []
-    for item, step, session in work:
-        report = run_steps(journal, run_id, [step], session)
-        results.extend(report.results)
-        if on_step is not None:
-            on_step(item, report.results[-1])
-        if not report.ok:
-            break
-    return results
-
-
-def _run_one(
-    journal: Journal, run_id: str, step: Step, session: PSSession, verify: Verify | None, *, in_doubt: bool
-) -> StepResult:
-    if in_doubt and verify is not None and verify(session, step):
-        journal.mark_done(run_id, step.key, "verified")
-        return StepResult(step, StepStatus.VERIFIED)
-    journal.mark_started(run_id, step.key)
-    try:
-        result = session.run(step.command, list(step.input_items) or None)
-    except (TransportError, AuthError):
-        raise
-    except HybridkitError as exc:
-        journal.mark_failed(run_id, step.key, type(exc).__name__, str(exc))
-        return StepResult(step, StepStatus.FAILED, type(exc).__name__, str(exc))
-    if result.errors:
-        first = result.errors[0]
-        error_class = first.exception_type.rsplit(".", 1)[-1] or first.category or "ErrorRecord"
-        message = "; ".join(e.message for e in result.errors)
-        journal.mark_failed(run_id, step.key, error_class, message)
-        return StepResult(step, StepStatus.FAILED, error_class, message, result)
-    journal.mark_done(run_id, step.key, "ok")
-    return StepResult(step, StepStatus.DONE, result=result)
+def session_for(sessions: Sessions, step: Step) -> PSSession:
+    """The session that runs ``step``: the one session, or the one for its side."""
+    if isinstance(sessions, Mapping):
+        return sessions[step.side]
+    return sessions

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -10,45 +11,29 @@ import pytest
 
 from hybridkit.errors import CommandFailed, ConfigError, PlanError, ThrottledError, TransportError
 from hybridkit.journal import Journal, RunStatus, StepState, redact_argv
-from hybridkit.lab import InProcessSession
-from hybridkit.lab._types import LabCommand, LabError, LabSession, PipelineSink
-from hybridkit.ps import Command, Secret
-from hybridkit.runner import RetryPolicy, Step, StepStatus, call_with_retries, planned, run_in_order, run_steps
+from hybridkit.ps import Command, PSError, PSResult, Secret
+from hybridkit.runner import RetryPolicy, Step, StepStatus, call_with_retries, open_run, planned
 
 
-class ScriptedExchange:
-    """An engine for ``InProcessSession`` (the lab seam's ``Engine``) that records each Identity it is sent and fails
-    as told per identity: an exception is raised as is (a dropped connection, a failed pipeline), a string comes
-    back as a non-terminating ManagementObjectNotFoundException record with that message."""
+class FakeSession:
+    """Records what was sent; fails as told per identity."""
+
+    name = "fake"
+    request_count = 0
 
     def __init__(self, fail: dict[str, Exception | str] | None = None) -> None:
         self.sent: list[str] = []
         self.fail = fail or {}
 
-    def open_session(self, session: LabSession) -> None:
-        pass
-
-    def close_session(self, session: LabSession) -> None:
-        pass
-
-    def invoke(self, session: LabSession, commands: list[LabCommand], input_items: list[Any],
-               sink: PipelineSink) -> None:
-        identity = str(dict(commands[0].parameters)["Identity"])
+    def run(self, command: Any, input_items: Any = None) -> PSResult:
+        identity = command.param("Identity")
         self.sent.append(identity)
         outcome = self.fail.get(identity)
         if isinstance(outcome, Exception):
             raise outcome
         if isinstance(outcome, str):
-            sink.error(LabError(outcome, exception_type="X.ManagementObjectNotFoundException", target=identity))
-
-
-def FakeSession(fail: dict[str, Exception | str] | None = None) -> InProcessSession:  # noqa: N802 - reads as a type
-    """A session whose pipelines go to a ``ScriptedExchange`` (``session.engine.sent``: the identities sent)."""
-    return InProcessSession(ScriptedExchange(fail), name="fake")
-
-
-def _sent(session: InProcessSession) -> list[str]:
-    return session.engine.sent  # type: ignore[attr-defined, no-any-return]
+            return PSResult(errors=[PSError(outcome, exception_type="X.ManagementObjectNotFoundException")])
+        return PSResult()
 
 
 def _steps(*names: str) -> list[Step]:
@@ -61,14 +46,16 @@ def _steps(*names: str) -> list[Step]:
 def test_done_steps_are_never_repeated_and_in_doubt_steps_are_verified(tmp_path: Path) -> None:
     steps = _steps("a", "b", "c", "d")
     with Journal(tmp_path / "j.sqlite") as journal:
-        run_id = journal.start_run("hold", "fp1", planned(steps), argv=["hybridkit", "hold", "apply"], profile="lab")
         session = FakeSession(fail={"c": TransportError("connection reset"), "b": "object 'b' couldn't be found"})
-        report = run_steps(journal, run_id, steps, session)
-        assert _sent(session) == ["a", "b", "c"]
+        with open_run(journal, "hold", "fp1", steps, argv=["hybridkit", "hold", "apply"], profile="lab") as run:
+            report = run.apply(session)
+        run_id = run.run_id
+        assert run_id is not None and not run.resumed
+        assert session.sent == ["a", "b", "c"]
         assert [r.status for r in report.results] == [StepStatus.DONE, StepStatus.FAILED, StepStatus.FAILED,
                                                       StepStatus.NOT_RUN]
         assert isinstance(report.stopped_by, TransportError)
-        assert journal.finish_run(run_id) is RunStatus.ABORTED  # stopped by an error, not by the user
+        assert journal.get_run(run_id).status is RunStatus.ABORTED  # stopped by an error, not by the user
         assert journal.get_run(run_id).error == "TransportError: connection reset"
         states = {s.key: s.state for s in journal.steps(run_id)}
         assert states == {"hold:a": StepState.DONE, "hold:b": StepState.FAILED, "hold:c": StepState.FAILED,
@@ -77,7 +64,6 @@ def test_done_steps_are_never_repeated_and_in_doubt_steps_are_verified(tmp_path:
 
         resumable = journal.find_resumable("hold", "fp1")
         assert resumable is not None and resumable.run_id == run_id
-        journal.resume_run(run_id)
         verified: list[str] = []
 
         def verify(_session: Any, step: Step) -> bool:
@@ -85,12 +71,14 @@ def test_done_steps_are_never_repeated_and_in_doubt_steps_are_verified(tmp_path:
             return step.target == "c"  # c had in fact been applied before the connection dropped
 
         again = FakeSession()
-        report = run_steps(journal, run_id, steps, again, verify=verify)
-        assert _sent(again) == ["b", "d"]  # a never again; c verified live instead of re-sent
+        with open_run(journal, "hold", "fp1", steps) as run:
+            assert run.resumed and run.run_id == run_id
+            report = run.apply(again, verify=verify)
+        assert again.sent == ["b", "d"]  # a never again; c verified live instead of re-sent
         assert verified == ["b", "c"]  # only steps with an earlier attempt are verified
         assert [r.status for r in report.results] == [StepStatus.SKIPPED, StepStatus.DONE, StepStatus.VERIFIED,
                                                       StepStatus.DONE]
-        assert journal.finish_run(run_id) is RunStatus.COMPLETED
+        assert journal.get_run(run_id).status is RunStatus.COMPLETED
         assert journal.find_resumable("hold", "fp1") is None
         assert journal.step(run_id, "hold:b").attempts == 2
 
@@ -99,19 +87,18 @@ def test_started_is_committed_before_the_command_is_sent(tmp_path: Path) -> None
     steps = _steps("a")
     path = tmp_path / "j.sqlite"
     with Journal(path) as journal:
-        run_id = journal.start_run("hold", "fp", planned(steps))
 
-        def peek(_sent: Any) -> None:
-            other = sqlite3.connect(path)  # a second reader sees the committed state
-            (state,) = other.execute("SELECT state FROM steps WHERE run_id=?", (run_id,)).fetchone()
-            other.close()
-            assert state == "started"
+        class Peek(FakeSession):
+            def run(self, command: Any, input_items: Any = None) -> PSResult:
+                other = sqlite3.connect(path)  # a second reader sees the committed state
+                (state,) = other.execute("SELECT state FROM steps WHERE run_id=?", (run.run_id,)).fetchone()
+                other.close()
+                assert state == "started"
+                return super().run(command, input_items)
 
-        session = FakeSession()
-        session.before_run = peek
-        run_steps(journal, run_id, steps, session)
-        assert _sent(session) == ["a"]
-        assert journal.step(run_id, "hold:a").state is StepState.DONE
+        with open_run(journal, "hold", "fp", steps) as run:
+            run.apply(Peek())
+        assert journal.step(run.run_id, "hold:a").state is StepState.DONE
 
 
 def test_one_run_per_plan(tmp_path: Path) -> None:
@@ -135,10 +122,10 @@ def test_journal_stores_no_secrets(tmp_path: Path) -> None:
     steps = [Step("k", "svc", Command.of("Set-Thing", Identity="svc", Password=Secret("Sup3rSecret!")))]
     path = tmp_path / "j.sqlite"
     with Journal(path) as journal:
-        run_id = journal.start_run("x", "fp", planned(steps), argv=["hybridkit", "--password", "Sup3rSecret!",
-                                                                     "--token=Sup3rSecret!", "x"])
-        run_steps(journal, run_id, steps, FakeSession(fail={"svc": CommandFailed("bad Sup3rSecret? no")}))
-        assert journal.get_run(run_id).command_line == "hybridkit --password **** --token=**** x"
+        with open_run(journal, "x", "fp", steps, argv=["hybridkit", "--password", "Sup3rSecret!",
+                                                        "--token=Sup3rSecret!", "x"]) as run:
+            run.apply(FakeSession(fail={"svc": CommandFailed("bad Sup3rSecret? no")}))
+        assert journal.get_run(run.run_id).command_line == "hybridkit --password **** --token=**** x"
     assert b"Sup3rSecret!" not in path.read_bytes()
 
 
@@ -181,21 +168,25 @@ def test_retries_only_transport_errors_with_bounds() -> None:
     assert len(always) == 4
 
 
-def test_run_in_order_sends_each_step_to_its_side_and_stops_at_the_first_failure(tmp_path: Path) -> None:
-    steps = _steps("a", "b", "c", "d")
+def test_steps_go_to_their_side_in_order_and_stop_at_the_first_failure(tmp_path: Path) -> None:
+    sides = {"a": "onprem", "b": "online", "c": "online", "d": "onprem"}
+    steps = [dataclasses.replace(s, side=sides[s.target]) for s in _steps("a", "b", "c", "d")]
     onprem, online = FakeSession(), FakeSession(fail={"c": "object 'c' couldn't be found"})
-    sides = {"a": onprem, "b": online, "c": online, "d": onprem}
-    seen: list[tuple[str, StepStatus]] = []
     with Journal(tmp_path / "j.sqlite") as journal:
-        run_id = journal.start_run("mailflow", "fp", planned(steps), argv=["hybridkit"], profile="lab")
-        results = run_in_order(journal, run_id, ((s.target, s, sides[s.target]) for s in steps),
-                               on_step=lambda item, result: seen.append((item, result.status)))
-        assert (_sent(onprem), _sent(online)) == (["a"], ["b", "c"])  # d depends on c: never sent
+        with open_run(journal, "mailflow", "fp", steps, argv=["hybridkit"], profile="lab") as run:
+            report = run.apply({"onprem": onprem, "online": online}, stop_at_failure=True)
+        assert (onprem.sent, online.sent) == (["a"], ["b", "c"])  # d depends on c: never sent
+        seen = [(r.step.target, r.status) for r in report.results if r.status is not StepStatus.NOT_RUN]
         assert seen == [("a", StepStatus.DONE), ("b", StepStatus.DONE), ("c", StepStatus.FAILED)]
-        assert [r.status for r in results] == [StepStatus.DONE, StepStatus.DONE, StepStatus.FAILED]
-        again = run_in_order(journal, run_id, ((s.target, s, sides[s.target]) for s in steps[:2]))
-        assert [r.status for r in again] == [StepStatus.SKIPPED, StepStatus.SKIPPED]  # finished steps not repeated
-        assert journal.step(run_id, "hold:d").state is StepState.PENDING
+        assert journal.step(run.run_id, "hold:d").state is StepState.PENDING
+        assert journal.get_run(run.run_id).status is RunStatus.FAILED  # a step failed: not "interrupted"
+        online.fail.clear()
+        with open_run(journal, "mailflow", "fp", steps) as again:
+            second = again.apply({"onprem": onprem, "online": online}, stop_at_failure=True)
+        assert again.run_id == run.run_id and again.resumed
+        assert [r.status for r in second.results] == [StepStatus.SKIPPED, StepStatus.SKIPPED, StepStatus.DONE,
+                                                      StepStatus.DONE]  # finished steps not repeated
+        assert (onprem.sent, online.sent) == (["a", "d"], ["b", "c", "c"])
 
 
 @pytest.mark.parametrize(("raised", "status", "error"), [
@@ -212,7 +203,8 @@ def test_a_run_never_stays_running_once_its_code_has_left_it(tmp_path: Path, rai
     try:
         with Journal(path) as journal:
             run_id = journal.start_run("cutover", "fp", planned(_steps("a", "b")))
-            run_steps(journal, run_id, _steps("a"), FakeSession())
+            journal.mark_started(run_id, "hold:a")
+            journal.mark_done(run_id, "hold:a")
             if raised is not None:
                 raise raised
     except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt included, on purpose
