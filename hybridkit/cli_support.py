@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import enum
 import json
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,12 @@ import typer
 from hybridkit._context import AppContext
 from hybridkit._time import utc_iso
 from hybridkit.config import Config, Profile, load_config
+from hybridkit.errors import PlanError
 from hybridkit.ps import PSObject, PSSession, Secret, open_session
 
 __all__ = [
-    "StepProgress",
     "app_context",
+    "confirm_changes",
     "emit_json",
     "jsonable",
     "load_app_config",
@@ -84,30 +86,12 @@ def emit_json(app: AppContext, data: Any) -> None:
     app.console.out(json.dumps(jsonable(data), indent=2, ensure_ascii=False, default=str), highlight=False)
 
 
-class StepProgress:
-    """A ``runner.Reporter`` drawing one Rich progress bar on stderr (hidden when stderr is not a terminal).
-
-    Use as a context manager around ``run_steps(..., reporter=progress)``.
-    """
-
-    def __init__(self, app: AppContext, total: int, description: str = "Applying") -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=app.err_console, disable=not app.err_console.is_terminal, transient=True,
-        )
-        self._task = self._progress.add_task(description, total=total)
-
-    def __enter__(self) -> StepProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def step_started(self, step: Any) -> None:
-        self._progress.update(self._task, description=f"{getattr(step, 'target', '')}")
-
-    def step_finished(self, result: Any) -> None:
-        self._progress.advance(self._task)
+def confirm_changes(yes: bool, question: str, *, refusal: str) -> None:
+    """The gate before a command changes Exchange: ``--yes`` passes; in a terminal, ``question`` is asked (no:
+    exit 1); anywhere else the command fails closed with ``refusal`` (exit 2), having changed nothing."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise PlanError(refusal)
+    if not typer.confirm(question, default=False):
+        raise typer.Exit(1)
