@@ -13,10 +13,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from hybridkit.outcomes import Outcome
+
 __all__ = [
     "Action",
     "Change",
+    "ChangeOutcome",
     "DesiredObject",
+    "Gate",
     "Kind",
     "MailflowSpec",
     "ObservedObject",
@@ -92,12 +96,28 @@ class DesiredObject:
 
 
 @dataclasses.dataclass(frozen=True)
+class Gate:
+    """A declared parameter that on-prem Exchange has only from release ``since`` on, at ``line`` of the file."""
+
+    line: int
+    kind: Kind
+    key: str
+    since: str
+
+
+@dataclasses.dataclass(frozen=True)
 class MailflowSpec:
-    """Everything a mailflow.toml declares, validated."""
+    """Everything a mailflow.toml declares, validated.
+
+    ``onprem_version`` is the release it was checked against; ``declared_version`` the file's own
+    ``exchange_version`` (None when it names none); ``gates`` the declarations that depend on the release.
+    """
 
     objects: tuple[DesiredObject, ...]
     source: str = ""
     onprem_version: str | None = None
+    declared_version: str | None = None
+    gates: tuple[Gate, ...] = ()
 
     def of_kind(self, kind: Kind) -> list[DesiredObject]:
         return [o for o in self.objects if o.kind is kind]
@@ -203,3 +223,22 @@ class Plan:
         for change in self.changes:
             out[change.action.value] += 1
         return out
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangeOutcome:
+    """What ``apply`` did with one object of the plan.
+
+    ``outcome`` is ``created``/``updated`` (sent now, or found done by an interrupted run's attempt),
+    ``unchanged``, ``failed`` (Exchange's message in ``detail``) or ``not-run`` (an earlier step failed: later
+    ones depend on it). ``detail`` is None when the plan's own reason says it (absent live, what differs).
+    """
+
+    change: Change
+    outcome: Outcome
+    detail: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether the object did not end as declared (the command exits 1)."""
+        return self.outcome in (Outcome.FAILED, Outcome.NOT_RUN)

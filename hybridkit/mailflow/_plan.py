@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hybridkit.mailflow._model import (
@@ -29,7 +29,7 @@ from hybridkit.mailflow._model import (
     PropertyChange,
 )
 
-__all__ = ["columns", "fingerprint", "normalise", "plan_mailflow"]
+__all__ = ["columns", "fingerprint", "normalise", "plan_mailflow", "spec_fingerprint"]
 
 _CMDLET_NOUN = {
     Kind.ACCEPTED_DOMAIN: "AcceptedDomain",
@@ -185,3 +185,12 @@ def plan_mailflow(spec: MailflowSpec, observed: Iterable[ObservedObject]) -> Pla
             if live.match_key not in declared_keys:
                 changes.append(Change(Action.UNDECLARED, kind, live.name))
     return Plan(tuple(changes), fingerprint(observed))
+
+
+def spec_fingerprint(spec: MailflowSpec, profiles: Sequence[str]) -> str:
+    """Identifies the declared state (not the live one) a journal run belongs to."""
+    payload = json.dumps(
+        [list(profiles), [[o.kind.value, o.name, [[k, v] for k, v in o.properties]] for o in spec.objects]],
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]

@@ -1,4 +1,4 @@
-"""Read and validate ``mailflow.toml`` before anything is sent.
+"""Read ``mailflow.toml`` from disk once and validate it before anything is sent (pure, past the one read).
 
 Keys are Exchange parameter names (matched case-insensitively, stored canonically), so a declaration reads like
 the cmdlet it becomes. Every problem names the line of the file it comes from (``_lines.LineIndex``).
@@ -13,6 +13,11 @@ TreatMessagesAsInternal only with ConnectorType OnPremises and not with CloudSer
 RestrictDomainsToCertificate needs TlsSenderCertificateName; RestrictDomainsToIPAddresses needs SenderIPAddresses;
 outbound UseMXRecord $false needs SmartHosts and SmartHosts need UseMXRecord $false; RouteAllMessagesViaOnPremises
 and AllAcceptedDomains need OnPremises.
+
+The release rule (a parameter newer than the on-prem servers' release) is the one check that depends on the
+servers: ``parse_spec`` applies it with the release known before connecting (the file's ``exchange_version``, else
+the profile's) and keeps each release-bound declaration in ``MailflowSpec.gates``; ``check_release`` applies it
+again, from the parsed spec without reading or parsing the file again, once the servers have said what they run.
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from typing import Any
 
 from hybridkit.errors import InputError
 from hybridkit.mailflow._lines import LineIndex
-from hybridkit.mailflow._model import DesiredObject, Kind, MailflowSpec
+from hybridkit.mailflow._model import DesiredObject, Gate, Kind, MailflowSpec
 
-__all__ = ["Issue", "MailflowConfigError", "load_spec", "parse_spec", "SCHEMA", "VERSIONS"]
+__all__ = [
+    "Issue", "MailflowConfigError", "SCHEMA", "VERSIONS", "check_release", "load_spec", "parse_spec", "same_release",
+]
 
 VERSIONS = ("2010", "2013", "2016", "2019", "SE")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -227,8 +234,10 @@ def parse_spec(text: str, path: str = "mailflow.toml", onprem_version: str | Non
             issues.append(Issue(lines.key("onprem", 0, "exchange_version"),
                                 f"exchange_version must be one of {', '.join(VERSIONS)}"))
             version = None
+    declared = version
     version = version or onprem_version or "2019"
     objects: list[DesiredObject] = []
+    gates: list[Gate] = []
     for kind in Kind:
         top, sub = kind.table.split(".")
         entries = data.get(top, {}).get(sub, []) if isinstance(data.get(top), dict) else []
@@ -237,7 +246,7 @@ def parse_spec(text: str, path: str = "mailflow.toml", onprem_version: str | Non
             continue
         seen: dict[str, int] = {}
         for index, entry in enumerate(entries):
-            obj, found = _parse_object(kind, entry, index, lines, version)
+            obj, found = _parse_object(kind, entry, index, lines, gates)
             issues.extend(found)
             if obj is None:
                 continue
@@ -247,13 +256,50 @@ def parse_spec(text: str, path: str = "mailflow.toml", onprem_version: str | Non
                 continue
             seen[obj.match_key] = obj.line
             objects.append(obj)
+    issues.extend(_gate_issues(gates, version))
     if issues:
         raise MailflowConfigError(path, issues)
-    return MailflowSpec(tuple(objects), source=path, onprem_version=version)
+    return MailflowSpec(tuple(objects), source=path, onprem_version=version, declared_version=declared,
+                        gates=tuple(gates))
+
+
+def _gate_issues(gates: list[Gate] | tuple[Gate, ...], version: str) -> list[Issue]:
+    """Declarations of parameters the on-prem release ``version`` does not have yet."""
+    return [Issue(g.line, f"{g.key} needs Exchange {g.since} or later; the on-prem server is Exchange {version}")
+            for g in gates if _version_number(version) < _version_number(g.since)]
+
+
+def same_release(live: str, declared: str | None) -> bool:
+    """Whether the release the servers report is ``declared`` (Exchange Server SE reports version 15.2 like 2019)."""
+    wanted = str(declared or "").upper()
+    return wanted == live or (live == "2019" and wanted == "SE")
+
+
+def check_release(spec: MailflowSpec, live: str | None) -> MailflowSpec:
+    """``spec`` checked against the release the on-prem servers really run (``live``; None when unknown).
+
+    A profile's exchange_version defaults to 2019 (a lab profile's to the lab's), so the servers decide. A file
+    whose own ``exchange_version`` names another release than the servers run is refused; otherwise every
+    release-bound declaration is checked again against ``live``.
+
+    Raises:
+        InputError: the file names another release than the servers run.
+        MailflowConfigError: a declared parameter is newer than the servers' release (with its line).
+    """
+    if live is None or same_release(live, spec.onprem_version):
+        return spec
+    if spec.declared_version is not None:
+        raise InputError(f"exchange_version = \"{spec.declared_version}\" but the on-prem servers run Exchange "
+                         f"{live}; fix exchange_version in the file (or remove it to use the servers' release)",
+                         file=spec.source)
+    issues = _gate_issues(spec.gates, live)
+    if issues:
+        raise MailflowConfigError(spec.source, issues)
+    return dataclasses.replace(spec, onprem_version=live)
 
 
 def _parse_object(
-    kind: Kind, entry: Any, index: int, lines: LineIndex, version: str
+    kind: Kind, entry: Any, index: int, lines: LineIndex, gates: list[Gate]
 ) -> tuple[DesiredObject | None, list[Issue]]:
     table = kind.table
     header = lines.table(table, index)
@@ -319,10 +365,8 @@ def _parse_object(
                 declared_bad[key] = value
                 continue
         min_version = _MIN_VERSION.get((kind, key))
-        if min_version and _version_number(version) < _version_number(min_version):
-            issues.append(Issue(line, f"{key} needs Exchange {min_version} or later; the on-prem server is "
-                                      f"Exchange {version}"))
-            continue
+        if min_version:
+            gates.append(Gate(line, kind, key, min_version))
         props[key] = value
     for key in _MANDATORY[kind]:
         if key not in props and not any(k.lower() == key.lower() for k in entry):
@@ -379,7 +423,12 @@ def _cross_rules(kind: Kind, p: dict[str, Any], at: Any) -> list[Issue]:
 
 
 def load_spec(path: Path, onprem_version: str | None = None) -> MailflowSpec:
-    """Read ``path`` and validate it (see ``parse_spec``)."""
+    """Read ``path`` (the one read of the file) and validate it (see ``parse_spec``).
+
+    Raises:
+        InputError: the file cannot be read.
+        MailflowConfigError: every problem, each with its line.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -10,10 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from hybridkit.config import lab_profile_from_ready
-from hybridkit.mailflow._model import Side
-from hybridkit.mailflow._scaffold import scaffold_text
-from hybridkit.mailflow._service import apply_file, plan_file
-from hybridkit.mailflow.cli import plan_table
+from hybridkit.mailflow import Side, apply_file, plan_file, plan_table, scaffold_text
 
 __all__ = ["DEMO_ORDER", "DEMO_TITLE", "demo_step"]
 

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from hybridkit.mailflow._config import MailflowConfigError, parse_spec
+from hybridkit.mailflow._read import MailflowConfigError, parse_spec
 from hybridkit.mailflow._model import Kind
 from hybridkit.mailflow._scaffold import SCENARIOS
 

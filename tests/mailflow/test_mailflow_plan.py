@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hybridkit.mailflow._config import parse_spec
+from hybridkit.mailflow._read import parse_spec
 from hybridkit.mailflow._model import Action, Kind, ObservedObject
 from hybridkit.mailflow._plan import fingerprint, plan_mailflow
 from hybridkit.mailflow._scaffold import SCENARIOS

@@ -13,7 +13,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hybridkit.mailflow._apply import change_command, render_runbook
+from hybridkit.mailflow._apply import change_command
+from hybridkit.mailflow._render import render_runbook
 from hybridkit.mailflow._model import DesiredObject, Kind, MailflowSpec, ObservedObject
 from hybridkit.mailflow._plan import plan_mailflow
 from hybridkit.ps import comment_text
