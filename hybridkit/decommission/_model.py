@@ -6,6 +6,8 @@ import dataclasses
 import enum
 from typing import Any
 
+from hybridkit.outcomes import Outcome
+
 __all__ = [
     "Blocker",
     "DecommissionPlan",
@@ -16,7 +18,10 @@ __all__ = [
     "ManualStep",
     "MoveInfo",
     "Notice",
+    "RemovalOutcome",
     "RemovalStep",
+    "RestoreAction",
+    "RestoreResult",
 ]
 
 
@@ -150,3 +155,46 @@ class DecommissionPlan:
 
     def unwaived(self, accepted: set[str] | frozenset[str]) -> list[Blocker]:
         return [b for b in self.blockers if b.name not in accepted]
+
+
+@dataclasses.dataclass(frozen=True)
+class RemovalOutcome:
+    """What ``apply`` did with one removal: ``removed`` (now, by an earlier attempt, or by an earlier run of this
+    teardown), ``failed`` (Exchange's message in ``detail``) or ``not-run`` (an earlier removal failed)."""
+
+    step: RemovalStep
+    outcome: Outcome
+    detail: str
+
+    @property
+    def failed(self) -> bool:
+        """Whether the object is still there when it should be gone (the command exits 1)."""
+        return self.outcome in (Outcome.FAILED, Outcome.NOT_RUN)
+
+
+class RestoreAction(str, enum.Enum):
+    """What restore does with a backed-up object."""
+
+    CREATE = "create"
+    NONE = "none"
+
+
+@dataclasses.dataclass(frozen=True)
+class RestoreResult:
+    """One backed-up object: what restore does with it (``action``) and what happened (``outcome``).
+
+    ``outcome`` is ``created``, ``unchanged`` (it exists live), ``skipped`` (not restorable from a backup: not a
+    failure, the detail says what to do), ``failed``, ``not-run`` (an earlier step failed), or None under
+    ``--what-if``. ``commands`` are the New-/Set- lines that recreate it.
+    """
+
+    target: HybridObject
+    action: RestoreAction
+    outcome: Outcome | None
+    commands: tuple[str, ...] = ()
+    detail: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """Whether the object should be back and is not (the command exits 1)."""
+        return self.outcome in (Outcome.FAILED, Outcome.NOT_RUN)

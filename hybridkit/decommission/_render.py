@@ -1,31 +1,28 @@
 """What ``decommission plan|apply|restore`` show: Rich tables for people (cells wrap, never crop) and JSON in the
 README's vocabulary (``items`` with ``action``/``outcome``/``detail``, ``what_if``, ``run_id``, ``resumed``,
-``commands``, ``summary``, ``warnings``)."""
+``commands``, ``summary``, ``warnings``), the removals as a script (``--what-if``) and as a runbook."""
 
 from __future__ import annotations
 
 import collections
+import datetime as dt
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from hybridkit.decommission._apply import TeardownOutcome, step_command
-from hybridkit.decommission._model import DecommissionPlan, RemovalStep
-from hybridkit.decommission._restore import RestoreOutcome
-from hybridkit.runner import StepResult, StepStatus
+from hybridkit.decommission._apply import RestoreOutcome, TeardownOutcome, step_command
+from hybridkit.decommission._model import DecommissionPlan, RemovalStep, RestoreAction
+from hybridkit.outcomes import Outcome
+from hybridkit.outfiles import write_script_line
+from hybridkit.ps import comment_text
+from hybridkit.templates import load_template
 
-__all__ = ["apply_json", "plan_json", "print_plan", "print_restore", "removal_items", "restore_json", "warnings"]
-
-# StepStatus of a removal -> the README's outcome, and the words for it
-_REMOVAL_OUTCOME = {
-    StepStatus.DONE: ("removed", ""),
-    StepStatus.VERIFIED: ("removed", "an earlier attempt had already removed it (checked live)"),
-    StepStatus.SKIPPED: ("removed", "removed by an earlier run of this teardown"),
-    StepStatus.FAILED: ("failed", ""),
-    StepStatus.NOT_RUN: ("not-run", "not sent: an earlier step failed"),
-}
+__all__ = ["apply_json", "plan_json", "print_applied", "print_checklist", "print_plan", "print_removals",
+           "print_restore", "print_what_if", "removal_items", "render_runbook", "restore_json", "warnings"]
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -64,17 +61,11 @@ def plan_json(plan: DecommissionPlan) -> dict[str, Any]:
 
 def removal_items(plan: DecommissionPlan, outcome: TeardownOutcome | None) -> list[dict[str, Any]]:
     """One item per removal (with its outcome once applied), then removals an interrupted run had already made."""
-    results: dict[str, StepResult] = {r.step.key: r for r in outcome.results} if outcome else {}
-    items = []
-    for step in plan.steps:
-        item = _step_item(step)
-        if outcome is not None:
-            result = results.get(step.key)
-            state, detail = _REMOVAL_OUTCOME[result.status if result else StepStatus.NOT_RUN]
-            item.update(outcome=state, detail=(result.error if result and result.error else detail) or step.why)
-        else:
-            item["detail"] = step.why
-        items.append(item)
+    if outcome is None:
+        items = [{**_step_item(step), "detail": step.why} for step in plan.steps]
+    else:
+        items = [{**_step_item(done.step), "outcome": done.outcome.value, "detail": done.detail}
+                 for done in outcome.items]
     for target in outcome.verified if outcome else []:
         side, kind, name = (target.split(":", 2) + ["", ""])[:3]
         items.append({"side": side, "kind": kind, "name": name, "action": "remove", "outcome": "removed",
@@ -108,16 +99,16 @@ def restore_json(outcome: RestoreOutcome) -> dict[str, Any]:
     items = []
     for r in outcome.results:
         item: dict[str, Any] = {"side": r.target.side, "kind": r.target.kind.value, "name": r.target.name,
-                                "action": r.action}
+                                "action": r.action.value}
         if not outcome.what_if:
-            item["outcome"] = r.outcome
+            item["outcome"] = r.outcome.value if r.outcome is not None else None
         item.update(detail=r.detail, commands=list(r.commands))
         items.append(item)
     counted: Iterable[str] = (i["action"] if outcome.what_if else i["outcome"] for i in items)
     data: dict[str, Any] = {"what_if": outcome.what_if, "run_id": outcome.run_id, "resumed": outcome.resumed,
                             "items": items}
     if outcome.what_if:
-        data["commands"] = [c for r in outcome.results if r.action == "create" for c in r.commands]
+        data["commands"] = [c for r in outcome.results if r.action is RestoreAction.CREATE for c in r.commands]
     data["summary"] = dict(collections.Counter(counted))
     data["warnings"] = []
     return data
@@ -172,9 +163,88 @@ def print_restore(console: Any, outcome: RestoreOutcome) -> None:
     title = "Restore (what if: nothing sent)" if outcome.what_if else "Restore"
     table = _table(title, "Outcome" if not outcome.what_if else "Action", "Side", "Kind", "Name")
     for r in outcome.results:
-        table.add_row(r.action if outcome.what_if else str(r.outcome), r.target.side, r.target.kind.value,
+        table.add_row(r.action.value if outcome.what_if else str(r.outcome), r.target.side, r.target.kind.value,
                       escape(r.target.name))
     console.print(table)
     for r in outcome.results:
-        if r.detail and (r.outcome in ("failed", "not-run", "skipped") or "interrupted" in r.detail):
+        if r.detail and (r.outcome in (Outcome.FAILED, Outcome.NOT_RUN, Outcome.SKIPPED) or "interrupted" in r.detail):
             console.print(f"{r.outcome} {r.target.side} {escape(r.target.name)}: {escape(r.detail)}", highlight=False)
+
+
+def print_what_if(console: Console, err: Console, plan: DecommissionPlan, backup: Path) -> None:
+    """The removals as PowerShell on ``console`` (a script that can be saved and reviewed); the rest on ``err``."""
+    if not plan.steps:
+        err.print("Nothing to remove: no hybrid objects left.")
+        return
+    err.print(f"What if: {len(plan.steps)} removal(s), after a verified backup to {escape(str(backup))}; "
+              "nothing is changed, no backup or journal written.")
+    for step in plan.steps:
+        where = "on-premises" if step.target.side == "onprem" else "Exchange Online"
+        write_script_line(console, f"# {step.order}. ({where}) {comment_text(step.why)}")
+        write_script_line(console, step_command(step).render())
+
+
+def print_removals(err: Console, plan: DecommissionPlan, backup: Path) -> None:
+    """What the confirmation asks about: every object about to go."""
+    err.print(f"These will be removed (after a verified backup to {escape(str(backup))}):")
+    for step in plan.steps:
+        err.print(f"  - {step.target.side} {step.target.kind.value} {escape(step.target.name)}")
+
+
+def print_applied(out: Console, err: Console, plan: DecommissionPlan, outcome: TeardownOutcome, backup: Path,
+                  runbook: Path) -> None:
+    """The teardown's closing lines: removals an interrupted run had made, failures in full, counts, the
+    runbook, then the checklist left to a person."""
+    if outcome.verified:  # an interrupted run's last removals had gone through before it stopped
+        run = f"run {outcome.run_id}" if outcome.run_id else "the interrupted run"
+        out.print(f"Resumed {run}: {len(outcome.verified)} interrupted removal(s) had already gone through: "
+                  f"{escape(', '.join(outcome.verified))}.")
+    if not plan.steps:
+        out.print("Nothing to remove: no hybrid objects left.")
+    else:
+        failed = [r for r in outcome.results if not r.ok]
+        for result in failed:
+            err.print(f"[red]failed[/] {escape(result.step.target)}: {escape(result.error or '')}")
+        out.print(f"Run {outcome.run_id}{' (resumed)' if outcome.resumed else ''}: "
+                  f"{len(outcome.results) - len(failed)} removal(s) done, {len(failed)} failed; backup of "
+                  f"{outcome.backup_entries} object(s) in {escape(str(backup))}.")
+    out.print(f"Runbook (removals and the manual checklist): {escape(str(runbook))}")
+    print_checklist(out, plan)
+
+
+def render_runbook(plan: DecommissionPlan, *, onprem: str, online: str, now: dt.datetime | None = None) -> str:
+    """The teardown and the manual checklist as a PowerShell runbook (``ps_templates/decommission-runbook.ps1``).
+
+    The removals are rendered with every value single-quoted; everything else (Exchange's names and messages, the
+    checklist's commands, profile names) is written into comments through ``comment_text``, one inert line each.
+    """
+    removals = []
+    for step in plan.steps:
+        where = "on-premises Exchange Management Shell" if step.target.side == "onprem" else "Exchange Online"
+        removals.append(f"# {step.order}. ({where}) {comment_text(step.why)}")
+        removals.append(step_command(step).render())
+        removals.append("")
+    if not plan.steps:
+        removals.append("# Nothing left to remove: no hybrid objects were found.")
+    manual: list[str] = []
+    before: list[str] = []
+    for items, lines in (([m for m in plan.manual if m.before], before),
+                         ([m for m in plan.manual if not m.before], manual)):
+        for number, item in enumerate(items, start=1):
+            lines.append(f"# [ ] {number}. {comment_text(item.text)}")
+            if item.command:
+                lines.append(f"# {comment_text(item.command)}")
+    blockers = [f"    {comment_text(b.name)}: {comment_text(b.reason)}" for b in plan.blockers] or ["    none"]
+    notices = [f"    {comment_text(n.code)}: {comment_text(n.message)} - {comment_text(n.reason)}"
+               for n in plan.notices] or ["    none"]
+    generated = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return load_template("decommission-runbook.ps1").substitute(
+        generated=generated.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        onprem_profile=comment_text(onprem),
+        online_profile=comment_text(online),
+        blockers="\n".join(blockers),
+        warnings="\n".join(notices),
+        before="\n".join(before) or "# nothing",
+        removals="\n".join(removals).rstrip() + "\n",
+        manual="\n".join(manual),
+    )

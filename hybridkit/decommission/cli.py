@@ -4,36 +4,31 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
-from hybridkit.cli_support import app_context, emit_json, profile_for
-from hybridkit.decommission._apply import step_command
-from hybridkit.decommission._model import DecommissionPlan
+from hybridkit._progress import RichReporter
+from hybridkit.cli_support import app_context, confirm_changes, emit_json, profile_for
+from hybridkit.decommission._discover import onprem_version
 from hybridkit.decommission._plan import BLOCKER_NAMES
 from hybridkit.decommission._render import (
     apply_json,
     plan_json,
+    print_applied,
     print_checklist,
     print_plan,
+    print_removals,
     print_restore,
+    print_what_if,
+    render_runbook,
     restore_json,
 )
-from hybridkit.decommission._service import (
-    make_plan,
-    onprem_version,
-    render_runbook,
-    run_apply,
-    run_restore,
-    sessions_for,
-)
+from hybridkit.decommission._service import make_plan, run_apply, run_restore, sessions_for
 from hybridkit.errors import InputError, PlanError
 from hybridkit.outfiles import check_writable, write_script_line, write_text
-from hybridkit.ps import comment_text
 
-__all__ = ["app", "plan_json", "print_plan"]
+__all__ = ["app"]
 
 app = typer.Typer(help="Tear the Exchange hybrid down: plan, apply (with backup), restore.", no_args_is_help=True)
 
@@ -67,23 +62,6 @@ def plan_cmd(ctx: typer.Context, onprem: OnpremOpt = "onprem", online: OnlineOpt
         return
     print_plan(app_ctx.console, plan)
     print_checklist(app_ctx.console, plan)
-
-
-def _print_what_if(app_ctx: Any, plan: DecommissionPlan, backup: Path, accepted: list[str]) -> None:
-    """The removals as PowerShell on stdout (a script that can be saved and reviewed); the rest on stderr."""
-    if app_ctx.json:
-        emit_json(app_ctx, apply_json(plan, None, backup=str(backup), waived=accepted))
-        return
-    err = app_ctx.err_console
-    if not plan.steps:
-        err.print("Nothing to remove: no hybrid objects left.")
-        return
-    err.print(f"What if: {len(plan.steps)} removal(s), after a verified backup to {escape(str(backup))}; "
-              "nothing is changed, no backup or journal written.")
-    for step in plan.steps:
-        where = "on-premises" if step.target.side == "onprem" else "Exchange Online"
-        write_script_line(app_ctx.console, f"# {step.order}. ({where}) {comment_text(step.why)}")
-        write_script_line(app_ctx.console, step_command(step).render())
 
 
 @app.command("apply")
@@ -123,45 +101,26 @@ def apply_cmd(
         if what_if:
             if runbook is not None:
                 write_text(runbook, render_runbook(plan, onprem=onprem, online=online))
-            _print_what_if(app_ctx, plan, backup, accepted)
+            if app_ctx.json:
+                emit_json(app_ctx, apply_json(plan, None, backup=str(backup), waived=accepted))
+            else:
+                print_what_if(out, err, plan, backup)
             return
         if runbook is None and backup.is_dir():
             check_writable(runbook_path)  # (a new backup folder is proved writable by the backup itself)
-        if plan.steps and not yes:
-            if not sys.stdin.isatty():
-                raise PlanError("decommissioning removes objects: pass --yes (or run it in a terminal to confirm)")
-            err.print("These will be removed (after a verified backup to "
-                      f"{escape(str(backup))}):")
-            for step in plan.steps:
-                err.print(f"  - {step.target.side} {step.target.kind.value} {escape(step.target.name)}")
-            if not typer.confirm("Remove them?", default=False):
-                raise typer.Exit(1)
-
-        def progress(step: Any, result: Any) -> None:
-            if not app_ctx.json:
-                err.print(f"  {result.status.value:8} {escape(step_command(step).render())}", highlight=False)
-
-        outcome = run_apply(plan, sessions, backup, profiles=[onprem, online], accepted=accepted, argv=sys.argv,
-                            on_step=progress)
+        if plan.steps and not yes and sys.stdin.isatty():
+            print_removals(err, plan, backup)
+        if plan.steps:
+            confirm_changes(yes, "Remove them?", refusal="decommissioning removes objects: pass --yes (or run it "
+                                                          "in a terminal to confirm)")
+        with RichReporter(err, notes=not app_ctx.json) as reporter:
+            outcome = run_apply(plan, sessions, backup, profiles=[onprem, online], accepted=accepted, argv=sys.argv,
+                                reporter=reporter)
     write_text(runbook_path, render_runbook(plan, onprem=onprem, online=online))
     if app_ctx.json:
         emit_json(app_ctx, apply_json(plan, outcome, backup=str(backup), waived=accepted, runbook=str(runbook_path)))
     else:
-        if outcome.verified:  # an interrupted run's last removals had gone through before it stopped
-            run = f"run {outcome.run_id}" if outcome.run_id else "the interrupted run"
-            out.print(f"Resumed {run}: {len(outcome.verified)} interrupted removal(s) had already gone through: "
-                      f"{escape(', '.join(outcome.verified))}.")
-        if not plan.steps:
-            out.print("Nothing to remove: no hybrid objects left.")
-        else:
-            failed = [r for r in outcome.results if not r.ok]
-            for result in failed:
-                err.print(f"[red]failed[/] {escape(result.step.target)}: {escape(result.error or '')}")
-            out.print(f"Run {outcome.run_id}{' (resumed)' if outcome.resumed else ''}: "
-                      f"{len(outcome.results) - len(failed)} removal(s) done, {len(failed)} failed; backup of "
-                      f"{outcome.backup_entries} object(s) in {escape(str(backup))}.")
-        out.print(f"Runbook (removals and the manual checklist): {escape(str(runbook_path))}")
-        print_checklist(out, plan)
+        print_applied(out, err, plan, outcome, backup, runbook_path)
     if not outcome.ok:
         raise typer.Exit(1)
 
@@ -179,25 +138,19 @@ def restore_cmd(
 ) -> None:
     """Recreate what apply removed from its backup, in order, journaled and resumable."""
     app_ctx = app_context(ctx)
-    err = app_ctx.err_console
     onprem_profile, online_profile = profile_for(app_ctx, onprem), profile_for(app_ctx, online)
-
-    def progress(entry: Any, result: Any) -> None:
-        if not app_ctx.json:
-            err.print(f"  {result.status.value:8} {escape(result.step.rendered())}", highlight=False)
-
-    with sessions_for(onprem_profile, online_profile) as sessions:
+    with sessions_for(onprem_profile, online_profile) as sessions, \
+            RichReporter(app_ctx.err_console, notes=not app_ctx.json) as reporter:
         outcome = run_restore(backup, sessions, profiles=[onprem, online], only=list(only or []),
                               version=onprem_version(onprem_profile, sessions["onprem"]), what_if=what_if,
-                              argv=sys.argv, on_step=progress)
+                              argv=sys.argv, reporter=reporter)
     if app_ctx.json:
         emit_json(app_ctx, restore_json(outcome))
     else:
-        print_restore(err if what_if else app_ctx.console, outcome)
+        print_restore(app_ctx.err_console if what_if else app_ctx.console, outcome)
         if what_if:
-            for result in outcome.results:
-                for command in result.commands:
-                    write_script_line(app_ctx.console, command)
+            for command in (c for r in outcome.results for c in r.commands):
+                write_script_line(app_ctx.console, command)
         elif outcome.run_id:
             app_ctx.console.print(f"Run {outcome.run_id}{' (resumed)' if outcome.resumed else ''}.")
     if not outcome.ok:

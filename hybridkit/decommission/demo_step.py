@@ -12,9 +12,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from hybridkit.decommission._apply import step_command
-from hybridkit.decommission._service import make_plan, render_runbook, run_apply
-from hybridkit.decommission.cli import print_plan
+from hybridkit.decommission import make_plan, print_plan, render_runbook, run_apply, step_command
 
 __all__ = ["DEMO_ORDER", "DEMO_TITLE", "demo_step"]
 

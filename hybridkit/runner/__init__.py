@@ -7,7 +7,6 @@ transient faults (``call_with_retries``) are what the bridge's sessions use.
 """
 
 from hybridkit.runner._items import item_key
-from hybridkit.runner._legacy import run_in_order, run_steps
 from hybridkit.runner._report import NullReporter, Reporter, counts_reporter
 from hybridkit.runner._retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, call_with_retries
 from hybridkit.runner._run import PriorRun, Run, find_prior, open_run
@@ -47,6 +46,4 @@ __all__ = [
     "item_key",
     "open_run",
     "planned",
-    "run_in_order",
-    "run_steps",
 ]

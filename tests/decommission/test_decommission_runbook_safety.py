@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hybridkit.decommission._apply import step_command
 from hybridkit.decommission._model import Discovery, HybridObject, Kind, MailboxInfo, MoveInfo
 from hybridkit.decommission._plan import plan_decommission
-from hybridkit.decommission._service import render_runbook
+from hybridkit.decommission._render import render_runbook
 from hybridkit.templates import load_template
 from tests._ps_tokens import Token, tokenize
 
@@ -84,14 +84,11 @@ def test_apply_what_if_script_is_exactly_the_removals(name: str, server: str) ->
 
     from rich.console import Console
 
-    from hybridkit._context import AppContext
-    from hybridkit.decommission.cli import _print_what_if
+    from hybridkit.decommission._render import print_what_if
 
     out, err = io.StringIO(), io.StringIO()
-    app_ctx = AppContext(profile=None, config=None, output="table", verbose=False,
-                         console=Console(file=out, width=80), err_console=Console(file=err, width=80))
     plan = plan_decommission(discovery(name, server, name, name), include_hybrid_configuration=True)
-    _print_what_if(app_ctx, plan, Path("b"), [])
+    print_what_if(Console(file=out, width=80), Console(file=err, width=80), plan, Path("b"))
     parsed = tokenize(out.getvalue())
     assert parsed.errors == [] and parsed.block_comments == []
     assert all("<#" not in c and "#>" not in c for c in parsed.line_comments)

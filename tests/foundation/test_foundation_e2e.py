@@ -16,7 +16,7 @@ from hybridkit.config import resolve_connection  # noqa: E402
 from hybridkit.journal import Journal, StepState  # noqa: E402
 from hybridkit.ps import Command, Pipeline  # noqa: E402
 from hybridkit.ps._pypsrp import PypsrpSession  # noqa: E402
-from hybridkit.runner import Step, planned, run_steps  # noqa: E402
+from hybridkit.runner import Step, open_run  # noqa: E402
 
 from foundation_kit import isolated, lab_profile, restore_logging, write_lab_config  # noqa: E402,F401
 
@@ -89,9 +89,9 @@ def test_journaled_steps_against_the_lab(lab: Any, tmp_path: Path) -> None:
     steps = [Step(key=f"get:{a}", target=a, command=Command.of("Get-Mailbox", Identity=a)) for a in aliases]
     path = tmp_path / "journal.sqlite"
     with Journal(path) as journal, PypsrpSession(resolve_connection(lab_profile(lab))) as session:
-        run_id = journal.start_run("demo", "fp", planned(steps), argv=["pytest"], profile="lab")
-        report = run_steps(journal, run_id, steps, session)
-        journal.finish_run(run_id)
+        with open_run(journal, "demo", "fp", steps, argv=["pytest"], profile="lab") as run:
+            report = run.apply(session)
+        run_id = run.run_id
         assert [s.state for s in journal.steps(run_id)] == [StepState.DONE] * 3 + [StepState.FAILED]
     assert len(report.failed) == 1
     shown = runner.invoke(app, ["-o", "json", "journal", "show", run_id, "--journal", str(path)])

@@ -10,10 +10,11 @@ from rich.console import Console
 from hybridkit.decommission._model import Discovery, HybridObject, Kind as DKind
 from hybridkit.decommission._plan import plan_decommission
 from hybridkit.decommission._render import print_plan, print_restore
-from hybridkit.decommission._restore import RestoreOutcome, RestoreResult
+from hybridkit.decommission import RestoreAction, RestoreOutcome, RestoreResult
 from hybridkit.mailflow._model import DesiredObject, Kind, MailflowSpec, ObservedObject
 from hybridkit.mailflow._plan import plan_mailflow
-from hybridkit.mailflow.cli import plan_table
+from hybridkit.mailflow import plan_table
+from hybridkit.outcomes import Outcome
 
 LONG = "Outbound-to-Office-365-" + "x" * 70 + "-end"
 
@@ -60,7 +61,7 @@ def test_decommission_tables_fold_long_names() -> None:
     text = rendered(lambda c: print_plan(c, plan))
     assert "…" not in text and LONG in joined(text)
     assert "Remove-OutboundConnector-Identity'" + LONG + "'-Confirm:$false" in joined(text)
-    outcome = RestoreOutcome(None, [RestoreResult(obj, "create", "failed", (), "Exchange's own long message " * 5)],
+    outcome = RestoreOutcome(None, [RestoreResult(obj, RestoreAction.CREATE, Outcome.FAILED, (), "Exchange's own long message " * 5)],
                              what_if=False)
     text = rendered(lambda c: print_restore(c, outcome))
     assert "…" not in text and LONG in joined(text)
