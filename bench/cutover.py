@@ -27,7 +27,8 @@ from hybridkit.cutover._plan import plan_create
 from hybridkit.journal import Journal
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT, seed_migration
 from hybridkit.lab.server import LabOptions, LabServer
-from hybridkit.ps import Command, open_session
+from hybridkit.ps import Command
+from hybridkit.sides import connect
 
 
 def main() -> None:
@@ -49,7 +50,7 @@ def main() -> None:
                        if r.get("RecipientTypeDetails") == "UserMailbox")
         ours, loop = users[:n], users[n:n + sample]
         profile = lab_profile_from_ready("bench", lab.ready_info(), endpoint="online")
-        session = open_session(profile)
+        session = connect(profile)
         try:
             plan = plan_create([PlannedBatch("Bench-Chunked", tuple(ours)), PlannedBatch("Bench-Loop", tuple(loop))],
                                {})

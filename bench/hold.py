@@ -28,14 +28,15 @@ from hybridkit.journal import Journal
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _labproc import lab_process  # noqa: E402
 
-from hybridkit.ps import Command, PSSession, open_session
+from hybridkit.ps import Command, PSSession
+from hybridkit.sides import connect
 
 
 def _sessions(ready: dict, pools: int) -> dict[str, PSSession]:
     out: dict[str, PSSession] = {}
     for side in ("onprem", "online"):
         profile = lab_profile_from_ready(side, ready, endpoint=side, max_shells=pools)
-        out[side] = open_session(profile)
+        out[side] = connect(profile)
     return out
 
 

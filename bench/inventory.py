@@ -35,14 +35,15 @@ from hybridkit.lab.transport._audit import read_audit
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _labproc import lab_process  # noqa: E402
 
-from hybridkit.ps import Command, PSSession, open_session  # noqa: E402
+from hybridkit.ps import Command, PSSession  # noqa: E402
+from hybridkit.sides import connect  # noqa: E402
 
 TARGET_PER_MAILBOX = 0.04
 TARGET_FASTER = 20.0
 
 
 def _session(ready: dict[str, Any], pools: int) -> PSSession:
-    return open_session(lab_profile_from_ready("onprem", ready, endpoint="onprem", max_shells=pools))
+    return connect(lab_profile_from_ready("onprem", ready, endpoint="onprem", max_shells=pools))
 
 
 def _by_stage(audit: Path) -> dict[str, collections.Counter[str]]:

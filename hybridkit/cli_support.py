@@ -17,7 +17,8 @@ from hybridkit._context import AppContext
 from hybridkit._time import utc_iso
 from hybridkit.config import Config, Profile, load_config
 from hybridkit.errors import PlanError
-from hybridkit.ps import PSObject, PSSession, Secret, open_session
+from hybridkit.ps import PSObject, PSSession, Secret
+from hybridkit.sides import connect
 
 __all__ = [
     "app_context",
@@ -53,7 +54,7 @@ def profile_for(app: AppContext, name: str | None = None) -> Profile:
 
 def open_app_session(app: AppContext, name: str | None = None, **options: Any) -> PSSession:
     """Open a session for the active profile (close it, or use it as a context manager)."""
-    return open_session(profile_for(app, name), **options)
+    return connect(profile_for(app, name), **options)
 
 
 def jsonable(value: Any) -> Any:

@@ -37,8 +37,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hybridkit.errors import ConfigError, InputError
+from hybridkit.ps import DEFAULT_MAX_SHELLS, Connection, OnlineConnect, Secret
 from hybridkit.ps import _kerberos
-from hybridkit.ps._command import Secret
 
 __all__ = [
     "AUTH_METHODS",
@@ -59,7 +59,6 @@ __all__ = [
 PROFILE_KINDS = ("onprem", "online", "lab")
 AUTH_METHODS = ("kerberos", "negotiate", "ntlm", "basic", "credssp")
 EXCHANGE_VERSIONS = ("2010", "2013", "2016", "2019", "SE", "online")  # SE: Exchange Server Subscription Edition
-DEFAULT_MAX_SHELLS = 4
 DEFAULT_SHELL_LIMIT = 18  # Exchange on-prem PowerShellMaxConcurrency per user
 _NOTHING_CONFIGURED = (
     "no connection profile is configured. Run `hybridkit profiles init` to write a commented hybridkit.toml, "
@@ -367,47 +366,6 @@ def resolve_password(profile: Profile, *, interactive: bool | None = None) -> Se
             "store it in the OS keyring, or run from a terminal to be prompted"
         )
     return Secret(getpass.getpass(f"Password for {profile.username} ({profile.name}): "))
-
-
-@dataclasses.dataclass(frozen=True)
-class OnlineConnect:
-    """The app-only certificate values ``Connect-ExchangeOnline`` takes in each new runspace."""
-
-    app_id: str
-    certificate_thumbprint: str
-    organization: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Connection:
-    """Everything needed to open a WSMan connection: a profile with its lab ready file and secret resolved."""
-
-    profile_name: str
-    kind: str
-    server: str
-    port: int
-    ssl: bool
-    path: str
-    configuration: str
-    auth: str
-    username: str | None
-    password: Secret | None
-    cert_validation: bool | str  # True, or the path of a CA bundle
-    online: OnlineConnect | None = None
-    max_shells: int = DEFAULT_MAX_SHELLS
-    chunk_size: int = 500
-    connection_timeout: int = 30
-    operation_timeout: int = 20
-    read_timeout: int = 30
-    encryption: str = "auto"
-    realm: str | None = None  # Kerberos settings, see hybridkit.ps._kerberos
-    spn_service: str | None = None
-    spn_hostname: str | None = None
-    krb5_config: str | None = None
-
-    @property
-    def url(self) -> str:
-        return f"{'https' if self.ssl else 'http'}://{self.server}:{self.port}{self.path}"
 
 
 def read_ready_file(path: Path) -> dict[str, Any]:

@@ -11,9 +11,7 @@ from rich.table import Table
 from hybridkit.cli_support import app_context, emit_json, profile_for
 from hybridkit.config import resolve_connection
 from hybridkit.errors import CommandFailed, TransportError
-from hybridkit.ps import Command, Pipeline, PSObject, PSSession
-from hybridkit.ps._kerberos import negotiated_summary
-from hybridkit.ps._pypsrp import PypsrpSession
+from hybridkit.ps import Command, Pipeline, PSObject, PSSession, negotiated, open_session
 
 __all__ = ["ORGANIZATION_COLUMNS", "SERVER_COLUMNS", "app", "probe", "selected"]
 
@@ -67,19 +65,21 @@ def test(
     chosen = profile_for(app_ctx, profile)
     connection = resolve_connection(chosen)
     started = time.perf_counter()
-    with PypsrpSession(connection, max_pools=1) as session:
-        try:
-            session.open()
-        except TransportError as exc:
-            if chosen.kind != "lab" or "refused" not in str(exc).lower():
-                raise
-            raise TransportError(f"nothing answers at {connection.url}: the lab that wrote {chosen.ready_file} is not "
-                                 "running any more (a lab killed without SIGINT/SIGTERM leaves its ready file); "
-                                 f"start it again with `hybridkit lab serve --ready-file {chosen.ready_file}`") from None
+    try:
+        session = open_session(connection, max_pools=1)
+    except TransportError as exc:
+        if chosen.kind != "lab" or "refused" not in str(exc).lower():
+            raise
+        raise TransportError(f"nothing answers at {connection.url}: the lab that wrote {chosen.ready_file} is not "
+                             "running any more (a lab killed without SIGINT/SIGTERM leaves its ready file); "
+                             f"start it again with `hybridkit lab serve --ready-file {chosen.ready_file}`") from None
+    try:
         open_ms = (time.perf_counter() - started) * 1000
-        negotiated = negotiated_summary(connection, session.auth_info())  # Kerberos/NTLM: what was used
+        negotiated_info = dict(negotiated(session))  # Kerberos/NTLM: what was used
         info = probe(session, online=connection.online is not None)
         requests = session.request_count
+    finally:
+        session.close()
     data = {
         "profile": chosen.name,
         "kind": chosen.kind,
@@ -90,7 +90,7 @@ def test(
         "certificate_validation": "CA bundle " + connection.cert_validation
         if isinstance(connection.cert_validation, str) else ("on" if connection.cert_validation else "OFF"),
         "connect_ms": round(open_ms, 1),
-        **negotiated,
+        **negotiated_info,
         **info,
         "wsman_requests": requests,
         "warnings": [],
@@ -103,8 +103,8 @@ def test(
     table.add_column("")
     for key in ("endpoint", "configuration", "auth", "account", "certificate_validation", "organization"):
         table.add_row(key.replace("_", " "), str(data.get(key) or ""))
-    for key in negotiated:
-        table.add_row(key, negotiated[key])
+    for key in negotiated_info:
+        table.add_row(key, negotiated_info[key])
     if "servers" in data:
         table.add_row("servers", ", ".join(f"{s['name']} ({s['version']})" for s in data["servers"]) or "none visible")
     table.add_row("connect", f"{data['connect_ms']:.0f} ms")

@@ -36,7 +36,8 @@ from hybridkit._context import AppContext
 from hybridkit.cli_support import app_context, emit_json
 from hybridkit.config import Profile, lab_profile_from_ready
 from hybridkit.errors import HybridkitError, InputError
-from hybridkit.ps import Command, PSObject, PSSession, open_session
+from hybridkit.ps import Command, PSObject, PSSession
+from hybridkit.sides import connect
 
 __all__ = ["CAPABILITY_MODULES", "DEMO_STEPS", "DemoContext", "DemoStep", "demo", "demo_step", "load_demo_steps"]
 
@@ -65,7 +66,7 @@ class DemoContext:
 
     def open_session(self, endpoint: str = "onprem") -> PSSession:
         """A new session to the lab's ``onprem`` or ``online`` endpoint (close it when done)."""
-        return open_session(lab_profile_from_ready(f"lab-{endpoint}", self.ready, endpoint=endpoint))
+        return connect(lab_profile_from_ready(f"lab-{endpoint}", self.ready, endpoint=endpoint))
 
 
 DemoFunc = Callable[[DemoContext], "dict[str, Any] | None"]
@@ -206,7 +207,7 @@ def demo(
                       f"(on-prem) and {escape(ready['online_url'])} (Exchange Online via a jump host)",
                       highlight=False)
             profile = lab_profile_from_ready("lab", ready)
-            session = open_session(profile)
+            session = connect(profile)
             try:
                 context = DemoContext(app=app, session=session, profile=profile, lab=lab, ready=ready,
                                       workdir=workdir, journal_path=workdir / "journal.sqlite")

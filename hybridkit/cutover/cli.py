@@ -58,13 +58,13 @@ def _app(ctx: typer.Context) -> AppContext:
 @contextmanager
 def _session(app_ctx: AppContext) -> Iterator[PSSession]:
     from hybridkit.config import load_config
-    from hybridkit.ps import open_session
+    from hybridkit.sides import connect
 
     profile = load_config(app_ctx.config).profile(app_ctx.profile)
     if profile.kind == "onprem" or (profile.kind == "lab" and profile.endpoint != "online"):
         raise ConfigError(f"profile {profile.name!r} reaches on-premises Exchange; migration batches are created in "
                           "Exchange Online: use an online profile (or a lab profile with endpoint = \"online\")")
-    session = open_session(profile)
+    session = connect(profile)
     try:
         yield session
     finally:

@@ -12,7 +12,8 @@ from hybridkit.decommission._discover import Resolver, discover
 from hybridkit.decommission._model import DecommissionPlan
 from hybridkit.decommission._plan import plan_decommission
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
-from hybridkit.ps import PSSession, open_session
+from hybridkit.ps import PSSession
+from hybridkit.sides import connect
 from hybridkit.runner import Reporter
 
 __all__ = ["make_plan", "run_apply", "run_restore", "sessions_for"]
@@ -44,8 +45,8 @@ def sessions_for(onprem: Profile, online: Profile) -> Iterator[dict[str, PSSessi
     check_sides(onprem, online)
     opened: dict[str, PSSession] = {}
     try:
-        opened["onprem"] = open_session(onprem)
-        opened["online"] = open_session(online)
+        opened["onprem"] = connect(onprem)
+        opened["online"] = connect(online)
         yield opened
     finally:
         for session in opened.values():

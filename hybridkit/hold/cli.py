@@ -121,14 +121,14 @@ def open_sides(
     ``--onprem``/``--online`` name a profile per side; otherwise the global profile is used, and a lab profile
     reaches the lab's endpoints listed in ``lab_sides``.
     """
-    from hybridkit.ps import open_session
+    from hybridkit.sides import connect
 
     profiles = _side_profiles(app_ctx, onprem, online, lab_sides)
     sessions: dict[str, PSSession] = {}
     try:
         for side in ("onprem", "online"):
             if side in profiles:
-                sessions[side] = open_session(profiles[side])
+                sessions[side] = connect(profiles[side])
         version = "2019"
         if "onprem" in sessions:
             version = onprem_version(sessions["onprem"], profiles["onprem"].exchange_version)

@@ -21,7 +21,8 @@ from hybridkit.mailflow._discover import live_onprem_version, read_observed
 from hybridkit.mailflow._model import MailflowSpec, Plan, Side
 from hybridkit.mailflow._plan import plan_mailflow, spec_fingerprint
 from hybridkit.mailflow._read import check_release, load_spec
-from hybridkit.ps import PSSession, open_session
+from hybridkit.ps import PSSession
+from hybridkit.sides import connect
 from hybridkit.runner import Reporter
 
 __all__ = ["MailflowRun", "apply_file", "plan_file", "sessions_for"]
@@ -37,11 +38,11 @@ class MailflowRun:
     onprem: Profile
     online: Profile
     plan: Plan
-    opener: SessionOpener = open_session
+    opener: SessionOpener = connect
 
 
 @contextlib.contextmanager
-def sessions_for(onprem: Profile, online: Profile, opener: SessionOpener = open_session) -> Iterator[dict[Side, PSSession]]:
+def sessions_for(onprem: Profile, online: Profile, opener: SessionOpener = connect) -> Iterator[dict[Side, PSSession]]:
     """Open a session per side; close both on the way out."""
     check_sides(onprem, online)
     opened: dict[Side, PSSession] = {}
@@ -71,7 +72,7 @@ def _profile_release(profile: Profile) -> str | None:
 
 
 def plan_file(
-    path: Path, onprem: Profile, online: Profile, *, opener: SessionOpener = open_session,
+    path: Path, onprem: Profile, online: Profile, *, opener: SessionOpener = connect,
     sessions: Mapping[Side, PSSession] | None = None,
 ) -> MailflowRun:
     """Read and check ``path``, then plan it against live state.

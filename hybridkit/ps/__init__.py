@@ -1,51 +1,74 @@
 """The PowerShell bridge: the only way hybridkit reaches Exchange.
 
 Only ``hybridkit/ps/_pypsrp.py`` imports pypsrp. Everything else builds ``Command``/``Pipeline`` values and runs
-them through a ``PSSession`` (see ``open_session``).
+them through a ``PSSession`` (see ``open_session``). The bridge stands on ``hybridkit.errors`` alone: it takes a
+resolved ``Connection`` (``hybridkit.config`` makes one from a profile) and retries transient faults itself
+(``RetryPolicy``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 from hybridkit.ps._command import Command, Pipeline, Secret, Switch, comment_text, quote, render_value
+from hybridkit.ps._connection import DEFAULT_MAX_SHELLS, Connection, OnlineConnect
 from hybridkit.ps._result import ItemOutcome, ItemStatus, PSError, PSObject, PSResult
+from hybridkit.ps._retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, call_with_retries
 from hybridkit.ps._session import PSSession
-
-if TYPE_CHECKING:
-    from hybridkit.config import Profile
 
 __all__ = [
     "Command",
+    "Connection",
+    "DEFAULT_MAX_SHELLS",
+    "DEFAULT_RETRY",
     "ItemOutcome",
     "ItemStatus",
+    "NO_RETRY",
+    "OnlineConnect",
     "PSError",
     "PSObject",
     "PSResult",
     "PSSession",
     "Pipeline",
+    "RetryPolicy",
     "Secret",
     "Switch",
+    "call_with_retries",
     "comment_text",
+    "negotiated",
     "open_session",
     "quote",
     "render_value",
 ]
 
 
-def open_session(profile: Profile, *, interactive: bool | None = None, **options: Any) -> PSSession:
-    """Open a session for ``profile`` (reads a lab's ready file, resolves the password, opens one pool).
+def open_session(connection: Connection, **options: Any) -> PSSession:
+    """Open a session to ``connection``'s endpoint (one runspace pool now, more on demand).
 
-    ``options`` go to ``PypsrpSession`` (``max_pools``, ``retry``, ``chunk_size``). Close it when done
-    (it is a context manager).
+    ``options`` go to ``PypsrpSession`` (``max_pools``, ``retry``, ``chunk_size``). Close it when done (it is a
+    context manager). A session for a profile: ``hybridkit.sides.connect(profile)``.
     """
-    from hybridkit.config import resolve_connection
     from hybridkit.ps._pypsrp import PypsrpSession
 
-    session = PypsrpSession(resolve_connection(profile, interactive=interactive), **options)
+    session = PypsrpSession(connection, **options)
     try:
         session.open()
     except BaseException:
         session.close()
         raise
     return session
+
+
+def negotiated(session: PSSession) -> Mapping[str, str]:
+    """What an open session's authentication negotiated (Kerberos or NTLM, for whom, sealing), for ``connect test``.
+
+    Empty for Basic auth and for sessions that are not over WSMan (test doubles).
+    """
+    from hybridkit.ps._kerberos_errors import negotiated_summary
+
+    connection = getattr(session, "connection", None)
+    auth_info = getattr(session, "auth_info", None)
+    if connection is None or auth_info is None:
+        return {}
+    return negotiated_summary(connection, auth_info())

@@ -36,7 +36,6 @@ __all__ = [
     "kerberos_connection_fields",
     "krb5_conf_realms",
     "lab_kerberos_overrides",
-    "negotiated_summary",
     "wsman_kerberos_kwargs",
 ]
 
@@ -216,35 +215,3 @@ def lab_kerberos_overrides(auth: str, ready: Mapping[str, Any]) -> dict[str, Any
         "krb5_config": str(ready["krb5_config"]),
         "allow_unencrypted": False,
     }
-
-
-def negotiated_summary(connection: Any, auth_info: Mapping[str, str]) -> dict[str, str]:
-    """For ``connect test``: which mechanism was negotiated, for whom and which SPN, and how messages are sealed.
-
-    Under Negotiate, an NTLM result says why Kerberos was not used (``probe_kerberos``).
-    """
-    from hybridkit.ps._kerberos_errors import probe_kerberos  # the errors module builds on this one
-
-    target = kerberos_target(connection)
-    if target.auth not in KERBEROS_AUTHS + ("ntlm",) or not auth_info:
-        return {}
-    mechanism = (auth_info.get("mechanism") or "").lower()
-    scheme = auth_info.get("scheme") or ""
-    sealing = auth_info.get("sealing")
-    sealed = f"; messages sealed ({sealing})" if sealing else "; messages protected by TLS"
-    if mechanism == "kerberos":
-        realm = target.principal_realm
-        spn = f"{target.spn}@{realm}" if realm else target.spn
-        how = "Kerberos (WWW-Authenticate: Kerberos)" if scheme.lower() == "kerberos" else \
-            "Kerberos inside Negotiate (SPNEGO)"
-        return {"mechanism": f"{how}, ticket for {spn}{sealed}"}
-    if mechanism == "ntlm":
-        summary = {"mechanism": f"NTLM ({scheme or 'Negotiate'}){sealed}"}
-        if target.auth in KERBEROS_AUTHS:
-            reason = probe_kerberos(target)
-            summary["kerberos"] = (
-                f"not used: {reason}" if reason else
-                "not used although a ticket could be obtained (the server did not accept Kerberos)"
-            )
-        return summary
-    return {"mechanism": f"{mechanism or 'unknown'} ({scheme}){sealed}"}

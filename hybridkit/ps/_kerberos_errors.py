@@ -4,7 +4,7 @@ Client-side Kerberos failures do not raise pypsrp's ``AuthenticationError``: the
 or ``spnego.exceptions.SpnegoError`` (with a ``gssapi`` error inside). ``explain_kerberos_failure`` turns each of
 them, and a server's refusal of a ticket, into one ``AuthError`` that names the principal, the realm, the SPN
 asked for, the krb5.conf in use, and what to check. ``probe_kerberos`` asks the KDC for a service ticket without
-touching the endpoint: it tells why Negotiate fell back to NTLM.
+touching the endpoint: it tells why Negotiate fell back to NTLM (``negotiated_summary``, for ``connect test``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import dataclasses
 import ipaddress
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hybridkit.errors import AuthError, ConfigError, HybridkitError
@@ -29,7 +29,7 @@ from hybridkit.ps._kerberos import (
     krb5_conf_realms,
 )
 
-__all__ = ["explain_kerberos_errors", "explain_kerberos_failure", "probe_kerberos"]
+__all__ = ["explain_kerberos_errors", "explain_kerberos_failure", "negotiated_summary", "probe_kerberos"]
 
 # MIT error codes (signed, as krb5.Krb5Error.err_code; GSS minor codes carry the same value unsigned).
 _PREAUTH_FAILED = -1765328360
@@ -261,3 +261,33 @@ def probe_kerberos(target: KerberosTarget) -> str | None:
         explained = explain_kerberos_failure(exc, dataclasses.replace(target, auth="kerberos"))
         return str(explained) if explained is not None else f"{type(exc).__name__}: {exc}"
     return None
+
+
+def negotiated_summary(connection: Any, auth_info: Mapping[str, str]) -> dict[str, str]:
+    """For ``connect test``: which mechanism was negotiated, for whom and which SPN, and how messages are sealed.
+
+    Under Negotiate, an NTLM result says why Kerberos was not used (``probe_kerberos``).
+    """
+    target = kerberos_target(connection)
+    if target.auth not in KERBEROS_AUTHS + ("ntlm",) or not auth_info:
+        return {}
+    mechanism = (auth_info.get("mechanism") or "").lower()
+    scheme = auth_info.get("scheme") or ""
+    sealing = auth_info.get("sealing")
+    sealed = f"; messages sealed ({sealing})" if sealing else "; messages protected by TLS"
+    if mechanism == "kerberos":
+        realm = target.principal_realm
+        spn = f"{target.spn}@{realm}" if realm else target.spn
+        how = "Kerberos (WWW-Authenticate: Kerberos)" if scheme.lower() == "kerberos" else \
+            "Kerberos inside Negotiate (SPNEGO)"
+        return {"mechanism": f"{how}, ticket for {spn}{sealed}"}
+    if mechanism == "ntlm":
+        summary = {"mechanism": f"NTLM ({scheme or 'Negotiate'}){sealed}"}
+        if target.auth in KERBEROS_AUTHS:
+            reason = probe_kerberos(target)
+            summary["kerberos"] = (
+                f"not used: {reason}" if reason else
+                "not used although a ticket could be obtained (the server did not accept Kerberos)"
+            )
+        return summary
+    return {"mechanism": f"{mechanism or 'unknown'} ({scheme}){sealed}"}

@@ -9,7 +9,7 @@ Design (see STYLE.md 5-7):
   through a jump host, ``Connect-ExchangeOnline`` (a cmdlet with app-only certificate parameters) runs first in
   each new pool;
 * transport-library exceptions are translated by ``_errors.translate_errors``; a pool that failed with a
-  ``TransportError`` is discarded and the next attempt (``runner.call_with_retries``) opens a fresh one;
+  ``TransportError`` is discarded and the next attempt (``_retry.call_with_retries``) opens a fresh one;
 * non-terminating error records come back in ``PSResult.errors`` (pypsrp's ``had_errors`` stays False for them),
   a terminating one raises ``CommandFailed``;
 * WSMan requests are counted by wrapping the transport's ``send``;
@@ -36,16 +36,16 @@ from pypsrp.powershell import Fragmenter, PowerShell, RunspacePool
 from pypsrp.serializer import Serializer, TaggedValue
 from pypsrp.wsman import WSMan
 
-from hybridkit.config import Connection
 from hybridkit.errors import AuthError, CommandFailed, ThrottledError, TransportError
 from hybridkit.ps._command import Command, Pipeline, Secret, Switch
+from hybridkit.ps._connection import Connection
 from hybridkit.ps._errors import is_tls_name_mismatch, one_line, pipeline_failed, translate_errors
 from hybridkit.ps._kerberos import describe_mechanism, wsman_kerberos_kwargs
 from hybridkit.ps._kerberos_errors import explain_kerberos_errors
 from hybridkit.ps._match import chunk_outcomes
 from hybridkit.ps._result import ItemOutcome, PSError, PSObject, PSResult
+from hybridkit.ps._retry import DEFAULT_RETRY, RetryPolicy, call_with_retries
 from hybridkit.ps._tls import certificate_names, name_mismatch_message
-from hybridkit.runner._retry import DEFAULT_RETRY, RetryPolicy, call_with_retries
 
 __all__ = ["PypsrpSession", "from_wire", "parse_datetime", "to_wire"]
 

@@ -8,7 +8,7 @@ transient faults (``call_with_retries``) are what the bridge's sessions use.
 
 from hybridkit.runner._items import item_key
 from hybridkit.runner._report import NullReporter, Reporter, counts_reporter
-from hybridkit.runner._retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, call_with_retries
+from hybridkit.ps import DEFAULT_RETRY, NO_RETRY, RetryPolicy, call_with_retries
 from hybridkit.runner._run import PriorRun, Run, find_prior, open_run
 from hybridkit.runner._steps import (
     Collect,

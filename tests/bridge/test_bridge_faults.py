@@ -21,7 +21,7 @@ from hybridkit.config import lab_profile_from_ready, resolve_connection  # noqa:
 from hybridkit.errors import AuthError  # noqa: E402
 from hybridkit.ps import Command  # noqa: E402
 from hybridkit.ps._pypsrp import PypsrpSession  # noqa: E402
-from hybridkit.runner import RetryPolicy  # noqa: E402
+from hybridkit.ps import RetryPolicy  # noqa: E402
 
 FAST_RETRY = RetryPolicy(attempts=5, initial_wait=0.01, max_wait=0.05, jitter=0.01, total_seconds=30)
 

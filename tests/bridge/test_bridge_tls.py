@@ -19,7 +19,7 @@ from hybridkit.errors import AuthError  # noqa: E402
 from hybridkit.ps import Command  # noqa: E402
 from hybridkit.ps._errors import map_exception  # noqa: E402
 from hybridkit.ps._pypsrp import PypsrpSession  # noqa: E402
-from hybridkit.runner import RetryPolicy  # noqa: E402
+from hybridkit.ps import RetryPolicy  # noqa: E402
 
 
 def _ready(handle: Any, host: str) -> dict[str, Any]:

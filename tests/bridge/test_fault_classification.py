@@ -8,7 +8,7 @@ import pytest
 
 from hybridkit.errors import AuthError, CommandFailed, ConfigError, ThrottledError, TransportError
 from hybridkit.ps._errors import is_throttling_message, map_exception, retry_after_seconds
-from hybridkit.runner._retry import RetryPolicy, call_with_retries
+from hybridkit.ps import RetryPolicy, call_with_retries
 
 # Texts as Exchange and WinRM send them (each quoted in a public source; see FIDELITY.md).
 WINRM_SHELLS = ("The WS-Management service cannot process the request. This user is allowed a maximum number of 18 "

@@ -20,7 +20,8 @@ pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine
 from hybridkit.cli import app  # noqa: E402
 from hybridkit.config import lab_profile_from_ready  # noqa: E402
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
-from hybridkit.ps import Command, open_session  # noqa: E402
+from hybridkit.ps import Command  # noqa: E402
+from hybridkit.sides import connect  # noqa: E402
 
 TDD = "contoso.mail.onmicrosoft.com"
 HOUR = 3600.0
@@ -105,7 +106,7 @@ def test_create_watch_complete_one_then_batch(online_lab, tmp_path):
     assert rows[members[0]]["status"] == "Synced" and isinstance(rows[members[0]]["size_bytes"], int)
 
     # The trap: a plain Resume-MoveRequest bounces and does not complete.
-    session = open_session(lab_profile_from_ready("t", handle.server.ready_info(), endpoint="online"))
+    session = connect(lab_profile_from_ready("t", handle.server.ready_info(), endpoint="online"))
     try:
         result = session.run(Command.of("Resume-MoveRequest", Identity=members[1]))
         assert result.ok

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from hybridkit.cli import app
 from hybridkit.config import load_config
-from hybridkit.ps import Command, Pipeline, open_session
+from hybridkit.ps import Command, Pipeline
+from hybridkit.sides import connect
 from tests._labconfig import write_two_sided_config
 
 pytest.importorskip("hybridkit.lab.exchange.engine")
@@ -90,7 +91,7 @@ def test_restore_recreates_every_settable_property(lab_factory, tmp_path: Path, 
     }
     profiles = load_config(config)
     for side, commands in tuning.items():
-        session = open_session(profiles.profile(side))
+        session = connect(profiles.profile(side))
         try:
             for command in commands:
                 assert not session.run(command).errors, command.render()
@@ -114,7 +115,7 @@ def test_restore_recreates_every_settable_property(lab_factory, tmp_path: Path, 
                    for key, props in before.items() for prop, value in props.items() if after[key].get(prop) != value}
     assert differences == {}
     # A DateTime in Exchange comes back from the backup as one (not as text), read over the wire as Exchange sends it.
-    session = open_session(profiles.profile("online"))
+    session = connect(profiles.profile("online"))
     try:
         live = session.run(Pipeline.of(Command.of("Get-OutboundConnector", Identity=names["online:OutboundConnector"]),
                                        Command.of("Select-Object", Property=["LastValidationTimestamp"]))).output

@@ -18,7 +18,7 @@ from hybridkit.config import resolve_connection
 from hybridkit.errors import AuthError, CommandFailed
 from hybridkit.ps import Command, Secret
 from hybridkit.ps._pypsrp import PypsrpSession
-from hybridkit.runner import RetryPolicy
+from hybridkit.ps import RetryPolicy
 
 from foundation_kit import lab_profile
 

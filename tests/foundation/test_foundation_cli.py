@@ -170,7 +170,7 @@ def test_connect_test_names_a_stale_lab_ready_file(isolated: Path, monkeypatch: 
     import socket
 
     import hybridkit.ps._pypsrp as bridge
-    from hybridkit.runner._retry import NO_RETRY
+    from hybridkit.ps import NO_RETRY
 
     monkeypatch.setitem(bridge.PypsrpSession.__init__.__kwdefaults__, "retry", NO_RETRY)  # fail fast in the test
     with socket.socket() as sock:

@@ -14,7 +14,7 @@ pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine
 from hybridkit._context import AppContext  # noqa: E402
 from hybridkit.config import lab_profile_from_ready  # noqa: E402
 from hybridkit.demo import DemoContext  # noqa: E402
-from hybridkit.ps import open_session  # noqa: E402
+from hybridkit.sides import connect  # noqa: E402
 
 
 def _context(handle: Any, tmp: Path) -> tuple[DemoContext, io.StringIO]:
@@ -23,7 +23,7 @@ def _context(handle: Any, tmp: Path) -> tuple[DemoContext, io.StringIO]:
     app = AppContext(profile=None, config=None, output="table", verbose=False, console=console, err_console=console)
     ready = handle.server.ready_info()
     profile = lab_profile_from_ready("lab", ready)
-    return DemoContext(app=app, session=open_session(profile), profile=profile, lab=handle.server, ready=ready,
+    return DemoContext(app=app, session=connect(profile), profile=profile, lab=handle.server, ready=ready,
                        workdir=tmp, journal_path=tmp / "journal.sqlite"), buffer
 
 

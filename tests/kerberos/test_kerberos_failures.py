@@ -13,7 +13,7 @@ from hybridkit.lab.transport._kerberos import Realm
 from hybridkit.ps import Command
 from hybridkit.ps._command import Secret
 from hybridkit.ps._pypsrp import PypsrpSession
-from hybridkit.runner._retry import RetryPolicy
+from hybridkit.ps import RetryPolicy
 from tests.kerberos.kerberos_kit import connection
 
 STALE_KRB5_CONF = """[libdefaults]

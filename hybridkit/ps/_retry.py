@@ -1,11 +1,14 @@
 """Bounded, jittered retries of transient failures: the only user of tenacity in hybridkit.
 
+Part of the bridge (the session retries each pipeline here), so it sits below everything that runs commands.
+
 Only ``TransportError`` (and its subclass ``ThrottledError``) is retried; every other error is permanent and
 raised at once. Attempts and total time are both capped; waits grow exponentially with random jitter so several
 workers do not retry in step. When the server said how long to wait (Exchange Online's "Please wait for N
 seconds", carried as ``ThrottledError.retry_after``), that wait is used instead, plus jitter, and not capped by
-``max_wait``; if it would end past ``total_seconds`` the retry gives up at once rather than sleep in vain. The caller makes each attempt start on a fresh runspace pool (the session discards
-a pool that failed with a ``TransportError``).
+``max_wait``; if it would end past ``total_seconds`` the retry gives up at once rather than sleep in vain. The
+caller makes each attempt start on a fresh runspace pool (the session discards a pool that failed with a
+``TransportError``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from hybridkit.errors import ThrottledError, TransportError
 
 __all__ = ["DEFAULT_RETRY", "NO_RETRY", "RetryPolicy", "call_with_retries"]
 
-log = logging.getLogger("hybridkit.runner")
+log = logging.getLogger("hybridkit.ps")
 T = TypeVar("T")
 
 
