@@ -6,14 +6,14 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from hybridkit.config import Profile, check_sides
+from hybridkit.config import Profile
 from hybridkit.decommission._apply import RestoreOutcome, TeardownOutcome, apply_teardown, restore_backup
 from hybridkit.decommission._discover import Resolver, discover
 from hybridkit.decommission._model import DecommissionPlan
 from hybridkit.decommission._plan import plan_decommission
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
 from hybridkit.ps import PSSession
-from hybridkit.sides import connect
+from hybridkit.sides import check_sides, connect
 from hybridkit.runner import Reporter
 
 __all__ = ["make_plan", "run_apply", "run_restore", "sessions_for"]

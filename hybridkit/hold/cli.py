@@ -75,6 +75,7 @@ def _side_profiles(
     app_ctx: AppContext, onprem: str | None, online: str | None, lab_sides: tuple[str, ...] = ("onprem", "online")
 ) -> dict[str, Any]:
     from hybridkit.config import load_config
+    from hybridkit.sides import side_of
 
     config = load_config(app_ctx.config)
     chosen: dict[str, Any] = {}
@@ -92,7 +93,7 @@ def _side_profiles(
         if profile.kind == "lab" and not profile.server:
             chosen = {side: dataclasses.replace(profile, endpoint=side) for side in lab_sides}
         else:
-            chosen[profile.side] = profile
+            chosen[side_of(profile)] = profile
     return chosen
 
 

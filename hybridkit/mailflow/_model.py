@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hybridkit.outcomes import Outcome
+from hybridkit.sides import Side
 
 __all__ = [
     "Action",
@@ -28,13 +29,6 @@ __all__ = [
     "PropertyChange",
     "Side",
 ]
-
-
-class Side(str, enum.Enum):
-    """Which endpoint holds an object."""
-
-    ONPREM = "onprem"
-    ONLINE = "online"
 
 
 class Kind(str, enum.Enum):

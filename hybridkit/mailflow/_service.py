@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from hybridkit.config import Profile, check_sides
+from hybridkit.config import Profile
 from hybridkit.errors import StalePlanError
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
 from hybridkit.mailflow._apply import ApplyOutcome, apply_plan
@@ -22,7 +22,7 @@ from hybridkit.mailflow._model import MailflowSpec, Plan, Side
 from hybridkit.mailflow._plan import plan_mailflow, spec_fingerprint
 from hybridkit.mailflow._read import check_release, load_spec
 from hybridkit.ps import PSSession
-from hybridkit.sides import connect
+from hybridkit.sides import check_sides, connect
 from hybridkit.runner import Reporter
 
 __all__ = ["MailflowRun", "apply_file", "plan_file", "sessions_for"]

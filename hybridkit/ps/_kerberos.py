@@ -35,7 +35,6 @@ __all__ = [
     "kerberos_target",
     "kerberos_connection_fields",
     "krb5_conf_realms",
-    "lab_kerberos_overrides",
     "wsman_kerberos_kwargs",
 ]
 
@@ -189,29 +188,3 @@ def describe_mechanism(auth_handler: Any, host: str | None = None) -> dict[str, 
     if getattr(auth_handler, "wrap_required", False):
         info["sealing"] = sealing
     return info
-
-
-def lab_kerberos_overrides(auth: str, ready: Mapping[str, Any]) -> dict[str, Any]:
-    """Profile overrides for a lab profile with Kerberos auth, from a ready file written by ``lab serve --kdc``.
-
-    Connects by the name the lab's service principals were made for (not 127.0.0.1), as the lab's Kerberos user,
-    with the lab realm's krb5.conf. Raises ConfigError when the lab runs without ``--kdc``.
-    """
-    if auth not in KERBEROS_AUTHS:
-        return {}
-    if not ready.get("krb5_config"):
-        raise ConfigError(
-            f"the lab profile asks for {auth} auth but the lab runs without a KDC; start it with "
-            "`hybridkit lab serve --kdc --auth kerberos`"
-        )
-    hostnames = list(ready.get("kerberos_hostnames") or ["localhost"])
-    from hybridkit.ps._command import Secret
-
-    return {
-        "auth": auth,
-        "server": hostnames[0],
-        "username": str(ready["kerberos_principal"]),
-        "password": Secret(str(ready["kerberos_password"])),
-        "krb5_config": str(ready["krb5_config"]),
-        "allow_unencrypted": False,
-    }

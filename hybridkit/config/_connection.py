@@ -1,0 +1,56 @@
+"""Resolving a profile into the bridge's ``Connection``: a lab's ready file read, the password found."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from hybridkit.config._lab import lab_kerberos_overrides, lab_profile_from_ready, read_ready_file
+from hybridkit.config._profile import Profile
+from hybridkit.config._secrets import resolve_password
+from hybridkit.ps import Connection, OnlineConnect
+from hybridkit.ps._kerberos import kerberos_connection_fields
+
+__all__ = ["resolve_connection"]
+
+
+def resolve_connection(profile: Profile, *, interactive: bool | None = None) -> Connection:
+    """Turn a profile into connection settings: read a lab's ready file, resolve the password."""
+    if profile.kind == "lab" and profile.ready_file and not profile.server:
+        ready = read_ready_file(Path(profile.ready_file))
+        keep = {k: getattr(profile, k) for k in ("max_shells", "shell_limit", "chunk_size", "connection_timeout",
+                                                  "operation_timeout", "read_timeout")}
+        profile = lab_profile_from_ready(profile.name, ready, endpoint=profile.endpoint, **keep)
+        profile = dataclasses.replace(profile, **lab_kerberos_overrides(profile.auth, ready))
+    password = resolve_password(profile, interactive=interactive)
+    ssl = profile.https
+    online = None
+    if profile.app_id and profile.certificate_thumbprint and profile.organization:
+        online = OnlineConnect(profile.app_id, profile.certificate_thumbprint, profile.organization)
+    cert_validation: bool | str = profile.cert_validation
+    if profile.ca_bundle and profile.cert_validation:
+        cert_validation = str(Path(profile.ca_bundle).expanduser())
+    encryption = "auto"
+    if not ssl and profile.auth in ("basic",):
+        encryption = "never"  # allowed by _validate only with allow_unencrypted
+    connection = Connection(
+        profile_name=profile.name,
+        kind=profile.kind,
+        server=profile.server,
+        port=profile.port or (443 if ssl else 80),
+        ssl=ssl,
+        path=profile.path,
+        configuration=profile.configuration,
+        auth=profile.auth,
+        username=profile.username,
+        password=password,
+        cert_validation=cert_validation,
+        online=online,
+        max_shells=profile.max_shells,
+        chunk_size=profile.chunk_size,
+        connection_timeout=profile.connection_timeout,
+        operation_timeout=profile.operation_timeout,
+        read_timeout=profile.read_timeout,
+        encryption=encryption,
+    )
+    return dataclasses.replace(connection, **kerberos_connection_fields(profile))
