@@ -8,6 +8,7 @@ import enum
 import json
 import sys
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from hybridkit._time import utc_iso
 from hybridkit.config import Config, Profile, load_config
 from hybridkit.errors import PlanError
 from hybridkit.ps import PSObject, PSSession, Secret
-from hybridkit.sides import connect
+from hybridkit.sides import Side, connect, pick_sides
 
 __all__ = [
     "app_context",
@@ -28,6 +29,7 @@ __all__ = [
     "load_app_config",
     "open_app_session",
     "profile_for",
+    "side_profiles",
 ]
 
 
@@ -55,6 +57,13 @@ def profile_for(app: AppContext, name: str | None = None) -> Profile:
 def open_app_session(app: AppContext, name: str | None = None, **options: Any) -> PSSession:
     """Open a session for the active profile (close it, or use it as a context manager)."""
     return connect(profile_for(app, name), **options)
+
+
+def side_profiles(app: AppContext, onprem: str | None = None, online: str | None = None,
+                  lab_sides: Sequence[Side] = (Side.ONPREM, Side.ONLINE)) -> dict[Side, Profile]:
+    """The profiles of the sides a command reaches from ``--onprem``/``--online`` or ``--profile``
+    (``sides.pick_sides``)."""
+    return pick_sides(load_app_config(app), onprem=onprem, online=online, default=app.profile, lab_sides=lab_sides)
 
 
 def jsonable(value: Any) -> Any:

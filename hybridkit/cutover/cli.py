@@ -58,10 +58,10 @@ def _app(ctx: typer.Context) -> AppContext:
 @contextmanager
 def _session(app_ctx: AppContext) -> Iterator[PSSession]:
     from hybridkit.config import load_config
-    from hybridkit.sides import connect
+    from hybridkit.sides import Side, connect, side_of
 
     profile = load_config(app_ctx.config).profile(app_ctx.profile)
-    if profile.kind == "onprem" or (profile.kind == "lab" and profile.endpoint != "online"):
+    if side_of(profile) is Side.ONPREM:
         raise ConfigError(f"profile {profile.name!r} reaches on-premises Exchange; migration batches are created in "
                           "Exchange Online: use an online profile (or a lab profile with endpoint = \"online\")")
     session = connect(profile)

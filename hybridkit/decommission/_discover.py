@@ -7,17 +7,15 @@ columns (everything restore sets) plus what the planner reads.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from hybridkit.config import Profile
 from hybridkit.decommission._backup import backup_columns
 from hybridkit.decommission._model import Discovery, HybridObject, Kind, MailboxInfo, MoveInfo
-from hybridkit.errors import CommandFailed, HybridkitError
+from hybridkit.errors import CommandFailed
 from hybridkit.ps import Command, Pipeline, PSObject, PSSession
 
-__all__ = ["Resolver", "discover", "discovery_columns", "exists", "onprem_version", "read"]
+__all__ = ["Resolver", "discover", "discovery_columns", "exists", "read"]
 
 Resolver = Callable[[str], list[tuple[str, str]]]  # domain -> [("MX"|"Autodiscover", target)]
 
@@ -44,9 +42,6 @@ _PLAN_COLUMNS: dict[Kind, list[str]] = {
     Kind.HYBRID_CONFIGURATION: ["Domains"],
 }
 _MAILBOX_COLUMNS = ["Guid", "Name", "RecipientTypeDetails", "PrimarySmtpAddress"]
-_MAJOR_MINOR = re.compile(r"Version\s+(\d+)\.(\d+)")
-_RELEASES = {(14, 0): "2010", (14, 1): "2010", (14, 2): "2010", (14, 3): "2010", (15, 0): "2013", (15, 1): "2016",
-             (15, 2): "2019"}
 
 
 def read(command: Command, properties: Sequence[str]) -> Pipeline:
@@ -130,24 +125,3 @@ def exists(session: PSSession, entry: HybridObject) -> bool:
     return bool(session.run(read(Command.of(f"Get-{entry.kind.value}", Identity=entry.name), ["Name"])).output)
 
 
-def onprem_version(profile: Profile, session: PSSession | None = None) -> str:
-    """The on-prem Exchange release: the newest the servers report (Get-ExchangeServer AdminDisplayVersion) when a
-    session is given and answers, else what the profile declares (2019 when it says nothing useful)."""
-    version = str(profile.exchange_version or "2019")
-    declared = "2019" if version == "online" else version
-    if session is None:
-        return declared
-    try:
-        servers = session.run(read(Command.of("Get-ExchangeServer"), ["AdminDisplayVersion"])).output
-    except HybridkitError:
-        return declared
-    found = []
-    for server in servers:
-        match = _MAJOR_MINOR.search(str(getattr(server, "get", lambda _k: "")("AdminDisplayVersion") or ""))
-        release = _RELEASES.get((int(match.group(1)), int(match.group(2)))) if match else None
-        if release:
-            found.append(release)
-    if not found:
-        return declared
-    live = max(found)
-    return declared if (live == "2019" and declared.upper() == "SE") else live

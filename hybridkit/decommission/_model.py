@@ -7,6 +7,7 @@ import enum
 from typing import Any
 
 from hybridkit.outcomes import Outcome
+from hybridkit.sides import Side
 
 __all__ = [
     "Blocker",
@@ -44,12 +45,16 @@ class Kind(str, enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class HybridObject:
-    """One discovered object: side (``onprem``/``online``), kind, name and every property as read."""
+    """One discovered object: side, kind, name and every property as read."""
 
-    side: str
+    side: Side
     kind: Kind
     name: str
     properties: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.side, Side):  # from the backup's JSON or a caller's plain string
+            object.__setattr__(self, "side", Side(self.side))
 
     @property
     def key(self) -> str:
@@ -138,7 +143,7 @@ class ManualStep:
 
     text: str
     command: str = ""
-    side: str = "onprem"
+    side: Side = Side.ONPREM
     before: bool = False  # done before the removals (Microsoft's order: DNS and the SCPs first)
 
 

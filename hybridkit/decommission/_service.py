@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hybridkit.config import Profile
@@ -13,8 +13,8 @@ from hybridkit.decommission._model import DecommissionPlan
 from hybridkit.decommission._plan import plan_decommission
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
 from hybridkit.ps import PSSession
-from hybridkit.sides import check_sides, connect
 from hybridkit.runner import Reporter
+from hybridkit.sides import Side, both_sides, open_sides
 
 __all__ = ["make_plan", "run_apply", "run_restore", "sessions_for"]
 
@@ -39,18 +39,9 @@ def _default_resolver() -> Resolver | None:
     return resolve
 
 
-@contextlib.contextmanager
-def sessions_for(onprem: Profile, online: Profile) -> Iterator[dict[str, PSSession]]:
-    """Open a session per side (keys ``onprem``/``online``); close both on the way out."""
-    check_sides(onprem, online)
-    opened: dict[str, PSSession] = {}
-    try:
-        opened["onprem"] = connect(onprem)
-        opened["online"] = connect(online)
-        yield opened
-    finally:
-        for session in opened.values():
-            session.close()
+def sessions_for(onprem: Profile, online: Profile) -> contextlib.AbstractContextManager[dict[Side, PSSession]]:
+    """Open a session per side (swapped profiles refused first); close both on the way out."""
+    return open_sides(both_sides(onprem, online))
 
 
 def make_plan(sessions: Mapping[str, PSSession], *, version: str = "2019", include_hybrid_configuration: bool = False,

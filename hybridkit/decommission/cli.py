@@ -10,7 +10,6 @@ import typer
 
 from hybridkit._progress import RichReporter
 from hybridkit.cli_support import app_context, confirm_changes, emit_json, profile_for
-from hybridkit.decommission._discover import onprem_version
 from hybridkit.decommission._plan import BLOCKER_NAMES
 from hybridkit.decommission._render import (
     apply_json,
@@ -27,6 +26,7 @@ from hybridkit.decommission._render import (
 from hybridkit.decommission._service import make_plan, run_apply, run_restore, sessions_for
 from hybridkit.errors import InputError, PlanError
 from hybridkit.outfiles import check_writable, write_script_line, write_text
+from hybridkit.sides import Side, onprem_release
 
 __all__ = ["app"]
 
@@ -53,7 +53,7 @@ def plan_cmd(ctx: typer.Context, onprem: OnpremOpt = "onprem", online: OnlineOpt
     app_ctx = app_context(ctx)
     onprem_profile, online_profile = profile_for(app_ctx, onprem), profile_for(app_ctx, online)
     with sessions_for(onprem_profile, online_profile) as sessions:
-        plan = make_plan(sessions, version=onprem_version(onprem_profile, sessions["onprem"]),
+        plan = make_plan(sessions, version=onprem_release(sessions[Side.ONPREM], onprem_profile),
                          include_hybrid_configuration=include_hybrid_configuration)
     if runbook is not None:
         write_text(runbook, render_runbook(plan, onprem=onprem, online=online))
@@ -90,7 +90,7 @@ def apply_cmd(
     runbook_path = runbook or backup / "decommission-runbook.ps1"  # the checklist travels with the backup
     onprem_profile, online_profile = profile_for(app_ctx, onprem), profile_for(app_ctx, online)
     with sessions_for(onprem_profile, online_profile) as sessions:
-        plan = make_plan(sessions, version=onprem_version(onprem_profile, sessions["onprem"]),
+        plan = make_plan(sessions, version=onprem_release(sessions[Side.ONPREM], onprem_profile),
                          include_hybrid_configuration=include_hybrid_configuration, accepted=accepted)
         if not app_ctx.json:
             print_plan(err if what_if else out, plan, set(accepted))
@@ -142,7 +142,7 @@ def restore_cmd(
     with sessions_for(onprem_profile, online_profile) as sessions, \
             RichReporter(app_ctx.err_console, notes=not app_ctx.json) as reporter:
         outcome = run_restore(backup, sessions, profiles=[onprem, online], only=list(only or []),
-                              version=onprem_version(onprem_profile, sessions["onprem"]), what_if=what_if,
+                              version=onprem_release(sessions[Side.ONPREM], onprem_profile), what_if=what_if,
                               argv=sys.argv, reporter=reporter)
     if app_ctx.json:
         emit_json(app_ctx, restore_json(outcome))

@@ -22,9 +22,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from hybridkit.hold._model import HoldPlan, HoldSettings, HoldStep, MailboxHold, SideName, UNLIMITED
+from hybridkit.hold._model import HoldPlan, HoldSettings, HoldStep, MailboxHold, UNLIMITED
 from hybridkit.hold._read import mailbox_hold, read_back
 from hybridkit.ps import Command, ItemOutcome, Pipeline, PSSession, quote
+from hybridkit.sides import Side
 
 __all__ = ["ApplyResult", "StepJournal", "Verification", "apply_steps", "set_pipeline", "verify", "what_if_lines"]
 
@@ -45,15 +46,15 @@ class StepJournal(Protocol):
 class ApplyResult:
     """What applying produced: Exchange's message per failed identity, per side."""
 
-    errors: dict[SideName, dict[str, str]] = dataclasses.field(default_factory=dict)
+    errors: dict[Side, dict[str, str]] = dataclasses.field(default_factory=dict)
     steps_sent: int = 0
     warnings: list[str] = dataclasses.field(default_factory=list)
 
-    def errors_by_identity(self, side: SideName) -> dict[str, str]:
+    def errors_by_identity(self, side: Side) -> dict[str, str]:
         return self.errors.get(side, {})
 
 
-def set_pipeline(settings: HoldSettings, side: SideName) -> Pipeline:
+def set_pipeline(settings: HoldSettings, side: Side) -> Pipeline:
     """``Get-Mailbox | Set-Mailbox -LitigationHoldEnabled:$true ...`` for ``side``.
 
     ``-RetentionComment`` is sent to Exchange Online only: on-premises Exchange accepts it only with
@@ -69,7 +70,7 @@ def set_pipeline(settings: HoldSettings, side: SideName) -> Pipeline:
     return Pipeline.of(Command.of("Get-Mailbox"), Command.of("Set-Mailbox", params))
 
 
-def what_if_lines(plan: HoldPlan, side: SideName, chunk_size: int) -> list[str]:
+def what_if_lines(plan: HoldPlan, side: Side, chunk_size: int) -> list[str]:
     """The exact pipelines ``side`` would get, one per chunk, with the identities as PowerShell string literals:
     ``'a','b' | Get-Mailbox | Set-Mailbox ...`` (runnable when pasted into an Exchange session)."""
     identities = list(dict.fromkeys(i.identity for i in plan.to_send(side)))
@@ -86,7 +87,7 @@ def _errors_of(outcomes: Sequence[ItemOutcome]) -> dict[str, str]:
 def apply_steps(
     steps: Sequence[HoldStep],
     settings: HoldSettings,
-    sessions: dict[SideName, PSSession],
+    sessions: dict[Side, PSSession],
     *,
     journal: StepJournal | None = None,
     chunk_size: int = 500,
@@ -118,7 +119,7 @@ def apply_steps(
         if progress:
             progress("set hold", now, total)
 
-    def run_side(side: SideName) -> None:
+    def run_side(side: Side) -> None:
         for step in (s for s in steps if s.side == side):
             if stop.is_set():
                 return
@@ -134,7 +135,7 @@ def apply_steps(
             if journal is not None:
                 journal.finished(step, errors)
 
-    def guarded(side: SideName) -> None:
+    def guarded(side: Side) -> None:
         try:
             run_side(side)
         except BaseException:
@@ -170,7 +171,7 @@ class Verification:
 
 def verify(
     plan: HoldPlan,
-    sessions: dict[SideName, PSSession],
+    sessions: dict[Side, PSSession],
     *,
     chunk_size: int = 500,
     progress: Progress | None = None,

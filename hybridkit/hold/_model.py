@@ -9,6 +9,8 @@ import dataclasses
 import datetime as dt
 import enum
 
+from hybridkit.sides import Side
+
 __all__ = [
     "ELIGIBLE_CAPABILITIES",
     "HoldAction",
@@ -21,14 +23,11 @@ __all__ = [
     "Outcome",
     "OutcomeStatus",
     "Selection",
-    "SideName",
     "UNLIMITED",
     "duration_text",
     "is_longer",
     "parse_duration",
 ]
-
-SideName = str  # "onprem" or "online"
 
 UNLIMITED = "unlimited"
 
@@ -128,7 +127,7 @@ class MailboxHold:
     """
 
     key: str
-    side: SideName | None
+    side: Side | None
     identity: str = ""
     primary_smtp: str = ""
     recipient_type: str = ""
@@ -138,6 +137,10 @@ class MailboxHold:
     date: dt.datetime | None = None
     capabilities: tuple[str, ...] | None = None
     note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.side is not None and not isinstance(self.side, Side):  # from JSON or a caller's plain string
+            object.__setattr__(self, "side", Side(self.side))
 
     @property
     def found(self) -> bool:
@@ -178,13 +181,17 @@ class HoldItem:
     """One line of the plan."""
 
     key: str
-    side: SideName | None
+    side: Side | None
     identity: str
     action: HoldAction
     before: str
     after: str
     reason: str
     mailbox: MailboxHold
+
+    def __post_init__(self) -> None:
+        if self.side is not None and not isinstance(self.side, Side):  # from JSON or a caller's plain string
+            object.__setattr__(self, "side", Side(self.side))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,7 +206,7 @@ class HoldPlan:
     def has_changes(self) -> bool:
         return any(i.action.sends for i in self.items)
 
-    def to_send(self, side: SideName) -> list[HoldItem]:
+    def to_send(self, side: Side) -> list[HoldItem]:
         """The items whose Set-Mailbox goes to ``side``, in plan order."""
         return [i for i in self.items if i.action.sends and i.side == side]
 
@@ -215,9 +222,13 @@ class HoldStep:
     """One journaled unit of work: the identities whose Set-Mailbox goes to one side together."""
 
     key: str
-    side: SideName
+    side: Side
     identities: tuple[str, ...]
     actions: tuple[str, ...]  # HoldAction values, one per identity
+
+    def __post_init__(self) -> None:
+        if self.side is not None and not isinstance(self.side, Side):  # from JSON or a caller's plain string
+            object.__setattr__(self, "side", Side(self.side))
 
 
 class OutcomeStatus(enum.Enum):
@@ -257,7 +268,7 @@ class Outcome:
     """One row of the report."""
 
     key: str
-    side: SideName | None
+    side: Side | None
     status: OutcomeStatus
     primary_smtp: str = ""
     recipient_type: str = ""
@@ -268,3 +279,7 @@ class Outcome:
     verified: bool | None = None
     date: dt.datetime | None = None
     action: HoldAction | None = None  # what the plan did with it (None for hold status)
+
+    def __post_init__(self) -> None:
+        if self.side is not None and not isinstance(self.side, Side):  # from JSON or a caller's plain string
+            object.__setattr__(self, "side", Side(self.side))

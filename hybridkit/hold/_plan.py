@@ -21,10 +21,10 @@ from hybridkit.hold._model import (
     Outcome,
     OutcomeStatus,
     Selection,
-    SideName,
     duration_text,
     is_longer,
 )
+from hybridkit.sides import Side
 
 __all__ = [
     "LICENCE_MESSAGE_MARK",
@@ -149,7 +149,7 @@ def _row(item: HoldItem, status: OutcomeStatus, m: MailboxHold | None, message: 
     return dataclasses.replace(row, action=item.action)
 
 
-def _outcome(key: str, side: SideName | None, status: OutcomeStatus, shown: MailboxHold, message: str,
+def _outcome(key: str, side: Side | None, status: OutcomeStatus, shown: MailboxHold, message: str,
              verified: bool | None = None) -> Outcome:
     """A report row showing ``shown``'s hold state as read (nothing for a mailbox that was not found)."""
     return Outcome(

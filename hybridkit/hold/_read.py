@@ -22,8 +22,9 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from hybridkit.hold._model import MailboxHold, Selection, SideName
+from hybridkit.hold._model import MailboxHold, Selection
 from hybridkit.ps import Command, ItemOutcome, Pipeline, PSSession
+from hybridkit.sides import Side
 
 __all__ = [
     "HOLD_COLUMNS",
@@ -76,7 +77,7 @@ def selected(command: Command, columns: Sequence[str]) -> Pipeline:
     return Pipeline.of(command, Command.of("Select-Object", Property=list(dict.fromkeys(columns))))
 
 
-def _hold_columns(side: SideName, *, named: bool) -> tuple[str, ...]:
+def _hold_columns(side: Side, *, named: bool) -> tuple[str, ...]:
     extra = LICENCE_COLUMNS if side == "online" else ()
     names = (*MAILBOX_KEYS, "EmailAddresses") if named else ()
     return tuple(dict.fromkeys((*HOLD_COLUMNS, *extra, *names)))
@@ -156,7 +157,7 @@ def _capabilities(obj: Any) -> tuple[str, ...] | None:
     return tuple(str(v) for v in raw)
 
 
-def mailbox_hold(obj: Any, side: SideName, key: str | None = None) -> MailboxHold:
+def mailbox_hold(obj: Any, side: Side, key: str | None = None) -> MailboxHold:
     """A Get-Mailbox output object as a ``MailboxHold`` for ``key`` (default: its primary SMTP address)."""
     smtp = _text(obj.get("PrimarySmtpAddress"))
     return MailboxHold(
@@ -201,7 +202,7 @@ def _is_not_found(outcome: ItemOutcome) -> bool:
     )
 
 
-def _on_each_side(sessions: dict[SideName, PSSession], work: Callable[[SideName, PSSession], Any]) -> dict[str, Any]:
+def _on_each_side(sessions: dict[Side, PSSession], work: Callable[[Side, PSSession], Any]) -> dict[str, Any]:
     if len(sessions) == 1:
         ((name, session),) = sessions.items()
         return {name: work(name, session)}
@@ -211,7 +212,7 @@ def _on_each_side(sessions: dict[SideName, PSSession], work: Callable[[SideName,
 
 
 def read_selection(
-    sessions: dict[SideName, PSSession],
+    sessions: dict[Side, PSSession],
     selection: Selection,
     *,
     chunk_size: int = 500,
@@ -224,14 +225,14 @@ def read_selection(
 
 
 def _read_all(
-    sessions: dict[SideName, PSSession], selection: Selection, progress: Progress | None
+    sessions: dict[Side, PSSession], selection: Selection, progress: Progress | None
 ) -> list[MailboxHold]:
     params: dict[str, Any] = {"ResultSize": "Unlimited"}
     if selection.recipient_types:
         params["RecipientTypeDetails"] = list(selection.recipient_types)
     command = Command.of("Get-Mailbox", params)
 
-    def work(side: SideName, session: PSSession) -> list[MailboxHold]:
+    def work(side: Side, session: PSSession) -> list[MailboxHold]:
         result = session.run(selected(command, _hold_columns(side, named=False)))
         if progress:
             progress(f"read {side}", len(result.output), len(result.output))
@@ -242,7 +243,7 @@ def _read_all(
 
 
 def _read_named(
-    sessions: dict[SideName, PSSession], keys: list[str], *, chunk_size: int, progress: Progress | None
+    sessions: dict[Side, PSSession], keys: list[str], *, chunk_size: int, progress: Progress | None
 ) -> list[MailboxHold]:
     wanted = {k.casefold() for k in keys}
     total = len(keys) * len(sessions)
@@ -253,7 +254,7 @@ def _read_named(
         if progress:
             progress("locate mailboxes", done[0], total)
 
-    def work(side: SideName, session: PSSession) -> list[ItemOutcome]:
+    def work(side: Side, session: PSSession) -> list[ItemOutcome]:
         return session.run_items(
             selected(Command.of("Get-Mailbox"), _hold_columns(side, named=True)), keys, chunk_size=chunk_size,
             key=_key_for(wanted), on_progress=tick,
@@ -262,7 +263,7 @@ def _read_named(
     per_side: dict[str, list[ItemOutcome]] = _on_each_side(sessions, work)
     found: dict[str, MailboxHold] = {}
     problems: dict[str, str] = {}
-    by_name: dict[str, tuple[SideName, Any]] = {}  # every name of every mailbox found -> (side, object)
+    by_name: dict[str, tuple[Side, Any]] = {}  # every name of every mailbox found -> (side, object)
     for side in sessions:
         for outcome in per_side[side]:
             key = str(outcome.item)
@@ -289,11 +290,11 @@ def _read_named(
     return out
 
 
-def _explain_missing(sessions: dict[SideName, PSSession], keys: list[str], *, chunk_size: int) -> dict[str, str]:
+def _explain_missing(sessions: dict[Side, PSSession], keys: list[str], *, chunk_size: int) -> dict[str, str]:
     """Why each address was not found as a mailbox: what kind of recipient it is on each connected side."""
     wanted = {k.casefold() for k in keys}
 
-    def work(side: SideName, session: PSSession) -> list[ItemOutcome]:
+    def work(side: Side, session: PSSession) -> list[ItemOutcome]:
         pipeline = selected(Command.of("Get-Recipient"), ("RecipientTypeDetails", *MAILBOX_KEYS, "EmailAddresses"))
         return session.run_items(pipeline, keys, chunk_size=chunk_size, key=_key_for(wanted))
 
@@ -320,7 +321,7 @@ def _explain_missing(sessions: dict[SideName, PSSession], keys: list[str], *, ch
 
 def read_back(
     session: PSSession,
-    side: SideName,
+    side: Side,
     identities: Sequence[str],
     *,
     chunk_size: int = 500,

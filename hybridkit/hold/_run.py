@@ -23,12 +23,12 @@ from hybridkit.hold._model import (
     Outcome,
     OutcomeStatus,
     Selection,
-    SideName,
 )
 from hybridkit.hold._plan import outcomes_after_apply, outcomes_for_status, plan_hold, plan_steps, request_fingerprint
 from hybridkit.hold._read import read_selection
 from hybridkit.journal import Journal, PlannedStep, RunStatus, StepRecord, StepState
 from hybridkit.ps import PSSession
+from hybridkit.sides import Side
 
 __all__ = ["EnableResult", "HoldJournal", "JOURNAL_KIND", "run_enable", "run_status"]
 
@@ -47,7 +47,7 @@ class EnableResult:
     steps_total: int = 0
     steps_skipped: int = 0
     apply: ApplyResult | None = None
-    commands: list[tuple[SideName, str]] = dataclasses.field(default_factory=list)  # (side, line) under what-if
+    commands: list[tuple[Side, str]] = dataclasses.field(default_factory=list)  # (side, line) under what-if
     warnings: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -120,7 +120,7 @@ def _recorded_errors(record: StepRecord) -> dict[str, str]:
 
 
 def run_status(
-    sessions: dict[SideName, PSSession],
+    sessions: dict[Side, PSSession],
     selection: Selection,
     *,
     chunk_size: int = 500,
@@ -131,7 +131,7 @@ def run_status(
 
 
 def run_enable(
-    sessions: dict[SideName, PSSession],
+    sessions: dict[Side, PSSession],
     selection: Selection,
     settings: HoldSettings,
     *,

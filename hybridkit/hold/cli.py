@@ -12,7 +12,6 @@ reaches both of the lab's endpoints).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,16 +23,16 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hybridkit._context import AppContext
-from hybridkit.cli_support import app_context, emit_json
-from hybridkit.errors import ConfigError, InputError
+from hybridkit.cli_support import app_context, emit_json, side_profiles
+from hybridkit.errors import InputError
 from hybridkit.hold._files import read_mailbox_file, write_report
 from hybridkit.hold._model import HoldSettings, Outcome, OutcomeStatus, Selection, parse_duration
 from hybridkit.hold._render import json_document, render_tables
 from hybridkit.hold._run import EnableResult, run_enable, run_status
 from hybridkit.outfiles import check_writable, write_script_line
-from hybridkit.ps import PSSession
+from hybridkit.sides import Side, onprem_release, open_sides
 
-__all__ = ["app", "open_sides"]
+__all__ = ["app"]
 
 app = typer.Typer(
     help="Litigation hold at scale: enable it on every selected mailbox, wherever it lives, and report each one.",
@@ -69,74 +68,6 @@ def _selection(all_: bool, mailboxes: list[str] | None, from_file: Path | None, 
     if types:
         return Selection(recipient_types=tuple(types))
     return Selection(all=True)
-
-
-def _side_profiles(
-    app_ctx: AppContext, onprem: str | None, online: str | None, lab_sides: tuple[str, ...] = ("onprem", "online")
-) -> dict[str, Any]:
-    from hybridkit.config import load_config
-    from hybridkit.sides import side_of
-
-    config = load_config(app_ctx.config)
-    chosen: dict[str, Any] = {}
-    for side, name in (("onprem", onprem), ("online", online)):
-        if name is None:
-            continue
-        profile = config.profile(name)
-        if profile.kind == "lab":
-            profile = dataclasses.replace(profile, endpoint=side)
-        elif profile.kind != side:
-            raise ConfigError(f"profile {name!r} is a {profile.kind} profile; --{side} needs a {side} (or lab) profile")
-        chosen[side] = profile
-    if not chosen:
-        profile = config.profile(app_ctx.profile)
-        if profile.kind == "lab" and not profile.server:
-            chosen = {side: dataclasses.replace(profile, endpoint=side) for side in lab_sides}
-        else:
-            chosen[side_of(profile)] = profile
-    return chosen
-
-
-_VERSIONS = (("Version 14.", "2010"), ("Version 15.0", "2013"), ("Version 15.1", "2016"), ("Version 15.2", "2019"))
-
-
-def onprem_version(session: PSSession, default: str) -> str:
-    """The on-prem Exchange version, as the servers report it (``Get-ExchangeServer`` AdminDisplayVersion)."""
-    from hybridkit.ps import Command, Pipeline
-
-    read = Pipeline.of(Command.of("Get-ExchangeServer"), Command.of("Select-Object", Property=["AdminDisplayVersion"]))
-    for server in session.run(read).output:
-        text = str(server.get("AdminDisplayVersion") or "")
-        for prefix, version in _VERSIONS:
-            if text.startswith(prefix):
-                return version
-    return default if default != "online" else "2019"
-
-
-@contextlib.contextmanager
-def open_sides(
-    app_ctx: AppContext, onprem: str | None, online: str | None, lab_sides: tuple[str, ...] = ("onprem", "online")
-) -> Iterator[tuple[dict[str, PSSession], str]]:
-    """Sessions per side (``onprem`` first) and the on-prem Exchange version; closed on exit.
-
-    ``--onprem``/``--online`` name a profile per side; otherwise the global profile is used, and a lab profile
-    reaches the lab's endpoints listed in ``lab_sides``.
-    """
-    from hybridkit.sides import connect
-
-    profiles = _side_profiles(app_ctx, onprem, online, lab_sides)
-    sessions: dict[str, PSSession] = {}
-    try:
-        for side in ("onprem", "online"):
-            if side in profiles:
-                sessions[side] = connect(profiles[side])
-        version = "2019"
-        if "onprem" in sessions:
-            version = onprem_version(sessions["onprem"], profiles["onprem"].exchange_version)
-        yield sessions, version
-    finally:
-        for session in sessions.values():
-            session.close()
 
 
 @contextlib.contextmanager
@@ -227,7 +158,9 @@ def enable(
     _check_report(report)
     from hybridkit.journal import DEFAULT_JOURNAL, Journal
 
-    with open_sides(app_ctx, onprem, online) as (sessions, version), _progress(app_ctx.err_console) as progress:
+    profiles = side_profiles(app_ctx, onprem, online)
+    with open_sides(profiles) as sessions, _progress(app_ctx.err_console) as progress:
+        version = onprem_release(sessions.get(Side.ONPREM), profiles.get(Side.ONPREM))
         journal = None if what_if else Journal(journal_path or DEFAULT_JOURNAL)
         try:
             result: EnableResult = run_enable(
@@ -290,7 +223,7 @@ def status(
     app_ctx = app_context(ctx)
     selection = _selection(all_, mailbox, from_file, recipient_type)
     _check_report(report)
-    with open_sides(app_ctx, onprem, online) as (sessions, _version), _progress(app_ctx.err_console) as progress:
+    with open_sides(side_profiles(app_ctx, onprem, online)) as sessions, _progress(app_ctx.err_console) as progress:
         rows = run_status(sessions, selection, chunk_size=chunk_size, progress=progress)
     saved = _save_report(app_ctx, report, rows)
     if app_ctx.json:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from hybridkit.sides import Side
+
 __all__ = [
     "COLUMNS",
     "Export",
@@ -65,12 +67,16 @@ def parse_include(text: str | None) -> frozenset[str]:
 class MailboxRef:
     """One mailbox found by the listing stage: where it lives and how to name it back to its side."""
 
-    side: str
+    side: Side
     identity: str  # the Identity its side reports (streamed back into that side's cmdlets)
     primary_smtp: str
     display_name: str
     exchange_guid: str
     calendar_folder: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.side, Side):  # from the journal's JSON or a caller's plain string
+            object.__setattr__(self, "side", Side(self.side))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +84,7 @@ class Failure:
     """A per-mailbox failure in one stage (the crawl goes on)."""
 
     stage: str
-    side: str
+    side: str  # a Side's value, or "" for a mailbox found on neither side
     mailbox: str
     message: str
 

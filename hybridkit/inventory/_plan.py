@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hybridkit.inventory._model import COLUMNS, Export, MailboxRef
+from hybridkit.sides import Side
 
 __all__ = [
     "STAGES",
@@ -58,7 +59,7 @@ def text(value: Any) -> str:
     return str(value)
 
 
-def mailbox_ref(obj: Any, side: str) -> MailboxRef:
+def mailbox_ref(obj: Any, side: Side) -> MailboxRef:
     """The listing stage's view of one Get-Mailbox object."""
     identity = obj.get("Identity") or obj.get("DistinguishedName") or obj.get("PrimarySmtpAddress")
     return MailboxRef(
@@ -152,9 +153,13 @@ class CrawlStep:
     """One journaled unit of crawl work: one stage for a block of one side's mailboxes."""
 
     stage: str
-    side: str
+    side: Side
     number: int
     identities: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.side, Side):  # from the journal's JSON or a caller's plain string
+            object.__setattr__(self, "side", Side(self.side))
 
     @property
     def key(self) -> str:

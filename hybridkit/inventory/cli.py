@@ -18,10 +18,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hybridkit.cli_support import app_context, emit_json
+from hybridkit.cli_support import app_context, emit_json, side_profiles
 from hybridkit.errors import InputError
 from hybridkit.inventory._model import Manifest, parse_include
 from hybridkit.inventory._run import export_inventory
+from hybridkit.sides import Side, open_sides
 
 __all__ = ["app", "inventory_json"]
 
@@ -64,7 +65,6 @@ def export(
     The on-premises side (the migration source) is crawled; add --online PROFILE to crawl Exchange Online too.
     Exit code 1 when some mailboxes could not be read (each is listed, with Exchange's message).
     """
-    from hybridkit.hold.cli import open_sides
     from hybridkit.journal import DEFAULT_JOURNAL, Journal
 
     app_ctx = app_context(ctx)
@@ -77,7 +77,7 @@ def export(
         raise InputError(str(exc)) from None
     names = _read_addresses(mailboxes) if mailboxes is not None else None
     with Journal(journal_path or DEFAULT_JOURNAL) as journal, \
-            open_sides(app_ctx, onprem, online, lab_sides=("onprem",)) as (sessions, _version), \
+            open_sides(side_profiles(app_ctx, onprem, online, lab_sides=(Side.ONPREM,))) as sessions, \
             _progress(app_ctx.err_console) as progress:
         sources = {side: _source(s) for side, s in sessions.items()}
         manifest = export_inventory(sessions, out, fmt=fmt, includes=includes, mailboxes=names, sources=sources,

@@ -5,13 +5,13 @@ Every read ends in ``Select-Object -Property`` with only what the planner compar
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from hybridkit.errors import CommandFailed, HybridkitError
+from hybridkit.errors import CommandFailed
 from hybridkit.mailflow._model import Kind, MailflowSpec, ObservedObject, Side
 from hybridkit.mailflow._plan import columns
+from hybridkit.sides import live_release
 from hybridkit.ps import Command, Pipeline, PSObject, PSSession
 
 __all__ = ["live_onprem_version", "read_observed"]
@@ -22,8 +22,6 @@ _GETTERS = {
     Kind.SEND_CONNECTOR: "Get-SendConnector",
     Kind.OUTBOUND_CONNECTOR: "Get-OutboundConnector",
 }
-_MAJOR_MINOR = re.compile(r"Version\s+(\d+)\.(\d+)")
-_RELEASES = {(14, None): "2010", (15, 0): "2013", (15, 1): "2016", (15, 2): "2019"}
 
 
 def _props(obj: Any) -> dict[str, Any]:
@@ -53,18 +51,5 @@ def read_observed(sessions: Mapping[Side, PSSession], spec: MailflowSpec) -> lis
 
 
 def live_onprem_version(session: PSSession) -> str | None:
-    """The newest Exchange release among the on-prem servers (from AdminDisplayVersion), or None if unknown."""
-    try:
-        result = session.run(Pipeline.of(Command.of("Get-ExchangeServer"),
-                                         Command.of("Select-Object", Property=["AdminDisplayVersion"])))
-    except HybridkitError:
-        return None
-    found = []
-    for server in result.output:
-        match = _MAJOR_MINOR.search(str(server.get("AdminDisplayVersion") or ""))
-        if match:
-            major, minor = int(match.group(1)), int(match.group(2))
-            release = _RELEASES.get((major, None)) or _RELEASES.get((major, minor))
-            if release:
-                found.append(release)
-    return max(found) if found else None
+    """The newest Exchange release among the on-prem servers, or None if unknown (the one rule: ``sides.live_release``)."""
+    return live_release(session)

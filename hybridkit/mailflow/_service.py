@@ -22,7 +22,7 @@ from hybridkit.mailflow._model import MailflowSpec, Plan, Side
 from hybridkit.mailflow._plan import plan_mailflow, spec_fingerprint
 from hybridkit.mailflow._read import check_release, load_spec
 from hybridkit.ps import PSSession
-from hybridkit.sides import check_sides, connect
+from hybridkit.sides import both_sides, connect, open_sides
 from hybridkit.runner import Reporter
 
 __all__ = ["MailflowRun", "apply_file", "plan_file", "sessions_for"]
@@ -41,18 +41,10 @@ class MailflowRun:
     opener: SessionOpener = connect
 
 
-@contextlib.contextmanager
-def sessions_for(onprem: Profile, online: Profile, opener: SessionOpener = connect) -> Iterator[dict[Side, PSSession]]:
-    """Open a session per side; close both on the way out."""
-    check_sides(onprem, online)
-    opened: dict[Side, PSSession] = {}
-    try:
-        opened[Side.ONPREM] = opener(onprem)
-        opened[Side.ONLINE] = opener(online)
-        yield opened
-    finally:
-        for session in opened.values():
-            session.close()
+def sessions_for(onprem: Profile, online: Profile, opener: SessionOpener = connect
+                 ) -> contextlib.AbstractContextManager[dict[Side, PSSession]]:
+    """Open a session per side (swapped profiles refused first); close both on the way out."""
+    return open_sides(both_sides(onprem, online), opener=opener)
 
 
 @contextlib.contextmanager
