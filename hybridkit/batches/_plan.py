@@ -39,7 +39,7 @@ from hybridkit.batches._model import (
     name_list,
 )
 from hybridkit.batches._read import MAILBOX_ID_COLUMNS, SIZE_COLUMNS
-from hybridkit.batches._sizes import parse_size, unit_of_column
+from hybridkit.tables import parse_size, unit_of_column
 from hybridkit.errors import InputError
 
 __all__ = ["check_options", "plan_batches", "validate_inputs"]

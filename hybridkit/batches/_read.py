@@ -1,9 +1,8 @@
-"""Reading exports as Exchange, PowerShell and Excel really write them.
+"""Reading exports as Exchange, PowerShell and Excel really write them, and recognising what each holds.
 
-CSV: UTF-8 with or without BOM, UTF-16 (``Out-File``), Windows-1252, or UTF-8 with a few Windows-1252 lines
-(:mod:`._decode`); a ``#TYPE`` first line; CRLF, LF or CR line ends; comma, semicolon or tab delimiters; title rows
-above the header; blank rows; stray spaces. Workbooks (read with python-calamine, the fastest reader available):
-every visible sheet, same rules (a hidden sheet only when ``kind`` names it). Each file or sheet is recognised by its
+Files are read by ``hybridkit.tables.read_table`` (every encoding, delimiter and line end those write; a ``#TYPE``
+first line; workbooks through python-calamine). Here: title rows above the header; blank rows; stray spaces; every
+visible sheet of a workbook (a hidden sheet only when ``kind`` names it). Each file or sheet is recognised by its
 header unless ``kind`` forces it. An empty file is a blocking problem: Export-Csv leaves one when nothing reached it.
 
 Nothing here raises for bad input: every problem becomes a :class:`Problem` (blocking or not) in the result.
@@ -11,15 +10,12 @@ Nothing here raises for bad input: every problem becomes a :class:`Problem` (blo
 
 from __future__ import annotations
 
-import csv
-import datetime as _dt
-import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from hybridkit.batches._decode import decode
 from hybridkit.batches._model import InputFile, Kind, PlanInputs, Problem, Table
+from hybridkit.tables import HEADER_SCAN, Note, Sheet, read_table
 
 __all__ = ["load_inputs", "normalise_header", "recognise"]
 
@@ -59,9 +55,7 @@ _REQUIRED: dict[Kind, tuple[tuple[str, ...], ...]] = {
     Kind.FOLDER: (("identity", "mailbox"), ("user",)),
     Kind.FASTTRACK: (("mailbox",), ("user",), ("accessrights",)),
 }
-_HEADER_SCAN = 30
-_CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
-_BOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
+_HEADER_SCAN = HEADER_SCAN
 
 
 def normalise_header(text: str) -> str:
@@ -129,32 +123,23 @@ def _has_required(kind: Kind, keys: set[str]) -> bool:
     return all(keys & set(group) for group in _REQUIRED[kind])
 
 
+def _header_kind(row: Sequence[str], kind: Kind | None) -> Kind | None:
+    """The kind of export ``row`` is the header of (``kind`` itself when forced and its columns are there)."""
+    keys = {normalise_header(c) for c in row if c}
+    if not keys:
+        return None
+    if kind is not None:
+        return kind if _has_required(kind, keys) else None
+    return recognise(keys)
+
+
 def _find_header(rows: Sequence[Sequence[str]], kind: Kind | None) -> tuple[int, Kind | None]:
     """Index of the header row among the first rows (title rows above it are skipped) and its kind."""
     for index, row in enumerate(rows[:_HEADER_SCAN]):
-        keys = {normalise_header(c) for c in row if c}
-        if not keys:
-            continue
-        if kind is not None:
-            if _has_required(kind, keys):
-                return index, kind
-        else:
-            found = recognise(keys)
-            if found is not None:
-                return index, found
+        found = _header_kind(row, kind)
+        if found is not None:
+            return index, found
     return -1, None
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
-        return value.isoformat()
-    return "" if value is None else str(value)
 
 
 def _table(
@@ -199,108 +184,38 @@ def _table(
     return Table(file, sheet, found, columns, headers, [start + i for i in keep])
 
 
-_FIRST_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")  # CRLF, LF or CR alone (Excel for Mac's "CSV (Macintosh)")
-_EMPTY = ("the file is empty: no header and no rows (Export-Csv leaves an empty file when nothing reached it; "
-          "check the export and run it again)")  # fmt: skip
+def _problem(note: Note) -> Problem:
+    return Problem(note.file, note.sheet, note.row, None, note.value, note.reason, note.blocking)
 
 
-_CP1252_NOTE = ("not valid UTF-8 although the rest of the file is: this line alone was read as Windows-1252 "
-                "(edited in another program?); check its accented letters")  # fmt: skip
-_CP1252_SHOWN = 20
-
-
-def _read_csv(path: Path, kind: Kind | None, problems: list[Problem], files: list[InputFile]) -> list[Table]:
-    decoded = decode(path.read_bytes())
-    files.append(InputFile(str(path), "csv", decoded.encoding))
-    text = decoded.text.lstrip("\ufeff").rstrip("\x1a")  # (an old tool's Ctrl-Z end-of-file mark is no row)
-    if decoded.cp1252_lines:
-        lines = text.splitlines()
-        for number in decoded.cp1252_lines[:_CP1252_SHOWN]:
-            problems.append(Problem(str(path), None, number, None, lines[number - 1][:200], _CP1252_NOTE))
-        if len(decoded.cp1252_lines) > _CP1252_SHOWN:
-            rest = decoded.cp1252_lines[_CP1252_SHOWN:]
-            problems.append(Problem(str(path), None, rest[0], None, f"lines {', '.join(map(str, rest[:10]))}"
-                                    + (", ..." if len(rest) > 10 else ""),
-                                    f"{len(rest)} more lines read as Windows-1252, as above"))  # fmt: skip
-    if not text.strip():
-        problems.append(Problem(str(path), None, None, None, path.name, _EMPTY, True))
-        return []
-    first_row = 1
-    if text.startswith("#TYPE"):
-        line = _FIRST_LINE.match(text)
-        text = text[line.end() :] if line else ""
-        first_row = 2
-        if not text.strip():
-            problems.append(Problem(str(path), None, 1, None, path.name, "the file is empty but for its #TYPE line: no "
-                                    "header and no rows; check the export and run it again", True))  # fmt: skip
-            return []
-    forced_delimiter = None
-    if text[:4].lower() == "sep=":  # Excel's "sep=;" hint line
-        line = _FIRST_LINE.match(text)
-        forced_delimiter = text[4:5]
-        text = text[line.end() :] if line else ""
-        first_row += 1
-    head_lines = [line[:4096] for line in text.splitlines()[:_HEADER_SCAN]]  # (enough to find the header)
-    best: tuple[int, str] | None = None
-    for delimiter in (forced_delimiter,) if forced_delimiter else (",", ";", "\t"):
-        sample = list(csv.reader(head_lines, delimiter=delimiter))
-        index, found = _find_header(sample, kind)
-        if found is not None and (best is None or index < best[0]):
-            best = (index, delimiter)
-    if best is None:
-        nonblank = next((line for line in head_lines if line.strip()), "")
-        delimiter = max((",", ";", "\t"), key=nonblank.count)
-    else:
-        delimiter = best[1]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        rows = list(reader)
-    except csv.Error as exc:  # a cell past csv's field limit (131,072 characters), a NUL byte
-        limit = csv.field_size_limit()
-        why = (f"a cell longer than {limit:,} characters (no Exchange property holds that much)" if "field limit"
-               in str(exc) else str(exc))  # fmt: skip
-        problems.append(Problem(str(path), None, first_row + reader.line_num - 1, None, path.name,
-                                f"cannot read the file at this row: {why}; check the export", True))  # fmt: skip
-        return []
-    table = _table(str(path), None, rows, kind, first_row, problems)
+def _csv_tables(sheet: Sheet, kind: Kind | None, problems: list[Problem]) -> list[Table]:
+    table = _table(sheet.file, None, sheet.rows, kind, sheet.first_row, problems)
     return [table] if table is not None else []
 
 
-def _read_book(
-    path: Path, kind: Kind | None, problems: list[Problem], files: list[InputFile],
+def _book_tables(
+    path: Path, sheets: Sequence[Sheet], kind: Kind | None, problems: list[Problem],
     kinds: Mapping[str, Kind] | None = None,
 ) -> list[Table]:  # fmt: skip
-    from python_calamine import CalamineWorkbook
-
-    files.append(InputFile(str(path), "workbook"))
-    book = CalamineWorkbook.from_path(str(path))
-    tables: list[Table] = []
-    filled = 0
+    names = [s.name for s in sheets]
     for key in kinds or {}:
         head, sep, sheet = key.rpartition(":")
-        if sep and head in (str(path), path.name) and sheet not in book.sheet_names:
+        if sep and head in (str(path), path.name) and sheet not in names:
             problems.append(Problem(str(path), sheet, None, None, key,
                                     f"--kind names no sheet of this workbook (its sheets: "
-                                    f"{', '.join(book.sheet_names)})", True))  # fmt: skip
-    hidden = {m.name for m in getattr(book, "sheets_metadata", ())
-              if str(m.visible).rsplit(".", 1)[-1].lower() != "visible"}  # Hidden, VeryHidden
-    for name in book.sheet_names:
-        grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        rows = [[v if v.__class__ is str else _cell(v) for v in row] for row in grid]
-        filled += any("".join(row).strip() for row in rows)
+                                    f"{', '.join(str(n) for n in names)})", True))  # fmt: skip
+    tables: list[Table] = []
+    for sheet in sheets:
+        name = str(sheet.name)
         named = next((kinds[k] for k in (f"{path}:{name}", f"{path.name}:{name}") if kinds and k in kinds), None)
-        if name in hidden and named is None:  # stale data nobody looking at the workbook sees: not read unasked
-            if any("".join(row).strip() for row in rows):
+        if sheet.hidden and named is None:  # stale data nobody looking at the workbook sees: not read unasked
+            if any("".join(row).strip() for row in sheet.rows):
                 problems.append(Problem(str(path), name, None, None, name, "hidden sheet not read; to read it, "
                                         f"unhide it or give --kind '{path.name}:{name}=KIND'"))  # fmt: skip
             continue
-        sheet_kind = named or kind
-        table = _table(str(path), name, rows, sheet_kind, 1, problems)
+        table = _table(str(path), name, sheet.rows, named or kind, sheet.first_row, problems)
         if table is not None:
             tables.append(table)
-    if not filled:
-        problems.append(Problem(str(path), None, None, None, path.name, "every sheet of the workbook is empty: no "
-                                "header and no rows; check the export", True))  # fmt: skip
     return tables
 
 
@@ -341,22 +256,14 @@ def load_inputs(paths: Iterable[str | Path], kind: Kind | str | Mapping[str, Kin
                                     f"given twice (also as {first}): read once"))  # fmt: skip
             continue
         forced = _kind_for(path, kinds)
-        try:
-            with path.open("rb") as handle:
-                magic = handle.read(4)
-            is_book = path.suffix.lower() in _BOOK_SUFFIXES or (
-                path.suffix.lower() not in _CSV_SUFFIXES and magic.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0"))
-            )
-            if is_book:
-                tables.extend(_read_book(path, forced, problems, files, kinds))
-            else:
-                tables.extend(_read_csv(path, forced, problems, files))
-        except (OSError, csv.Error, UnicodeError, ValueError) as exc:
-            problems.append(Problem(str(path), None, None, None, str(path), f"cannot read file: {exc}", True))
-        except Exception as exc:  # calamine raises its own error types for corrupt workbooks
-            if type(exc).__module__.split(".")[0] != "python_calamine":
-                raise
-            problems.append(Problem(str(path), None, None, None, str(path), f"cannot read workbook: {exc}", True))
-        if not files or files[-1].file != str(path):
-            files.append(InputFile(str(path), None))
+        read = read_table(path, is_header=lambda row, forced=forced: _header_kind(row, forced) is not None)
+        files.append(InputFile(str(path), read.format, read.encoding))
+        blocking = [_problem(n) for n in read.notes if n.blocking]
+        problems.extend(_problem(n) for n in read.notes if not n.blocking)  # (lines read as Windows-1252)
+        if read.format == "workbook":
+            tables.extend(_book_tables(path, read.sheets, forced, problems, kinds))
+        else:
+            for sheet in read.sheets:
+                tables.extend(_csv_tables(sheet, forced, problems))
+        problems.extend(blocking)  # (an empty or unreadable file: after what was read, as a workbook's sheets)
     return PlanInputs(tuple(tables), tuple(problems), tuple(files))

@@ -16,6 +16,7 @@ from typing import Any
 from hybridkit.cutover._model import MoveState, ObservedBatch, ObservedUser
 from hybridkit.errors import CommandFailed, PlanError
 from hybridkit.ps import Command, Pipeline, PSObject, PSSession
+from hybridkit.tables import as_bytes
 
 __all__ = [
     "BATCH_COLUMNS",
@@ -82,18 +83,6 @@ def as_int(value: Any) -> int | None:
         return int(float(str(value).strip().rstrip("%")))
     except ValueError:
         return None
-
-
-def as_bytes(value: Any) -> int | None:
-    """A ByteQuantifiedSize ("4.243 GB (4,555,456,537 bytes)") or a number of bytes; None when absent."""
-    from hybridkit.batches._sizes import parse_size
-
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return int(value)
-    text = str(value).strip()
-    return parse_size(text) if text else None
 
 
 # ---------------------------------------------------------------- endpoints and batches

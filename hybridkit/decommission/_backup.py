@@ -26,7 +26,8 @@ from typing import Any
 
 from hybridkit.decommission._model import HybridObject, Kind
 from hybridkit.errors import InputError, PlanError
-from hybridkit.ps._result import PSObject
+from hybridkit.ps import PSObject
+from hybridkit.tables import byte_quantity
 
 __all__ = [
     "BACKUP_FORMAT", "backup_columns", "read_backup", "restore_parameters", "restore_set_parameters", "verify_backup",
@@ -122,16 +123,10 @@ def restore_parameters(entry: HybridObject, onprem_version: str = "2019") -> tup
     return tuple(params)
 
 
-_DISPLAYED_SIZE = re.compile(r"\s*[\d.,]+\s*[KMGT]?B\s*\(([\d,]+) bytes\)\s*", re.IGNORECASE)
-
-
 def _byte_quantity(value: Any) -> Any:
     """Exchange shows sizes as ``35 MB (36,700,160 bytes)``; give them back as the exact byte count (``36700160B``)."""
-    if isinstance(value, str):
-        match = _DISPLAYED_SIZE.fullmatch(value)
-        if match:
-            return match.group(1).replace(",", "") + "B"
-    return value
+    exact = byte_quantity(value)
+    return value if exact is None else f"{exact}B"
 
 
 _DURATION = re.compile(r"(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?")

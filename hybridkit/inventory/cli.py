@@ -23,6 +23,7 @@ from hybridkit.errors import InputError
 from hybridkit.inventory._model import Manifest, parse_include
 from hybridkit.inventory._run import export_inventory
 from hybridkit.sides import Side, open_sides
+from hybridkit.tables import read_addresses
 
 __all__ = ["app", "inventory_json"]
 
@@ -95,9 +96,7 @@ def export(
 
 def _read_addresses(path: Path) -> list[str]:
     """The ``--mailboxes`` file's addresses (each must be one: a name or alias is refused with its row)."""
-    from hybridkit.cutover._read import read_mailbox_list
-
-    return list(dict.fromkeys(read_mailbox_list(path)))
+    return list(dict.fromkeys(read_addresses(path)))
 
 
 def inventory_json(manifest: Manifest, out: Path) -> dict[str, Any]:

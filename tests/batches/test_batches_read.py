@@ -11,7 +11,7 @@ import pytest
 import xlsxwriter
 
 from hybridkit.batches import Kind, load_inputs
-from hybridkit.batches._sizes import parse_size
+from hybridkit.tables import parse_size
 from tests.batches._org import MAILBOX_HEADER, csv_text, person, write_csv
 
 SAMPLES = Path(__file__).with_name("export-samples")

@@ -18,8 +18,7 @@ PROVIDES = {
     "typer": {"typer"},
     "rich": {"rich"},
     "tenacity": {"tenacity"},
-    "pandas": {"pandas", "numpy"},  # numpy comes with pandas
-    "openpyxl": {"openpyxl"},
+    "numpy": {"numpy"},
     "xlsxwriter": {"xlsxwriter"},
     "python-calamine": {"python_calamine"},
 }

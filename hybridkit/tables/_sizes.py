@@ -1,18 +1,26 @@
-"""Mailbox sizes as Exchange and Excel write them.
+"""Sizes as Exchange and Excel write them: the one size parser.
 
-``Get-MailboxStatistics`` prints ``TotalItemSize`` as ``"4.243 GB (4,555,456,537 bytes)"``; the exact byte count in
-parentheses wins. Without it (``"744.1 MB"``, ``"0 B"``) the unit is read with Exchange's 1024-based units. Plain
-numbers are bytes, or MB/GB when the column name says so.
+Exchange sends a ``ByteQuantifiedSize`` as text, ``"4.243 GB (4,555,456,537 bytes)"`` (``Get-MailboxStatistics``'
+``TotalItemSize``, a move's ``BytesTransferred``); the exact byte count in parentheses wins. Without it
+(``"744.1 MB"``, ``"0 B"``) the unit is read with Exchange's 1024-based units. Plain numbers are bytes, or MB/GB
+when the column name says so. Quotas may be ``Unlimited`` (an ``Unlimited<ByteQuantifiedSize>``): no size.
+
+* ``parse_size(cell, unit)``: a cell of an export (an empty cell is 0 bytes; not a size: None).
+* ``as_bytes(value)``: a value as Exchange sent it (text, a number, None, ``Unlimited``): bytes or None.
+* ``byte_quantity(value)``: the exact byte count of a whole ``ByteQuantifiedSize`` text, else None.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-__all__ = ["parse_size", "unit_of_column"]
+__all__ = ["as_bytes", "byte_quantity", "is_unlimited", "parse_size", "unit_of_column"]
 
 _UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4, "pb": 1024**5}
 _BYTES_IN_PARENS = re.compile(r"\(\s*([0-9][0-9,.\s\u00a0\u202f']*)\s*bytes?\s*\)", re.IGNORECASE)
+_BYTE_QUANTITY = re.compile(r"\s*[0-9][0-9.,\s\u00a0\u202f']*\s*[kmgtp]?b\s*\(\s*([0-9][0-9,.\s\u00a0\u202f']*)\s*bytes?\s*\)\s*",
+                            re.IGNORECASE)
 _WITH_UNIT = re.compile(r"^([0-9][0-9,.\s\u00a0\u202f']*)\s*([kmgtp]?b)(?:ytes?)?$", re.IGNORECASE)
 
 
@@ -71,3 +79,30 @@ def parse_size(value: str, unit: int = 1) -> int | None:
     if number < 0:
         return None
     return int(round(number * unit))
+
+
+def is_unlimited(value: Any) -> bool:
+    """Whether Exchange said ``Unlimited`` (a quota or size limit that has none)."""
+    return isinstance(value, str) and value.strip().lower() == "unlimited"
+
+
+def as_bytes(value: Any) -> int | None:
+    """A size as Exchange sent it: ``ByteQuantifiedSize`` text or a number of bytes; None when absent, Unlimited
+    or not a size."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    text = str(value).strip()
+    return parse_size(text) if text and not is_unlimited(text) else None
+
+
+def byte_quantity(value: Any) -> int | None:
+    """The exact byte count of a whole ``ByteQuantifiedSize`` text (``"35 MB (36,700,160 bytes)"``), else None."""
+    if not isinstance(value, str):
+        return None
+    match = _BYTE_QUANTITY.fullmatch(value)
+    if match is None:
+        return None
+    digits = re.sub(r"[^0-9]", "", match.group(1))
+    return int(digits) if digits else None
