@@ -8,6 +8,7 @@ Pure planning code (no server). Other code calls it in two steps::
     plan = plan_batches(inputs, PlanOptions(max_mailboxes=100, max_gb=500))
     write_plan(plan, "out/")            # out/batches/<name>.csv, out/plan.json, out/plan.xlsx, all or nothing
     plan.to_json()                      # the plan.json document
+    read_plan("out/")                   # its batches read back, checked (what cutover creates from)
 
 ``load_inputs(paths, kind=None) -> PlanInputs`` reads CSV files and workbooks (every sheet) the way Exchange,
 PowerShell and Excel write them and recognises each by its header (``kind`` forces one for all inputs, or per file
@@ -45,7 +46,9 @@ __all__ = [
     "Problem",
     "Table",
     "load_inputs",
+    "parse_plan",
     "plan_batches",
+    "read_plan",
     "validate_inputs",
     "write_plan",
 ]
@@ -53,7 +56,9 @@ __all__ = [
 
 _LAZY = {  # numpy, the readers and xlsxwriter load on first use: the root CLI imports this package at startup
     "load_inputs": "hybridkit.batches._read",
+    "parse_plan": "hybridkit.batches._planfile",
     "plan_batches": "hybridkit.batches._plan",
+    "read_plan": "hybridkit.batches._planfile",
     "validate_inputs": "hybridkit.batches._plan",
     "write_plan": "hybridkit.batches._write",
 }

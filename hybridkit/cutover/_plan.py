@@ -10,6 +10,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from hybridkit.batches import Batch
+from hybridkit.batches import parse_plan as batches_parse_plan
 from hybridkit.cutover._model import (
     BatchAction,
     BatchChange,
@@ -24,45 +26,28 @@ from hybridkit.cutover._model import (
 )
 from hybridkit.errors import InputError, PlanError
 
-__all__ = ["csv_data", "parse_plan", "plan_completion", "plan_create", "select_batches"]
+__all__ = ["csv_data", "parse_plan", "plan_completion", "plan_create", "planned_batches", "select_batches"]
 
 MAX_BATCH_NAME = 64
 _DONE = ("Completed", "CompletedWithWarning", "CompletedWithSkippedItems")
 _READY = ("Synced", "AutoSuspended")
 
 
+def planned_batches(batches: Iterable[Batch], source: str = "plan.json") -> tuple[PlannedBatch, ...]:
+    """The batches of a plan (``hybridkit.batches.read_plan``) as cutover creates them: names New-MigrationBatch
+    takes (at most 64 characters), else ``InputError``."""
+    out = []
+    for index, batch in enumerate(batches):
+        if len(batch.name) > MAX_BATCH_NAME:
+            raise InputError(f"batches[{index}]: batch name {batch.name!r} is longer than {MAX_BATCH_NAME} characters "
+                             "(New-MigrationBatch refuses it)", file=source)
+        out.append(PlannedBatch(batch.name, batch.mailboxes, batch.size_bytes))
+    return tuple(out)
+
+
 def parse_plan(data: Any, source: str = "plan.json") -> tuple[PlannedBatch, ...]:
     """The batches of a plan.json document (schema of ``hybridkit batches plan``), checked."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("batches"), list):
-        raise InputError("not a batch plan: expected an object with a 'batches' list", file=source)
-    batches: list[PlannedBatch] = []
-    owner: dict[str, str] = {}
-    for index, raw in enumerate(data["batches"]):
-        where = f"batches[{index}]"
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str) or not raw["name"].strip():
-            raise InputError(f"{where}: every batch needs a 'name'", file=source)
-        name = raw["name"].strip()
-        if len(name) > MAX_BATCH_NAME:
-            raise InputError(f"{where}: batch name {name!r} is longer than {MAX_BATCH_NAME} characters "
-                             "(New-MigrationBatch refuses it)", file=source)
-        if any(b.name.lower() == name.lower() for b in batches):
-            raise InputError(f"{where}: batch name {name!r} appears twice", file=source)
-        members = raw.get("mailboxes")
-        if not isinstance(members, list) or not members:
-            raise InputError(f"{where} ({name}): 'mailboxes' must be a non-empty list", file=source)
-        seen: list[str] = []
-        for value in members:
-            address = str(value).strip().lower()
-            if "@" not in address or " " in address:
-                raise InputError(f"{where} ({name}): {value!r} is not an email address", file=source)
-            if address in owner:
-                raise InputError(f"{where} ({name}): {address} is also planned in batch {owner[address]!r}",
-                                 file=source)
-            owner[address] = name
-            seen.append(address)
-        size = raw.get("size_bytes", 0)
-        batches.append(PlannedBatch(name, tuple(seen), int(size) if isinstance(size, (int, float)) else 0))
-    return tuple(batches)
+    return planned_batches(batches_parse_plan(data, source), source)
 
 
 def select_batches(planned: Iterable[PlannedBatch], names: Iterable[str]) -> tuple[PlannedBatch, ...]:

@@ -12,16 +12,14 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from hybridkit.demo import DemoContext
-from hybridkit.hold._files import write_report
-from hybridkit.hold._model import HoldSettings, OutcomeStatus, Selection
-from hybridkit.hold._run import run_enable
+from hybridkit.demo._context import DemoContext
+from hybridkit.hold import HoldSettings, OutcomeStatus, Selection, run_enable, write_report
 from hybridkit.journal import Journal
+from hybridkit.sides import Side
 
-__all__ = ["DEMO_ORDER", "DEMO_TITLE", "demo_step"]
+__all__ = ["TITLE", "step"]
 
-DEMO_TITLE = "Litigation hold"
-DEMO_ORDER = 50
+TITLE = "Litigation hold"
 
 
 def _counts(rows: list[Any]) -> dict[str, int]:
@@ -31,11 +29,11 @@ def _counts(rows: list[Any]) -> dict[str, int]:
     return out
 
 
-def demo_step(ctx: DemoContext) -> dict[str, Any]:
+def step(ctx: DemoContext) -> dict[str, Any]:
     """Put every user mailbox on hold (both sides), report, then show that a re-run changes nothing."""
-    online = ctx.open_session("online")
+    online = ctx.open_session(Side.ONLINE)
     try:
-        sessions = {"onprem": ctx.session, "online": online}
+        sessions = {Side.ONPREM: ctx.session, Side.ONLINE: online}
         selection = Selection(recipient_types=("UserMailbox",))
         settings = HoldSettings(duration=2555, owner="Legal (demo case 2026-117)", duration_given=True)
         console = ctx.console
@@ -58,7 +56,7 @@ def demo_step(ctx: DemoContext) -> dict[str, Any]:
         table.add_column("Exchange Online", justify="right", overflow="fold")
         for status in sorted(counts, key=lambda s: -counts[s]):
             per = {side: sum(1 for r in first.outcomes if r.status.value == status and r.side == side)
-                   for side in ("onprem", "online")}
+                   for side in Side}
             table.add_row(status, str(per["onprem"]), str(per["online"]))
         console.print(table)
         for row in first.outcomes:

@@ -12,28 +12,28 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from hybridkit.cutover import _apply, _observe
-from hybridkit.cutover._model import CompletionMethod, PlannedBatch, Readiness
-from hybridkit.cutover._plan import plan_create
-from hybridkit.cutover._read import read_plan
+from hybridkit import cutover
+from hybridkit.batches import PlanOptions, load_inputs, plan_batches, write_plan
+from hybridkit.cutover import CompletionMethod, PlannedBatch, Readiness
+from hybridkit.demo._context import DemoContext
 from hybridkit.journal import Journal
 from hybridkit.ps import Command, Pipeline, PSObject
+from hybridkit.sides import Side
 
-__all__ = ["DEMO_ORDER", "DEMO_TITLE", "demo_step"]
+__all__ = ["TITLE", "step"]
 
-DEMO_TITLE = "Cutover: a migration batch and a single-mailbox completion"
-DEMO_ORDER = 40
+TITLE = "Cutover: a migration batch and a single-mailbox completion"
 ENDPOINT = "Hybrid Migration Endpoint - EWS (Default Web Site)"
 
 
-def _advance(ctx: Any, hours: float) -> None:
+def _advance(ctx: DemoContext, hours: float) -> None:
     org = getattr(ctx.lab.engine, "org", None)
     if org is not None:
         org.clock.advance(hours * 3600)
         ctx.console.print(f"[dim](lab clock advanced {hours:g} h)[/]")
 
 
-def _plan(ctx: Any) -> PlannedBatch:
+def _plan(ctx: DemoContext) -> PlannedBatch:
     """Twelve user mailboxes, exported from the lab as a Get-Mailbox inventory and planned by `batches plan`."""
     mailboxes = sorted(
         (m for m in ctx.session.run(Pipeline.of(
@@ -49,14 +49,9 @@ def _plan(ctx: Any) -> PlannedBatch:
         for m in mailboxes:
             writer.writerow([m.get("DisplayName"), str(m.get("PrimarySmtpAddress")).lower(), "UserMailbox"])
     plan_dir = ctx.workdir / "cutover-plan"
-    from hybridkit.batches._model import PlanOptions
-    from hybridkit.batches._plan import plan_batches
-    from hybridkit.batches._read import load_inputs
-    from hybridkit.batches._write import write_plan
-
     write_plan(plan_batches(load_inputs([inventory], None), PlanOptions(max_mailboxes=12, name_prefix="Demo")),
                plan_dir, xlsx=False)
-    batch = read_plan(plan_dir)[0]
+    batch = cutover.read_plan(plan_dir)[0]
     ctx.console.print(f"Planned with `hybridkit batches plan`: batch [bold]{escape(batch.name)}[/] of "
                       f"{len(batch.mailboxes)} mailboxes ({escape(str(plan_dir / 'plan.json'))})", highlight=False)
     return batch
@@ -74,47 +69,47 @@ def _moves_table(title: str, moves: dict[str, Any]) -> Table:
     return table
 
 
-def demo_step(ctx: Any) -> dict[str, Any]:
+def step(ctx: DemoContext) -> dict[str, Any]:
     """Create, sync, complete one mailbox, show the Resume trap, complete the batch (see the module docstring)."""
     batch = _plan(ctx)
     name = batch.name
-    online = ctx.open_session("online")
+    online = ctx.open_session(Side.ONLINE)
     try:
-        observed = _observe.observe_batches(online)
-        plan = plan_create([batch], observed)
-        options = _apply.CreateOptions(ENDPOINT, "contoso.mail.onmicrosoft.com", start=True)
-        for made in _apply.create_batches(online, plan, options, observed).batches:
+        observed = cutover.observe_batches(online)
+        plan = cutover.plan_create([batch], observed)
+        options = cutover.CreateOptions(ENDPOINT, "contoso.mail.onmicrosoft.com", start=True)
+        for made in cutover.create_batches(online, plan, options, observed).batches:
             ctx.console.print(f"New-MigrationBatch [bold]{escape(made.batch)}[/]: {made.outcome} "
                               f"({escape(made.detail)})", highlight=False)
         _advance(ctx, 24)
-        moves = _observe.read_moves(online, batches=[name], columns=_observe.READINESS_COLUMNS)
+        moves = cutover.read_moves(online, batches=[name], columns=cutover.READINESS_COLUMNS)
         ctx.console.print(_moves_table(f"{name} after initial sync", moves))
         ready = sorted(m for m, s in moves.items() if s.status == "Synced")
         early, trap = ready[0], ready[1]
         online.run(Command.of("Resume-MoveRequest"), [{"Identity": trap}])
         _advance(ctx, 0.25)
-        bounced = _observe.read_moves(online, mailboxes=[trap], columns=_observe.FOLLOW_COLUMNS)[trap]
+        bounced = cutover.read_moves(online, mailboxes=[trap], columns=cutover.FOLLOW_COLUMNS)[trap]
         ctx.console.print(f"Plain Resume-MoveRequest on {escape(trap)}: back to [bold]{bounced.status}[/] "
                           "(the batch's PreventCompletion holds it; it does not complete)", highlight=False)
         with Journal(ctx.journal_path) as journal:
             at = getattr(ctx.lab.engine, "org").clock.now()
-            single = _apply.run_completion(online, journal, [early], moves, method=CompletionMethod.MOVEREQUEST,
+            single = cutover.run_completion(online, journal, [early], moves, method=CompletionMethod.MOVEREQUEST,
                                            at=at)
             ctx.console.print(f"Completing {escape(early)} early: "
-                              + " ; ".join(p.render([early]) for p in _apply.completion_pipelines(
+                              + " ; ".join(p.render([early]) for p in cutover.completion_pipelines(
                                   CompletionMethod.MOVEREQUEST, at)), highlight=False, markup=False)
             _advance(ctx, 0.5)
-            moves = _observe.read_moves(online, batches=[name])
+            moves = cutover.read_moves(online, batches=[name])
             members = sorted(moves)
-            whole = _apply.run_completion(online, journal, members, moves, method=CompletionMethod.MOVEREQUEST,
+            whole = cutover.run_completion(online, journal, members, moves, method=CompletionMethod.MOVEREQUEST,
                                           at=at)
         skipped = [f"{i.mailbox} ({i.readiness.value})" for i in whole.plan.items
                    if i.readiness not in (Readiness.COMPLETE,)]
         ctx.console.print(f"Completing the rest of {name}: {len(whole.sent)} sent in "
-                          f"{len(_apply.completion_pipelines(CompletionMethod.MOVEREQUEST, at))} pipelines; "
+                          f"{len(cutover.completion_pipelines(CompletionMethod.MOVEREQUEST, at))} pipelines; "
                           f"not sent: {escape(', '.join(skipped))}", highlight=False)
         _advance(ctx, 1)
-        final = _apply.follow(online, members, poll_interval=0, timeout=1)
+        final = cutover.follow(online, members, poll_interval=0, timeout=1)
         ctx.console.print(_moves_table(f"{name} at the end", final))
         status = online.run(Pipeline.of(Command.of("Get-MigrationBatch", Identity=name),
                                         Command.of("Select-Object", Property=["Status"]))).output

@@ -9,22 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from hybridkit.config import lab_profile_from_ready
-from hybridkit.mailflow import Side, apply_file, plan_file, plan_table, scaffold_text
+from hybridkit.demo._context import DemoContext
+from hybridkit.mailflow import apply_file, plan_file, plan_table, scaffold_text
+from hybridkit.sides import Side
 
-__all__ = ["DEMO_ORDER", "DEMO_TITLE", "demo_step"]
+__all__ = ["TITLE", "step"]
 
-DEMO_TITLE = "Mail flow: the Azure relay scenario as declared state"
-DEMO_ORDER = 60
+TITLE = "Mail flow: the Azure relay scenario as declared state"
 
 
-def demo_step(ctx: Any) -> dict[str, Any]:
+def step(ctx: DemoContext) -> dict[str, Any]:
     """Plan, apply and re-plan ``mailflow.toml`` (azure-relay) against the demo lab."""
     path = ctx.workdir / "mailflow.toml"
     path.write_text(scaffold_text("azure-relay"), encoding="utf-8")
-    onprem = lab_profile_from_ready("lab-onprem", ctx.ready, endpoint="onprem")
-    online = lab_profile_from_ready("lab-online", ctx.ready, endpoint="online")
-    sessions = {Side.ONPREM: ctx.open_session("onprem"), Side.ONLINE: ctx.open_session("online")}
+    onprem, online = ctx.side_profile(Side.ONPREM), ctx.side_profile(Side.ONLINE)
+    sessions = {side: ctx.open_session(side) for side in Side}
     try:
         ctx.console.print(f"Declared state: {path.name} (scenario azure-relay).")
         first = plan_file(path, onprem, online, sessions=sessions)

@@ -13,16 +13,17 @@ from typing import Any
 from rich.markup import escape
 
 from hybridkit.decommission import make_plan, print_plan, render_runbook, run_apply, step_command
+from hybridkit.demo._context import DemoContext
+from hybridkit.sides import Side
 
-__all__ = ["DEMO_ORDER", "DEMO_TITLE", "demo_step"]
+__all__ = ["TITLE", "step"]
 
-DEMO_TITLE = "Decommission: tear the hybrid down (backup, ordered removal, checklist)"
-DEMO_ORDER = 90
+TITLE = "Decommission: tear the hybrid down (backup, ordered removal, checklist)"
 
 
-def demo_step(ctx: Any) -> dict[str, Any]:
+def step(ctx: DemoContext) -> dict[str, Any]:
     """Plan and apply the teardown against the demo lab, then discover again."""
-    sessions = {"onprem": ctx.open_session("onprem"), "online": ctx.open_session("online")}
+    sessions = {side: ctx.open_session(side) for side in Side}
     backup = ctx.workdir / "decommission-backup"
     try:
         plan = make_plan(sessions, include_hybrid_configuration=True)

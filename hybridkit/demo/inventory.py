@@ -10,29 +10,24 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from hybridkit.demo import DemoContext
-from hybridkit.inventory._model import INCLUDES
-from hybridkit.inventory._run import export_inventory
+from hybridkit.batches import PlanOptions, load_inputs, plan_batches, write_plan
+from hybridkit.demo._context import DemoContext
+from hybridkit.inventory import INCLUDES, export_inventory
 from hybridkit.journal import Journal
+from hybridkit.sides import Side
 
-__all__ = ["DEMO_ORDER", "DEMO_TITLE", "demo_step"]
+__all__ = ["TITLE", "step"]
 
-DEMO_TITLE = "Inventory crawl, then batch planning from it"
-DEMO_ORDER = 30
+TITLE = "Inventory crawl, then batch planning from it"
 
 
-def demo_step(ctx: DemoContext) -> dict[str, Any]:
+def step(ctx: DemoContext) -> dict[str, Any]:
     """Crawl mailboxes, sizes and permissions in a few pipelines, then plan batches from the files written."""
-    from hybridkit.batches._model import PlanOptions
-    from hybridkit.batches._plan import plan_batches
-    from hybridkit.batches._read import load_inputs
-    from hybridkit.batches._write import write_plan
-
     console = ctx.console
     out = ctx.workdir / "inventory"
     ctx.show_command("$ hybridkit inventory export --out inventory")
     with Journal(ctx.journal_path) as journal:
-        manifest = export_inventory({"onprem": ctx.session}, out, includes=frozenset(INCLUDES), journal=journal,
+        manifest = export_inventory({Side.ONPREM: ctx.session}, out, includes=frozenset(INCLUDES), journal=journal,
                                     sources={"onprem": ctx.ready["onprem_url"]}, chunk_size=200)
     mailboxes = sum(manifest.mailboxes.values())
     console.print(f"Inventory: {mailboxes} mailboxes, {manifest.requests} WSMan requests "
