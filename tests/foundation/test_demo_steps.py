@@ -28,7 +28,7 @@ def _context(handle: Any, tmp: Path) -> tuple[DemoContext, io.StringIO]:
 
 
 def test_hold_demo_step_reports_one_unlicensed(lab_factory: Any, tmp_path: Path) -> None:
-    from hybridkit.hold.demo_step import demo_step
+    from hybridkit.demo.hold import step as demo_step
 
     ctx, buffer = _context(lab_factory(org="demo"), tmp_path)
     try:
@@ -42,7 +42,7 @@ def test_hold_demo_step_reports_one_unlicensed(lab_factory: Any, tmp_path: Path)
 
 
 def test_inventory_demo_step_crawls_then_plans(lab_factory: Any, tmp_path: Path) -> None:
-    from hybridkit.inventory.demo_step import demo_step
+    from hybridkit.demo.inventory import step as demo_step
 
     ctx, buffer = _context(lab_factory(org="demo"), tmp_path)
     try:
