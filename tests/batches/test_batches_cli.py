@@ -112,18 +112,23 @@ def test_unrecognised_file_and_missing_required_column_exit_2(tmp_path: Path) ->
     odd = write_csv(tmp_path / "odd.csv", ["Name", "Notes"], [["a", "b"]])
     result = invoke("batches", "plan", str(odd), "--out", str(tmp_path / "o"))
     assert result.exit_code == 2 and not (tmp_path / "o").exists()
+    assert "no row with a header this tool recognises" in result.output and "nothing written" in result.output
     no_smtp = write_csv(tmp_path / "inv.csv", ["DisplayName", "Alias"], [["A", "a"]])
-    result = invoke("batches", "validate", str(no_smtp), "--kind", "inv.csv=mailboxes")
+    result = invoke("-o", "json", "batches", "validate", str(no_smtp), "--kind", "inv.csv=mailboxes")
     assert result.exit_code == 2
+    report = json.loads(result.output)
+    assert report["blocking"] == 2 and report["inputs"][0]["file"] == str(no_smtp)
+    assert "no row with the columns a mailboxes export needs" in report["inputs"][0]["problems"][0]["reason"]
     result = invoke("batches", "validate", str(no_smtp), "--kind", "nonsense")
-    assert result.exit_code == 2
+    assert result.exit_code == 2 and "unknown kind 'nonsense'" in result.output
 
 
 def test_bad_option_values_exit_2(tmp_path: Path) -> None:
     result = invoke("batches", "plan", *EXAMPLE_CSVS, "--out", str(tmp_path / "o"), "--max-mailboxes", "0")
     assert result.exit_code == 2 and not (tmp_path / "o").exists()
+    assert "--max-mailboxes must be at least 1, not 0" in result.output
     result = invoke("batches", "plan", *EXAMPLE_CSVS, "--out", str(tmp_path / "o"), "--name-prefix", "a b")
-    assert result.exit_code == 2
+    assert result.exit_code == 2 and "--name-prefix 'a b'" in result.output
 
 
 def test_output_dir_replaced_only_if_it_holds_an_earlier_plan(tmp_path: Path) -> None:

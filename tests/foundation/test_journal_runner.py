@@ -115,7 +115,10 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     with Journal(tmp_path / "j.sqlite") as journal:
         run_id = journal.start_run("hold", "fp", planned(_steps("a")))
         journal._db.execute("UPDATE locks SET pid=999999999 WHERE run_id=?", (run_id,))
-        journal.start_run("hold", "fp", planned(_steps("a")))
+        taken_over = journal.start_run("hold", "fp", planned(_steps("a")))  # no "already running": its owner is gone
+        assert taken_over != run_id and journal.get_run(taken_over).kind == "hold"
+        with pytest.raises(PlanError, match="already running"):  # and the new run holds the lock now
+            journal.start_run("hold", "fp", planned(_steps("a")))
 
 
 def test_journal_stores_no_secrets(tmp_path: Path) -> None:

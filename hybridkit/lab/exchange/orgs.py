@@ -47,10 +47,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
-from typing import Any
 
+from hybridkit.lab.exchange.default_permissions import calendar_permissions, mailbox_permissions
 from hybridkit.lab.exchange.org import DEMO_SEEDERS, Org, Side, VirtualClock, to_iso
-from hybridkit.lab.exchange.orgs_people import build_demo_people, build_synthetic_people
+from hybridkit.lab.exchange.migration_endpoint import seed_migration_endpoint
+from hybridkit.lab.exchange.orgs_demo import populate_demo
+from hybridkit.lab.exchange.orgs_people import build_synthetic_people
 
 __all__ = ["build_org", "calendar_permissions", "mailbox_permissions", "skeleton"]
 
@@ -62,40 +64,6 @@ _VERSIONS = {
     "2019": ("Version 15.2 (Build 1544.4)", "0.20 (15.0.0.0)"),
     "SE": ("Version 15.2 (Build 2562.17)", "0.20 (15.0.0.0)"),
 }
-_DEFAULT_FULL_ACCESS: list[dict[str, Any]] = [
-    {"User": "NT AUTHORITY\\SELF", "AccessRights": ["FullAccess", "ReadPermission"], "IsInherited": False, "Deny": False},
-    {"User": "CONTOSO\\Domain Admins", "AccessRights": ["FullAccess"], "IsInherited": True, "Deny": True},
-    {"User": "CONTOSO\\Enterprise Admins", "AccessRights": ["FullAccess"], "IsInherited": True, "Deny": True},
-    {"User": "CONTOSO\\Organization Management", "AccessRights": ["FullAccess"], "IsInherited": True, "Deny": True},
-    {"User": "NT AUTHORITY\\SYSTEM", "AccessRights": ["FullAccess"], "IsInherited": True, "Deny": False},
-    {"User": "CONTOSO\\Exchange Servers", "AccessRights": ["FullAccess"], "IsInherited": True, "Deny": False},
-    {"User": "CONTOSO\\Exchange Trusted Subsystem", "AccessRights": ["FullAccess"], "IsInherited": True, "Deny": False},
-]
-
-
-def mailbox_permissions(side: Side, rec: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every Get-MailboxPermission entry of a mailbox: Exchange's defaults, then the stored ones."""
-    netbios = side.settings.get("netbios", "CONTOSO")
-    defaults = []
-    for entry in _DEFAULT_FULL_ACCESS:
-        if side.name == "online" and entry["IsInherited"]:
-            continue  # Exchange Online shows SELF and its own service principals only
-        item = dict(entry)
-        item["User"] = item["User"].replace("CONTOSO\\", f"{netbios}\\")
-        item["Trustee"] = None
-        defaults.append(item)
-    return defaults + [dict(e) for e in rec.get("MailboxPermissions") or []]
-
-
-def calendar_permissions(rec: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every Get-MailboxFolderPermission entry of the mailbox's calendar (Default and Anonymous first)."""
-    stored = [dict(e) for e in rec.get("CalendarPermissions") or []]
-    named = {str(e.get("User")) for e in stored}
-    out = []
-    for user, rights in (("Default", "AvailabilityOnly"), ("Anonymous", "None")):
-        if user not in named:
-            out.append({"User": user, "Trustee": None, "AccessRights": [rights], "SharingPermissionFlags": None})
-    return out + stored
 
 
 def _guid(rng: random.Random) -> str:
@@ -189,7 +157,7 @@ def build_org(spec: str = "demo", version: str = "2019", time_scale: float = 1.0
     if spec == "empty":
         return org
     if spec == "demo":
-        build_demo_people(org, random.Random(20261128))
+        populate_demo(org, random.Random(20261128))
         import hybridkit.lab.exchange.cmdlets  # noqa: F401  (its handler modules register the demo seeders)
 
         for seeder in DEMO_SEEDERS:
@@ -203,8 +171,6 @@ def build_org(spec: str = "demo", version: str = "2019", time_scale: float = 1.0
         if count < 0:
             raise ValueError(f"bad org spec {spec!r}: N must be >= 0")
         build_synthetic_people(org, count, random.Random(count))
-        from hybridkit.lab.exchange.cmdlets.migration import seed_migration_endpoint
-
         seed_migration_endpoint(org)  # the Hybrid Configuration Wizard's endpoint, as the demo org has it
         return org
     raise ValueError(f"unknown org {spec!r}: use demo, synthetic:N or empty")

@@ -1,7 +1,7 @@
 """Recipients of the built-in orgs (see ``hybridkit.lab.exchange.orgs`` for the stored shapes).
 
-``build_demo_people`` makes the realistic demo org; ``build_synthetic_people`` makes N mailboxes fast. Both fill
-both sides: on-prem mailboxes, and online the synced mail users (or, for migrated mailboxes, the cloud mailbox
+``build_synthetic_people`` makes N mailboxes fast (``orgs_demo.populate_demo`` builds the realistic demo org from
+the helpers here). Both fill both sides: on-prem mailboxes, and online the synced mail users (or, for migrated mailboxes, the cloud mailbox
 plus an on-prem RemoteMailbox).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from hybridkit.lab.exchange.org import Org, Side, to_iso
 
-__all__ = ["build_demo_people", "build_synthetic_people", "make_mailbox", "migrate_mailbox", "sync_mail_user"]
+__all__ = ["build_synthetic_people", "make_mailbox", "migrate_mailbox", "sync_mail_user"]
 
 FIRST = ["Ann", "Ben", "Chloe", "Dan", "Eve", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Karl", "Laura", "Mallory",
          "Niaj", "Olivia", "Peggy", "Quentin", "Rupert", "Sybil", "Trent", "Ursula", "Victor", "Walter", "Yolanda",
@@ -122,13 +122,6 @@ def migrate_mailbox(org: Org, onprem_rec: dict[str, Any], online_rec: dict[str, 
 
 def _size(rng: random.Random) -> int:
     return int(min(rng.lognormvariate(21.6, 1.0), 48 * 1024**3))
-
-
-def build_demo_people(org: Org, rng: random.Random) -> None:
-    """The demo org's recipients and permissions (deterministic for a given ``rng``)."""
-    from hybridkit.lab.exchange.orgs_demo import populate_demo
-
-    populate_demo(org, rng)
 
 
 def build_synthetic_people(org: Org, count: int, rng: random.Random) -> None:

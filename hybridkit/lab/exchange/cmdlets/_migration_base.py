@@ -21,9 +21,9 @@ from typing import Any
 from hybridkit.lab._types import LabError, LabObject
 from hybridkit.lab.exchange import migration_state as ms
 from hybridkit.lab.exchange.cmdlets._registry import CmdletContext
+from hybridkit.lab.exchange.migration_endpoint import DEFAULT_ENDPOINT
 from hybridkit.lab.exchange.org import Org
 
-DEFAULT_ENDPOINT = "Hybrid Migration Endpoint - EWS (Default Web Site)"
 T_BATCH = "Microsoft.Exchange.Data.Storage.Management.MigrationBatch"
 T_USER = "Microsoft.Exchange.Data.Storage.Management.MigrationUser"
 T_USER_STATS = "Microsoft.Exchange.Data.Storage.Management.MigrationUserStatistics"

@@ -35,6 +35,7 @@ from hybridkit.lab.exchange.cmdlets._migration_base import (
     size_of,
 )
 from hybridkit.lab.exchange.cmdlets._registry import CmdletContext, cmdlet
+from hybridkit.lab.exchange.migration_endpoint import seed_migration_endpoint
 from hybridkit.lab.exchange.org import Org, register_demo_seeder
 from hybridkit.lab.exchange.shapes import shaped_object
 
@@ -45,21 +46,6 @@ _ONBOARDING_COLUMNS = ("EmailAddress", "BadItemLimit", "LargeItemLimit", "Mailbo
 
 
 # ---------------------------------------------------------------- seeding
-
-
-def seed_migration_endpoint(org: Org) -> None:
-    """The migration endpoint the Hybrid Configuration Wizard creates (every built-in org with mailboxes has it)."""
-    domain = str(org.onprem.settings.get("domain") or org.onprem.settings.get("primary_domain") or "contoso.com")
-    org.online.collection("MigrationEndpoint").setdefault(DEFAULT_ENDPOINT, {
-        "Identity": DEFAULT_ENDPOINT,
-        "Name": DEFAULT_ENDPOINT,
-        "EndpointType": "ExchangeRemoteMove",
-        "RemoteServer": f"mail.{domain}",
-        "MaxConcurrentMigrations": 20,
-        "MaxConcurrentIncrementalSyncs": 10,
-        "IsRemote": True,
-        "Guid": str(uuid.uuid5(uuid.NAMESPACE_DNS, "endpoint." + domain)),
-    })
 
 
 @register_demo_seeder

@@ -28,7 +28,7 @@ from hybridkit.lab.exchange.cmdlets._registry import CmdletContext, cmdlet
 from hybridkit.lab.exchange.identity import identity_text, resolve_one
 from hybridkit.lab.exchange.objects import format_size
 from hybridkit.lab.exchange.shapes import shaped_object
-from hybridkit.lab.exchange.orgs import calendar_permissions, mailbox_permissions
+from hybridkit.lab.exchange.default_permissions import calendar_permissions, mailbox_permissions
 
 __all__ = ["FOLDER_TYPES", "permission_object", "split_folder_identity", "trustee_name"]
 
