@@ -21,8 +21,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from hybridkit.lab import _moved
-
 if TYPE_CHECKING:
     from hybridkit.lab.inprocess import InProcessSession
     from hybridkit.lab.server import LabOptions, LabServer
@@ -31,8 +29,6 @@ __all__ = ["InProcessSession", "LabOptions", "LabServer"]
 
 _PUBLIC = {"InProcessSession": "hybridkit.lab.inprocess", "LabOptions": "hybridkit.lab.server",
            "LabServer": "hybridkit.lab.server"}
-
-_moved.install()  # old module paths (hybridkit.lab.engine ...) until the branches of issue 15 merge
 
 
 def __getattr__(name: str) -> Any:

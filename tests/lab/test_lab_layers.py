@@ -126,30 +126,3 @@ def test_every_handler_module_is_imported_by_the_registry() -> None:
     handlers = {p.stem for p in folder.glob("*.py") if "@cmdlet(" in p.read_text(encoding="utf-8")
                 and p.stem != "_registry"}
     assert handlers and handlers <= listed, f"not imported by exchange/cmdlets/__init__.py: {sorted(handlers - listed)}"
-
-
-def test_no_module_of_the_repository_uses_an_old_lab_path() -> None:
-    """Old paths (``hybridkit.lab.engine`` ...) are aliases for other branches only (``hybridkit/lab/_moved.py``)."""
-    from hybridkit.lab._moved import new_name
-
-    root = LAB.parents[1]
-    users = []
-    for folder in ("hybridkit", "tests", "bench"):
-        for path in sorted((root / folder).rglob("*.py")):
-            if path.name == "_moved.py" or path == Path(__file__).resolve():  # the alias and its own test
-                continue
-            module = ".".join(path.relative_to(root).with_suffix("").parts)
-            for name in imported_modules(path.read_text(encoding="utf-8"), module, path.name == "__init__.py"):
-                if new_name(name) is not None:
-                    users.append(f"{path.relative_to(root)}: {name}")
-    assert not users, users
-
-
-def test_an_old_path_is_the_same_module_object() -> None:
-    import hybridkit.lab.cmdlets._registry as old_registry  # type: ignore[import-not-found]
-    import hybridkit.lab.engine as old_engine  # type: ignore[import-not-found]
-
-    from hybridkit.lab.exchange import engine
-    from hybridkit.lab.exchange.cmdlets import _registry
-
-    assert old_engine is engine and old_registry is _registry
