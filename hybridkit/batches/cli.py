@@ -9,10 +9,10 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from hybridkit._context import AppContext
-from hybridkit.batches._model import BatchInputError, BatchPlan, Kind, PlanInputs, PlanOptions, Problem
+from hybridkit.batches._model import BatchInputError, Kind, PlanInputs, PlanOptions, Problem
+from hybridkit.batches._render import inputs_table, problem_table, summary_table, validation_json
 from hybridkit.errors import InputError
 
 # the planner (numpy), readers and writer are imported inside the commands: `hybridkit --help` stays fast
@@ -29,8 +29,6 @@ _KIND_HELP = (f"Force what an input holds: KIND for all, FILE=KIND or BOOK.xlsx:
               f"({', '.join(k.value for k in Kind)}).")
 InputsArg = Annotated[list[Path], typer.Argument(help=_INPUTS_HELP, metavar="INPUT")]
 KindOpt = Annotated[Optional[list[str]], typer.Option("--kind", help=_KIND_HELP, metavar="KIND")]
-_MAX_ROWS = 40
-_VALUE_SHOWN = 200  # a longer cell (hostile or broken input) is shown cut, marked, in full in -o json
 
 
 def _app_ctx(ctx: typer.Context) -> AppContext:
@@ -59,110 +57,19 @@ def _kinds(values: list[str] | None, inputs: list[Path]) -> dict[str, Kind] | No
     return kinds
 
 
-def _problem_table(problems: list[Problem], title: str) -> Table:
-    table = Table(title=title, title_justify="left", expand=True)
-    table.add_column("", no_wrap=True)
-    table.add_column("Where", overflow="fold", ratio=3)  # "fullaccess.csv row 6, User": one column, readable at 80
-    table.add_column("Value", overflow="fold", ratio=2)
-    table.add_column("Problem", overflow="fold", ratio=3)
-    ordered = sorted(problems, key=lambda p: not p.blocking)
-    for p in ordered[:_MAX_ROWS]:
-        value = p.value
-        if len(value) > _VALUE_SHOWN:
-            value = f"{value[:_VALUE_SHOWN]}… ({len(value):,} characters)"
-        where = (Path(p.file).name if p.file else "") + (f" sheet {p.sheet!r}" if p.sheet else "") + (
-            f" row {p.row}" if p.row is not None else "") + (f", {p.column}" if p.column else "")
-        table.add_row("[red]blocking[/]" if p.blocking else "[yellow]note[/]", escape(where), escape(value),
-                      escape(p.reason))
-    if len(ordered) > _MAX_ROWS:
-        table.caption = f"... and {len(ordered) - _MAX_ROWS} more"
-    return table
-
-
 def _say(app_ctx: AppContext, line: str) -> None:
     """A warning or error on stderr: one line when piped or captured (scripts grep it), wrapped at a terminal."""
     err = app_ctx.err_console
     err.print(line, highlight=False, soft_wrap=not err.is_terminal)
 
 
-def _validation_json(loaded: PlanInputs, problems: list[Problem]) -> dict[str, Any]:
-    """Every input file (format, encoding, kind, rows, sheets, its problems) and every problem, with counts."""
-    by_file: dict[str, list[Problem]] = {}
-    for p in problems:
-        by_file.setdefault(p.file, []).append(p)
-    items = []
-    for f in loaded.files:
-        tables = [t for t in loaded.tables if t.file == f.file]
-        sheets = [{"sheet": t.sheet, "kind": t.kind.value, "rows": len(t)} for t in tables if t.sheet is not None]
-        items.append({
-            "file": f.file,
-            "format": f.format,
-            "encoding": f.encoding,
-            "kind": tables[0].kind.value if f.format == "csv" and tables else None,
-            "rows": sum(len(t) for t in tables),
-            "sheets": sheets,
-            "problems": [p.to_json() | {"blocking": p.blocking} for p in by_file.get(f.file, [])],
-        })  # fmt: skip
-    blocking = sum(1 for p in problems if p.blocking)
-    return {
-        "inputs": items,
-        "problems": [p.to_json() | {"blocking": p.blocking} for p in problems],
-        "blocking": blocking,
-        "summary": {"files": len(items), "blocking": blocking, "notes": len(problems) - blocking},
-        "warnings": [],
-    }
-
-
 def _report_problems(app_ctx: AppContext, problems: list[Problem], loaded: PlanInputs) -> None:
     blocking = [p for p in problems if p.blocking]
     if app_ctx.json:
-        app_ctx.console.print_json(json.dumps(_validation_json(loaded, problems)))
+        app_ctx.console.print_json(json.dumps(validation_json(loaded, problems)))
     elif problems:
-        app_ctx.err_console.print(_problem_table(problems, f"{len(blocking)} blocking problem(s), "
+        app_ctx.err_console.print(problem_table(problems, f"{len(blocking)} blocking problem(s), "
                                                            f"{len(problems) - len(blocking)} note(s)"))  # fmt: skip
-
-
-def _inputs_table(loaded: PlanInputs) -> Table:
-    table = Table(title="Inputs", title_justify="left")
-    for column in ("File", "Sheet", "Kind", "Rows", "Encoding"):
-        table.add_column(column, overflow="fold", justify="right" if column == "Rows" else "left")
-    for f in loaded.files:
-        tables = [t for t in loaded.tables if t.file == f.file]
-        encoding = f.encoding or (f.format or "")
-        if not tables:
-            state = "not recognised" if f.format else "not read"
-            table.add_row(escape(Path(f.file).name), "", f"[red]{state}[/]", "", escape(encoding))
-        for t in tables:
-            table.add_row(escape(Path(t.file).name), escape(t.sheet or ""), t.kind.value, str(len(t)), escape(encoding))
-    return table
-
-
-def _summary_table(plan: BatchPlan, out: Path) -> Table:
-    s = plan.summary
-    title = f"{s['batches']} batches for {s['mailboxes']} mailboxes -> {escape(str(out))}"
-    unsized = s["mailboxes_without_size"] > 0 and s["mailboxes_without_size"] < s["mailboxes"]
-    table = Table(title=title, title_justify="left")
-    table.add_column("Batch", overflow="fold")
-    table.add_column("Mailboxes", justify="right", overflow="fold")
-    table.add_column("Size (GB)", justify="right", overflow="fold")
-    if unsized:
-        table.add_column("Without size", justify="right", overflow="fold")
-    table.add_column("Pinned", overflow="fold")
-    for batch in plan.batches[:_MAX_ROWS]:
-        cells = [escape(batch.name), str(len(batch.mailboxes)), f"{batch.size_bytes / 1024**3:,.1f}"]
-        cells += [str(batch.without_size or "")] if unsized else []
-        table.add_row(*cells, "yes" if batch.pinned else "")
-    if len(plan.batches) > _MAX_ROWS:
-        table.add_row(f"... {len(plan.batches) - _MAX_ROWS} more", *[""] * (len(table.columns) - 1))
-    cross = s["cross_batch_links"]
-    skipped = ", ".join(f"{k} {v}" for k, v in s["skipped"].items()) or "none"
-    table.caption = (
-        f"links hard {s['links']['hard']} / soft {s['links']['soft']}; crossing batches hard {cross['hard']} / "
-        f"soft {cross['soft']}; unresolved {s['unresolved']}; super-connectors {s['excluded_trustees']}; "
-        f"skipped {skipped}"
-    )
-    table.caption_justify = "left"
-    return table
 
 
 @app.command("plan")
@@ -231,7 +138,7 @@ def plan_cmd(
         payload: dict[str, Any] = {"out": str(written), **plan.to_json()}
         app_ctx.console.print_json(json.dumps(payload))
     else:
-        app_ctx.console.print(_summary_table(plan, written))
+        app_ctx.console.print(summary_table(plan, written))
         for warning in plan.warnings:
             _say(app_ctx, f"[yellow]warning:[/] {escape(str(warning))}")
     if cap_unsure:
@@ -263,7 +170,7 @@ def validate_cmd(
     if app_ctx.json:
         _report_problems(app_ctx, problems, loaded)
     else:
-        app_ctx.console.print(_inputs_table(loaded))
+        app_ctx.console.print(inputs_table(loaded))
         _report_problems(app_ctx, problems, loaded)
         verdict = f"{blocking} blocking problem(s)" if blocking else "no blocking problems"
         app_ctx.console.print(f"{verdict}, {len(problems) - blocking} note(s)", highlight=False)
