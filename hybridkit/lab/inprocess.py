@@ -315,6 +315,12 @@ class InProcessSession:
                 on_progress(len(chunk))
         return outcomes
 
+    @property
+    def cancelled(self) -> bool:
+        """Whether ``cancel()`` was called (a test's ``before_run`` may wait on it, standing in for a pipeline
+        Exchange is still running: the lab answers at once)."""
+        return self._cancelled.is_set()
+
     def cancel(self) -> None:
         """Refuse every pipeline from now on and stop a running one at its next write, as the bridge's ``cancel``.
 

@@ -212,3 +212,11 @@ def test_cancel_stops_the_running_pipeline_and_refuses_new_ones() -> None:
     with pytest.raises(KeyboardInterrupt):
         session.run_items(Command.of("Get-Thing"), ["a", "b"])
     assert [s.cmdlets for s in session.sent] == ["Get-Slow", "Get-Thing"] and len(engine.calls) == 1
+
+
+def test_cancelled_says_whether_the_session_was_cancelled() -> None:
+    """A test standing in for a pipeline Exchange is still running waits on it (the lab itself answers at once)."""
+    session = InProcessSession(build_org("empty"), "onprem")
+    assert session.cancelled is False
+    session.cancel()
+    assert session.cancelled is True
