@@ -21,7 +21,7 @@ from hybridkit.lab.exchange.org import Org
 from hybridkit.lab.exchange.orgs import build_org
 from hybridkit.lab.exchange.orgs_people import make_mailbox, migrate_mailbox, sync_mail_user
 from hybridkit.lab.inprocess import SentPipeline
-from hybridkit.ps import Command, Pipeline
+from hybridkit.ps import Command, Pipeline, PSSession
 
 __all__ = [
     "HOLD_READ", "PLAN_1", "PLAN_2", "add_mailboxes", "chunks_sent", "fail_at", "hang_until_cancelled",
@@ -136,7 +136,7 @@ def hang_until_cancelled(session: InProcessSession, *, after: int = 0) -> None:
     session.before_run = hang
 
 
-def on_hold(session: InProcessSession, identities: Iterable[Any]) -> list[str]:
+def on_hold(session: PSSession, identities: Iterable[Any]) -> list[str]:
     """Which of these mailboxes show litigation hold live (one read: Get-Mailbox | Select-Object)."""
     wanted = [str(i) for i in identities]
     outcomes = session.run_items(HOLD_READ, wanted, key=lambda o: o.get("Alias"))

@@ -5,35 +5,16 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from hybridkit.errors import CommandFailed, ConfigError, PlanError, ThrottledError, TransportError
 from hybridkit.journal import Journal, RunStatus, StepState, redact_argv
-from hybridkit.ps import Command, PSError, PSResult, Secret
+from hybridkit.lab import InProcessSession
+from hybridkit.lab.inprocess import SentPipeline
+from hybridkit.ps import Command, PSSession, Secret
 from hybridkit.runner import RetryPolicy, Step, StepStatus, call_with_retries, open_run, planned
-
-
-class FakeSession:
-    """Records what was sent; fails as told per identity."""
-
-    name = "fake"
-    request_count = 0
-
-    def __init__(self, fail: dict[str, Exception | str] | None = None) -> None:
-        self.sent: list[str] = []
-        self.fail = fail or {}
-
-    def run(self, command: Any, input_items: Any = None) -> PSResult:
-        identity = command.param("Identity")
-        self.sent.append(identity)
-        outcome = self.fail.get(identity)
-        if isinstance(outcome, Exception):
-            raise outcome
-        if isinstance(outcome, str):
-            return PSResult(errors=[PSError(outcome, exception_type="X.ManagementObjectNotFoundException")])
-        return PSResult()
+from tests._inprocess import add_mailboxes, fail_at, identities_sent, lab_org, on_hold
 
 
 def _steps(*names: str) -> list[Step]:
@@ -45,13 +26,15 @@ def _steps(*names: str) -> list[Step]:
 
 def test_done_steps_are_never_repeated_and_in_doubt_steps_are_verified(tmp_path: Path) -> None:
     steps = _steps("a", "b", "c", "d")
+    org = lab_org(onprem=["a", "c", "d"])  # no mailbox b yet: Exchange answers "couldn't be found"
     with Journal(tmp_path / "j.sqlite") as journal:
-        session = FakeSession(fail={"c": TransportError("connection reset"), "b": "object 'b' couldn't be found"})
+        session = InProcessSession(org)
+        fail_at(session, "c", TransportError("connection reset"), applied=True)  # set in Exchange; reply lost
         with open_run(journal, "hold", "fp1", steps, argv=["hybridkit", "hold", "apply"], profile="lab") as run:
             report = run.apply(session)
         run_id = run.run_id
         assert run_id is not None and not run.resumed
-        assert session.sent == ["a", "b", "c"]
+        assert identities_sent(session) == ["a", "b", "c"]
         assert [r.status for r in report.results] == [StepStatus.DONE, StepStatus.FAILED, StepStatus.FAILED,
                                                       StepStatus.NOT_RUN]
         assert isinstance(report.stopped_by, TransportError)
@@ -66,38 +49,42 @@ def test_done_steps_are_never_repeated_and_in_doubt_steps_are_verified(tmp_path:
         assert resumable is not None and resumable.run_id == run_id
         verified: list[str] = []
 
-        def verify(_session: Any, step: Step) -> bool:
+        def verify(live: PSSession, step: Step) -> bool:
             verified.append(step.target)
-            return step.target == "c"  # c had in fact been applied before the connection dropped
+            return step.target in on_hold(live, [step.target])  # c: set before the connection dropped
 
-        again = FakeSession()
+        add_mailboxes(org, "b")  # b's mailbox exists now
+        again = InProcessSession(org)
         with open_run(journal, "hold", "fp1", steps) as run:
             assert run.resumed and run.run_id == run_id
             report = run.apply(again, verify=verify)
-        assert again.sent == ["b", "d"]  # a never again; c verified live instead of re-sent
+        assert identities_sent(again) == ["b", "d"]  # a never again; c verified live instead of re-sent
         assert verified == ["b", "c"]  # only steps with an earlier attempt are verified
         assert [r.status for r in report.results] == [StepStatus.SKIPPED, StepStatus.DONE, StepStatus.VERIFIED,
                                                       StepStatus.DONE]
         assert journal.get_run(run_id).status is RunStatus.COMPLETED
         assert journal.find_resumable("hold", "fp1") is None
         assert journal.step(run_id, "hold:b").attempts == 2
+        assert on_hold(again, ["a", "b", "c", "d"]) == ["a", "b", "c", "d"]
 
 
 def test_started_is_committed_before_the_command_is_sent(tmp_path: Path) -> None:
     steps = _steps("a")
     path = tmp_path / "j.sqlite"
+    seen: list[str] = []
+
+    def peek(_sent: SentPipeline) -> None:
+        other = sqlite3.connect(path)  # a second reader sees the committed state
+        (state,) = other.execute("SELECT state FROM steps WHERE run_id=?", (run.run_id,)).fetchone()
+        other.close()
+        seen.append(state)
+
+    session = InProcessSession(lab_org(onprem=["a"]))
+    session.before_run = peek  # called as the command is sent, before Exchange sees it
     with Journal(path) as journal:
-
-        class Peek(FakeSession):
-            def run(self, command: Any, input_items: Any = None) -> PSResult:
-                other = sqlite3.connect(path)  # a second reader sees the committed state
-                (state,) = other.execute("SELECT state FROM steps WHERE run_id=?", (run.run_id,)).fetchone()
-                other.close()
-                assert state == "started"
-                return super().run(command, input_items)
-
         with open_run(journal, "hold", "fp", steps) as run:
-            run.apply(Peek())
+            run.apply(session)
+        assert seen == ["started"]
         assert journal.step(run.run_id, "hold:a").state is StepState.DONE
 
 
@@ -122,13 +109,17 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
 
 
 def test_journal_stores_no_secrets(tmp_path: Path) -> None:
-    steps = [Step("k", "svc", Command.of("Set-Thing", Identity="svc", Password=Secret("Sup3rSecret!")))]
+    # Set-Mailbox -Password (a SecureString) for a mailbox Exchange cannot find: the step fails with its words.
+    steps = [Step("k", "svc", Command.of("Set-Mailbox", Identity="svc", Password=Secret("Sup3rSecret!")))]
     path = tmp_path / "j.sqlite"
     with Journal(path) as journal:
         with open_run(journal, "x", "fp", steps, argv=["hybridkit", "--password", "Sup3rSecret!",
                                                         "--token=Sup3rSecret!", "x"]) as run:
-            run.apply(FakeSession(fail={"svc": CommandFailed("bad Sup3rSecret? no")}))
+            run.apply(InProcessSession(lab_org()))
         assert journal.get_run(run.run_id).command_line == "hybridkit --password **** --token=**** x"
+        step = journal.step(run.run_id, "k")
+        assert step.state is StepState.FAILED and "object 'svc' couldn't be found" in (step.error or "")
+        assert "Sup3rSecret!" not in step.rendered
     assert b"Sup3rSecret!" not in path.read_bytes()
 
 
@@ -174,22 +165,24 @@ def test_retries_only_transport_errors_with_bounds() -> None:
 def test_steps_go_to_their_side_in_order_and_stop_at_the_first_failure(tmp_path: Path) -> None:
     sides = {"a": "onprem", "b": "online", "c": "online", "d": "onprem"}
     steps = [dataclasses.replace(s, side=sides[s.target]) for s in _steps("a", "b", "c", "d")]
-    onprem, online = FakeSession(), FakeSession(fail={"c": "object 'c' couldn't be found"})
+    org = lab_org(onprem=["a", "d"], online=["b"])  # no c in Exchange Online yet: "couldn't be found"
+    onprem, online = InProcessSession(org, "onprem"), InProcessSession(org, "online")
     with Journal(tmp_path / "j.sqlite") as journal:
         with open_run(journal, "mailflow", "fp", steps, argv=["hybridkit"], profile="lab") as run:
             report = run.apply({"onprem": onprem, "online": online}, stop_at_failure=True)
-        assert (onprem.sent, online.sent) == (["a"], ["b", "c"])  # d depends on c: never sent
+        assert (identities_sent(onprem), identities_sent(online)) == (["a"], ["b", "c"])  # d depends on c
         seen = [(r.step.target, r.status) for r in report.results if r.status is not StepStatus.NOT_RUN]
         assert seen == [("a", StepStatus.DONE), ("b", StepStatus.DONE), ("c", StepStatus.FAILED)]
+        assert "object 'c' couldn't be found" in (report.results[2].error or "")
         assert journal.step(run.run_id, "hold:d").state is StepState.PENDING
         assert journal.get_run(run.run_id).status is RunStatus.FAILED  # a step failed: not "interrupted"
-        online.fail.clear()
+        add_mailboxes(org, "c", online=True)  # c's mailbox has reached Exchange Online
         with open_run(journal, "mailflow", "fp", steps) as again:
             second = again.apply({"onprem": onprem, "online": online}, stop_at_failure=True)
         assert again.run_id == run.run_id and again.resumed
         assert [r.status for r in second.results] == [StepStatus.SKIPPED, StepStatus.SKIPPED, StepStatus.DONE,
                                                       StepStatus.DONE]  # finished steps not repeated
-        assert (onprem.sent, online.sent) == (["a", "d"], ["b", "c", "c"])
+        assert (identities_sent(onprem), identities_sent(online)) == (["a", "d"], ["b", "c", "c"])
 
 
 @pytest.mark.parametrize(("raised", "status", "error"), [
