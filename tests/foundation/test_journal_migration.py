@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from hybridkit.journal import SCHEMA_VERSION, Journal, PlannedStep, RunStatus, StepState
+from hybridkit.lab import InProcessSession
 from hybridkit.ps import Command
 from hybridkit.runner import Step, StepStatus, open_run
+from tests._inprocess import identities_sent, lab_org, on_hold
 
 # The schema as main's code wrote it before step payloads (runs.error included), and the one before that.
 BEFORE_PAYLOADS = """
@@ -49,37 +51,25 @@ def _old_journal(path: Path, schema: str) -> None:
     db.close()
 
 
-class Session:
-    name = "s"
-    request_count = 0
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    def run(self, command: Command, input_items: object = None) -> object:
-        from hybridkit.ps import PSResult
-
-        self.sent.append(command.param("Identity"))
-        return PSResult()
-
-
 @pytest.mark.parametrize("schema", [BEFORE_PAYLOADS, BEFORE_ERRORS], ids=["before-payloads", "before-errors"])
 def test_a_journal_written_by_earlier_code_opens_and_resumes(tmp_path: Path, schema: str) -> None:
     path = tmp_path / "journal.sqlite"
     _old_journal(path, schema)
-    steps = [Step(k, f"onprem:{k}", Command.of("Set-Mailbox", Identity=k)) for k in ("a", "b")]
+    steps = [Step(k, f"onprem:{k}", Command.of("Set-Mailbox", Identity=k, LitigationHoldEnabled=True))
+             for k in ("a", "b")]
     with Journal(path) as journal:
         (old,) = journal.list_runs()
         assert old.status is RunStatus.INTERRUPTED and old.error is None
         assert [(s.state, s.payload) for s in journal.steps(old.run_id)] == [(StepState.DONE, None),
                                                                            (StepState.STARTED, None)]
-        session = Session()
+        session = InProcessSession(lab_org(onprem=["a", "b"]))
         with open_run(journal, "mailflow", "fp", steps) as run:
             report = run.apply(session)
         assert run.resumed and run.run_id == old.run_id
-        assert session.sent == ["b"] and [r.status for r in report.results] == [StepStatus.SKIPPED,
-                                                                                 StepStatus.DONE]
+        assert identities_sent(session) == ["b"]
+        assert [r.status for r in report.results] == [StepStatus.SKIPPED, StepStatus.DONE]
         assert journal.get_run(old.run_id).status is RunStatus.COMPLETED
+        assert on_hold(session, ["a", "b"]) == ["b"]  # only b was sent here: a was the earlier run's
         # The migrated journal keeps payloads like a new one.
         new = journal.start_run("hold", "fp2", [PlannedStep("c", "c", "x", payload={"identities": ["ü@x"]})])
         journal.mark_done(new, "c", payload={"failed": {"ü@x": "refused"}})
