@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -130,8 +131,10 @@ def hang_until_cancelled(session: InProcessSession, *, after: int = 0) -> None:
         if earlier is not None:
             earlier(sent)
         seen.append(sent)
+        deadline = time.monotonic() + 10
         while len(seen) > after and not session.cancelled:
-            threading.Event().wait(0.01)
+            assert time.monotonic() < deadline, "the session was never cancelled"
+            time.sleep(0.01)
 
     session.before_run = hang
 

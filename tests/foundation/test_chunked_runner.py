@@ -1,58 +1,31 @@
-"""``Run.apply_items``: item pipelines as journaled chunks - payloads, resume, in-doubt chunks, stop, Ctrl-C."""
+"""``Run.apply_items``: item pipelines as journaled chunks - payloads, resume, in-doubt chunks, stop, Ctrl-C.
+
+Every chunk is a real hold pipeline (Get-Mailbox | Set-Mailbox -LitigationHoldEnabled) answered by the lab's
+Exchange through ``InProcessSession``; connection drops and Ctrl-C are injected (``tests._inprocess``).
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from hybridkit.errors import TransportError
 from hybridkit.journal import Journal, RunStatus, StepState
-from hybridkit.ps import Command, ItemOutcome, ItemStatus, Pipeline, PSError
+from hybridkit.lab import InProcessSession
+from hybridkit.ps import Command, Pipeline, PSSession
 from hybridkit.runner import Step, StepStatus, open_run
+from tests._inprocess import chunks_sent, fail_at, hang_until_cancelled, lab_org, on_hold, when_sent
 
 SET_HOLD = Pipeline.of(Command.of("Get-Mailbox"), Command.of("Set-Mailbox", LitigationHoldEnabled=True))
-
-
-class ItemSession:
-    """``run_items`` over in-memory mailboxes: fails the items in ``refuse`` with Exchange's message; raises
-    ``raise_on`` for a chunk holding that item; ``block`` makes every chunk wait until ``cancel()``."""
-
-    request_count = 0
-
-    def __init__(self, name: str, refuse: set[str] | None = None, raise_on: dict[str, BaseException] | None = None,
-                 block: bool = False, gate: threading.Event | None = None) -> None:
-        self.name = name
-        self.gate = gate  # raise_on waits for it (another side's work done first)
-        self.refuse = refuse or set()
-        self.raise_on = raise_on or {}
-        self.block = block
-        self.sent: list[list[str]] = []
-        self.cancelled = threading.Event()
-
-    def run_items(self, command: Any, items: list[str], *, chunk_size: int = 500, key: Any = None,
-                  on_progress: Any = None) -> list[ItemOutcome]:
-        self.sent.append(list(items))
-        for item in items:
-            if item in self.raise_on:
-                if self.gate is not None:
-                    self.gate.wait(10)
-                raise self.raise_on[item]
-        if self.block:
-            while not self.cancelled.wait(0.01):
-                pass
-            raise KeyboardInterrupt("interrupted")  # what a cancelled session's pipelines do
-        if on_progress:
-            on_progress(len(items))
-        return [ItemOutcome(i, ItemStatus.FAILED, errors=[PSError(f"{i}: license doesn't permit it")])
-                if i in self.refuse else ItemOutcome(i, ItemStatus.OK) for i in items]
-
-    def cancel(self) -> None:
-        self.cancelled.set()
+NOT_FOUND_B = "The operation couldn't be performed because object 'b' couldn't be found on 'DC01.contoso.local'."
+NO_LICENCE_D = ("ExA80E9F|Microsoft.Exchange.Configuration.Tasks.RecipientTaskException|The action 'Set-Mailbox', "
+                "'LitigationHoldEnabled', can't be performed on the user 'd'. Your Microsoft Exchange Online license "
+                "doesn't permit you to put a litigation hold on this mailbox.")
 
 
 def chunks(side: str, *groups: list[str]) -> list[Step]:
@@ -60,21 +33,25 @@ def chunks(side: str, *groups: list[str]) -> list[Step]:
                  payload={"actions": ["enable"] * len(g)}) for n, g in enumerate(groups)]
 
 
+def not_on_hold(asked: list[tuple[str, ...]]) -> Callable[[PSSession, Step], list[str]]:
+    """A verify that reads the chunk's holds live and returns the items still without one."""
+
+    def verify(session: PSSession, step: Step) -> list[str]:
+        asked.append(step.input_items)
+        held = set(on_hold(session, step.input_items))
+        return [i for i in step.input_items if i not in held]
+
+    return verify
+
+
 def test_each_chunk_keeps_its_items_outcomes_and_a_resume_skips_finished_chunks(tmp_path: Path) -> None:
     steps = chunks("onprem", ["a", "b"], ["c", "d"]) + chunks("online", ["x", "y"], ["z"])
-    online_done = threading.Event()
-    onprem = ItemSession("onprem", refuse={"b"}, raise_on={"c": TransportError("connection reset")},
-                         gate=online_done)
-    online = ItemSession("online")
-    online_items = online.run_items
-
-    def then_done(*args: Any, **kwargs: Any) -> list[ItemOutcome]:
-        outcomes = online_items(*args, **kwargs)
-        if len(online.sent) == 2:
-            online_done.set()
-        return outcomes
-
-    online.run_items = then_done  # type: ignore[method-assign]
+    org = lab_org(onprem=["a", "c", "d"], online=["x", "y", "z"])  # no mailbox b: Exchange can't find it
+    onprem, online = InProcessSession(org, "onprem"), InProcessSession(org, "online")
+    online_last = threading.Event()
+    when_sent(online, "z", lambda _sent: online_last.set())
+    # c's chunk loses its connection once the online side is sending its last chunk (so that side finishes).
+    fail_at(onprem, "c", TransportError("connection reset"), wait=online_last)
     with Journal(tmp_path / "j.sqlite") as journal:
         with open_run(journal, "hold", "fp", steps) as run:
             report = run.apply_items({"onprem": onprem, "online": online}, chunk_size=2, task="set hold")
@@ -83,80 +60,87 @@ def test_each_chunk_keeps_its_items_outcomes_and_a_resume_skips_finished_chunks(
                             "hold:online:0": StepStatus.DONE, "hold:online:1": StepStatus.DONE}
         assert isinstance(report.stopped_by, TransportError)
         first = journal.step(run.run_id, "hold:onprem:0")
-        assert first.payload == {"planned": {"actions": ["enable", "enable"]},
-                                 "failed": {"b": "b: license doesn't permit it"}}
+        assert first.payload == {"planned": {"actions": ["enable", "enable"]}, "failed": {"b": NOT_FOUND_B}}
         assert first.outcome == "1 of 2 failed"
         assert journal.get_run(run.run_id).status is RunStatus.ABORTED
 
         # The resumed run sends only the chunk that did not finish; the finished ones' outcomes come back.
-        again_onprem, again_online = ItemSession("onprem"), ItemSession("online")
+        again_onprem, again_online = InProcessSession(org, "onprem"), InProcessSession(org, "online")
         with open_run(journal, "hold", "fp", steps) as resumed:
             second = resumed.apply_items({"onprem": again_onprem, "online": again_online}, chunk_size=2)
-        assert resumed.resumed and again_onprem.sent == [["c", "d"]] and again_online.sent == []
+        assert resumed.resumed and chunks_sent(again_onprem) == [["c", "d"]] and chunks_sent(again_online) == []
         assert [r.status for r in second.results] == [StepStatus.SKIPPED, StepStatus.DONE, StepStatus.SKIPPED,
                                                       StepStatus.SKIPPED]
-        assert second.results[0].payload["failed"] == {"b": "b: license doesn't permit it"}
+        assert second.results[0].payload["failed"] == {"b": NOT_FOUND_B}
         assert [i.item for i in second.results[1].items or []] == ["c", "d"]
         assert journal.get_run(run.run_id).status is RunStatus.COMPLETED  # nothing failed in this attempt
+        assert on_hold(again_onprem, ["a", "c", "d"]) == ["a", "c", "d"]
+        assert on_hold(again_online, ["x", "y", "z"]) == ["x", "y", "z"]
 
 
 def test_a_chunk_left_in_doubt_sends_only_what_live_state_lacks(tmp_path: Path) -> None:
     steps = chunks("online", ["a", "b", "c"], ["d"])
+    org = lab_org(online=["a", "b", "c", "e"], unlicensed=["d"])  # d: Plan 1, Exchange Online refuses its hold
     with Journal(tmp_path / "j.sqlite") as journal:
+        interrupted = InProcessSession(org, "online")
+        fail_at(interrupted, "a", KeyboardInterrupt(), applied=["a", "b"])  # Ctrl-C once Exchange had set a and b
         with pytest.raises(KeyboardInterrupt):
             with open_run(journal, "hold", "fp", steps) as run:
-                run.apply_items(ItemSession("online", raise_on={"a": KeyboardInterrupt()}))
+                run.apply_items(interrupted)
         assert journal.step(run.run_id, "hold:online:0").state is StepState.STARTED  # sent, outcome unknown
         assert journal.get_run(run.run_id).status is RunStatus.INTERRUPTED
         asked: list[tuple[str, ...]] = []
 
-        def verify(_session: Any, step: Step) -> list[str]:
-            asked.append(step.input_items)
-            return ["c"]  # a and b show the hold live: the interrupted pipeline got them
-
-        session = ItemSession("online", refuse={"d"})
+        session = InProcessSession(org, "online")
         with open_run(journal, "hold", "fp", steps) as resumed:
-            report = resumed.apply_items(session, verify=verify)
+            report = resumed.apply_items(session, verify=not_on_hold(asked))
         assert asked == [("a", "b", "c")]  # the in-doubt chunk only; "d" was never tried
-        assert session.sent == [["c"], ["d"]]
+        assert chunks_sent(session) == [["c"], ["d"]]  # a and b show the hold live
         assert report.results[0].step.input_items == ("c",)
+        assert report.results[1].payload["failed"] == {"d": NO_LICENCE_D}
         assert journal.get_run(run.run_id).status is RunStatus.FAILED  # d was refused
 
-        def all_done(_session: Any, step: Step) -> list[str]:
-            return []
-
+        dropped = InProcessSession(org, "online")
+        fail_at(dropped, "e", TransportError("reset"), applied=True)  # Exchange set e's hold; the reply was lost
         with open_run(journal, "hold", "fp2", chunks("online", ["e"])) as third:
-            third.apply_items(ItemSession("online", raise_on={"e": TransportError("reset")}))
+            third.apply_items(dropped)
+        fourth_session = InProcessSession(org, "online")
         with open_run(journal, "hold", "fp2", chunks("online", ["e"])) as fourth:
-            report = fourth.apply_items(ItemSession("online"), verify=all_done)
-        assert report.results[0].status is StepStatus.VERIFIED
+            report = fourth.apply_items(fourth_session, verify=not_on_hold(asked))
+        assert report.results[0].status is StepStatus.VERIFIED and chunks_sent(fourth_session) == []
         assert journal.step(fourth.run_id, "hold:online:0").outcome == "verified"
 
 
 def test_ctrl_c_stops_every_side_within_a_second_and_keeps_finished_chunks(tmp_path: Path) -> None:
     """Ctrl-C while pipelines run on both sides: the runner cancels the sessions instead of waiting them out."""
     steps = chunks("onprem", ["a"], ["b"], ["c"]) + chunks("online", ["x"], ["y"])
-    onprem, online = ItemSession("onprem"), ItemSession("online", block=True)
-    real = onprem.run_items
-
-    def slow_after_first(command: Any, items: list[str], **kwargs: Any) -> list[ItemOutcome]:
-        if items != ["a"]:
-            onprem.block = True
-        return real(command, items, **kwargs)
-
-    onprem.run_items = slow_after_first  # type: ignore[method-assign]
+    org = lab_org(onprem=["a", "b", "c"], online=["x", "y"])
+    onprem, online = InProcessSession(org, "onprem"), InProcessSession(org, "online")
+    in_flight = [threading.Event(), threading.Event()]
+    when_sent(onprem, "b", lambda _sent: in_flight[0].set())
+    when_sent(online, "x", lambda _sent: in_flight[1].set())
+    hang_until_cancelled(onprem, after=1)  # a's chunk goes through; b's is still running in Exchange
+    hang_until_cancelled(online)
     main = threading.main_thread().ident
     assert main is not None
-    threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGINT)).start()  # the person presses Ctrl-C
-    started = time.monotonic()
+    pressed: list[float] = []
+
+    def press_ctrl_c() -> None:  # the person presses Ctrl-C while both sides have a chunk in flight
+        if all(event.wait(10) for event in in_flight):
+            pressed.append(time.monotonic())
+            signal.pthread_kill(main, signal.SIGINT)
+
+    threading.Thread(target=press_ctrl_c, daemon=True).start()
     with Journal(tmp_path / "j.sqlite") as journal:
         with pytest.raises(KeyboardInterrupt):
             with open_run(journal, "inventory", "fp", steps) as run:
                 run.apply_items({"onprem": onprem, "online": online}, per_side=1)
-        took = time.monotonic() - started
-        assert took < 1.5, f"took {took:.2f} s to stop"
-        assert onprem.cancelled.is_set() and online.cancelled.is_set()
+        took = time.monotonic() - pressed[0]
+        assert took < 1.0, f"took {took:.2f} s to stop"
+        assert onprem.cancelled and online.cancelled
         states = [s.state for s in journal.steps(run.run_id)]
         assert states == [StepState.DONE, StepState.STARTED, StepState.PENDING, StepState.STARTED,
                           StepState.PENDING]
         assert journal.get_run(run.run_id).status is RunStatus.INTERRUPTED
+        assert chunks_sent(onprem) == [["a"], ["b"]] and chunks_sent(online) == [["x"]]
+        assert on_hold(InProcessSession(org), ["a", "b", "c"]) == ["a"]  # b's pipeline never reached Exchange
