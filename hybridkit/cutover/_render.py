@@ -164,7 +164,8 @@ def create_doc(result: CreateResult, warnings: Sequence[str], complete_after: dt
                for b in result.batches]
     mailboxes = [{"batch": m.batch, "mailbox": m.mailbox, "outcome": _word(m.outcome), "status": m.status,
                   "detail": m.detail} for m in result.mailboxes]
-    return {"what_if": False, "run_id": None, "resumed": False, "complete_after": iso_z(complete_after),
+    return {"what_if": False, "run_id": result.run_id, "resumed": result.resumed,
+            "complete_after": iso_z(complete_after),
             "items": batches + mailboxes,
             "summary": {"batches": _counts(b["outcome"] for b in batches),
                         "mailboxes": _counts(m["outcome"] for m in mailboxes)},
