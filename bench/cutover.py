@@ -21,9 +21,16 @@ import time
 from pathlib import Path
 
 from hybridkit.config import lab_profile_from_ready
-from hybridkit.cutover import _apply, _observe
-from hybridkit.cutover._model import CompletionMethod, PlannedBatch
-from hybridkit.cutover._plan import plan_create
+from hybridkit.cutover import (
+    READINESS_COLUMNS,
+    CompletionMethod,
+    CreateOptions,
+    PlannedBatch,
+    create_batches,
+    plan_create,
+    read_moves,
+    run_completion,
+)
 from hybridkit.journal import Journal
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT, seed_migration
 from hybridkit.lab.server import LabOptions, LabServer
@@ -54,7 +61,7 @@ def main() -> None:
         try:
             plan = plan_create([PlannedBatch("Bench-Chunked", tuple(ours)), PlannedBatch("Bench-Loop", tuple(loop))],
                                {})
-            created = _apply.create_batches(session, plan, _apply.CreateOptions(
+            created = create_batches(session, plan, CreateOptions(
                 DEFAULT_ENDPOINT, "contoso.mail.onmicrosoft.com", start=True))
             assert all(b.outcome == "created" for b in created.batches) and not created.failed, created.batches
             org.clock.advance(7 * 24 * 3600)  # a week of syncing: every move is Synced
@@ -63,8 +70,8 @@ def main() -> None:
 
             with Journal(Path(tmp) / "journal.sqlite") as journal:
                 r0, t0 = session.request_count, time.perf_counter()
-                moves = _observe.read_moves(session, batches=["Bench-Chunked"], columns=_observe.READINESS_COLUMNS)
-                outcome = _apply.run_completion(session, journal, ours, moves, method=CompletionMethod.MOVEREQUEST,
+                moves = read_moves(session, batches=["Bench-Chunked"], columns=READINESS_COLUMNS)
+                outcome = run_completion(session, journal, ours, moves, method=CompletionMethod.MOVEREQUEST,
                                                 at=org.clock.now(), chunk_size=args.chunk_size)
                 ours_time, ours_requests = time.perf_counter() - t0, session.request_count - r0
             assert len(outcome.sent) == n and not outcome.send_failed, (len(outcome.sent), outcome.send_failed)

@@ -21,6 +21,7 @@ class Outcome(str, enum.Enum):
     UPDATED = "updated"
     REMOVED = "removed"
     ENABLED = "enabled"
+    STARTED = "started"  # a migration batch that existed, idle, was started
     CHANGED = "changed"
     COMPLETED = "completed"
     COMPLETING = "completing"  # under way in Exchange, not finished yet

@@ -6,33 +6,49 @@ What other code (the demo) uses::
 
     batches = cutover.read_plan(plan_dir)                       # plan.json, read through hybridkit.batches
     observed = cutover.observe_batches(online)                  # the tenant's migration batches
-    made = cutover.create_batches(online, cutover.plan_create(batches, observed), cutover.CreateOptions(...))
+    made = cutover.create_batches(online, cutover.plan_create(batches, observed), cutover.CreateOptions(...),
+                                  observed, journal=journal)    # journaled through hybridkit.runner
     moves = cutover.read_moves(online, batches=[name])          # mailbox -> MoveState
-    done = cutover.run_completion(online, journal, mailboxes, moves, method=cutover.CompletionMethod.MOVEREQUEST)
+    done = cutover.run_completion(online, journal, mailboxes, moves, method=cutover.CompletionMethod.MOVEREQUEST,
+                                  at=when)                      # chunks through Run.apply_items, resumable
+    final = cutover.follow(online, done.followed, poll_interval=30, timeout=3600)
+
+Rooms: ``_read`` (plan.json and mailbox lists from disk), ``_discover`` (batches, migration users and moves from
+Exchange Online), ``_plan`` (pure: what to create, who is ready, the commands), ``_apply`` (through
+``hybridkit.runner``), ``_service`` (what the CLI calls: create, status and its watch loop, complete and its
+wait), ``_render`` (tables, JSON), ``_model`` (values, typed outcomes), ``_when`` (times), ``_options``, ``cli``.
 """
 
-from hybridkit.cutover._apply import (
+from hybridkit.cutover._apply import completion_pipelines, create_batches, follow, run_completion
+from hybridkit.cutover._discover import FOLLOW_COLUMNS, READINESS_COLUMNS, observe_batches, read_moves
+from hybridkit.cutover._model import (
+    CompletionMethod,
     CompletionOutcome,
+    CompletionReport,
+    CompletionResult,
     CreateOptions,
-    completion_pipelines,
-    create_batches,
-    follow,
-    run_completion,
+    MoveState,
+    PlannedBatch,
+    Readiness,
+    StatusSnapshot,
 )
-from hybridkit.cutover._model import CompletionMethod, MoveState, PlannedBatch, Readiness
-from hybridkit.cutover._observe import FOLLOW_COLUMNS, READINESS_COLUMNS, observe_batches, read_moves
 from hybridkit.cutover._plan import plan_create
 from hybridkit.cutover._read import read_mailbox_list, read_plan
+from hybridkit.cutover._service import complete, read_status, watch_status
 
 __all__ = [
     "CompletionMethod",
     "CompletionOutcome",
+    "CompletionReport",
+    "CompletionResult",
     "CreateOptions",
     "FOLLOW_COLUMNS",
     "MoveState",
     "PlannedBatch",
     "READINESS_COLUMNS",
     "Readiness",
+    "StatusSnapshot",
+    "complete",
     "completion_pipelines",
     "create_batches",
     "follow",
@@ -41,5 +57,7 @@ __all__ = [
     "read_mailbox_list",
     "read_moves",
     "read_plan",
+    "read_status",
     "run_completion",
+    "watch_status",
 ]

@@ -1,32 +1,43 @@
-"""Cutover effects through a ``PSSession`` on Exchange Online: create batches, complete mailboxes, follow them.
+"""Cutover's changes to Exchange Online, through the one runner: create batches, send completions, follow them.
 
-Every remote operation is a cmdlet with parameters, and per-mailbox work goes as pipeline input in chunks
-(one pipeline per chunk, never one per mailbox). Pipeline input items are objects carrying ``Identity`` (dicts,
-sent as PSCustomObjects), which real PowerShell binds to ``-Identity`` by property name and the catalogue's
-"accepts pipeline input" allows either way. Reads are in ``_observe`` (each ends in ``Select-Object``).
+Every remote operation is a cmdlet with parameters, and per-mailbox work goes as pipeline input in chunks (one
+pipeline per chunk, never one per mailbox). Pipeline input items are objects carrying ``Identity`` (dicts, sent as
+PSCustomObjects), which real PowerShell binds to ``-Identity`` by property name. Reads are in ``_discover``.
 
-Completion is journaled per mailbox (step key ``complete:<mailbox>``): ``started`` is committed before a
-chunk's completion signal goes out and ``done``/``failed`` after; a mailbox left ``started`` by a killed run is
-re-checked against its live move state (``_plan.plan_completion(in_doubt=...)``) before anything is resent,
-and a mailbox the journal records as sent is sent again when its live state shows the completion was lost.
-A run stopped by Ctrl-C is recorded ``interrupted``.
+* ``create_batches``: each New-MigrationBatch / Start-MigrationBatch is a step of the ordered step loop
+  (``Run.apply``), journaled (kind ``cutover-create``) and planned from live state, so a re-run after a failure
+  sends only the batches Exchange does not have yet; each batch's users are then read back.
+* ``run_completion``: the ready mailboxes go in chunks through the chunked-items runner (``Run.apply_items``,
+  kind ``cutover-complete``): ``started`` is committed before a chunk's completion goes out, and ``done`` with
+  what came of each mailbox (its payload) after. A resumed run keeps the unfinished chunks of the interrupted one.
+  What earlier runs did is read back from the journal (``_history``): a mailbox whose completion was delivered is
+  followed, never sent again, unless live state shows Exchange lost it (Synced with no CompleteAfter) or holds
+  it for later than ``--at`` (brought forward); a mailbox of a chunk left in doubt is re-checked against its live
+  move (``_plan.plan_completion(in_doubt=...)``) before anything is resent.
+* ``follow``: polls the followed mailboxes' moves until Completed or Failed, or a timeout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
+import json
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, cast
 
+from hybridkit.cutover._discover import FOLLOW_COLUMNS, as_text, read_batch_users, read_moves
 from hybridkit.cutover._model import (
+    Action,
     BatchAction,
     BatchOutcome,
+    CompletionChunk,
     CompletionMethod,
-    CompletionPlan,
-    CompletionResult,
+    CompletionOutcome,
+    CreateOptions,
     CreatePlan,
     CreateResult,
     MailboxOutcome,
@@ -34,71 +45,47 @@ from hybridkit.cutover._model import (
     ObservedBatch,
     ObservedUser,
     Readiness,
+    TERMINAL_MOVE_STATUSES,
+    UNDER_WAY_MOVE_STATUSES,
 )
-from hybridkit.cutover._observe import FOLLOW_COLUMNS, as_text, read_batch_users, read_moves
-from hybridkit.cutover._plan import csv_data, plan_completion
-from hybridkit.errors import CommandFailed, PlanError
-from hybridkit.journal import Journal, PlannedStep, RunStatus, StepState
-from hybridkit.ps import Command, Pipeline, PSSession, Switch
+from hybridkit.cutover._plan import completion_chunks, csv_data, plan_completion
+from hybridkit.journal import Journal, StepState
+from hybridkit.outcomes import Outcome
+from hybridkit.errors import PlanError
+from hybridkit.ps import Command, ItemOutcome, ItemStatus, Pipeline, PSSession, Switch
+from hybridkit.runner import PriorRun, Reporter, Step, StepStatus, counts_reporter, find_prior, open_run
 
 __all__ = [
-    "CompletionOutcome",
-    "CreateOptions",
+    "CREATE_KIND",
     "JOURNAL_KIND",
-    "Reporter",
-    "TERMINAL",
     "completion_pipelines",
-    "completion_results",
     "create_batches",
     "create_commands",
     "fingerprint",
     "follow",
-    "looks_like_address",
     "run_completion",
 ]
 
 JOURNAL_KIND = "cutover-complete"
-TERMINAL = ("Completed", "CompletedWithWarning", "CompletedWithSkippedItems", "Failed")
-# Move statuses that mean a completion is under way or done (RequestStatus names).
-UNDER_WAY = ("CompletionInProgress", "Completed", "CompletedWithWarning", "CompletedWithSkippedItems")
+CREATE_KIND = "cutover-create"
 
 
-class Reporter(Protocol):
-    """Where progress goes (the CLI draws it with Rich; tests use a no-op)."""
-
-    def progress(self, label: str, done: int, total: int) -> None: ...
-
-    def note(self, text: str) -> None: ...
-
-
-class NullReporter:
-    def progress(self, label: str, done: int, total: int) -> None:
-        pass
-
-    def note(self, text: str) -> None:
-        pass
-
-
-def looks_like_address(text: str) -> bool:
-    """``local@domain.tld`` without spaces: what NotificationEmails and CSVData take."""
-    local, _, domain = text.strip().rpartition("@")
-    return bool(local) and "." in domain and not any(c.isspace() for c in text.strip())
+@contextlib.contextmanager
+def _journal(journal: Journal | None) -> Iterator[Journal]:
+    """The caller's journal (left open), or a throwaway in-memory one (nothing to resume from later)."""
+    if journal is not None:
+        yield journal
+        return
+    with Journal(":memory:") as scratch:
+        yield scratch
 
 
 # ---------------------------------------------------------------- create
 
 
-@dataclasses.dataclass(frozen=True)
-class CreateOptions:
-    endpoint: str
-    target_delivery_domain: str
-    start: bool = False
-    complete_after: dt.datetime | None = None
-    notify: tuple[str, ...] = ()
-
-
 def create_commands(plan: CreatePlan, options: CreateOptions) -> list[Command]:
-    """The New-MigrationBatch commands for the batches to create (refuses a plan with conflicts)."""
+    """The New-MigrationBatch commands for the batches to create, then Start-MigrationBatch for the idle ones
+    (refuses a plan with conflicts)."""
     if plan.conflicts:
         raise PlanError("; ".join(f"{c.name}: {c.reason}" for c in plan.conflicts))
     commands = []
@@ -120,8 +107,19 @@ def create_commands(plan: CreatePlan, options: CreateOptions) -> list[Command]:
     return commands
 
 
+def _create_fingerprint(plan: CreatePlan, options: CreateOptions) -> str:
+    """The request ``cutover create`` was given: the planned batches (names, members) and the options, but not
+    the CompleteAfter time (``+30d`` is another time on every re-run of the same command)."""
+    request = {
+        "batches": sorted([c.name.lower(), sorted(c.mailboxes)] for c in plan.changes),
+        "endpoint": options.endpoint.lower(), "domain": options.target_delivery_domain.lower(),
+        "start": options.start, "notify": sorted(options.notify),
+    }
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()[:32]
+
+
 def _mailbox_outcomes(name: str, planned: Sequence[str], users: Sequence[ObservedUser],
-                      fine: str) -> list[MailboxOutcome]:
+                      fine: Outcome) -> list[MailboxOutcome]:
     """Each planned mailbox as Exchange lists it in batch ``name``: failed (with its ErrorSummary) or ``fine``."""
     by_mailbox: dict[str, ObservedUser] = {}
     for user in users:
@@ -131,56 +129,77 @@ def _mailbox_outcomes(name: str, planned: Sequence[str], users: Sequence[Observe
     for mailbox in planned:
         user = by_mailbox.get(mailbox)
         if user is None:
-            out.append(MailboxOutcome(name, mailbox, "failed", "", "Exchange does not list this mailbox in the "
-                                      "batch (Get-MigrationUser -BatchId)"))
+            out.append(MailboxOutcome(name, mailbox, Outcome.FAILED, "", "Exchange does not list this mailbox in "
+                                      "the batch (Get-MigrationUser -BatchId)"))
         elif user.failed:
-            out.append(MailboxOutcome(name, mailbox, "failed", user.status, user.error or user.status))
+            out.append(MailboxOutcome(name, mailbox, Outcome.FAILED, user.status, user.error or user.status))
         else:
             out.append(MailboxOutcome(name, mailbox, fine, user.status, ""))
     return out
 
 
-def create_batches(session: PSSession, plan: CreatePlan, options: CreateOptions,
-                   observed: dict[str, ObservedBatch] | None = None) -> CreateResult:
-    """Run the New-MigrationBatch (and Start-MigrationBatch) commands, then read each batch's users back.
+def create_batches(
+    session: PSSession,
+    plan: CreatePlan,
+    options: CreateOptions,
+    observed: dict[str, ObservedBatch] | None = None,
+    *,
+    journal: Journal | None = None,
+    argv: Sequence[str] = (),
+    profile: str | None = None,
+    reporter: Reporter | None = None,
+) -> CreateResult:
+    """Run the New-MigrationBatch (and Start-MigrationBatch) commands through the runner, then read each batch's
+    users back.
 
     A batch Exchange refuses is a failed batch; a user Exchange fails inside a batch it created (already in
     another batch, no such recipient) is a failed mailbox, the batch itself created. Existing identical batches
-    are reported from ``observed`` (their users' failures included), so a re-run says the same.
+    are reported from ``observed`` (their users' failures included), so a re-run says the same. Without a
+    ``journal`` the run is recorded in a throwaway one (nothing to resume later).
+
+    Raises:
+        PlanError: the plan has conflicts.
+        TransportError, AuthError: the connection failed past its retries (the run is recorded aborted).
     """
+    commands = {c.param("Name") or c.param("Identity"): c for c in create_commands(plan, options)}
+    acting = [c for c in plan.changes if c.action in (BatchAction.CREATE, BatchAction.START)]
+    steps = [Step(key=f"{c.action.value}:{c.name.lower()}", target=c.name, command=commands[c.name]) for c in acting]
+    with _journal(journal) as book, open_run(book, CREATE_KIND, _create_fingerprint(plan, options), steps,
+                                             from_live_state=True, argv=argv, profile=profile,
+                                             reporter=reporter) as run:
+        report = run.apply(session)
+    if report.stopped_by is not None:
+        raise report.stopped_by
+    results = {r.step.target: r for r in report.results}
+    known = {k.lower(): v for k, v in (observed or {}).items()}
     batches: list[BatchOutcome] = []
     mailboxes: list[MailboxOutcome] = []
-    commands = {c.param("Name") or c.param("Identity"): c for c in create_commands(plan, options)}
-    known = {k.lower(): v for k, v in (observed or {}).items()}
     for change in plan.changes:
-        action = {BatchAction.CREATE: "create", BatchAction.START: "start"}.get(change.action, "none")
+        action = {BatchAction.CREATE: Action.CREATE, BatchAction.START: Action.START}.get(change.action, Action.NONE)
         if change.action is BatchAction.UNCHANGED:
-            batches.append(BatchOutcome(change.name, action, "unchanged", change.reason))
+            batches.append(BatchOutcome(change.name, action, Outcome.UNCHANGED, change.reason))
             existing = known.get(change.name.lower())
             if existing is not None:
-                mailboxes.extend(_mailbox_outcomes(change.name, change.mailboxes, existing.users, "unchanged"))
+                mailboxes.extend(_mailbox_outcomes(change.name, change.mailboxes, existing.users, Outcome.UNCHANGED))
             continue
-        try:
-            result = session.run(commands[change.name])
-        except CommandFailed as exc:  # New-MigrationBatch refused the batch as a whole (name, CSV, endpoint, limit)
-            batches.append(BatchOutcome(change.name, action, "failed", str(exc)))
-            continue
-        if result.errors:
-            batches.append(BatchOutcome(change.name, action, "failed", result.errors[0].message))
+        result = results[change.name]
+        if not result.ok:  # New-MigrationBatch refused the batch as a whole (name, CSV, endpoint, limit)
+            batches.append(BatchOutcome(change.name, action, Outcome.FAILED, result.error or "failed"))
             continue
         users = read_batch_users(session, change.name)
+        created = change.action is BatchAction.CREATE
         added = _mailbox_outcomes(change.name, change.mailboxes, users,
-                                  "created" if change.action is BatchAction.CREATE else "unchanged")
+                                  Outcome.CREATED if created else Outcome.UNCHANGED)
         mailboxes.extend(added)
-        failed = sum(1 for m in added if m.outcome == "failed")
-        if change.action is BatchAction.START:
-            batches.append(BatchOutcome(change.name, action, "started", change.reason))
-        else:
-            status = as_text(result.output[0].get("Status")) if result.output else ""
-            detail = f"{len(change.mailboxes)} mailboxes, status {status}"
-            batches.append(BatchOutcome(change.name, action, "created",
-                                        detail + (f"; {failed} failed (see below)" if failed else "")))
-    return CreateResult(tuple(batches), tuple(mailboxes))
+        if not created:
+            batches.append(BatchOutcome(change.name, action, Outcome.STARTED, change.reason))
+            continue
+        output = result.result.output if result.result is not None else []
+        detail = f"{len(change.mailboxes)} mailboxes, status {as_text(output[0].get('Status')) if output else ''}"
+        failed = sum(1 for m in added if m.failed)
+        batches.append(BatchOutcome(change.name, action, Outcome.CREATED,
+                                    detail + (f"; {failed} failed (see below)" if failed else "")))
+    return CreateResult(tuple(batches), tuple(mailboxes), run.run_id, run.resumed)
 
 
 # ---------------------------------------------------------------- complete
@@ -197,25 +216,9 @@ def completion_pipelines(method: CompletionMethod, at: dt.datetime) -> list[Pipe
     ]
 
 
-@dataclasses.dataclass
-class CompletionOutcome:
-    """What ``cutover complete`` did: the readiness plan, per-mailbox send failures, the journal run."""
-
-    plan: CompletionPlan
-    sent: list[str] = dataclasses.field(default_factory=list)
-    send_failed: dict[str, str] = dataclasses.field(default_factory=dict)
-    under_way: dict[str, str] = dataclasses.field(default_factory=dict)  # refused, but completing or completed
-    run_id: str | None = None
-    resumed: bool = False
-
-    @property
-    def followed(self) -> list[str]:
-        """Mailboxes whose completion is under way (sent now or before)."""
-        earlier = [i.mailbox for i in self.plan.with_readiness(Readiness.SIGNALLED)]
-        return earlier + [m for m in self.sent if m not in self.send_failed]
-
 
 def fingerprint(targets: Iterable[str], method: CompletionMethod) -> str:
+    """The selection a completion run belongs to (its mailboxes and the method), whatever the time asked."""
     digest = hashlib.sha256(method.value.encode())
     for target in sorted({t.lower() for t in targets}):
         digest.update(b"\0" + target.encode())
@@ -223,11 +226,23 @@ def fingerprint(targets: Iterable[str], method: CompletionMethod) -> str:
 
 
 def _history(journal: Journal, targets: set[str]) -> tuple[set[str], set[str]]:
-    """(signalled, in doubt) per the journal's earlier completion runs."""
+    """(signalled, in doubt) among ``targets`` per the journal's earlier completion runs, whatever their selection.
+
+    Signalled: a finished chunk's payload lists the mailbox as sent. In doubt: a chunk that was sent (or about to
+    be) with no outcome recorded (killed, refused as a whole, or closed by a later run before it ended). Journals
+    from before chunked steps (one ``complete:<mailbox>`` step per mailbox, no payload) read the same way.
+    """
     done: set[str] = set()
     doubt: set[str] = set()
     for run in journal.list_runs(limit=200, kind=JOURNAL_KIND):
         for step in journal.steps(run.run_id):
+            payload = step.payload
+            if isinstance(payload, dict) and "mailboxes" in payload:
+                if step.state is StepState.DONE and "sent" in payload:
+                    done.update(m for m in payload["sent"] if m in targets)
+                elif step.attempts > 0:
+                    doubt.update(m for m in payload["mailboxes"] if m in targets)
+                continue
             mailbox = step.target.lower()
             if mailbox not in targets:
                 continue
@@ -236,6 +251,73 @@ def _history(journal: Journal, targets: set[str]) -> tuple[set[str], set[str]]:
             elif step.state is StepState.STARTED:
                 doubt.add(mailbox)
     return done, doubt - done
+
+
+def _unfinished_chunks(prior: PriorRun | None) -> list[CompletionChunk]:
+    """The chunks the interrupted run of this selection had not finished (their keys are resumed)."""
+    if prior is None:
+        return []
+    return [CompletionChunk(s.key, tuple(s.payload["mailboxes"])) for s in prior.unfinished()
+            if isinstance(s.payload, dict) and "mailboxes" in s.payload]
+
+
+@dataclasses.dataclass(frozen=True)
+class _CompletionStep(Step):
+    """A chunk's step: ``command`` is the first completion pipeline, ``then`` the ones after it."""
+
+    then: tuple[Pipeline, ...] = ()
+
+    def rendered(self) -> str:
+        mailboxes = [item["Identity"] for item in self.input_items]
+        return " ; ".join(p.render(mailboxes) for p in (cast(Pipeline, self.command), *self.then))
+
+
+class _CompletionSender:
+    """One chunk's completion, as the runner's one ``run_items`` per chunk: the completion pipelines in order (a
+    mailbox one of them refuses is not sent the next), then the refused ones re-checked against live state.
+
+    A move can start completing between Set-MoveRequest and Resume-MoveRequest (its scheduled incremental sync
+    found nothing holding it): Exchange then refuses the Resume ("... can't be resumed because it's
+    CompletionInProgress"). The completion is under way: a success (kept in ``under_way``).
+    """
+
+    def __init__(self, session: PSSession, pipelines: Sequence[Pipeline]) -> None:
+        self._session = session
+        self._pipelines = list(pipelines)
+        self._lock = threading.Lock()
+        self.under_way: dict[str, str] = {}
+
+    def cancel(self) -> None:
+        cancel = getattr(self._session, "cancel", None)
+        if callable(cancel):
+            cancel()
+
+    def run_items(self, command: Any, items: Sequence[Any], *, chunk_size: int = 500, key: Any = None,
+                  on_progress: Callable[[int], None] | None = None) -> list[ItemOutcome]:
+        """Send the completion to ``items`` (``{"Identity": mailbox}``); ``command`` is the first pipeline."""
+        mailboxes = [as_text(item["Identity"]) for item in items]
+        refused: dict[str, ItemOutcome] = {}
+        remaining = list(mailboxes)
+        for pipeline in self._pipelines:
+            if not remaining:
+                break
+            outcomes = self._session.run_items(pipeline, [{"Identity": m} for m in remaining], chunk_size=chunk_size)
+            for mailbox, outcome in zip(remaining, outcomes):
+                if not outcome.ok:
+                    refused[mailbox] = outcome
+            remaining = [m for m in remaining if m not in refused]
+        if refused:
+            live = read_moves(self._session, mailboxes=list(refused), columns=("Identity", "Status"),
+                              chunk_size=chunk_size)
+            for mailbox in list(refused):
+                state = live.get(mailbox.lower())
+                if state is not None and state.status in UNDER_WAY_MOVE_STATUSES:
+                    del refused[mailbox]
+                    with self._lock:
+                        self.under_way[mailbox] = state.status
+        if on_progress is not None:
+            on_progress(len(items))
+        return [refused.get(m) or ItemOutcome(item, ItemStatus.OK) for m, item in zip(mailboxes, items)]
 
 
 def run_completion(
@@ -250,114 +332,63 @@ def run_completion(
     argv: Sequence[str] = (),
     profile: str | None = None,
     reporter: Reporter | None = None,
-    after_chunk: Callable[[int], None] | None = None,
 ) -> CompletionOutcome:
-    """Check readiness, then complete the ready mailboxes through pipeline input in chunks, journaled."""
-    reporter = reporter or NullReporter()
-    wanted = {t.lower() for t in targets}
-    signalled, doubt = _history(journal, wanted)
+    """Check readiness, then complete the ready mailboxes through pipeline input in chunks, journaled.
+
+    Args:
+        session: Exchange Online.
+        journal: the run journal (earlier runs say what was sent; this run is recorded in it).
+        targets: the mailboxes asked for.
+        moves: their live move states (``_discover.read_moves`` with ``READINESS_COLUMNS``).
+        method: Set-/Resume-MoveRequest, or Set-MigrationUser.
+        at: CompleteAfter (aware, UTC when sent).
+        chunk_size: mailboxes per pipeline (and per journaled step).
+
+    Raises:
+        TransportError, AuthError: the connection failed past its retries (the run is recorded aborted).
+    """
+    fp = fingerprint(targets, method)
+    prior = find_prior(journal, JOURNAL_KIND, fp)
+    signalled, doubt = _history(journal, {t.lower() for t in targets})
     plan = plan_completion(targets, moves, method=method, at=at, signalled=signalled, in_doubt=doubt)
-    outcome = CompletionOutcome(plan)
     ready = [i.mailbox for i in plan.with_readiness(Readiness.COMPLETE)]
     pipelines = completion_pipelines(method, at)
-    fp = fingerprint(targets, method)
-    previous = journal.find_resumable(JOURNAL_KIND, fp)
-    steps = [PlannedStep(f"complete:{m}", m, " ; ".join(p.render([m]) for p in pipelines)) for m in ready]
-    if previous is not None:
-        run_id = journal.resume_run(previous.run_id).run_id
-        known = {s.key for s in journal.steps(run_id)}
-        outcome.resumed = True
-        if any(s.key not in known for s in steps):  # same targets, so only when states moved; record them
-            journal.finish_run(run_id)
-            run_id = journal.start_run(JOURNAL_KIND, fp, steps, argv=argv, profile=profile)
-            outcome.resumed = False
-    else:
-        run_id = journal.start_run(JOURNAL_KIND, fp, steps, argv=argv, profile=profile)
-    outcome.run_id = run_id
-    for item in plan.with_readiness(Readiness.SIGNALLED, Readiness.DONE):
-        key = f"complete:{item.mailbox}"
-        try:
-            if journal.step(run_id, key).state is not StepState.DONE:
-                journal.mark_done(run_id, key, "sent")
-        except PlanError:
-            pass
-    try:
-        _send(session, journal, run_id, outcome, ready, pipelines, chunk_size, reporter, after_chunk)
-    except BaseException:  # Ctrl-C (KeyboardInterrupt), a transport failure: the run did not finish
-        journal.finish_run(run_id, RunStatus.INTERRUPTED)
-        raise
-    journal.finish_run(run_id)
-    return outcome
+    chunks = completion_chunks(ready, chunk_size, _unfinished_chunks(prior))
+    steps = [_CompletionStep(key=c.key, target=_chunk_target(c), command=pipelines[0],
+                             input_items=tuple({"Identity": m} for m in c.mailboxes),
+                             payload={"mailboxes": list(c.mailboxes)}, then=tuple(pipelines[1:]))
+             for c in chunks]
+    sender = _CompletionSender(session, pipelines)
+
+    def collect(step: Step, outcomes: list[ItemOutcome]) -> dict[str, Any]:
+        mailboxes = [as_text(item["Identity"]) for item in step.input_items]
+        failed = {m: o.message or "failed" for m, o in zip(mailboxes, outcomes) if not o.ok}
+        return {"mailboxes": mailboxes, "sent": [m for m in mailboxes if m not in failed], "failed": failed,
+                "under_way": {m: sender.under_way[m] for m in mailboxes if m in sender.under_way}}
+
+    with open_run(journal, JOURNAL_KIND, fp, steps, from_live_state=True, prior=prior, argv=argv, profile=profile,
+                  reporter=reporter) as run:
+        report = run.apply_items(cast(Any, sender), chunk_size=chunk_size, collect=collect, task="completion sent")
+    if report.stopped_by is not None:
+        raise report.stopped_by
+    sent: list[str] = []
+    send_failed: dict[str, str] = {}
+    for result in report.results:
+        mailboxes = [as_text(item["Identity"]) for item in result.step.input_items]
+        if result.status is StepStatus.DONE:
+            sent.extend(mailboxes)
+            send_failed.update(result.payload["failed"])
+        elif result.status is StepStatus.FAILED:  # the pipeline was refused as a whole
+            sent.extend(mailboxes)
+            send_failed.update({m: result.error or "failed" for m in mailboxes})
+    return CompletionOutcome(plan, sent, send_failed, dict(sender.under_way), run.run_id, run.resumed)
 
 
-def _send(session: PSSession, journal: Journal, run_id: str, outcome: CompletionOutcome, ready: list[str],
-          pipelines: list[Pipeline], chunk_size: int, reporter: Reporter,
-          after_chunk: Callable[[int], None] | None) -> None:
-    """Send the completion to the ready mailboxes, chunk by chunk, committing each step before and after."""
-    for start in range(0, len(ready), chunk_size):
-        chunk = ready[start : start + chunk_size]
-        for mailbox in chunk:
-            journal.mark_started(run_id, f"complete:{mailbox}")
-        remaining = list(chunk)
-        for pipeline in pipelines:
-            if not remaining:
-                break
-            results = session.run_items(pipeline, [{"Identity": m} for m in remaining], chunk_size=chunk_size)
-            for result in results:
-                if not result.ok:
-                    mailbox = as_text(result.item.get("Identity"))
-                    outcome.send_failed[mailbox] = result.message
-                    journal.mark_failed(run_id, f"complete:{mailbox}", "CommandFailed", result.message)
-            remaining = [m for m in remaining if m not in outcome.send_failed]
-        # A move can start completing between Set-MoveRequest and Resume-MoveRequest (its scheduled incremental
-        # sync found nothing holding it): Exchange then refuses the Resume ("... can't be resumed because it's
-        # CompletionInProgress"). The completion is under way: a success, checked against live state.
-        refused = [m for m in chunk if m in outcome.send_failed]
-        if refused:
-            live = read_moves(session, mailboxes=refused, columns=("Identity", "Status"), chunk_size=chunk_size)
-            for mailbox in refused:
-                state = live.get(mailbox)
-                if state is not None and state.status in UNDER_WAY:
-                    del outcome.send_failed[mailbox]
-                    outcome.under_way[mailbox] = state.status
-                    remaining.append(mailbox)
-        for mailbox in remaining:
-            journal.mark_done(run_id, f"complete:{mailbox}", "sent")
-        outcome.sent.extend(chunk)
-        reporter.progress("completion sent", min(start + chunk_size, len(ready)), len(ready))
-        if after_chunk is not None:
-            after_chunk(start // chunk_size)
-
-
-def completion_results(outcome: CompletionOutcome, final: dict[str, MoveState], waited: bool
-                       ) -> list[CompletionResult]:
-    """Each mailbox's action and outcome: the plan, what the send did, and (with --wait) where the move ended."""
-    rows = []
-    for item in outcome.plan.items:
-        action = {Readiness.COMPLETE: "complete", Readiness.SIGNALLED: "follow"}.get(item.readiness, "none")
-        status, detail = item.status, item.reason
-        result = {Readiness.NOT_FOUND: "not-found", Readiness.FAILED: "failed", Readiness.NOT_READY: "skipped",
-                  Readiness.DONE: "completed", Readiness.SIGNALLED: "completing"}.get(item.readiness, "sent")
-        if item.readiness is Readiness.COMPLETE:
-            if item.mailbox in outcome.send_failed:
-                result, detail = "failed", outcome.send_failed[item.mailbox]
-            elif item.mailbox in outcome.under_way:
-                result, status = "completing", outcome.under_way[item.mailbox]
-                detail = f"completion already under way ({status}); Exchange refused the repeated signal"
-            else:
-                detail = "completion sent"
-        state = final.get(item.mailbox)
-        if state is not None:
-            status = state.status
-            if state.status in TERMINAL:
-                result = "failed" if state.status == "Failed" else "completed"
-                detail = state.message or (state.status_detail if state.status_detail != state.status else "")
-            elif waited:
-                result, detail = "timed-out", f"still {state.status} at --timeout"
-        elif waited and item.mailbox in outcome.followed:
-            result, detail = "timed-out", "no move statistics before --timeout"
-        rows.append(CompletionResult(item.mailbox, action, result, status, detail))
-    return rows
+def _chunk_target(chunk: CompletionChunk) -> str:
+    """How ``journal show`` names a chunk: its size and first and last mailbox."""
+    first, last = chunk.mailboxes[0], chunk.mailboxes[-1]
+    noun = "mailbox" if len(chunk.mailboxes) == 1 else "mailboxes"
+    return f"{len(chunk.mailboxes)} {noun}: {first}" + (f" .. {last}" if last != first else "")
 
 
 # ---------------------------------------------------------------- follow
@@ -377,7 +408,7 @@ def follow(
 
     Each poll streams only the unfinished mailboxes into Get-MoveRequestStatistics (chunked pipelines).
     """
-    reporter = reporter or NullReporter()
+    progress = counts_reporter(reporter) if reporter is not None else None
     final: dict[str, MoveState] = {}
     pending = [m.lower() for m in mailboxes]
     deadline = clock() + timeout
@@ -387,14 +418,16 @@ def follow(
             state = states.get(mailbox)
             if state is not None:
                 final[mailbox] = state
-                if state.status in TERMINAL:
+                if state.status in TERMINAL_MOVE_STATUSES:
                     pending.remove(mailbox)
-        reporter.progress("completed or failed", len(mailboxes) - len(pending), len(mailboxes))
+        if progress is not None:
+            progress("completed or failed", len(mailboxes) - len(pending), len(mailboxes))
         if not pending or clock() >= deadline:
             break
         sleep(min(poll_interval, max(0.0, deadline - clock())))
-    for mailbox in pending:
-        reporter.note(f"{mailbox}: still {final.get(mailbox, MoveState(mailbox, 'unknown')).status} at the timeout")
+    if reporter is not None:
+        reporter.finish("completed or failed")
+        for mailbox in pending:
+            reporter.note(f"{mailbox}: still {final.get(mailbox, MoveState(mailbox, 'unknown')).status} at the "
+                          "timeout")
     return final
-
-

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 
 from hybridkit.errors import InputError
 
-__all__ = ["check_domain", "check_names", "check_positive", "check_text"]
+__all__ = ["check_addresses", "check_domain", "check_mailboxes", "check_names", "check_positive", "check_text",
+           "looks_like_address"]
 
 # A DNS name of two labels or more (letters, digits, hyphens; a TLD of letters), as TargetDeliveryDomain takes.
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.IGNORECASE)
@@ -39,3 +40,25 @@ def check_text(value: str, option: str, what: str) -> str:
 def check_names(values: Iterable[str] | None, option: str, what: str) -> list[str]:
     """Every value of a repeatable option, none of them empty."""
     return [check_text(v, option, what) for v in values or ()]
+
+
+def looks_like_address(text: str) -> bool:
+    """``local@domain.tld`` without spaces: what NotificationEmails and CSVData take."""
+    local, _, domain = text.strip().rpartition("@")
+    return bool(local) and "." in domain and not any(c.isspace() for c in text.strip())
+
+
+def check_addresses(values: Iterable[str] | None, option: str) -> tuple[str, ...]:
+    """Email addresses (``--notify``: NotificationEmails takes addresses)."""
+    for value in values or ():
+        if not looks_like_address(value):
+            raise InputError(f"{option} {value!r} is not an email address (NotificationEmails takes addresses)")
+    return tuple(values or ())
+
+
+def check_mailboxes(values: Iterable[str] | None, option: str) -> list[str]:
+    """Mailboxes by primary SMTP address, lower case (an alias or a name would match no move request)."""
+    for value in values or ():
+        if not looks_like_address(value):
+            raise InputError(f"{option} {value!r}: give the mailbox's primary SMTP address (as in plan.json)")
+    return [v.strip().lower() for v in values or ()]

@@ -1,4 +1,5 @@
-"""Pure cutover planning: read plan.json, decide which batches to create, and which mailboxes may complete.
+"""Pure cutover planning: which batches to create, which mailboxes may complete (in which chunks), and what
+came of a completion.
 
 No I/O, no sessions: the inputs are plain values (the parsed plan.json, observed batches and move states) and
 the outputs are the frozen plans of ``_model``.
@@ -7,26 +8,42 @@ the outputs are the frozen plans of ``_model``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from hybridkit.batches import Batch
 from hybridkit.batches import parse_plan as batches_parse_plan
 from hybridkit.cutover._model import (
+    Action,
     BatchAction,
     BatchChange,
+    CompletionChunk,
     CompletionItem,
     CompletionMethod,
+    CompletionOutcome,
     CompletionPlan,
+    CompletionResult,
     CreatePlan,
     MoveState,
     ObservedBatch,
     PlannedBatch,
     Readiness,
+    TERMINAL_MOVE_STATUSES,
 )
 from hybridkit.errors import InputError, PlanError
+from hybridkit.outcomes import Outcome
 
-__all__ = ["csv_data", "parse_plan", "plan_completion", "plan_create", "planned_batches", "select_batches"]
+__all__ = [
+    "completion_chunks",
+    "completion_action",
+    "completion_results",
+    "csv_data",
+    "parse_plan",
+    "plan_completion",
+    "plan_create",
+    "planned_batches",
+    "select_batches",
+]
 
 MAX_BATCH_NAME = 64
 _DONE = ("Completed", "CompletedWithWarning", "CompletedWithSkippedItems")
@@ -135,6 +152,35 @@ def csv_data(mailboxes: Iterable[str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
+def completion_chunks(ready: Sequence[str], chunk_size: int,
+                      earlier: Sequence[CompletionChunk] = ()) -> tuple[CompletionChunk, ...]:
+    """Cut the ready mailboxes into chunks of at most ``chunk_size``, each a journaled step.
+
+    ``earlier``: the unfinished chunks of the interrupted run of the same selection. Their ready mailboxes stay
+    in them under the same keys (so that run is resumed, not replaced); a ready mailbox none of them holds (not
+    ready then, or its completion lost since) goes into new chunks after them.
+    """
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    wanted = {m: None for m in ready}
+    chunks: list[CompletionChunk] = []
+    for chunk in earlier:
+        members = tuple(m for m in chunk.mailboxes if m in wanted)
+        for mailbox in members:
+            del wanted[mailbox]
+        if members:
+            chunks.append(CompletionChunk(chunk.key, members))
+    used = {c.key for c in earlier}
+    rest = list(wanted)
+    index = 0
+    for start in range(0, len(rest), chunk_size):
+        while f"complete:{index:04d}" in used:
+            index += 1
+        used.add(f"complete:{index:04d}")
+        chunks.append(CompletionChunk(f"complete:{index:04d}", tuple(rest[start:start + chunk_size])))
+    return tuple(chunks)
+
+
 def plan_completion(
     mailboxes: Iterable[str],
     moves: Mapping[str, MoveState],
@@ -215,3 +261,42 @@ def _arrived(move: MoveState, method: CompletionMethod, at: dt.datetime) -> bool
             move.complete_after is not None and move.complete_after <= at + dt.timedelta(seconds=1)
         )
     return move.complete_after is not None and abs((move.complete_after - at).total_seconds()) < 1
+
+
+def completion_action(item: CompletionItem) -> Action:
+    """What ``cutover complete`` does for a mailbox of its plan: complete it, follow it, or nothing."""
+    return {Readiness.COMPLETE: Action.COMPLETE, Readiness.SIGNALLED: Action.FOLLOW}.get(item.readiness, Action.NONE)
+
+
+_PLANNED_OUTCOME = {Readiness.NOT_FOUND: Outcome.NOT_FOUND, Readiness.FAILED: Outcome.FAILED,
+                    Readiness.NOT_READY: Outcome.SKIPPED, Readiness.DONE: Outcome.COMPLETED,
+                    Readiness.SIGNALLED: Outcome.COMPLETING}
+
+
+def completion_results(outcome: CompletionOutcome, final: Mapping[str, MoveState], waited: bool
+                       ) -> list[CompletionResult]:
+    """Each mailbox's action and outcome: the plan, what the send did, and (with --wait) where the move ended."""
+    rows = []
+    for item in outcome.plan.items:
+        status, detail = item.status, item.reason
+        result = _PLANNED_OUTCOME.get(item.readiness, Outcome.SENT)
+        if item.readiness is Readiness.COMPLETE:
+            if item.mailbox in outcome.send_failed:
+                result, detail = Outcome.FAILED, outcome.send_failed[item.mailbox]
+            elif item.mailbox in outcome.under_way:
+                result, status = Outcome.COMPLETING, outcome.under_way[item.mailbox]
+                detail = f"completion already under way ({status}); Exchange refused the repeated signal"
+            else:
+                detail = "completion sent"
+        state = final.get(item.mailbox)
+        if state is not None:
+            status = state.status
+            if state.status in TERMINAL_MOVE_STATUSES:
+                result = Outcome.FAILED if state.status == "Failed" else Outcome.COMPLETED
+                detail = state.message or (state.status_detail if state.status_detail != state.status else "")
+            elif waited:
+                result, detail = Outcome.TIMED_OUT, f"still {state.status} at --timeout"
+        elif waited and item.mailbox in outcome.followed:
+            result, detail = Outcome.TIMED_OUT, "no move statistics before --timeout"
+        rows.append(CompletionResult(item.mailbox, completion_action(item), result, status, detail))
+    return rows

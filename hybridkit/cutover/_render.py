@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import enum
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -27,25 +28,41 @@ from hybridkit.cutover._model import (
     MoveState,
     ObservedBatch,
     Readiness,
+    StatusSnapshot,
 )
 from hybridkit.cutover._when import iso_z, show_time
+from hybridkit.outcomes import Outcome
 from hybridkit.ps import Command, Pipeline, quote
 
 __all__ = [
     "complete_doc",
     "complete_table",
     "complete_what_if_doc",
+    "completion_lines",
+    "completion_skips",
     "create_doc",
     "create_table",
     "create_what_if_doc",
     "create_what_if_lines",
     "human_size",
+    "snapshot_doc",
     "status_doc",
     "status_view",
 ]
 
-_FINE = {"created": "green", "started": "green", "unchanged": "dim", "sent": "green", "completed": "green",
-         "completing": "green", "failed": "red", "not-found": "red", "skipped": "yellow", "timed-out": "red"}
+_FINE = {Outcome.CREATED: "green", Outcome.STARTED: "green", Outcome.UNCHANGED: "dim", Outcome.SENT: "green",
+         Outcome.COMPLETED: "green", Outcome.COMPLETING: "green", Outcome.FAILED: "red", Outcome.NOT_FOUND: "red",
+         Outcome.SKIPPED: "yellow", Outcome.TIMED_OUT: "red"}
+
+
+def _fine(outcome: str) -> str | None:
+    """The style of an outcome word in a table."""
+    return _FINE.get(Outcome(outcome))
+
+
+def _word(value: str) -> str:
+    """An enum's word (or a word already): what JSON and tables carry."""
+    return str(value.value) if isinstance(value, enum.Enum) else str(value)
 
 
 def _counts(values: Iterable[str]) -> dict[str, int]:
@@ -143,11 +160,12 @@ def _action(change: BatchChange) -> str:
 
 
 def create_doc(result: CreateResult, warnings: Sequence[str], complete_after: dt.datetime | None) -> dict[str, Any]:
-    batches = [{"batch": b.batch, "action": b.action, "outcome": b.outcome, "detail": b.detail}
+    batches = [{"batch": b.batch, "action": _word(b.action), "outcome": _word(b.outcome), "detail": b.detail}
                for b in result.batches]
-    mailboxes = [{"batch": m.batch, "mailbox": m.mailbox, "outcome": m.outcome, "status": m.status,
+    mailboxes = [{"batch": m.batch, "mailbox": m.mailbox, "outcome": _word(m.outcome), "status": m.status,
                   "detail": m.detail} for m in result.mailboxes]
-    return {"what_if": False, "run_id": None, "resumed": False, "complete_after": iso_z(complete_after),
+    return {"what_if": False, "run_id": result.run_id, "resumed": result.resumed,
+            "complete_after": iso_z(complete_after),
             "items": batches + mailboxes,
             "summary": {"batches": _counts(b["outcome"] for b in batches),
                         "mailboxes": _counts(m["outcome"] for m in mailboxes)},
@@ -158,12 +176,12 @@ def create_table(result: CreateResult, width: int) -> RenderableType:
     """Batches, then the mailboxes Exchange failed with its reason in full (the others are counted)."""
     columns = [
         _Column("Batch", [escape(b.batch) for b in result.batches]),
-        _Column("Outcome", [_styled(b.outcome, _FINE.get(b.outcome)) for b in result.batches]),
+        _Column("Outcome", [_styled(_word(b.outcome), _fine(b.outcome)) for b in result.batches]),
         _Column("Detail", [escape(b.detail) for b in result.batches], whole=30),
     ]
     table, _ = _fit("Migration batches", columns, width)
     parts: list[RenderableType] = [table]
-    failed = [m for m in result.mailboxes if m.outcome == "failed"]
+    failed = [m for m in result.mailboxes if m.failed]
     if failed:
         parts.append(Text(f"{len(failed)} mailbox{'es' if len(failed) != 1 else ''} failed in Exchange:",
                           style="bold red"))
@@ -174,7 +192,12 @@ def create_table(result: CreateResult, width: int) -> RenderableType:
 # ---------------------------------------------------------------- status
 
 
-def status_doc(observed: Sequence[ObservedBatch], moves: dict[str, MoveState], now: dt.datetime) -> dict[str, Any]:
+def snapshot_doc(snapshot: StatusSnapshot) -> dict[str, Any]:
+    """``cutover status``'s JSON document (``status_doc``) of a snapshot."""
+    return status_doc(snapshot.batches, snapshot.moves, snapshot.observed_at)
+
+
+def status_doc(observed: Sequence[ObservedBatch], moves: Mapping[str, MoveState], now: dt.datetime) -> dict[str, Any]:
     """Batches with their mailboxes: each move's status, or the migration user's failure when it has no move."""
     items = []
     for batch in observed:
@@ -258,9 +281,14 @@ def _completion_action(item: CompletionItem) -> str:
     return {Readiness.COMPLETE: "complete", Readiness.SIGNALLED: "follow"}.get(item.readiness, "none")
 
 
+def completion_skips(items: Sequence[CompletionItem]) -> list[str]:
+    """``--what-if``'s comment lines for the mailboxes not completed, with why."""
+    return [f"# {i.mailbox}: {i.readiness.value}: {i.reason}" for i in items if i.readiness is not Readiness.COMPLETE]
+
+
 def complete_doc(results: Sequence[CompletionResult], at: dt.datetime, method: str, run_id: str | None,
                  resumed: bool, warnings: Sequence[str] = ()) -> dict[str, Any]:
-    rows = [{"mailbox": r.mailbox, "action": r.action, "outcome": r.outcome, "status": r.status,
+    rows = [{"mailbox": r.mailbox, "action": _word(r.action), "outcome": _word(r.outcome), "status": r.status,
              "detail": r.detail} for r in results]
     return {"what_if": False, "run_id": run_id, "resumed": resumed, "complete_after": iso_z(at), "method": method,
             "items": rows, "summary": _counts(r["outcome"] for r in rows), "warnings": list(warnings)}
@@ -271,8 +299,8 @@ def complete_table(results: Sequence[CompletionResult], at: dt.datetime, method:
     whole, else under the table in full (Exchange's failure reason is never cut)."""
     columns = [
         _Column("Mailbox", [escape(r.mailbox) for r in results]),
-        _Column("Action", [r.action for r in results]),
-        _Column("Outcome", [_styled(r.outcome, _FINE.get(r.outcome)) for r in results]),
+        _Column("Action", [_word(r.action) for r in results]),
+        _Column("Outcome", [_styled(_word(r.outcome), _fine(r.outcome)) for r in results]),
         _Column("Status", [escape(r.status) for r in results], optional=True),
     ]
     used = sum(c.whole for c in columns[:3]) + 3 * 4 + 1
@@ -283,7 +311,7 @@ def complete_table(results: Sequence[CompletionResult], at: dt.datetime, method:
     table, _ = _fit(f"Completion (CompleteAfter {show_time(at)}, method {method})", columns, width)
     parts: list[RenderableType] = [table]
     if not beside:
-        parts.extend(Text.assemble((r.mailbox, _FINE.get(r.outcome) or "bold"), ": ", r.detail)
+        parts.extend(Text.assemble((r.mailbox, _fine(r.outcome) or "bold"), ": ", r.detail)
                      for r in results if r.detail)
     return Group(*parts)
 

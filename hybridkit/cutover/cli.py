@@ -1,35 +1,39 @@
 """``hybridkit cutover``: create migration batches from a plan, watch them, complete batches or mailboxes.
 
-Thin: parse and check options, call ``_observe``/``_plan``/``_apply``, hand the results to ``_render`` and the
-shared consoles (``ctx.obj``). Batches live in Exchange Online, so every command needs an online profile
-(``kind = "online"``, or a lab profile with ``endpoint = "online"``).
+Thin: parse and check options, call the service (``_service``), hand what it returns to ``_render`` and the
+shared consoles. Batches live in Exchange Online, so every command needs an online profile (``kind = "online"``,
+or a lab profile with ``endpoint = "online"``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from hybridkit._context import AppContext
-from hybridkit.cli_support import app_context, emit_json
-from hybridkit.cutover import _apply, _observe, _render
-from hybridkit.cutover._model import CompletionMethod, MoveState, Readiness
-from hybridkit.cutover._options import check_domain, check_names, check_positive, check_text
-from hybridkit.cutover._plan import plan_completion, plan_create, select_batches
+from hybridkit._progress import RichReporter
+from hybridkit.cli_support import app_context, emit_json, profile_for
+from hybridkit.cutover import _render, _service
+from hybridkit.cutover._model import CompletionInterrupted, CompletionMethod, CreateOptions, StatusSnapshot
+from hybridkit.cutover._options import (
+    check_addresses,
+    check_domain,
+    check_mailboxes,
+    check_names,
+    check_positive,
+    check_text,
+)
+from hybridkit.cutover._plan import select_batches
 from hybridkit.cutover._read import read_mailbox_list, read_plan
 from hybridkit.cutover._when import parse_when, show_time
-from hybridkit.errors import ConfigError, InputError, PlanError
-from hybridkit.journal import DEFAULT_JOURNAL, Journal
-from hybridkit.ps import PSSession
+from hybridkit.errors import InputError
+from hybridkit.journal import DEFAULT_JOURNAL
 
 __all__ = ["app"]
 
@@ -49,37 +53,15 @@ _COMPLETE_HELP = (
     "Exit 1 if any mailbox failed, has no move request, was not ready, or (with --wait) did not finish before "
     "--timeout."
 )
+JournalOpt = Annotated[Path, typer.Option("--journal", help="Run journal (SQLite).")]
+WhatIfOpt = Annotated[bool, typer.Option("--what-if", help="Print the PowerShell and change nothing.")]
 
 
-def _app(ctx: typer.Context) -> AppContext:
-    return app_context(ctx)
-
-
-@contextmanager
-def _session(app_ctx: AppContext) -> Iterator[PSSession]:
-    from hybridkit.config import load_config
-    from hybridkit.sides import Side, connect, side_of
-
-    profile = load_config(app_ctx.config).profile(app_ctx.profile)
-    if side_of(profile) is Side.ONPREM:
-        raise ConfigError(f"profile {profile.name!r} reaches on-premises Exchange; migration batches are created in "
-                          "Exchange Online: use an online profile (or a lab profile with endpoint = \"online\")")
-    session = connect(profile)
-    try:
-        yield session
-    finally:
-        session.close()
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def _print(app_ctx: AppContext, renderable: Any) -> None:
-    app_ctx.console.print(renderable)
-
-
-# ---------------------------------------------------------------- create
+def _lines(app_ctx: AppContext, lines: Iterable[str], *, err: bool = False) -> None:
+    """Plain lines (PowerShell, comments, warnings): never markup, one line each in logs and pipes."""
+    console = app_ctx.err_console if err else app_ctx.console
+    for line in lines:
+        console.print(line, highlight=False, markup=False, soft_wrap=not err or not console.is_terminal)
 
 
 @app.command(help=_CREATE_HELP)
@@ -94,77 +76,40 @@ def create(
     complete_after: Annotated[Optional[str], typer.Option("--complete-after", help=_WHEN)] = None,
     allow_past: Annotated[bool, typer.Option("--allow-past", help=_ALLOW_PAST)] = False,
     notify: Annotated[Optional[list[str]], typer.Option("--notify", help="NotificationEmails address.")] = None,
-    what_if: Annotated[bool, typer.Option("--what-if", help="Print the PowerShell and change nothing.")] = False,
+    what_if: WhatIfOpt = False,
+    journal_path: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
-    app_ctx = _app(ctx)
+    app_ctx = app_context(ctx)
     endpoint = check_text(endpoint, "--endpoint", "the migration endpoint's name")
     domain = check_domain(target_delivery_domain, "--target-delivery-domain")
-    names = check_names(batch, "--batch", "a planned batch's name")
-    planned = select_batches(read_plan(plan_dir), names)
-    when = (parse_when(complete_after, _utcnow(), option="--complete-after", allow_past=allow_past)
+    planned = select_batches(read_plan(plan_dir), check_names(batch, "--batch", "a planned batch's name"))
+    when = (parse_when(complete_after, _service.utcnow(), option="--complete-after", allow_past=allow_past)
             if complete_after else None)
-    for address in notify or ():
-        if not _apply.looks_like_address(address):
-            raise InputError(f"--notify {address!r} is not an email address (NotificationEmails takes addresses)")
-    options = _apply.CreateOptions(endpoint, domain, start, when, tuple(notify or ()))
-    with _session(app_ctx) as session:
-        observed = _observe.observe_batches(session)
-        plan = plan_create(planned, observed, start=start)
-        if plan.conflicts:
-            raise PlanError("; ".join(f"batch {c.name}: {c.reason}" for c in plan.conflicts))
-        if plan.to_create:  # a mistyped endpoint: one clear error before anything, not one failure per batch
-            endpoints = _observe.migration_endpoints(session)
-            if endpoints is not None and endpoint.lower() not in {e.lower() for e in endpoints}:
-                known = ", ".join(repr(e) for e in endpoints) or "none"
-                raise InputError(f"--endpoint {endpoint!r}: no such migration endpoint (Get-MigrationEndpoint lists "
-                                 f"{known}); nothing was created")
+    options = CreateOptions(endpoint, domain, start, when, check_addresses(notify, "--notify"))
+    with _service.online_session(profile_for(app_ctx)) as session:
+        request = _service.prepare_create(session, planned, options)
         if what_if:
-            _create_what_if(app_ctx, plan, options)
+            lines = _render.create_what_if_lines(_service.create_commands(request))
+            if app_ctx.json:  # one JSON document: the commands and what each planned batch would get
+                emit_json(app_ctx, _render.create_what_if_doc(request.plan.changes, lines, request.plan.warnings))
+                return
+            _lines(app_ctx, (f"# {c.name}: {c.reason}; left alone" for c in request.plan.changes
+                             if c.action.value == "unchanged"), err=True)
+            _lines(app_ctx, (f"warning: {w}" for w in request.plan.warnings), err=True)
+            _lines(app_ctx, lines)
             return
-        result = _apply.create_batches(session, plan, options, observed)
+        with RichReporter(app_ctx.err_console, notes=not app_ctx.json) as reporter:
+            result = _service.create(session, request, journal_path=journal_path, argv=sys.argv,
+                                     profile=app_ctx.profile, reporter=reporter)
     if app_ctx.json:
-        emit_json(app_ctx, _render.create_doc(result, plan.warnings, when))
+        emit_json(app_ctx, _render.create_doc(result, request.plan.warnings, when))
     else:
-        _warn(app_ctx, plan.warnings)
-        _print(app_ctx, _render.create_table(result, app_ctx.console.width))
+        _lines(app_ctx, (f"warning: {w}" for w in request.plan.warnings), err=True)
+        app_ctx.console.print(_render.create_table(result, app_ctx.console.width))
         if when:
             app_ctx.console.print(f"CompleteAfter: {show_time(when)}", highlight=False)
     if result.failed:
         raise typer.Exit(1)
-
-
-def _warn(app_ctx: AppContext, warnings: Any) -> None:
-    for warning in warnings:
-        app_ctx.err_console.print(f"warning: {warning}", highlight=False, markup=False,
-                                  soft_wrap=not app_ctx.err_console.is_terminal)  # one line in logs and pipes
-
-
-def _create_what_if(app_ctx: AppContext, plan: Any, options: _apply.CreateOptions) -> None:
-    lines = _render.create_what_if_lines(_apply.create_commands(plan, options))
-    if app_ctx.json:  # one JSON document: the commands and what each planned batch would get
-        emit_json(app_ctx, _render.create_what_if_doc(plan.changes, lines, plan.warnings))
-        return
-    for change in plan.changes:
-        if change.action.value == "unchanged":
-            app_ctx.err_console.print(f"# {change.name}: {change.reason}; left alone", highlight=False, markup=False)
-    _warn(app_ctx, plan.warnings)
-    for line in lines:
-        app_ctx.console.print(line, highlight=False, markup=False, soft_wrap=True)
-
-
-# ---------------------------------------------------------------- status
-
-
-_SETTLED = ("Completed", "CompletedWithErrors", "Failed", "Synced", "SyncedWithErrors", "Stopped", "Created")
-
-
-def _status_doc(session: PSSession, names: list[str]) -> dict[str, Any]:
-    observed = _observe.observe_batches(session, columns=_observe.BATCH_COLUMNS, names=names)
-    unknown = [n for n in names if n.lower() not in {o.lower() for o in observed}]
-    if unknown:
-        raise InputError(f"no migration batch named {', '.join(unknown)}")
-    moves = _observe.read_moves(session, batches=list(observed), columns=_observe.STATUS_MOVE_COLUMNS)
-    return _render.status_doc(list(observed.values()), moves, _utcnow())
 
 
 @app.command(help=_STATUS_HELP)
@@ -176,62 +121,29 @@ def status(
     interval: Annotated[float, typer.Option("--interval", help="Seconds between refreshes with --watch.")] = 30.0,
     timeout: Annotated[float, typer.Option("--timeout", help="Stop watching after this many seconds.")] = 4 * 3600.0,
 ) -> None:
-    app_ctx = _app(ctx)
+    app_ctx = app_context(ctx)
     names = check_names(batch, "--batch", "a batch's name")
     check_positive(interval, "--interval")
     check_positive(timeout, "--timeout")
-    with _session(app_ctx) as session:
-        data = _status_doc(session, names)
-        deadline = time.monotonic() + timeout
+    width = app_ctx.console.width
+    with _service.online_session(profile_for(app_ctx)) as session:
+        if not watch:
+            snapshot = _service.read_status(session, names)
+        elif app_ctx.json:  # one document, once every batch settled (or at --timeout)
+            snapshot = _service.watch_status(session, names, interval=interval, timeout=timeout)
+        else:
+            with Live(Text(""), console=app_ctx.console, refresh_per_second=2) as live:
+                def show(now: StatusSnapshot) -> None:
+                    live.update(_render.status_view(_render.snapshot_doc(now), width))
 
-        def unsettled() -> bool:
-            return time.monotonic() < deadline and not all(b["status"] in _SETTLED for b in data["items"])
-
-        def pause() -> None:  # never past the deadline
-            time.sleep(max(0.05, min(interval, deadline - time.monotonic())))
-
-        if watch and not app_ctx.json:
-            width = app_ctx.console.width
-            with Live(_render.status_view(data, width), console=app_ctx.console, refresh_per_second=2) as live:
-                while unsettled():
-                    pause()
-                    data = _status_doc(session, names)
-                    live.update(_render.status_view(data, width))
-        while watch and unsettled():  # --output json: one document, once every batch settled (or at --timeout)
-            pause()
-            data = _status_doc(session, names)
-        moving = [f"{b['batch']} ({b['status']})" for b in data["items"] if b["status"] not in _SETTLED]
-        if watch and moving:
-            app_ctx.err_console.print(f"stopped watching after --timeout {timeout:g} s; still moving: "
-                                      + ", ".join(moving), highlight=False, markup=False)
-        if watch and not app_ctx.json:
-            return
+                snapshot = _service.watch_status(session, names, interval=interval, timeout=timeout, on_update=show)
+    if watch and snapshot.moving:
+        _lines(app_ctx, [f"stopped watching after --timeout {timeout:g} s; still moving: "
+                         + ", ".join(f"{b.name} ({b.status})" for b in snapshot.moving)], err=True)
     if app_ctx.json:
-        emit_json(app_ctx, data)
-    else:
-        _print(app_ctx, _render.status_view(data, app_ctx.console.width))
-
-
-# ---------------------------------------------------------------- complete
-
-
-class _ProgressReporter:
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._tasks: dict[str, Any] = {}
-
-    def progress(self, label: str, done: int, total: int) -> None:
-        if label not in self._tasks:
-            self._tasks[label] = self._progress.add_task(label, total=total)
-        self._progress.update(self._tasks[label], completed=done, total=total)
-
-    def note(self, text: str) -> None:
-        self._progress.console.print(text, highlight=False, markup=False)
-
-
-def _progress(app_ctx: AppContext) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=app_ctx.err_console, disable=not app_ctx.err_console.is_terminal)
+        emit_json(app_ctx, _render.snapshot_doc(snapshot))
+    elif not watch:
+        app_ctx.console.print(_render.status_view(_render.snapshot_doc(snapshot), width))
 
 
 @app.command(help=_COMPLETE_HELP)
@@ -246,88 +158,49 @@ def complete(
                                                      help="How to complete: Set-/Resume-MoveRequest, or "
                                                           "Set-MigrationUser -CompleteAfter.")] = CompletionMethod.MOVEREQUEST,
     wait: Annotated[bool, typer.Option("--wait", help="Follow every mailbox to Completed or Failed.")] = False,
-    what_if: Annotated[bool, typer.Option("--what-if", help="Print the PowerShell and change nothing.")] = False,
+    what_if: WhatIfOpt = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the interrupted run of this selection.")] = False,
     poll_interval: Annotated[float, typer.Option("--poll-interval", help="Seconds between polls with --wait.")] = 30.0,
     timeout: Annotated[float, typer.Option("--timeout", help="Give up waiting after this many seconds.")] = 6 * 3600.0,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Mailboxes per pipeline.")] = 500,
-    journal_path: Annotated[Path, typer.Option("--journal", help="Run journal (SQLite).")] = DEFAULT_JOURNAL,
+    journal_path: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
-    app_ctx = _app(ctx)
-    sources = [s for s in (batch, mailbox, from_file) if s]
-    if len(sources) != 1:
+    app_ctx = app_context(ctx)
+    if len([s for s in (batch, mailbox, from_file) if s]) != 1:
         raise InputError("give exactly one of --batch, --mailbox or --from-file")
     names = check_names(batch, "--batch", "a batch's name")
     check_positive(poll_interval, "--poll-interval")
     check_positive(timeout, "--timeout")
     check_positive(chunk_size, "--chunk-size", "mailboxes")
-    when = parse_when(at, _utcnow(), option="--at", allow_past=allow_past)
-    for value in mailbox or []:
-        if not _apply.looks_like_address(value):  # an alias or a name would match no move request's Identity
-            raise InputError(f"--mailbox {value!r}: give the mailbox's primary SMTP address (as in plan.json)")
-    listed = [m.strip().lower() for m in mailbox or []] + (read_mailbox_list(from_file) if from_file else [])
-    with _session(app_ctx) as session:
-        targets = _observe.batch_members(session, names) if names else listed
-        moves = _observe.read_moves(session, batches=names, mailboxes=[] if names else listed,
-                                    columns=_observe.READINESS_COLUMNS, chunk_size=chunk_size)
+    when = parse_when(at, _service.utcnow(), option="--at", allow_past=allow_past)
+    listed = check_mailboxes(mailbox, "--mailbox") + (read_mailbox_list(from_file) if from_file else [])
+    with _service.online_session(profile_for(app_ctx)) as session:
+        targets, moves = _service.read_targets(session, batches=names, mailboxes=listed, chunk_size=chunk_size)
         if what_if:
-            _complete_what_if(app_ctx, targets, moves, method, when)
+            preview = _service.preview_completion(targets, moves, method=method, at=when)
+            lines = _render.completion_lines(preview.pipelines, preview.ready)
+            if app_ctx.json:  # one JSON document: the commands and each mailbox's action
+                emit_json(app_ctx, _render.complete_what_if_doc(preview.plan.items, lines, when, method.value))
+                return
+            noun = "mailbox" if len(preview.ready) == 1 else "mailboxes"
+            _lines(app_ctx, [*_render.completion_skips(preview.plan.items),
+                             f"# CompleteAfter {show_time(when)}; {len(preview.ready)} {noun} ready"], err=True)
+            _lines(app_ctx, lines)
             return
-        with Journal(journal_path) as journal:
-            if resume and journal.find_resumable(_apply.JOURNAL_KIND, _apply.fingerprint(targets, method)) is None:
-                raise PlanError("nothing to resume: no interrupted completion run for this selection")
-            outcome = None
-            final: dict[str, MoveState] = {}
-            try:
-                with _progress(app_ctx) as progress:
-                    reporter = _ProgressReporter(progress)
-                    outcome = _apply.run_completion(
-                        session, journal, targets, moves, method=method, at=when, chunk_size=chunk_size,
-                        argv=sys.argv, profile=app_ctx.profile, reporter=reporter)
-                    if wait and outcome.followed:
-                        final = _apply.follow(session, outcome.followed, poll_interval=poll_interval,
-                                              timeout=timeout, reporter=reporter)
-            except KeyboardInterrupt:
-                _interrupted_hint(app_ctx, journal, outcome, targets, method)
-                raise
-    results = _apply.completion_results(outcome, final, wait)
+        try:
+            with RichReporter(app_ctx.err_console, notes=not app_ctx.json) as reporter:
+                report = _service.complete(
+                    session, targets, moves, method=method, at=when, chunk_size=chunk_size, resume=resume,
+                    wait=wait, poll_interval=poll_interval, timeout=timeout, journal_path=journal_path,
+                    argv=sys.argv, profile=app_ctx.profile, reporter=reporter)
+        except CompletionInterrupted as stop:
+            _lines(app_ctx, [stop.hint], err=True)
+            raise
     if app_ctx.json:
-        emit_json(app_ctx, _render.complete_doc(results, when, method.value, outcome.run_id, outcome.resumed))
+        emit_json(app_ctx, _render.complete_doc(report.results, when, method.value, report.run_id, report.resumed))
     else:
-        _print(app_ctx, _render.complete_table(results, when, method.value, app_ctx.console.width))
-        app_ctx.err_console.print(f"journal run {outcome.run_id}" + (" (resumed)" if outcome.resumed else ""),
-                                  highlight=False)
-    if any(r.failed for r in results):
+        app_ctx.console.print(_render.complete_table(report.results, when, method.value, app_ctx.console.width))
+        if report.run_id:
+            _lines(app_ctx, [f"journal run {report.run_id}" + (" (resumed)" if report.resumed else "")], err=True)
+    if report.failed:
         raise typer.Exit(1)
-
-
-def _interrupted_hint(app_ctx: AppContext, journal: Journal, outcome: _apply.CompletionOutcome | None,
-                      targets: list[str], method: CompletionMethod) -> None:
-    """What a Ctrl-C left behind, and the command that carries on from there."""
-    if outcome is not None:  # every completion was sent; only the --wait was cut short
-        app_ctx.err_console.print(f"interrupted while waiting: the completions were sent (journal run "
-                                  f"{outcome.run_id}); follow them with `hybridkit cutover status`", highlight=False)
-        return
-    run = journal.find_resumable(_apply.JOURNAL_KIND, _apply.fingerprint(targets, method))
-    if run is not None:
-        app_ctx.err_console.print(f"interrupted: journal run {run.run_id} is recorded interrupted; run the same "
-                                  "command again (or add --resume) to carry on: mailboxes already sent are not sent "
-                                  "again, and one in flight is checked against Exchange first", highlight=False)
-
-
-def _complete_what_if(app_ctx: AppContext, targets: list[str], moves: dict[str, MoveState],
-                      method: CompletionMethod, when: dt.datetime) -> None:
-    plan = plan_completion(targets, moves, method=method, at=when)
-    ready = [i.mailbox for i in plan.with_readiness(Readiness.COMPLETE)]
-    lines = _render.completion_lines(_apply.completion_pipelines(method, when), ready)
-    if app_ctx.json:  # one JSON document: the commands and each mailbox's action
-        emit_json(app_ctx, _render.complete_what_if_doc(plan.items, lines, when, method.value))
-        return
-    for item in plan.items:
-        if item.readiness is not Readiness.COMPLETE:
-            app_ctx.err_console.print(f"# {item.mailbox}: {item.readiness.value}: {item.reason}", highlight=False,
-                                      markup=False)
-    noun = "mailbox" if len(ready) == 1 else "mailboxes"
-    app_ctx.err_console.print(f"# CompleteAfter {show_time(when)}; {len(ready)} {noun} ready", highlight=False)
-    for line in lines:
-        app_ctx.console.print(line, highlight=False, markup=False, soft_wrap=True)

@@ -78,9 +78,11 @@ def step(ctx: DemoContext) -> dict[str, Any]:
         observed = cutover.observe_batches(online)
         plan = cutover.plan_create([batch], observed)
         options = cutover.CreateOptions(ENDPOINT, "contoso.mail.onmicrosoft.com", start=True)
-        for made in cutover.create_batches(online, plan, options, observed).batches:
-            ctx.console.print(f"New-MigrationBatch [bold]{escape(made.batch)}[/]: {made.outcome} "
-                              f"({escape(made.detail)})", highlight=False)
+        with Journal(ctx.journal_path) as journal:
+            made = cutover.create_batches(online, plan, options, observed, journal=journal)
+        for outcome in made.batches:
+            ctx.console.print(f"New-MigrationBatch [bold]{escape(outcome.batch)}[/]: {outcome.outcome} "
+                              f"({escape(outcome.detail)})", highlight=False)
         _advance(ctx, 24)
         moves = cutover.read_moves(online, batches=[name], columns=cutover.READINESS_COLUMNS)
         ctx.console.print(_moves_table(f"{name} after initial sync", moves))

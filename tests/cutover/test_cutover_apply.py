@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace as dataclasses_replace
 
 import pytest
 
-from hybridkit.cutover import _apply, _observe
-from hybridkit.cutover._model import CompletionMethod, PlannedBatch, Readiness
-from hybridkit.cutover._plan import plan_create
+from hybridkit.cutover import _apply
+from hybridkit.cutover import _discover as _observe
+from hybridkit.cutover._model import CompletionMethod, CreateOptions, PlannedBatch, Readiness
+from hybridkit.cutover._plan import completion_results, plan_create
 from hybridkit.errors import PlanError
 from hybridkit.journal import Journal
 from hybridkit.lab import InProcessSession
@@ -17,7 +19,7 @@ from hybridkit.lab.exchange.engine import ExchangeEngine
 from tests.cutover._labkit import make_org
 
 EMAILS = [f"user{i:02d}@contoso.com" for i in range(14)]
-OPTIONS = _apply.CreateOptions(DEFAULT_ENDPOINT, "contoso.mail.onmicrosoft.com", start=True)
+OPTIONS = CreateOptions(DEFAULT_ENDPOINT, "contoso.mail.onmicrosoft.com", start=True)
 
 
 def _session(org, cls=InProcessSession):
@@ -39,6 +41,24 @@ def _setup(tmp_path, emails=EMAILS):
     assert results.batches[0].outcome == "created"
     org.clock.advance(6 * 3600)
     return org, session, Journal(tmp_path / "j.sqlite")
+
+
+class _Stopped(InProcessSession):
+    """Stops the run (raises ``error``) once the ``after``-th Resume-MoveRequest pipeline got through: the change is
+    made in Exchange, its chunk's outcome never reaches the journal (a kill, a Ctrl-C)."""
+
+    def __init__(self, *args, error, after=1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.error, self.after, self.resumed = error, after, []
+
+    def run_items(self, command, items, **kwargs):
+        outcomes = super().run_items(command, items, **kwargs)
+        if self.sent and self.sent[-1].cmdlets == "Resume-MoveRequest" and self.after > 0:
+            self.resumed.append([item["Identity"] for item in items])
+            self.after -= 1
+            if self.after == 0:
+                raise self.error
+        return outcomes
 
 
 def _audit(org, event):
@@ -97,23 +117,14 @@ def test_interrupted_run_resumes_without_repeating(tmp_path):
     class Killed(Exception):
         pass
 
-    def kill_after_first(index):
-        if index == 0:
-            raise Killed
-
+    # killed between the second chunk's Resume and the journal's commit: that chunk is left in doubt
+    stopped = _Stopped(session.engine, "online", user="admin@contoso.onmicrosoft.com", error=Killed(), after=2)
     with pytest.raises(Killed):
-        _apply.run_completion(session, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST,
-                              at=org.clock.now(), chunk_size=4, after_chunk=kill_after_first)
-    # simulate a kill between the Resume and the journal commit for the second chunk: mark them started by hand
+        _apply.run_completion(stopped, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST,
+                              at=org.clock.now(), chunk_size=4)
+    second = stopped.resumed[1]
     run = journal.list_runs(kind=_apply.JOURNAL_KIND)[0]
-    pending = [s for s in journal.steps(run.run_id) if s.state.value == "pending"]
-    second = [s.target for s in pending[:4]]
-    for mailbox in second:
-        journal.mark_started(run.run_id, f"complete:{mailbox}")
-    session.run(_apply.completion_pipelines(CompletionMethod.MOVEREQUEST, org.clock.now())[0],
-                [{"Identity": m} for m in second])
-    session.run(_apply.completion_pipelines(CompletionMethod.MOVEREQUEST, org.clock.now())[1],
-                [{"Identity": m} for m in second])
+    assert [s.state.value for s in journal.steps(run.run_id)][:2] == ["done", "started"]
     moves = _observe.read_moves(session, batches=["Wave1"])
     outcome = _apply.run_completion(session, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST,
                                     at=org.clock.now() + dt.timedelta(seconds=1))
@@ -143,7 +154,7 @@ def test_create_with_start_starts_an_identical_batch_that_was_never_started(tmp_
     org = make_org()
     session = _session(org)
     planned = [PlannedBatch("Wave2", tuple(EMAILS[:4]))]
-    idle = _apply.CreateOptions(DEFAULT_ENDPOINT, "contoso.mail.onmicrosoft.com", start=False)
+    idle = CreateOptions(DEFAULT_ENDPOINT, "contoso.mail.onmicrosoft.com", start=False)
     observed = _observe.observe_batches(session)
     assert _apply.create_batches(session, plan_create(planned, observed), idle).batches[0].outcome == "created"
     observed = _observe.observe_batches(session)
@@ -222,7 +233,7 @@ def test_resume_refused_because_the_move_is_already_completing_is_a_success(tmp_
         steps = {s.target: s.state.value for s in journal.steps(outcome.run_id)}
     assert outcome.send_failed == {} and set(outcome.under_way) == set(emails)
     assert set(outcome.followed) == set(emails) and set(steps.values()) == {"done"}
-    results = {r.mailbox: r for r in _apply.completion_results(outcome, {}, False)}
+    results = {r.mailbox: r for r in completion_results(outcome, {}, False)}
     assert {r.outcome for r in results.values()} == {"completing"} and not any(r.failed for r in results.values())
     final = _apply.follow(session, outcome.followed, poll_interval=0, timeout=1)
     assert {s.status for s in final.values()} == {"Completed"}
@@ -252,12 +263,80 @@ def test_ctrl_c_mid_completion_records_the_run_interrupted(tmp_path):
     org, session, journal = _setup(tmp_path)
     moves = _observe.read_moves(session, batches=["Wave1"])
 
-    def ctrl_c(index):
-        raise KeyboardInterrupt
-
+    ctrl_c = _Stopped(session.engine, "online", user="admin@contoso.onmicrosoft.com", error=KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
-        _apply.run_completion(session, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST,
-                              at=org.clock.now(), chunk_size=4, after_chunk=ctrl_c)
+        _apply.run_completion(ctrl_c, journal, EMAILS, moves, method=CompletionMethod.MOVEREQUEST,
+                              at=org.clock.now(), chunk_size=4)
     [run] = journal.list_runs(kind=_apply.JOURNAL_KIND)
     assert run.status.value == "interrupted"
     assert journal.find_resumable(_apply.JOURNAL_KIND, run.plan_fingerprint).run_id == run.run_id
+
+
+def test_create_is_journaled_and_a_rerun_after_a_lost_connection_sends_only_the_missing_batch(tmp_path):
+    from hybridkit.errors import TransportError
+
+    org = make_org()
+    session = _session(org)
+    planned = [PlannedBatch("W1", tuple(EMAILS[:2])), PlannedBatch("W2", tuple(EMAILS[2:4]))]
+    made = []
+
+    def drop_the_second(sent):
+        if sent.cmdlets == "New-MigrationBatch":
+            made.append(sent)
+            if len(made) == 2:
+                raise TransportError("connection reset")
+
+    session.before_run = drop_the_second
+    with Journal(tmp_path / "j.sqlite") as journal:
+        observed = _observe.observe_batches(session)
+        with pytest.raises(TransportError):
+            _apply.create_batches(session, plan_create(planned, observed), OPTIONS, observed, journal=journal)
+        [run] = journal.list_runs(kind=_apply.CREATE_KIND)
+        assert run.status.value == "aborted"
+        assert {s.target: s.state.value for s in journal.steps(run.run_id)} == {"W1": "done", "W2": "failed"}
+        session.before_run = None
+        observed = _observe.observe_batches(session)
+        again = _apply.create_batches(session, plan_create(planned, observed), OPTIONS, observed, journal=journal)
+        assert again.run_id == run.run_id and again.resumed
+        assert [(b.batch, b.outcome.value) for b in again.batches] == [("W1", "unchanged"), ("W2", "created")]
+        assert journal.get_run(run.run_id).status.value == "completed"
+    assert sorted(org.online.collection("MigrationBatch")) == ["W1", "W2"]
+    # W1 is never sent again; W2's first attempt was lost on the way (it never reached Exchange)
+    assert [sent.pipeline.commands[0].param("Name") for sent in session.sent
+            if sent.cmdlets == "New-MigrationBatch"] == ["W1", "W2", "W2"]
+
+
+def test_a_journal_from_before_chunked_steps_still_says_what_was_sent(tmp_path):
+    from hybridkit.journal import PlannedStep
+
+    org, session, journal = _setup(tmp_path, EMAILS[:2])
+    old = journal.start_run(_apply.JOURNAL_KIND, "old", [PlannedStep(f"complete:{m}", m, "...") for m in EMAILS[:2]])
+    journal.mark_started(old, f"complete:{EMAILS[0]}")
+    journal.mark_done(old, f"complete:{EMAILS[0]}", "sent")
+    journal.finish_run(old)
+    moves = _observe.read_moves(session, batches=["Wave1"])
+    moves[EMAILS[0]] = dataclasses_replace(moves[EMAILS[0]], complete_after=org.clock.now())
+    outcome = _apply.run_completion(session, journal, EMAILS[:2], moves, method=CompletionMethod.MOVEREQUEST,
+                                    at=org.clock.now())
+    assert outcome.sent == [EMAILS[1]] and outcome.followed == [EMAILS[0], EMAILS[1]]
+
+
+def test_status_watch_polls_until_the_batches_settle_and_never_past_its_timeout(tmp_path):
+    from hybridkit.cutover import _service
+
+    org, session, _ = _setup(tmp_path, EMAILS[:2])
+    org.clock.advance(-6 * 3600 + 60)  # back to just after creation: still syncing
+    now = [0.0]
+    seen = []
+
+    def sleep(seconds):
+        now[0] += seconds
+        org.clock.advance(3600)
+
+    snapshot = _service.watch_status(session, ["Wave1"], interval=30, timeout=3600, on_update=seen.append,
+                                     clock=lambda: now[0], sleep=sleep)
+    assert not snapshot.moving and snapshot.batches[0].status == "Synced"
+    assert len(seen) >= 2 and seen[0].moving and seen[-1] is snapshot
+    stuck = _service.watch_status(session, [], interval=1000, timeout=5, clock=lambda: now[0],
+                                  sleep=lambda s: now.__setitem__(0, now[0] + s))
+    assert now[0] <= 10_000 and stuck.batches

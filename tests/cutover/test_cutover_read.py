@@ -55,7 +55,7 @@ def test_values_are_read_as_exchange_sends_them_not_as_strings():
     import datetime as dt
     import uuid
 
-    from hybridkit.cutover._observe import _move_state, as_bytes, as_text, as_when
+    from hybridkit.cutover._discover import _move_state, as_bytes, as_text, as_when
     from hybridkit.ps import PSObject
 
     when = dt.datetime(2026, 12, 5, 22, 0, tzinfo=dt.timezone.utc)

@@ -135,11 +135,23 @@ def test_ctrl_c_mid_completion_says_how_to_carry_on_and_the_rerun_does(still_lab
     org.clock.advance(24 * HOUR)
     real = _apply.run_completion
 
-    def interrupted(*args: object, **kwargs: object) -> object:
-        def ctrl_c(chunk: int) -> None:
-            raise KeyboardInterrupt
+    class CtrlCAfterFirstResume:
+        """The bridge's session, but Ctrl-C arrives once the first chunk's Resume-MoveRequest got through."""
 
-        return real(*args, **{**kwargs, "after_chunk": ctrl_c})  # type: ignore[arg-type]
+        def __init__(self, session: object) -> None:
+            self._session = session
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._session, name)
+
+        def run_items(self, command: object, items: object, **kwargs: object) -> object:
+            outcomes = self._session.run_items(command, items, **kwargs)  # type: ignore[attr-defined]
+            if "Resume-MoveRequest" in command.render():  # type: ignore[attr-defined]
+                raise KeyboardInterrupt
+            return outcomes
+
+    def interrupted(session: object, *args: object, **kwargs: object) -> object:
+        return real(CtrlCAfterFirstResume(session), *args, **kwargs)  # type: ignore[arg-type]
 
     journal = str(tmp_path / "j.sqlite")
     args = ["cutover", "complete", "--batch", "Night", "--chunk-size", "1", "--journal", journal,
