@@ -139,7 +139,9 @@ def _inputs_table(loaded: PlanInputs) -> Table:
 
 def _summary_table(plan: BatchPlan, out: Path) -> Table:
     s = plan.summary
-    title = f"{s['batches']} batches for {s['mailboxes']} mailboxes -> {escape(str(out))}"
+    packed = bool(s.get("sync_batches_packed"))
+    waves = f" ({s['waves']} completion waves)" if packed else ""
+    title = f"{s['batches']} batches{waves} for {s['mailboxes']} mailboxes -> {escape(str(out))}"
     unsized = s["mailboxes_without_size"] > 0 and s["mailboxes_without_size"] < s["mailboxes"]
     table = Table(title=title, title_justify="left")
     table.add_column("Batch", overflow="fold")
@@ -147,10 +149,13 @@ def _summary_table(plan: BatchPlan, out: Path) -> Table:
     table.add_column("Size (GB)", justify="right", overflow="fold")
     if unsized:
         table.add_column("Without size", justify="right", overflow="fold")
+    if packed:
+        table.add_column("Waves", justify="right", overflow="fold")
     table.add_column("Pinned", overflow="fold")
     for batch in plan.batches[:_MAX_ROWS]:
         cells = [escape(batch.name), str(len(batch.mailboxes)), f"{batch.size_bytes / 1024**3:,.1f}"]
         cells += [str(batch.without_size or "")] if unsized else []
+        cells += [str(len(batch.waves))] if packed else []
         table.add_row(*cells, "yes" if batch.pinned else "")
     if len(plan.batches) > _MAX_ROWS:
         table.add_row(f"... {len(plan.batches) - _MAX_ROWS} more", *[""] * (len(table.columns) - 1))
@@ -192,6 +197,12 @@ def plan_cmd(
     name_prefix: Annotated[
         str, typer.Option("--name-prefix", metavar="PREFIX", help="Batch names: PREFIX-001, PREFIX-002...")
     ] = "Batch",
+    sync_batches: Annotated[
+        Optional[int],
+        typer.Option("--sync-batches", metavar="N",
+                     help="Keep the groups as completion waves and pack whole waves into at most N large sync "
+                     "batches (done on its own when the waves would be more than Exchange Online's 100 batches)."),
+    ] = None,
     xlsx: Annotated[bool, typer.Option("--xlsx/--no-xlsx", help="Also write plan.xlsx.")] = True,
     allow_missing_sizes: Annotated[
         bool,
@@ -212,6 +223,7 @@ def plan_cmd(
         exclude_trustees=tuple(exclude_trustee or ()),
         source_version=source_version,
         name_prefix=name_prefix,
+        sync_batches=sync_batches,
     )
     check_options(options)
     kinds = _kinds(kind, inputs)
@@ -232,6 +244,8 @@ def plan_cmd(
         app_ctx.console.print_json(json.dumps(payload))
     else:
         app_ctx.console.print(_summary_table(plan, written))
+        if plan.summary.get("sync_note") and sync_batches is not None:
+            app_ctx.console.print(escape(str(plan.summary["sync_note"])), highlight=False)
         for warning in plan.warnings:
             _say(app_ctx, f"[yellow]warning:[/] {escape(str(warning))}")
     if cap_unsure:
