@@ -162,7 +162,8 @@ def _summary_table(plan: BatchPlan, out: Path) -> Table:
     cross = s["cross_batch_links"]
     skipped = ", ".join(f"{k} {v}" for k, v in s["skipped"].items()) or "none"
     table.caption = (
-        f"links hard {s['links']['hard']} / soft {s['links']['soft']}; crossing batches hard {cross['hard']} / "
+        f"links hard {s['links']['hard']} / soft {s['links']['soft']}; crossing {'waves' if packed else 'batches'} "
+        f"hard {cross['hard']} / "
         f"soft {cross['soft']}; unresolved {s['unresolved']}; super-connectors {s['excluded_trustees']}; "
         f"skipped {skipped}"
     )
