@@ -21,12 +21,18 @@ __all__ = [
     "Kind",
     "Placement",
     "PlanInputs",
+    "PlanLayout",
     "PlanOptions",
     "Problem",
+    "SERVICE_BATCH_LIMIT",
     "Table",
+    "Wave",
     "format_gb",
     "name_list",
 ]
+
+
+SERVICE_BATCH_LIMIT = 100  # Exchange Online: at most 100 migration batches at once (Get-MigrationConfig)
 
 
 def name_list(names: list[str] | tuple[str, ...], shown: int = 5) -> str:
@@ -149,6 +155,7 @@ class PlanOptions:
     exclude_trustees: tuple[str, ...] = ()
     source_version: int = 2016
     name_prefix: str = "Batch"
+    sync_batches: int | None = None  # pack the waves into at most this many sync batches (None: only if needed)
 
     @property
     def max_bytes(self) -> int | None:
@@ -160,18 +167,41 @@ class PlanOptions:
 
 @dataclasses.dataclass(frozen=True)
 class Batch:
-    """One migration batch: its stable name, its mailboxes (primary SMTP, lower case) and total size."""
+    """One migration batch: its stable name, its mailboxes (primary SMTP, lower case) and total size.
+
+    In a plan, ``batches`` are the migration batches to create (the sync batches); ``waves`` names the completion
+    waves a batch holds (empty when read from a plan.json written before waves: then the batch is its own wave).
+    """
 
     name: str
     mailboxes: tuple[str, ...]
     size_bytes: int
     pinned: bool = False
     without_size: int = 0  # mailboxes counted as 0 bytes because no size was found for them
+    waves: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Wave:
+    """One completion wave: mailboxes linked by permissions that complete together, and the sync batch they
+    sync in (a wave is never split across sync batches)."""
+
+    name: str
+    mailboxes: tuple[str, ...]
+    sync_batch: str
+    size_bytes: int = 0
+    pinned: bool = False
+    without_size: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "sync_batch": self.sync_batch, "mailboxes": list(self.mailboxes),
+                "size_bytes": self.size_bytes, "mailboxes_without_size": self.without_size}
 
 
 @dataclasses.dataclass(frozen=True)
 class Placement:
-    """Where one mailbox goes and why."""
+    """Where one mailbox goes and why: ``batch`` is its completion wave, ``sync_batch`` the migration batch it
+    syncs in (the same name unless the plan packs waves into sync batches)."""
 
     mailbox: str
     display_name: str
@@ -179,11 +209,12 @@ class Placement:
     size_bytes: int
     reason: str
     size_known: bool = True
+    sync_batch: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
 class CrossLink:
-    """A permission whose two ends land in different batches."""
+    """A permission whose two ends land in different completion waves (``*_batch`` name the waves)."""
 
     mailbox: str
     trustee: str
@@ -210,7 +241,11 @@ class ExcludedTrustee:
 
 @dataclasses.dataclass(frozen=True)
 class BatchPlan:
-    """The result of ``plan_batches``: batches, placements with reasons, crossings, problems, summary."""
+    """The result of ``plan_batches``: batches, placements with reasons, crossings, problems, summary.
+
+    ``batches`` are the migration batches to create (sync batches) and ``waves`` the completion waves (relationship
+    groups), each naming its sync batch; without packing each wave is its own batch, under the same name.
+    """
 
     batches: tuple[Batch, ...]
     placements: tuple[Placement, ...]
@@ -220,15 +255,21 @@ class BatchPlan:
     summary: dict[str, Any]
     warnings: tuple[str, ...] = ()
     mailboxes_without_size: tuple[str, ...] = ()
+    waves: tuple[Wave, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The ``plan.json`` document (stable schema; sizes in bytes, ``warnings`` a list of sentences)."""
+        """The ``plan.json`` document (stable schema; sizes in bytes, ``warnings`` a list of sentences).
+
+        ``batches``: the migration batches to create, each with the ``waves`` it holds; ``waves``: the completion
+        waves, each with its ``sync_batch``.
+        """
         return {
             "batches": [
                 {"name": b.name, "mailboxes": list(b.mailboxes), "size_bytes": b.size_bytes,
-                 "mailboxes_without_size": b.without_size}
+                 "mailboxes_without_size": b.without_size, "waves": list(b.waves or (b.name,))}
                 for b in self.batches
             ],  # fmt: skip
+            "waves": [w.to_json() for w in self.waves],
             "cross_batch_links": [c.to_json() for c in self.cross_batch_links],
             "unresolved": [p.to_json() for p in self.unresolved],
             "excluded_trustees": [e.to_json() for e in self.excluded_trustees],
@@ -236,3 +277,31 @@ class BatchPlan:
             "summary": self.summary,
             "warnings": list(self.warnings),
         }
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanLayout:
+    """A plan's two levels as read back (``read_layout``): the migration batches to create, each with the waves
+    it holds, and the completion waves, each with its sync batch and members. A plan.json written before waves
+    reads as one wave per batch, named as the batch."""
+
+    batches: tuple[Batch, ...]
+    waves: tuple[Wave, ...]
+
+    def wave(self, name: str) -> Wave:
+        """The wave called ``name`` (case-insensitive). Raises ``KeyError`` listing the waves there are."""
+        for wave in self.waves:
+            if wave.name.lower() == name.strip().lower():
+                return wave
+        raise KeyError(f"no wave {name!r} in the plan (waves: {name_list([w.name for w in self.waves])})")
+
+    def batch(self, name: str) -> Batch:
+        """The migration batch called ``name`` (case-insensitive). Raises ``KeyError``."""
+        for batch in self.batches:
+            if batch.name.lower() == name.strip().lower():
+                return batch
+        raise KeyError(f"no batch {name!r} in the plan (batches: {name_list([b.name for b in self.batches])})")
+
+    def waves_of(self, batch: str) -> tuple[Wave, ...]:
+        """The waves that sync in migration batch ``batch``."""
+        return tuple(self.wave(name) for name in self.batch(batch).waves)

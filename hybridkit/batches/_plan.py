@@ -10,7 +10,9 @@ Steps (each near-linear in mailboxes + permission rows):
 4. contract hard groups into super-nodes, union soft links into permission groups; a group over the caps is split
    the same way, so soft links are cut only where needed and hard links (almost) never;
 5. pinned parts go to their wave; the rest are packed worst-fit-decreasing into the fewest bins the caps allow,
-   which balances count and size; bins are named by their first address, so re-runs give the same names.
+   which balances count and size; bins are named by their first address, so re-runs give the same names;
+6. these bins are the completion waves; with ``sync_batches`` (or more than 100 waves) whole waves are packed
+   into a few large sync batches (:mod:`._sync`), else each wave is its own migration batch.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from hybridkit.batches._model import (
     PlanInputs,
     PlanOptions,
     Problem,
+    SERVICE_BATCH_LIMIT,
     name_list,
 )
+from hybridkit.batches._sync import pack_sync_batches
 from hybridkit.batches._read import MAILBOX_ID_COLUMNS, SIZE_COLUMNS
 from hybridkit.tables import parse_size, unit_of_column
 from hybridkit.errors import InputError
@@ -52,6 +56,10 @@ def check_options(options: PlanOptions) -> None:
     gb = options.max_gb
     if gb is not None and not (math.isfinite(gb) and gb > 0):
         raise InputError(f"--max-gb must be a number more than 0, not {gb:g}")
+    sync = options.sync_batches
+    if sync is not None and not 1 <= sync <= SERVICE_BATCH_LIMIT:
+        raise InputError(f"--sync-batches must be from 1 to {SERVICE_BATCH_LIMIT} (Exchange Online's limit of "
+                         f"migration batches at once), not {sync}")
     if options.super_connector_degree < 1:
         raise InputError(f"--super-connector-degree must be at least 1, not {options.super_connector_degree}")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,40}", options.name_prefix):
@@ -184,23 +192,31 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
                               hard[cross_mask].tolist())
     ]  # fmt: skip
     cross.sort(key=lambda c: (c.mailbox_batch, c.mailbox, c.trustee, c.right))
+    sync_batches, waves, packed = pack_sync_batches(tuple(batches), options.sync_batches, options.name_prefix)
+    sync_of = {w.name: w.sync_batch for w in waves}
     reasons = grouping.reasons
     if cross:
         ends = np.concatenate([em[cross_mask], et[cross_mask]])
         for x, k in zip(*np.unique(ends, return_counts=True)):
             reasons[x] += f"; {k} of its links cross to other batches"
     placements = tuple(
-        Placement(addresses[x], directory.mailboxes[x].display_name, b.name, sizes[x], reasons[x], known[x])
+        Placement(addresses[x], directory.mailboxes[x].display_name, b.name, sizes[x], reasons[x], known[x],
+                  sync_of[b.name])
         for bi, b in enumerate(batches)
         for x in grouping.members[bi]
     )
     warnings += grouping.warnings
+    if packed and options.sync_batches is None:  # packed on its own: say so; asked for, it is in the summary
+        warnings.append(packed)
     if size_warning:
         warnings.insert(0, size_warning)
     hard_links = int(hard.sum())
     summary: dict[str, Any] = {
         "mailboxes": n,
-        "batches": len(batches),
+        "batches": len(sync_batches),
+        "waves": len(waves),
+        "sync_batches_packed": packed is not None,
+        "sync_note": packed,
         "total_bytes": int(size_arr.sum()),
         "pinned_mailboxes": sum(1 for p in pins if p),
         "mailboxes_without_size": len(missing),
@@ -218,7 +234,8 @@ def plan_batches(inputs: PlanInputs, options: PlanOptions | None = None) -> Batc
         "options": options.to_json(),
     }
     return BatchPlan(
-        batches=tuple(batches),
+        batches=sync_batches,
+        waves=waves,
         placements=placements,
         cross_batch_links=tuple(cross),
         unresolved=tuple(unresolved),

@@ -82,7 +82,9 @@ def inputs_table(loaded: PlanInputs) -> Table:
 
 def summary_table(plan: BatchPlan, out: Path) -> Table:
     s = plan.summary
-    title = f"{s['batches']} batches for {s['mailboxes']} mailboxes -> {escape(str(out))}"
+    packed = bool(s.get("sync_batches_packed"))
+    waves = f" ({s['waves']} completion waves)" if packed else ""
+    title = f"{s['batches']} batches{waves} for {s['mailboxes']} mailboxes -> {escape(str(out))}"
     unsized = s["mailboxes_without_size"] > 0 and s["mailboxes_without_size"] < s["mailboxes"]
     table = Table(title=title, title_justify="left")
     table.add_column("Batch", overflow="fold")
@@ -90,17 +92,21 @@ def summary_table(plan: BatchPlan, out: Path) -> Table:
     table.add_column("Size (GB)", justify="right", overflow="fold")
     if unsized:
         table.add_column("Without size", justify="right", overflow="fold")
+    if packed:
+        table.add_column("Waves", justify="right", overflow="fold")
     table.add_column("Pinned", overflow="fold")
     for batch in plan.batches[:MAX_ROWS]:
         cells = [escape(batch.name), str(len(batch.mailboxes)), f"{batch.size_bytes / 1024**3:,.1f}"]
         cells += [str(batch.without_size or "")] if unsized else []
+        cells += [str(len(batch.waves))] if packed else []
         table.add_row(*cells, "yes" if batch.pinned else "")
     if len(plan.batches) > MAX_ROWS:
         table.add_row(f"... {len(plan.batches) - MAX_ROWS} more", *[""] * (len(table.columns) - 1))
     cross = s["cross_batch_links"]
     skipped = ", ".join(f"{k} {v}" for k, v in s["skipped"].items()) or "none"
     table.caption = (
-        f"links hard {s['links']['hard']} / soft {s['links']['soft']}; crossing batches hard {cross['hard']} / "
+        f"links hard {s['links']['hard']} / soft {s['links']['soft']}; crossing {'waves' if packed else 'batches'} "
+        f"hard {cross['hard']} / "
         f"soft {cross['soft']}; unresolved {s['unresolved']}; super-connectors {s['excluded_trustees']}; "
         f"skipped {skipped}"
     )

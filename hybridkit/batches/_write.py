@@ -1,5 +1,7 @@
 """Writing a plan: ``batches/<name>.csv``, ``plan.json`` and ``plan.xlsx``, atomically (all files or none).
 
+A plan that packs waves into sync batches also gets ``waves/<wave>.csv`` (the same EmailAddress CSV, per wave).
+
 Files are written into a temporary directory beside the target, which is then renamed into place; an earlier plan
 output in the target is replaced only after the new one is complete.
 """
@@ -78,13 +80,22 @@ def write_plan(plan: BatchPlan, out: str | Path, *, xlsx: bool = True) -> Path:
     return target
 
 
-def _write_files(plan: BatchPlan, root: Path, *, xlsx: bool) -> None:
-    batch_dir = root / "batches"
-    batch_dir.mkdir()
-    for batch in plan.batches:
-        with open(batch_dir / f"{batch.name}.csv", "w", encoding="utf-8", newline="") as handle:
+def _write_csvs(folder: Path, groups: Sequence[Any]) -> None:
+    folder.mkdir()
+    for group in groups:
+        with open(folder / f"{group.name}.csv", "w", encoding="utf-8", newline="") as handle:
             handle.write("EmailAddress\r\n")
-            handle.writelines(f"{address}\r\n" for address in batch.mailboxes)
+            handle.writelines(f"{address}\r\n" for address in group.mailboxes)
+
+
+def _packed(plan: BatchPlan) -> bool:
+    return any(w.sync_batch != w.name for w in plan.waves)
+
+
+def _write_files(plan: BatchPlan, root: Path, *, xlsx: bool) -> None:
+    _write_csvs(root / "batches", plan.batches)
+    if _packed(plan):
+        _write_csvs(root / "waves", plan.waves)
     with open(root / "plan.json", "w", encoding="utf-8") as handle:
         json.dump(plan.to_json(), handle, indent=1, ensure_ascii=False)
         handle.write("\n")
@@ -116,10 +127,11 @@ def _write_xlsx(plan: BatchPlan, path: Path) -> None:
     bold = book.add_format({"bold": True})
     summary = plan.summary
     batch_rows = [[b.name, len(b.mailboxes), round(b.size_bytes / _GB, 3), "yes" if b.pinned else "",
-                   b.without_size or ""] for b in plan.batches]  # fmt: skip
+                   b.without_size or "", len(b.waves) or 1] for b in plan.batches]  # fmt: skip
     facts: list[list[Any]] = [
         ["Mailboxes", summary["mailboxes"]],
-        ["Batches", summary["batches"]],
+        ["Batches (migration batches to create)", summary["batches"]],
+        ["Completion waves", summary.get("waves", summary["batches"])],
         ["Total size (GB)", round(summary["total_bytes"] / _GB, 3)],
         ["Mailboxes without size (counted as 0)", summary["mailboxes_without_size"]],
         ["Hard links / soft links", f"{summary['links']['hard']} / {summary['links']['soft']}"],
@@ -130,7 +142,8 @@ def _write_xlsx(plan: BatchPlan, path: Path) -> None:
         ["Skipped entries (not relationships)", ", ".join(f"{k}: {v}" for k, v in summary["skipped"].items())],
         *[["Warning", w] for w in plan.warnings],
     ]  # fmt: skip
-    sheet = _sheet(book, "Summary", ["Batch", "Mailboxes", "Size (GB)", "Pinned", "Without size"], batch_rows, bold)
+    sheet = _sheet(book, "Summary", ["Batch", "Mailboxes", "Size (GB)", "Pinned", "Without size", "Waves"],
+                   batch_rows, bold)
     start = len(batch_rows) + 2
     for i, (key, value) in enumerate(facts):
         sheet.write_row(start + i, 0, [key, value])
@@ -148,13 +161,16 @@ def _write_xlsx(plan: BatchPlan, path: Path) -> None:
         chart.set_y_axis({"name": "Mailboxes"})
         line.set_y2_axis({"name": "GB"})
         chart.set_size({"width": 720, "height": 360})
-        sheet.insert_chart(0, 6, chart)
+        sheet.insert_chart(0, 7, chart)
     _sheet(book, "Batches", ["Batch", "Mailbox"], [[b.name, m] for b in plan.batches for m in b.mailboxes], bold)
-    _sheet(book, "Mailboxes", ["Mailbox", "Display name", "Batch", "Size (bytes)", "Why here"],
-           [[p.mailbox, p.display_name, p.batch, p.size_bytes if p.size_known else "",
+    _sheet(book, "Waves", ["Wave", "Sync batch", "Mailboxes", "Size (GB)", "Pinned", "Without size"],
+           [[w.name, w.sync_batch, len(w.mailboxes), round(w.size_bytes / _GB, 3), "yes" if w.pinned else "",
+             w.without_size or ""] for w in plan.waves], bold)  # fmt: skip
+    _sheet(book, "Mailboxes", ["Mailbox", "Display name", "Batch", "Wave", "Size (bytes)", "Why here"],
+           [[p.mailbox, p.display_name, p.sync_batch or p.batch, p.batch, p.size_bytes if p.size_known else "",
              p.reason if p.size_known else f"{p.reason}; no size found (counted as 0)"]
             for p in plan.placements], bold)  # fmt: skip
-    _sheet(book, "Cross-batch links", ["Mailbox", "Trustee", "Right", "Strength", "Mailbox batch", "Trustee batch"],
+    _sheet(book, "Cross-batch links", ["Mailbox", "Trustee", "Right", "Strength", "Mailbox wave", "Trustee wave"],
            [[c.mailbox, c.trustee, c.right, c.strength, c.mailbox_batch, c.trustee_batch]
             for c in plan.cross_batch_links], bold)  # fmt: skip
     _sheet(book, "Unresolved", ["File", "Sheet", "Row", "Column", "Value", "Reason"],

@@ -99,6 +99,12 @@ def plan_cmd(
     name_prefix: Annotated[
         str, typer.Option("--name-prefix", metavar="PREFIX", help="Batch names: PREFIX-001, PREFIX-002...")
     ] = "Batch",
+    sync_batches: Annotated[
+        Optional[int],
+        typer.Option("--sync-batches", metavar="N",
+                     help="Keep the groups as completion waves and pack whole waves into at most N large sync "
+                     "batches (done on its own when the waves would be more than Exchange Online's 100 batches)."),
+    ] = None,
     xlsx: Annotated[bool, typer.Option("--xlsx/--no-xlsx", help="Also write plan.xlsx.")] = True,
     allow_missing_sizes: Annotated[
         bool,
@@ -119,6 +125,7 @@ def plan_cmd(
         exclude_trustees=tuple(exclude_trustee or ()),
         source_version=source_version,
         name_prefix=name_prefix,
+        sync_batches=sync_batches,
     )
     check_options(options)
     kinds = _kinds(kind, inputs)
@@ -139,6 +146,8 @@ def plan_cmd(
         app_ctx.console.print_json(json.dumps(payload))
     else:
         app_ctx.console.print(summary_table(plan, written))
+        if plan.summary.get("sync_note") and sync_batches is not None:
+            app_ctx.console.print(escape(str(plan.summary["sync_note"])), highlight=False)
         for warning in plan.warnings:
             _say(app_ctx, f"[yellow]warning:[/] {escape(str(warning))}")
     if cap_unsure:

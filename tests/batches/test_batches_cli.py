@@ -30,11 +30,12 @@ def test_plan_writes_batches_json_and_workbook(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Batch-001" in result.output and "Wave-1" in result.output
     doc = json.loads((out / "plan.json").read_text())
-    assert set(doc) == {"batches", "cross_batch_links", "unresolved", "excluded_trustees", "mailboxes_without_size",
-                        "summary", "warnings"}
+    assert set(doc) == {"batches", "waves", "cross_batch_links", "unresolved", "excluded_trustees",
+                        "mailboxes_without_size", "summary", "warnings"}
     assert doc["mailboxes_without_size"] == [] and doc["warnings"] == []
     for batch in doc["batches"]:
-        assert set(batch) == {"name", "mailboxes", "size_bytes", "mailboxes_without_size"}
+        assert set(batch) == {"name", "mailboxes", "size_bytes", "mailboxes_without_size", "waves"}
+        assert batch["waves"] == [batch["name"]]  # not packed: each wave is its own batch
         assert all(m == m.lower() and "@" in m for m in batch["mailboxes"])
         with open(out / "batches" / f"{batch['name']}.csv", newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
@@ -53,10 +54,11 @@ def test_plan_writes_batches_json_and_workbook(tmp_path: Path) -> None:
     assert doc["summary"]["mailboxes"] == 56
 
     book = CalamineWorkbook.from_path(str(out / "plan.xlsx"))
-    assert book.sheet_names == ["Summary", "Batches", "Mailboxes", "Cross-batch links", "Unresolved", "Excluded"]
+    assert book.sheet_names == ["Summary", "Batches", "Waves", "Mailboxes", "Cross-batch links", "Unresolved",
+                                "Excluded"]
     mailboxes = book.get_sheet_by_name("Mailboxes").to_python()
-    assert mailboxes[0] == ["Mailbox", "Display name", "Batch", "Size (bytes)", "Why here"]
-    assert len(mailboxes) == 57 and all(row[4] for row in mailboxes[1:])
+    assert mailboxes[0] == ["Mailbox", "Display name", "Batch", "Wave", "Size (bytes)", "Why here"]
+    assert len(mailboxes) == 57 and all(row[5] and row[2] == row[3] for row in mailboxes[1:])
     sheet = openpyxl.load_workbook(out / "plan.xlsx")["Mailboxes"]
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
     with zipfile.ZipFile(out / "plan.xlsx") as archive:

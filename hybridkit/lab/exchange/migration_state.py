@@ -9,8 +9,10 @@ Move phases (internal ``_phase``), the ``Status`` (RequestStatus) and ``StatusDe
 shows::
 
     queued     Queued / Queued              -> copy (or failed: over the target quota)
-    copy       InProgress / CopyingMessages -> retrying once (seeded transient fault) | failed (bad items) | ready
+    copy       InProgress / CopyingMessages -> retrying once (seeded transient fault) | stalled (seeded stall)
+                                            | failed (bad or large items) | ready
     retrying   Retrying / TransientFailure  -> copy
+    stalled    InProgress / StalledDueToTarget_MdbReplication -> copy (after the seeded stall)
     ready      (instant)                    -> autosuspended (SuspendWhenReadyToComplete) | completing | synced
     synced     Synced / IncrementalSync     -> wakes at the next incremental sync (24 h) or when signalled
     bounce     InProgress / IncrementalSync -> ready  (what a plain Resume-MoveRequest causes)
@@ -20,8 +22,14 @@ shows::
     autosuspended AutoSuspended, suspended Suspended, failed Failed (FailedOther, FailedBadItemLimit),
     completed Completed: wait for a cmdlet.
 
-A move may complete when PreventCompletion and SuspendWhenReadyToComplete are both false and CompleteAfter is
-unset or has passed. ``Set-MoveRequest`` alone changes flags but does not wake a synced move: that takes
+Seeded faults (``migration_faults``) decide where a move fails or stalls and which items it skips. Skipped items
+scored Investigate or Poor hold a move back from completing until they are approved (``approve_skipped``; Poor
+cannot be approved); an approved synced move re-syncs at once. A failed move restarted (Resume-MoveRequest,
+Start-MigrationUser, Start-MigrationBatch) resumes the copy from where it failed; a bad- or large-item failure
+fails again at once unless its skipped items were approved first.
+
+A move may complete when PreventCompletion and SuspendWhenReadyToComplete are both false, CompleteAfter is
+unset or has passed, and no skipped items await approval. ``Set-MoveRequest`` alone changes flags but does not wake a synced move: that takes
 ``Resume-MoveRequest`` (an incremental sync, then completion) or the next scheduled incremental sync.
 ``Set-MigrationUser -CompleteAfter`` and ``Complete-MigrationBatch`` are service-side: they schedule the wake.
 A move that auto-suspends (SuspendWhenReadyToComplete) has that flag cleared by the move service, so a plain
@@ -38,6 +46,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hybridkit.lab.exchange import sizes
+from hybridkit.lab.exchange.migration_faults import MoveFault, score_rank, skipped_items
 
 __all__ = [
     "BOUNCE",
@@ -47,9 +56,11 @@ __all__ = [
     "MoveEffects",
     "TARGET_QUOTA_BYTES",
     "advance_move",
+    "approve_skipped",
     "batch_status",
     "can_complete",
     "format_size",
+    "has_unapproved_skipped",
     "migration_user_status",
     "new_move",
     "resume_move",
@@ -110,11 +121,14 @@ def new_move(
     target_delivery_domain: str,
     start_after: dt.datetime | None = None,
     suspend_when_ready: bool = False,
+    fault_score: str | None = None,
+    stall: dt.timedelta | None = None,
 ) -> dict[str, Any]:
     """A new move request (Queued; not before ``start_after``), as a batch start or New-MoveRequest creates it.
 
     ``batch_name`` is the move's BatchName: ``MigrationService:<batch>`` for a migration batch's moves, the
-    ``-BatchName`` given to New-MoveRequest (or empty) otherwise.
+    ``-BatchName`` given to New-MoveRequest (or empty) otherwise. ``fault`` is a ``MoveFault`` value (or None),
+    ``fault_score`` the DataConsistencyScore its skipped items earn, ``stall`` how long a stalled move stalls.
     """
     begin = max(now, start_after) if start_after else now
     queued_until = begin + QUEUE_DELAY + dt.timedelta(seconds=15 * (order % 8))
@@ -146,7 +160,9 @@ def new_move(
         "FailureType": None,
         "Message": None,
         "BadItemsEncountered": 0,
+        "LargeItemsEncountered": 0,
         "DataConsistencyScore": "Perfect",
+        "SkippedItemApprovalTime": None,
         "Report": [f"{_iso(now)} [lab] '{email}' created move request ({batch_name or 'no batch'})."],
         "_phase": "queued",
         "_until": _iso(queued_until),
@@ -159,12 +175,36 @@ def new_move(
         "_resumed_from": None,
         "_seeded": False,
         "_events": [],
+        "_score": fault_score or "Perfect",
+        "_skipped": [],
+        "_stall_minutes": stall.total_seconds() / 60 if stall is not None else 720.0,
+        "_stalled": False,
     }
+
+
+def has_unapproved_skipped(move: dict[str, Any]) -> bool:
+    """Whether the move skipped items scored Investigate or worse that nobody has approved."""
+    return bool(move.get("_skipped")) and score_rank(move.get("DataConsistencyScore")) >= 2 \
+        and not move.get("SkippedItemApprovalTime")
+
+
+def approve_skipped(move: dict[str, Any], now: dt.datetime) -> bool:
+    """Approve the move's skipped items (False for a Poor score: those cannot be approved).
+
+    A synced move held by its skipped items re-syncs at once (then completes if nothing else holds it).
+    """
+    if move.get("DataConsistencyScore") == "Poor":
+        return False
+    move["SkippedItemApprovalTime"] = _iso(now)
+    move["_events"].append([_iso(now), "ApproveSkippedItems", move["_phase"]])
+    if move["_phase"] in ("synced", "periodic"):
+        _set(move, "bounce", "InProgress", "IncrementalSync", now + BOUNCE, now)
+    return True
 
 
 def can_complete(move: dict[str, Any], at: dt.datetime) -> bool:
     """Whether nothing holds the move back from completing at ``at``."""
-    if move.get("PreventCompletion") or move.get("SuspendWhenReadyToComplete"):
+    if move.get("PreventCompletion") or move.get("SuspendWhenReadyToComplete") or has_unapproved_skipped(move):
         return False
     after = _dt(move.get("CompleteAfter"))
     return after is None or after <= at
@@ -184,12 +224,27 @@ def _copy_duration(move: dict[str, Any]) -> dt.timedelta:
     return max(MIN_COPY, COPY_PER_GB * (size / GB))
 
 
+# Where in the copy a seeded fault strikes (fraction of the mailbox copied).
+_FAULT_POINTS = {MoveFault.TRANSIENT: 0.5, MoveFault.BAD_ITEMS: 0.7, MoveFault.LARGE_ITEMS: 0.6, MoveFault.STALLED: 0.4}
+
+
+def _fault_point(move: dict[str, Any]) -> float | None:
+    """Where the move's fault strikes next, or None when it no longer will."""
+    fault = move["_fault"]
+    if fault == MoveFault.TRANSIENT and not move["_retried"]:
+        return _FAULT_POINTS[MoveFault.TRANSIENT]
+    if fault == MoveFault.STALLED and not move["_stalled"]:
+        return _FAULT_POINTS[MoveFault.STALLED]
+    if fault in (MoveFault.BAD_ITEMS, MoveFault.LARGE_ITEMS) and not move.get("SkippedItemApprovalTime"):
+        return _FAULT_POINTS[MoveFault(fault)]  # restarted unapproved: the same items fail it again
+    return None
+
+
 def _start_copy(move: dict[str, Any], at: dt.datetime, start_fraction: float) -> None:
     end_fraction = 1.0
-    if move["_fault"] == "transient" and not move["_retried"] and start_fraction < 0.5:
-        end_fraction = 0.5
-    elif move["_fault"] == "baditems" and start_fraction < 0.7:
-        end_fraction = 0.7
+    point = _fault_point(move)
+    if point is not None and (start_fraction < point or move["_fault"] in (MoveFault.BAD_ITEMS, MoveFault.LARGE_ITEMS)):
+        end_fraction = max(point, start_fraction)
     move["_copy_from"], move["_copy_to"] = start_fraction, end_fraction
     move["_copy_start"] = _iso(at)
     if move.get("StartTimestamp") is None:
@@ -198,9 +253,22 @@ def _start_copy(move: dict[str, Any], at: dt.datetime, start_fraction: float) ->
     _set(move, "copy", "InProgress", "CopyingMessages", until, at)
 
 
+def _skip_items(move: dict[str, Any], at: dt.datetime) -> None:
+    """The move meets its seeded skipped items (once): counts and DataConsistencyScore follow."""
+    if move["_skipped"] or move["_fault"] not in (MoveFault.BAD_ITEMS, MoveFault.LARGE_ITEMS, MoveFault.SKIPPED):
+        return
+    items = skipped_items(MoveFault(move["_fault"]), str(move["Identity"]).lower(), at)
+    move["_skipped"] = items
+    move["BadItemsEncountered"] = sum(1 for i in items if i["Kind"] != "LargeItem")
+    move["LargeItemsEncountered"] = sum(1 for i in items if i["Kind"] == "LargeItem")
+    move["DataConsistencyScore"] = move["_score"]
+    move["Report"].append(f"{_iso(at)} [lab] {len(items)} items skipped; DataConsistencyScore {move['_score']}.")
+
+
 def _fail(move: dict[str, Any], at: dt.datetime, failure_type: str, message: str) -> None:
     move["FailureType"] = failure_type
     move["FailureTimestamp"] = _iso(at)
+    move["FailureSide"] = "Target"
     move["Message"] = message
     detail = "FailedBadItemLimit" if failure_type == "TooManyBadItemsPermanentException" else "FailedOther"
     _set(move, "failed", "Failed", detail, None, at)
@@ -208,6 +276,7 @@ def _fail(move: dict[str, Any], at: dt.datetime, failure_type: str, message: str
 
 def _ready(move: dict[str, Any], at: dt.datetime) -> None:
     """The move has caught up with the source (initial seeding or an incremental sync)."""
+    _skip_items(move, at)
     move["PercentComplete"] = 95
     move["BytesTransferred"] = int(move.get("TotalMailboxSize") or 0)
     move["LastSuccessfulSyncTimestamp"] = _iso(at)
@@ -249,26 +318,44 @@ def _transition(move: dict[str, Any], at: dt.datetime, effects: MoveEffects) -> 
         move["BytesTransferred"] = int(int(move.get("TotalMailboxSize") or 0) * fraction)
         if fraction >= 1.0:
             _ready(move, at)
-        elif move["_fault"] == "transient" and not move["_retried"]:
+        elif move["_fault"] == MoveFault.TRANSIENT and not move["_retried"]:
             move["_retried"] = True
             move["Message"] = (
                 "Transient error CommunicationErrorTransientException has occurred. The system will retry (1/60)."
             )
             _set(move, "retrying", "Retrying", "TransientFailure", at + RETRY_DELAY, at)
+        elif move["_fault"] == MoveFault.STALLED and not move["_stalled"]:
+            move["_stalled"] = True
+            until = at + dt.timedelta(minutes=float(move.get("_stall_minutes") or 720.0))
+            _set(move, "stalled", "InProgress", "StalledDueToTarget_MdbReplication", until, at)
+        elif move["_fault"] == MoveFault.LARGE_ITEMS:
+            _skip_items(move, at)
+            _fail(
+                move,
+                at,
+                "TooManyLargeItemsPermanentException",
+                "Error: This mailbox exceeded the maximum number of large items that were specified for this "
+                "request. --> MapiExceptionMaxSubmissionExceeded: IExchangeFastTransferEx.TransferBuffer failed "
+                "(hr=0x80004005, ec=1242)",
+            )
         else:  # the bad-items fault
-            bad = 312
-            move["BadItemsEncountered"] = bad
-            move["DataConsistencyScore"] = "Poor"
+            _skip_items(move, at)
+            score = move["DataConsistencyScore"]
+            remedy = ("Set-MigrationUser -ApproveSkippedItems approves Investigate, not Poor: contact Microsoft "
+                      "Support." if score == "Poor" else "Review the skipped items, approve them with "
+                      "Set-MigrationUser -ApproveSkippedItems, then resume the request.")
             _fail(
                 move,
                 at,
                 "TooManyBadItemsPermanentException",
-                f"Error: TooManyBadItemsPermanentException: The job encountered too many bad items ({bad}). "
-                "The data consistency score for this request is Poor. Review the skipped items, approve them "
-                "with Set-MigrationUser -ApproveSkippedItems, then resume the request.",
+                "Error: TooManyBadItemsPermanentException: The job encountered too many bad items "
+                f"({move['BadItemsEncountered']}). The data consistency score for this request is {score}. "
+                + remedy,
             )
     elif phase == "retrying":
         move["Message"] = None
+        _start_copy(move, at, move["_copy_to"])
+    elif phase == "stalled":
         _start_copy(move, at, move["_copy_to"])
     elif phase in ("bounce", "periodic", "ready"):
         _ready(move, at)
@@ -306,7 +393,7 @@ def advance_move(move: dict[str, Any], now: dt.datetime, effects: MoveEffects) -
 
 
 _SYNC_STAGES = {
-    "queued": "None", "copy": "CopyingMessages", "retrying": "CopyingMessages", "synced": "IncrementalSync",
+    "queued": "None", "copy": "CopyingMessages", "retrying": "CopyingMessages", "stalled": "CopyingMessages", "synced": "IncrementalSync",
     "periodic": "IncrementalSync", "bounce": "IncrementalSync", "autosuspended": "IncrementalSync",
     "completing": "FinalIncrementalSync", "finalizing": "Cleanup", "completed": "SyncFinished", "failed": "Error",
 }  # fmt: skip
@@ -332,21 +419,19 @@ def resume_move(move: dict[str, Any], now: dt.datetime, *, suspend_when_ready: b
     after = _dt(move.get("CompleteAfter"))
     if after is not None and not move.get("PreventCompletion") and not move.get("SuspendWhenReadyToComplete"):
         move["_service_wake"] = _iso(after)  # resumed with a CompleteAfter: MRS completes it at that time
-    if phase == "failed":
+    if phase == "failed":  # restarted: the copy resumes from where it failed
         move["FailureType"] = None
         move["Message"] = None
-        if move["_fault"] == "baditems":
-            move["_copy_to"] = 0.0
         _set(move, "queued", "Queued", "Queued", now + QUEUE_DELAY, now)
     elif phase == "suspended":
         back = move.get("_resumed_from") or "queued"
-        if back in ("queued", "copy", "retrying"):
+        if back in ("queued", "copy", "retrying", "stalled"):
             _set(move, "queued", "Queued", "Queued", now + QUEUE_DELAY, now)
         else:
             _set(move, "bounce", "InProgress", "IncrementalSync", now + BOUNCE, now)
     elif phase in ("synced", "periodic", "autosuspended", "bounce"):
         _set(move, "bounce", "InProgress", "IncrementalSync", now + BOUNCE, now)
-    # queued / copy / retrying: already running; Resume is accepted and changes nothing.
+    # queued / copy / retrying / stalled: already running; Resume is accepted and changes nothing.
     return True
 
 
@@ -385,6 +470,7 @@ _USER_STATUS = {
     "queued": "Queued",
     "copy": "Syncing",
     "retrying": "Syncing",
+    "stalled": "Syncing",
     "bounce": "IncrementalSyncing",
     "synced": "Synced",
     "periodic": "Synced",

@@ -35,6 +35,7 @@ _DATES = (
     "QueuedTimestamp", "StartTimestamp", "InitialSeedingCompletedTimestamp", "LastSuccessfulSyncTimestamp",
     "CompletionTimestamp", "SuspendedTimestamp", "FailureTimestamp", "CompleteAfter", "StartAfter",
     "CreationDateTime", "StartDateTime", "LastSyncedDateTime", "CompleteAfterUTC", "StartAfterUTC",
+    "SkippedItemApprovalTime",
 )  # fmt: skip
 # Phases in which a move is completing or completed: Set-/Resume-/Suspend-MoveRequest no longer apply.
 COMPLETING_PHASES = ("completing", "finalizing", "completed")

@@ -16,6 +16,7 @@ from typing import Any
 
 from hybridkit.lab._types import LabObject
 from hybridkit.lab.exchange import migration_state as ms
+from hybridkit.lab.exchange.migration_faults import MoveFault, fault_of, mark_moves, score_rank
 from hybridkit.lab.exchange.cmdlets._migration_base import (
     COMPLETING_PHASES,
     DEFAULT_ENDPOINT,
@@ -57,10 +58,8 @@ def seed_migration(org: Org) -> None:
         for r in org.onprem.recipients.values()
         if r.get("RecipientTypeDetails") == "UserMailbox" and r.get("PrimarySmtpAddress")
     )
-    faults = org.online.settings.setdefault("lab_move_faults", {})
-    for index, kind in ((3, "quota"), (7, "baditems"), (11, "transient")):
-        if index < len(users):
-            faults[users[index]] = kind
+    chosen = ((3, MoveFault.QUOTA), (7, MoveFault.BAD_ITEMS), (11, MoveFault.TRANSIENT))
+    mark_moves(org, {users[index]: kind for index, kind in chosen if index < len(users)})
 
 
 # ---------------------------------------------------------------- batches
@@ -107,31 +106,35 @@ def _parse_csv(ctx: CmdletContext, data: Any, allow_unknown: bool) -> list[str]:
     return emails
 
 
-def _start_batch(ctx: CmdletContext, name: str, batch: dict[str, Any]) -> None:
+def _start_batch(ctx: CmdletContext, name: str, batch: dict[str, Any], only: list[str] | None = None) -> None:
+    """Start (or restart) the batch: a move for each valid user without one; failed and stopped moves resume.
+
+    With ``only``, start just those users (users added to a running batch) and leave the others as they are.
+    """
     now = ctx.now()
     batch["_started"] = True
     batch["_stopped"] = False
     if not batch.get("StartDateTime"):
         batch["StartDateTime"] = now.isoformat()
-    faults = ctx.org.online.settings.get("lab_move_faults", {})
     complete_after = as_when(batch.get("CompleteAfter"))
     prevent = not batch.get("AutoComplete") and complete_after is None
     moves = moves_of(ctx)
     users = ctx.side.collection("MigrationUser")
     duplicates = batch.get("_duplicates") or {}
-    for order, email in enumerate(batch_users(ctx, batch)):
+    for order, email in enumerate(batch_users(ctx, batch) if only is None else only):
         user = users.get(email)
         if email in duplicates or user is None or user.get("_validation_error"):
             continue  # failed at creation: no move request
         move = moves.get(email)
         if move is not None:
-            if move["_phase"] in ("failed", "suspended"):
+            if only is None and move["_phase"] in ("failed", "suspended"):
                 ms.resume_move(move, now)
             continue
         rec = find_recipient(ctx.org.onprem, email, indexed(ctx, "onprem"))
         size, items = size_of(rec, email)
-        fault = faults.get(email)
-        if fault == "quota":
+        spec = fault_of(ctx.org, email)
+        fault = spec.kind.value if spec else None
+        if fault == MoveFault.QUOTA:
             size = max(size, ms.TARGET_QUOTA_BYTES + 5 * 1024**3 + size % 1024**3)
         moves[email] = ms.new_move(
             email=email,
@@ -149,7 +152,16 @@ def _start_batch(ctx: CmdletContext, name: str, batch: dict[str, Any]) -> None:
             remote_host=str(batch.get("_remote_server") or ""),
             start_after=as_when(user.get("StartAfter")) or as_when(batch.get("StartAfter")),
             target_delivery_domain=str(batch.get("TargetDeliveryDomain") or ""),
+            fault_score=spec.score if spec else None,
+            stall=spec.stall if spec else None,
         )
+
+
+def _batch_score(ctx: CmdletContext, batch: dict[str, Any]) -> str:
+    """A batch's DataConsistencyScore: the worst of its users' (Perfect when none has one)."""
+    scores = [str(m.get("DataConsistencyScore") or "Perfect") for e in _own_users(batch)
+              if (m := moves_of(ctx).get(e)) is not None]
+    return max(scores, key=score_rank, default="Perfect")
 
 
 def _batch_object(ctx: CmdletContext, name: str, batch: dict[str, Any]) -> LabObject:
@@ -170,6 +182,7 @@ def _batch_object(ctx: CmdletContext, name: str, batch: dict[str, Any]) -> LabOb
     props["StartDateTimeUTC"] = props.get("StartDateTime")
     props["LastSyncedDateTimeUTC"] = props.get("LastSyncedDateTime")
     props["Reports"] = []
+    props["DataConsistencyScore"] = _batch_score(ctx, batch)
     return shaped_object("MigrationBatch", props, name)
 
 
@@ -204,8 +217,6 @@ def new_migration_batch(ctx: CmdletContext) -> None:
                                       "remove a batch before you add another one",
                                       "Microsoft.Exchange.Migration.MaximumNumberOfBatchesReachedException", name))
     users = ctx.side.collection("MigrationUser")
-    # A user already in another batch fails in this one; the batch is created all the same.
-    duplicates = {e: str(users[e]["BatchId"]) for e in emails if e in users}
     now = ctx.now()
     complete_after = as_when(ctx.params.get("CompleteAfter"))
     start_after = as_when(ctx.params.get("StartAfter"))
@@ -229,12 +240,25 @@ def new_migration_batch(ctx: CmdletContext) -> None:
         "LastSyncedDateTime": None,
         "SubmittedByUser": ctx.session.user,
         "TimeZone": "UTC",
-        "_users": emails,
-        "_duplicates": duplicates,
+        "_users": [],
+        "_duplicates": {},
         "_remote_server": endpoint.get("RemoteServer") if endpoint else None,
         "_started": False,
     }
     batches[name] = batch
+    duplicates = _add_users(ctx, name, batch, emails)
+    audit(ctx, "New-MigrationBatch", name, users=len(emails), duplicates=sorted(duplicates))
+    if ctx.params.get("AutoStart"):
+        _start_batch(ctx, name, batch)
+    ctx.output(_batch_object(ctx, name, batch))
+
+
+def _add_users(ctx: CmdletContext, name: str, batch: dict[str, Any], emails: list[str]) -> dict[str, str]:
+    """Add the CSV's users to the batch; returns the ones already in another batch (they fail in this one)."""
+    users = ctx.side.collection("MigrationUser")
+    duplicates = {e: str(users[e]["BatchId"]) for e in emails if e in users}
+    batch["_users"].extend(emails)
+    batch["_duplicates"].update(duplicates)
     for email in emails:
         if email in duplicates:
             continue
@@ -244,10 +268,7 @@ def new_migration_batch(ctx: CmdletContext) -> None:
             user["_validation_error"] = (f"A recipient wasn't found for '{email}' on the target. Create a mail user "
                                          "with that address and try again.")
         users[email] = user
-    audit(ctx, "New-MigrationBatch", name, users=len(emails), duplicates=sorted(duplicates))
-    if ctx.params.get("AutoStart"):
-        _start_batch(ctx, name, batch)
-    ctx.output(_batch_object(ctx, name, batch))
+    return duplicates
 
 
 @cmdlet("Get-MigrationBatch")
@@ -295,6 +316,24 @@ def set_migration_batch(ctx: CmdletContext) -> None:
                 ms.schedule_service_completion(move, when, now)
     if ctx.has("NotificationEmails"):
         batch["NotificationEmails"] = [str(a) for a in (ctx.params["NotificationEmails"] or [])]
+    if ctx.params.get("AddUsers"):
+        if not ctx.has("CSVData"):
+            ctx.error(lab_error(ctx, "The AddUsers parameter must be used with the CSVData parameter.",
+                                "Microsoft.Exchange.Migration.MigrationPermanentException", name, "InvalidArgument"))
+            return
+        emails = _parse_csv(ctx, ctx.params["CSVData"], bool(ctx.params.get("AllowUnknownColumnsInCsv", False)))
+        known = set(batch["_users"])
+        added = [e for e in emails if e not in known]  # only new entries are processed
+        duplicates = _add_users(ctx, name, batch, added)
+        audit(ctx, "AddUsers", name, users=added, duplicates=sorted(duplicates))
+        if batch.get("_started") and not batch.get("_stopped"):
+            _start_batch(ctx, name, batch, only=added)
+    if ctx.params.get("ApproveSkippedItems"):
+        for email in _own_users(batch):
+            move = moves_of(ctx).get(email)
+            # Approving a batch approves its users scored Perfect to Investigate, never a Poor one.
+            if move is not None and move.get("_skipped") and ms.approve_skipped(move, now):
+                audit(ctx, "ApproveSkippedItems", email, via="Set-MigrationBatch")
     audit(ctx, "Set-MigrationBatch", name)
 
 

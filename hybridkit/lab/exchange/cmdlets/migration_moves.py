@@ -13,6 +13,7 @@ from typing import Any
 
 from hybridkit.lab._types import LabObject
 from hybridkit.lab.exchange import migration_state as ms
+from hybridkit.lab.exchange.migration_faults import fault_of
 from hybridkit.lab.exchange.cmdlets._migration_base import (
     COMPLETING_PHASES,
     advance_moves,
@@ -134,6 +135,16 @@ def set_move_request(ctx: CmdletContext) -> None:
     if ctx.has("BatchName"):
         move["BatchName"] = str(ctx.params["BatchName"])
         changed.append("BatchName")
+    if ctx.has("SkippedItemApprovalTime") and move.get("_skipped"):
+        # Items skipped before the time given are approved (the lab's items are all found before any approval).
+        if not ms.approve_skipped(move, as_when(ctx.params["SkippedItemApprovalTime"]) or ctx.now()):
+            ctx.error(lab_error(ctx, f"The skipped items of '{identity}' can't be approved because its data "
+                                "consistency score is Poor. Contact Microsoft Support for assistance.",
+                                "Microsoft.Exchange.MailboxReplicationService.MailboxReplicationPermanentException",
+                                identity))
+            return
+        changed.append("SkippedItemApprovalTime")
+        audit(ctx, "ApproveSkippedItems", identity.lower(), via="Set-MoveRequest")
     if changed:
         audit(ctx, "Set-MoveRequest", identity, changed=changed)
     else:
@@ -217,7 +228,9 @@ def new_move_request(ctx: CmdletContext) -> None:
         now=now,
         prevent_completion=bool(ctx.params.get("PreventCompletion")),
         complete_after=as_when(ctx.params.get("CompleteAfter")),
-        fault=ctx.org.online.settings.get("lab_move_faults", {}).get(email),
+        fault=spec.kind.value if (spec := fault_of(ctx.org, email)) else None,
+        fault_score=spec.score if spec else None,
+        stall=spec.stall if spec else None,
         order=len(moves_of(ctx)),
         remote_host=str(ctx.params.get("RemoteHostName") or ""),
         target_delivery_domain=str(ctx.params.get("TargetDeliveryDomain") or ""),

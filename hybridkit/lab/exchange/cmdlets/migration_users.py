@@ -1,8 +1,12 @@
-"""Migration users (Exchange Online side): Get-MigrationUser, Set-MigrationUser, Get-MigrationUserStatistics.
+"""Migration users (Exchange Online side): Get-, Set-, Start-MigrationUser, Get-MigrationUserStatistics.
 
 A migration user belongs to one batch. A user listed in a second batch's CSV while still in another batch fails
 there (Status Failed, ErrorSummary UserDuplicateInOtherBatchException); ``Get-MigrationUser`` lists that failed
 entry under the second batch beside the user's own entry under the first.
+
+Skipped items: ``Get-MigrationUserStatistics -IncludeSkippedItems`` lists them (MigrationUserSkippedItem objects,
+at most ``-LimitSkippedItemsTo``); ``Set-MigrationUser -ApproveSkippedItems`` approves them unless the user is
+scored Poor; ``Start-MigrationUser`` restarts a failed or stopped user from where it stopped.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ from hybridkit.lab.exchange.cmdlets._migration_base import (
 from hybridkit.lab.exchange.cmdlets._registry import CmdletContext, cmdlet
 from hybridkit.lab.exchange.shapes import shaped_object
 
+T_SKIPPED_ITEM = ["Microsoft.Exchange.Data.Storage.Management.MigrationUserSkippedItem",
+                  "Microsoft.Exchange.Data.ConfigurableObject", "System.Object"]
+
 __all__: list[str] = []
 
 
@@ -47,8 +54,9 @@ def _user_object(ctx: CmdletContext, email: str, user: dict[str, Any]) -> LabObj
         ErrorSummary=user.get("_validation_error") or (move or {}).get("Message") if status.endswith("Failed") else None,
         LastSuccessfulSyncTime=as_when((move or {}).get("LastSuccessfulSyncTimestamp")),
         MailboxGuid=(move or {}).get("ExchangeGuid"),
-        SkippedItemCount=(move or {}).get("BadItemsEncountered", 0),
+        SkippedItemCount=len((move or {}).get("_skipped") or ()),
         DataConsistencyScore=(move or {}).get("DataConsistencyScore"),
+        HasUnapprovedSkippedItems=bool(move and ms.has_unapproved_skipped(move)),
     )
     return shaped_object("MigrationUser", props, email)
 
@@ -126,9 +134,33 @@ def set_migration_user(ctx: CmdletContext) -> None:
     if ctx.has("StartAfter"):
         when = as_when(ctx.params["StartAfter"])
         user["StartAfter"] = when.isoformat() if when else None
-    if ctx.params.get("ApproveSkippedItems") and move is not None:
-        move["_fault"] = None if move.get("_fault") == "baditems" else move.get("_fault")
-        move["DataConsistencyScore"] = "Good"
+    if ctx.params.get("ApproveSkippedItems") and move is not None and move.get("_skipped"):
+        if not ms.approve_skipped(move, now):
+            ctx.error(lab_error(ctx, f"The skipped items of '{email}' can't be approved because its data consistency "
+                                "score is Poor. Contact Microsoft Support for assistance.",
+                                "Microsoft.Exchange.Migration.MigrationPermanentException", email))
+            return
+        audit(ctx, "ApproveSkippedItems", email, via="Set-MigrationUser")
+
+
+@cmdlet("Start-MigrationUser")
+def start_migration_user(ctx: CmdletContext) -> None:
+    """Restart a failed or stopped user: its move resumes from where it stopped."""
+    advance_moves(ctx)
+    email = as_text(ctx.params["Identity"]).strip().lower()
+    user = ctx.side.collection("MigrationUser").get(email)
+    if user is None:
+        ctx.error(not_found(ctx, email))
+        return
+    move = moves_of(ctx).get(email)
+    status = user_status(ctx, email)
+    if move is None or move["_phase"] not in ("failed", "suspended"):
+        ctx.error(lab_error(ctx, f"The migration user '{email}' can't be started because its status is {status}. "
+                            "Only a failed or stopped user can be started.",
+                            "Microsoft.Exchange.Migration.MigrationUserCannotBeStartedException", email))
+        return
+    ms.resume_move(move, ctx.now())
+    audit(ctx, "Start-MigrationUser", email, was=status)
 
 
 @cmdlet("Get-MigrationUserStatistics")
@@ -156,4 +188,20 @@ def get_migration_user_statistics(ctx: CmdletContext) -> None:
     )
     if ctx.params.get("IncludeReport"):
         props["Report"] = list(move.get("Report") or [])
+    if ctx.params.get("IncludeSkippedItems"):
+        items = list(move.get("_skipped") or [])
+        if ctx.has("LimitSkippedItemsTo"):
+            items = items[: max(0, int(ctx.params["LimitSkippedItemsTo"]))]
+        props["SkippedItems"] = [_skipped_item(email, n, item) for n, item in enumerate(items)]
     ctx.output(shaped_object("MigrationUserStatistics", props, email))
+
+
+def _skipped_item(email: str, number: int, item: dict[str, Any]) -> LabObject:
+    """One MigrationUserSkippedItem (its properties, then Exchange Online's ScoringClassifications)."""
+    props: dict[str, Any] = {"Identity": f"{email}\\{number}"}
+    for key in ("Kind", "FolderName", "Sender", "Recipient", "Subject", "MessageClass", "MessageSize", "DateSent",
+                "DateReceived", "Failure", "ScoringClassifications"):
+        props[key] = as_when(item.get(key)) if key.startswith("Date") else item.get(key)
+    props.update(IsValid=True, ObjectState="Unchanged")
+    subject = item.get("Subject") or ""
+    return LabObject(list(T_SKIPPED_ITEM), props, to_string=f"{item.get('FolderName')}: {subject}".strip())
