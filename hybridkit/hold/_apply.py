@@ -152,16 +152,18 @@ def _resumable(prior: PriorRun | None, send_now: set[tuple[str, str]], settings:
     """The prior run's steps to give the runner, when it covers every mailbox the fresh plan sends."""
     if prior is None:
         return None
-    saved = {key: _planned(record) for key, record in prior.steps.items()}
-    if any(step is None for step in saved.values()):
-        return None
-    covered = {(step.side, ident) for step in saved.values() if step for ident in step.identities}
+    saved: dict[str, HoldStep] = {}
+    for key, record in prior.steps.items():
+        planned = _planned(record)
+        if planned is None:
+            return None
+        saved[key] = planned
+    covered = {(step.side, ident) for step in saved.values() for ident in step.identities}
     if not send_now <= covered:
         return None
     steps: list[Step] = []
     earlier: dict[tuple[str, str], str] = {}
     for key, whole in saved.items():
-        assert whole is not None
         earlier.update({(whole.side, i): a for i, a in zip(whole.identities, whole.actions)})
         if prior.steps[key].state is StepState.DONE:
             steps.append(chunk_step(whole, settings))  # skipped by the runner, its payload read back
