@@ -22,8 +22,7 @@ import time
 from pathlib import Path
 
 from hybridkit.config import lab_profile_from_ready
-from hybridkit.hold._model import HoldSettings, OutcomeStatus, Selection
-from hybridkit.hold._run import run_enable
+from hybridkit.hold import HoldSettings, OutcomeStatus, Selection, run_enable
 from hybridkit.journal import Journal
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _labproc import lab_process  # noqa: E402

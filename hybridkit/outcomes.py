@@ -28,9 +28,15 @@ class Outcome(str, enum.Enum):
     SENT = "sent"
     WRITTEN = "written"
     UNCHANGED = "unchanged"  # already as asked: nothing sent
+    KEPT_LONGER = "kept-longer"  # a longer hold left in place rather than shortened (hold enable)
     SKIPPED = "skipped"  # not acted on, for the reason in ``detail``
     FAILED = "failed"  # Exchange's own message in ``detail``
     NOT_FOUND = "not-found"
+    UNLICENSED = "unlicensed"  # Exchange Online's licence does not allow it (hold enable)
+    REFUSED = "refused"  # this release of Exchange cannot do what was asked (hold enable on 2010)
+    UNVERIFIED = "unverified"  # sent, but reading it back did not show it (hold enable)
+    ON_HOLD = "on-hold"  # a finding of hold status
+    NOT_ON_HOLD = "not-on-hold"  # a finding of hold status
     NOT_RUN = "not-run"  # never sent: the run stopped before it (an earlier step failed, or Ctrl-C)
     TIMED_OUT = "timed-out"
 

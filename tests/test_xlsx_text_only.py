@@ -6,8 +6,7 @@ from pathlib import Path
 
 import openpyxl
 
-from hybridkit.hold._files import write_report
-from hybridkit.hold._model import Outcome, OutcomeStatus
+from hybridkit.hold import HoldOutcome, OutcomeStatus, write_report
 from hybridkit.inventory._model import COLUMNS, Export
 from hybridkit.inventory._write import write_export
 
@@ -21,7 +20,7 @@ def _cells(path: Path) -> list[openpyxl.cell.cell.Cell]:
 
 def test_hold_report_writes_formula_shaped_text_as_text(tmp_path: Path) -> None:
     path = tmp_path / "hold.xlsx"
-    write_report(path, [Outcome(key="a@contoso.com", side="onprem", status=OutcomeStatus.FAILED, message=EVIL)])
+    write_report(path, [HoldOutcome(key="a@contoso.com", side="onprem", status=OutcomeStatus.FAILED, message=EVIL)])
     cells = _cells(path)
     assert cells and all(cell.data_type == "s" for cell in cells)
 

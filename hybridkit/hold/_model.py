@@ -8,22 +8,26 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+from collections.abc import Mapping
 
+from hybridkit.outcomes import Outcome
 from hybridkit.sides import Side
 
 __all__ = [
     "ELIGIBLE_CAPABILITIES",
+    "EnableResult",
     "HoldAction",
     "HoldItem",
     "HoldPlan",
     "HoldSettings",
     "HoldStep",
     "MAX_DURATION_DAYS",
+    "HoldOutcome",
     "MailboxHold",
-    "Outcome",
     "OutcomeStatus",
     "Selection",
     "UNLIMITED",
+    "Verification",
     "duration_text",
     "is_longer",
     "parse_duration",
@@ -231,8 +235,20 @@ class HoldStep:
             object.__setattr__(self, "side", Side(self.side))
 
 
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    """What the verification read gave: each mailbox's hold as read back, or Exchange's message for the read.
+
+    Both by identity (``HoldItem.identity``). A mailbox in neither map was not returned by the read at all (it
+    cannot be shown to be on hold).
+    """
+
+    read: Mapping[str, MailboxHold]
+    errors: Mapping[str, str]
+
+
 class OutcomeStatus(enum.Enum):
-    """What the report says happened to one mailbox."""
+    """What the report says happened to one mailbox (``value``: the words tables and the report show)."""
 
     ENABLED = "enabled"
     ALREADY = "already on hold"
@@ -249,23 +265,40 @@ class OutcomeStatus(enum.Enum):
     NOT_ON_HOLD = "not on hold"
 
     @property
-    def token(self) -> str | None:
-        """The README's JSON ``outcome`` (None under --what-if for a mailbox that would be sent)."""
-        return _OUTCOME_TOKENS.get(self, self.value.replace(" ", "-"))
+    def word(self) -> Outcome | None:
+        """The README's JSON ``outcome`` (``hybridkit.outcomes``); None under --what-if for a mailbox that would
+        be sent (nothing happened to it yet)."""
+        return _WORDS[self]
+
+    @property
+    def failed(self) -> bool:
+        """Whether the mailbox is left off hold, or not proven on hold: each one makes ``hold enable`` exit 1
+        (legal asked for all of them). Under --what-if: would not be put on hold."""
+        return self in _NOT_HELD
 
 
-_OUTCOME_TOKENS: dict[OutcomeStatus, str | None] = {
-    OutcomeStatus.ALREADY: "unchanged",
-    OutcomeStatus.CHANGED: "updated",
-    OutcomeStatus.KEPT_LONGER: "kept-longer",
+_WORDS: dict[OutcomeStatus, Outcome | None] = {
+    OutcomeStatus.ENABLED: Outcome.ENABLED,
+    OutcomeStatus.ALREADY: Outcome.UNCHANGED,
+    OutcomeStatus.CHANGED: Outcome.UPDATED,
+    OutcomeStatus.KEPT_LONGER: Outcome.KEPT_LONGER,
+    OutcomeStatus.FAILED: Outcome.FAILED,
+    OutcomeStatus.UNVERIFIED: Outcome.UNVERIFIED,
+    OutcomeStatus.NOT_FOUND: Outcome.NOT_FOUND,
+    OutcomeStatus.UNLICENSED: Outcome.UNLICENSED,
+    OutcomeStatus.REFUSED: Outcome.REFUSED,
     OutcomeStatus.WOULD_ENABLE: None,
     OutcomeStatus.WOULD_CHANGE: None,
+    OutcomeStatus.ON_HOLD: Outcome.ON_HOLD,
+    OutcomeStatus.NOT_ON_HOLD: Outcome.NOT_ON_HOLD,
 }
+_NOT_HELD = frozenset({OutcomeStatus.FAILED, OutcomeStatus.UNVERIFIED, OutcomeStatus.NOT_FOUND,
+                       OutcomeStatus.UNLICENSED, OutcomeStatus.REFUSED})
 
 
 @dataclasses.dataclass(frozen=True)
-class Outcome:
-    """One row of the report."""
+class HoldOutcome:
+    """One mailbox's outcome: a row of the report, an item of the JSON."""
 
     key: str
     side: Side | None
@@ -283,3 +316,46 @@ class Outcome:
     def __post_init__(self) -> None:
         if self.side is not None and not isinstance(self.side, Side):  # from JSON or a caller's plain string
             object.__setattr__(self, "side", Side(self.side))
+
+    @property
+    def failed(self) -> bool:
+        """Left off hold, or not proven on hold (see ``OutcomeStatus.failed``)."""
+        return self.status.failed
+
+
+@dataclasses.dataclass(frozen=True)
+class EnableResult:
+    """Everything ``hold enable`` did (or, under --what-if, would do), for rendering.
+
+    Attributes:
+        plan: the plan made from live state.
+        outcomes: one per selected mailbox, in selection order.
+        run_id: the journal run (None under --what-if, or when nothing was sent and no run was left to close).
+        resumed: an interrupted run of the same request was carried on.
+        steps_total: that run's steps; steps_skipped: how many of them were done before (or shown done live).
+        commands: (side, PowerShell line) under --what-if: the exact pipelines, one per chunk.
+        warnings: sentences for the person.
+    """
+
+    plan: HoldPlan
+    outcomes: tuple[HoldOutcome, ...]
+    run_id: str | None = None
+    resumed: bool = False
+    steps_total: int = 0
+    steps_skipped: int = 0
+    commands: tuple[tuple[Side, str], ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        """Whether any selected mailbox is (or would be) left off hold or unproven: the command exits 1."""
+        return any(o.failed for o in self.outcomes)
+
+    @property
+    def not_held(self) -> dict[str, int]:
+        """Mailboxes the run could not (or, with --what-if, would not) put on hold, counted by reason."""
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes:
+            if outcome.failed:
+                counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
+        return counts

@@ -1,7 +1,8 @@
 """Pure planning for litigation hold: observed hold state + what was asked -> one action per mailbox.
 
-No I/O here: the apply layer reads Exchange, calls ``plan_hold``, sends what the plan says, then calls
-``outcomes_after_apply`` with what came back and what the verification pass read.
+No I/O here: ``_apply`` reads Exchange (``_discover``), calls ``plan_hold``, cuts the work into journal steps
+(``plan_steps``), sends them through the runner, then calls ``outcomes_after_apply`` with what
+came back and what the verification pass read (and ``credit_earlier`` when it resumed an interrupted run).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from hybridkit.hold._model import (
     HoldAction,
     HoldItem,
+    HoldOutcome,
     HoldPlan,
     HoldSettings,
     HoldStep,
     MailboxHold,
-    Outcome,
     OutcomeStatus,
     Selection,
     duration_text,
@@ -28,8 +29,11 @@ from hybridkit.sides import Side
 
 __all__ = [
     "LICENCE_MESSAGE_MARK",
+    "comment_warnings",
+    "credit_earlier",
     "fingerprint",
     "is_licence_error",
+    "kept_longer_warnings",
     "outcomes_after_apply",
     "outcomes_for_status",
     "plan_hold",
@@ -112,9 +116,10 @@ def plan_hold(observed: Sequence[MailboxHold], settings: HoldSettings, *, onprem
     """Decide, for each observed mailbox in order: enable, already on hold, change, not found, unlicensed, refused.
 
     Rules: a mailbox on hold whose duration matches (or when no duration was asked) is left alone; one on hold
-    for a shorter time is changed; one on hold for longer keeps its hold unless ``allow_shorter``; an Exchange Online mailbox whose PersistedCapabilities show no hold-eligible
-    licence is reported unlicensed without sending; ``--duration`` on Exchange 2010 is refused. The same mailbox
-    reached through two keys is planned once (the second key is reported as the first).
+    for a shorter time is changed; one on hold for longer keeps its hold unless ``allow_shorter``; an Exchange
+    Online mailbox whose PersistedCapabilities show no hold-eligible licence is reported unlicensed without sending;
+    ``--duration`` on Exchange 2010 is refused. The same mailbox reached through two keys is planned once (the
+    second key is reported as the first).
     """
     items: list[HoldItem] = []
     seen: dict[tuple[str, str], HoldItem] = {}
@@ -144,15 +149,16 @@ _UNSENT = {
 }
 
 
-def _row(item: HoldItem, status: OutcomeStatus, m: MailboxHold | None, message: str, verified: bool | None) -> Outcome:
+def _row(item: HoldItem, status: OutcomeStatus, m: MailboxHold | None, message: str,
+         verified: bool | None) -> HoldOutcome:
     row = _outcome(item.key, item.side, status, m or item.mailbox, message, verified)
     return dataclasses.replace(row, action=item.action)
 
 
 def _outcome(key: str, side: Side | None, status: OutcomeStatus, shown: MailboxHold, message: str,
-             verified: bool | None = None) -> Outcome:
+             verified: bool | None = None) -> HoldOutcome:
     """A report row showing ``shown``'s hold state as read (nothing for a mailbox that was not found)."""
-    return Outcome(
+    return HoldOutcome(
         key=key,
         side=side,
         status=status,
@@ -174,7 +180,7 @@ def outcomes_after_apply(
     *,
     what_if: bool = False,
     read_errors: Mapping[str, str] | None = None,
-) -> list[Outcome]:
+) -> list[HoldOutcome]:
     """The report rows: one per plan item.
 
     Args:
@@ -185,7 +191,7 @@ def outcomes_after_apply(
         what_if: nothing was sent; report what would happen.
         read_errors: Exchange's message per identity whose verification read failed (those are unverified).
     """
-    rows: list[Outcome] = []
+    rows: list[HoldOutcome] = []
     read_errors = read_errors or {}
     for item in plan.items:
         if not item.action.sends:
@@ -233,7 +239,7 @@ def _matches(m: MailboxHold, settings: HoldSettings) -> bool:
     return not settings.owner or m.owner == settings.owner
 
 
-def outcomes_for_status(observed: Sequence[MailboxHold]) -> list[Outcome]:
+def outcomes_for_status(observed: Sequence[MailboxHold]) -> list[HoldOutcome]:
     """Report rows for ``hold status``: on hold / not on hold / not found, per mailbox."""
     rows = []
     first: dict[tuple[str, str], str] = {}  # (side, identity) -> the key that named the mailbox first
@@ -256,6 +262,49 @@ def outcomes_for_status(observed: Sequence[MailboxHold]) -> list[Outcome]:
             message = "no hold-eligible Exchange Online licence"
         rows.append(_outcome(m.key, m.side, status, m, message))
     return rows
+
+
+def comment_warnings(settings: HoldSettings, sides: Iterable[Side]) -> list[str]:
+    """The warning when ``--comment`` is given and on-premises mailboxes are sent (``-RetentionComment`` goes to
+    Exchange Online only)."""
+    if settings.comment and any(side == "onprem" for side in sides):
+        return ["--comment is set in Exchange Online only: on-premises Exchange takes RetentionComment only with "
+                "RetentionHoldEnabled $true, which hybridkit does not switch on"]
+    return []
+
+
+def kept_longer_warnings(settings: HoldSettings, rows: Sequence[HoldOutcome]) -> list[str]:
+    """Which mailboxes kept a hold longer than --duration asks (never shortened without --allow-shorter)."""
+    kept = [o.key for o in rows if o.status is OutcomeStatus.KEPT_LONGER]
+    if not kept:
+        return []
+    shown = ", ".join(kept[:10]) + (f" and {len(kept) - 10} more" if len(kept) > 10 else "")
+    return [f"{len(kept)} mailbox(es) kept a longer hold than --duration {duration_text(settings.duration)} asks: "
+            f"{shown} (give --allow-shorter to shorten them)"]
+
+
+def credit_earlier(plan: HoldPlan, rows: Sequence[HoldOutcome], earlier: Mapping[tuple[str, str], str],
+                   errors: Mapping[str, str]) -> list[HoldOutcome]:
+    """Report mailboxes an interrupted run put on hold as enabled/changed, not "already on hold".
+
+    Args:
+        plan: the plan made when resuming (it sees those mailboxes on hold already).
+        rows: ``outcomes_after_apply``'s rows for it.
+        earlier: what the interrupted run planned, by (side, identity): a ``HoldAction`` value.
+        errors: Exchange's message per identity, also from the interrupted run's finished steps.
+    """
+    if not earlier:
+        return list(rows)
+    out = []
+    for item, row in zip(plan.items, rows):
+        action = earlier.get((item.side or "", item.identity))
+        if row.status is OutcomeStatus.ALREADY and action is not None:
+            status = OutcomeStatus.ENABLED if action == HoldAction.ENABLE.value else OutcomeStatus.CHANGED
+            row = dataclasses.replace(row, status=status, message="done before the interruption", verified=True)
+        elif item.action.sends and item.identity in errors and row.status is OutcomeStatus.FAILED and not row.message:
+            row = dataclasses.replace(row, message=errors[item.identity])
+        out.append(row)
+    return out
 
 
 def plan_steps(plan: HoldPlan, sides: Sequence[str], per_step: int) -> list[HoldStep]:

@@ -11,26 +11,23 @@ reaches both of the lab's endpoints).
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hybridkit._context import AppContext
+from hybridkit._progress import RichReporter
 from hybridkit.cli_support import app_context, emit_json, side_profiles
 from hybridkit.errors import InputError
-from hybridkit.hold._files import read_mailbox_file, write_report
-from hybridkit.hold._model import HoldSettings, Outcome, OutcomeStatus, Selection, parse_duration
-from hybridkit.hold._render import json_document, render_tables
-from hybridkit.hold._run import EnableResult, run_enable, run_status
-from hybridkit.outfiles import check_writable, write_script_line
-from hybridkit.sides import Side, onprem_release, open_sides
+from hybridkit.hold._model import HoldOutcome
+from hybridkit.hold._read import hold_settings, selection_from
+from hybridkit.hold._render import json_document, print_enable_notes, print_not_held, render_tables, write_report
+from hybridkit.hold._service import enable as enable_hold
+from hybridkit.hold._service import status as hold_status
+from hybridkit.outfiles import check_writable
 
 __all__ = ["app"]
 
@@ -55,38 +52,6 @@ JournalOpt = Annotated[
 ]
 
 
-def _selection(all_: bool, mailboxes: list[str] | None, from_file: Path | None, types: list[str] | None) -> Selection:
-    given = [bool(all_), mailboxes is not None and len(mailboxes) > 0, from_file is not None, bool(types)]
-    if sum(given) != 1:
-        raise InputError("choose exactly one of --all, --mailbox, --from-file, --recipient-type")
-    if from_file is not None:
-        return Selection(mailboxes=tuple(read_mailbox_file(from_file)))
-    if mailboxes:
-        if any(not m.strip() for m in mailboxes):
-            raise InputError("--mailbox: an empty address; give each mailbox's address (or use --from-file)")
-        return Selection(mailboxes=tuple(dict.fromkeys(m.strip() for m in mailboxes)))
-    if types:
-        return Selection(recipient_types=tuple(types))
-    return Selection(all=True)
-
-
-@contextlib.contextmanager
-def _progress(console: Console) -> Iterator[Any]:
-    bars = Progress(
-        TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, disable=not console.is_terminal, transient=False,
-    )
-    tasks: dict[str, Any] = {}
-
-    def report(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=total or None)
-        bars.update(tasks[stage], completed=done, total=total or done or None)
-
-    with bars:
-        yield report
-
-
 def _check_report(report: Path | None) -> None:
     """A report that cannot be written is refused before Exchange is read or changed (exit 2)."""
     if report is None:
@@ -96,7 +61,7 @@ def _check_report(report: Path | None) -> None:
     check_writable(report)
 
 
-def _save_report(app_ctx: AppContext, report: Path | None, rows: list[Outcome]) -> bool:
+def _save_report(app_ctx: AppContext, report: Path | None, rows: Sequence[HoldOutcome]) -> bool:
     """Write the report; a failure after the change (disk full...) is one line, and the summary still follows."""
     if report is None:
         return True
@@ -148,40 +113,13 @@ def enable(
 ) -> None:
     """Put mailboxes on litigation hold and account for every one (help text: ``ENABLE_HELP``)."""
     app_ctx = app_context(ctx)
-    selection = _selection(all_, mailbox, from_file, recipient_type)
-    try:
-        days = parse_duration(duration) if duration is not None else None
-    except ValueError as exc:
-        raise InputError(f"--duration: {exc}") from None
-    settings = HoldSettings(duration=days, owner=owner, comment=comment, duration_given=duration is not None,
-                            allow_shorter=allow_shorter)
+    selection = selection_from(all_, mailbox, from_file, recipient_type)
+    settings = hold_settings(duration, owner, comment, allow_shorter)
     _check_report(report)
-    from hybridkit.journal import DEFAULT_JOURNAL, Journal
-
-    profiles = side_profiles(app_ctx, onprem, online)
-    with open_sides(profiles) as sessions, _progress(app_ctx.err_console) as progress:
-        version = onprem_release(sessions.get(Side.ONPREM), profiles.get(Side.ONPREM))
-        journal = None if what_if else Journal(journal_path or DEFAULT_JOURNAL)
-        try:
-            result: EnableResult = run_enable(
-                sessions, selection, settings, onprem_version=version, what_if=what_if, journal=journal,
-                argv=sys.argv, profile=",".join(f"{k}={s.name}" for k, s in sessions.items()), chunk_size=chunk_size,
-                step_size=chunk_size * 4, progress=progress,
-            )
-        finally:
-            if journal is not None:
-                journal.close()
-    err = app_ctx.err_console
-    for warning in result.warnings:
-        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
-    if result.resumed:
-        err.print(f"Resumed run {result.run_id}: {result.steps_skipped} of {result.steps_total} step(s) were done.")
-    if what_if:
-        for side in dict.fromkeys(side for side, _ in result.commands):
-            where = "on-premises Exchange" if side == "onprem" else "Exchange Online"
-            err.print(f"# what if: {where} would run", highlight=False, markup=False)
-            for line in (ln for s, ln in result.commands if s == side):
-                write_script_line(err, line)  # byte for byte: the exact command
+    with RichReporter(app_ctx.err_console, notes=not app_ctx.json) as reporter:
+        result = enable_hold(side_profiles(app_ctx, onprem, online), selection, settings, what_if=what_if,
+                             journal_path=journal_path, argv=sys.argv, chunk_size=chunk_size, reporter=reporter)
+    print_enable_notes(app_ctx.err_console, result)
     saved = _save_report(app_ctx, report, result.outcomes)
     if app_ctx.json:
         emit_json(app_ctx, json_document(
@@ -191,17 +129,8 @@ def enable(
     else:
         render_tables(app_ctx.console, result.outcomes,
                       "Litigation hold (what if)" if what_if else "Litigation hold")
-    if result.not_held:
-        off = {k: v for k, v in result.not_held.items() if k != OutcomeStatus.UNVERIFIED.value}
-        unverified = result.not_held.get(OutcomeStatus.UNVERIFIED.value, 0)
-        if off:
-            reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(off.items()))
-            verb = "would not be" if what_if else "are not"
-            err.print(f"[bold red]{sum(off.values())} selected mailbox(es) {verb} on hold:[/] {reasons} "
-                      "(see the report for each one and Exchange's message)", highlight=False, soft_wrap=True)
-        if unverified:
-            err.print(f"[bold red]{unverified} mailbox(es) could not be verified:[/] the hold was sent but the read "
-                      "back failed (run hybridkit hold status on them)", highlight=False, soft_wrap=True)
+    if result.failed:
+        print_not_held(app_ctx.err_console, result, what_if=what_if)
         raise typer.Exit(1)
     if not saved:
         raise typer.Exit(1)
@@ -221,10 +150,11 @@ def status(
 ) -> None:
     """Show the litigation hold state of mailboxes (help text: ``STATUS_HELP``)."""
     app_ctx = app_context(ctx)
-    selection = _selection(all_, mailbox, from_file, recipient_type)
+    selection = selection_from(all_, mailbox, from_file, recipient_type)
     _check_report(report)
-    with open_sides(side_profiles(app_ctx, onprem, online)) as sessions, _progress(app_ctx.err_console) as progress:
-        rows = run_status(sessions, selection, chunk_size=chunk_size, progress=progress)
+    with RichReporter(app_ctx.err_console, notes=not app_ctx.json) as reporter:
+        rows = hold_status(side_profiles(app_ctx, onprem, online), selection, chunk_size=chunk_size,
+                           reporter=reporter)
     saved = _save_report(app_ctx, report, rows)
     if app_ctx.json:
         emit_json(app_ctx, json_document(rows, report=str(report) if report else None))

@@ -22,7 +22,7 @@ from hybridkit.tables import (
 
 
 def _hold(path: Path) -> list[str]:
-    from hybridkit.hold._files import read_mailbox_file
+    from hybridkit.hold import read_mailbox_file
 
     return read_mailbox_file(path)
 

@@ -32,6 +32,10 @@ class Hold:
     def run(self, *args: str, output: str = "json") -> Any:
         return CliRunner().invoke(app, ["--config", str(self.config), "-o", output, "hold", *args])
 
+    def run_root(self, *args: str, output: str = "json") -> Any:
+        """Another hybridkit command with this lab's config (``journal show ...``)."""
+        return CliRunner().invoke(app, ["--config", str(self.config), "-o", output, *args])
+
     def json(self, result: Any) -> dict[str, Any]:
         text = result.stdout
         return json.loads(text[text.index("{"):])

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
-from hybridkit.hold import _run  # noqa: E402
+from hybridkit.journal import Journal  # noqa: E402
 from hybridkit.lab.exchange.cmdlets._registry import HANDLERS  # noqa: E402
 from tests.hold._holdkit import Hold, cmdlets as _cmdlets, pick as _pick  # noqa: E402
 
@@ -93,21 +93,21 @@ def test_interrupted_run_resumes_without_resending(hold: Hold, monkeypatch: pyte
     targets = [r for r in hold.mailboxes("onprem") if r["RecipientTypeDetails"] == "SharedMailbox"
                and not r.get("LitigationHoldEnabled")]
     assert len(targets) >= 6
-    real_finished = _run.HoldJournal.finished
+    real_done = Journal.mark_done
     calls = {"n": 0}
 
-    def crash_after_first(self: Any, step: Any, errors: dict[str, str]) -> None:
+    def crash_after_first(self: Any, run_id: str, key: str, outcome: str = "ok", *, payload: Any = None) -> None:
         calls["n"] += 1
         if calls["n"] == 2:  # step 2 was sent but its outcome never committed: in doubt
             raise KeyboardInterrupt
-        real_finished(self, step, errors)
+        real_done(self, run_id, key, outcome, payload=payload)
 
-    monkeypatch.setattr(_run.HoldJournal, "finished", crash_after_first)
+    monkeypatch.setattr(Journal, "mark_done", crash_after_first)
     args = ["enable", "--recipient-type", "SharedMailbox", "--chunk-size", "2"]
     first = hold.run(*args)
     assert first.exit_code != 0
     sent_first = sum(p.get("input_count", p.get("input_items", 0)) for p in hold.set_pipelines())
-    monkeypatch.setattr(_run.HoldJournal, "finished", real_finished)
+    monkeypatch.setattr(Journal, "mark_done", real_done)
     second = hold.run(*args)
     assert "Resumed run" in second.stderr
     body = hold.json(second)
@@ -165,6 +165,9 @@ def test_duration_refused_on_exchange_2010(lab_factory: Any, tmp_path: Path, mon
 def test_selectors_are_exclusive(hold: Hold) -> None:
     result = hold.run("enable", "--all", "--mailbox", "a@contoso.com")
     assert result.exit_code == 2
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert lines == ["error: choose exactly one of --all, --mailbox, --from-file, --recipient-type"], result.stderr
+    assert result.stdout.strip() == "" and hold.pipelines() == []  # refused before Exchange was asked anything
 
 
 def test_duration_never_shortens_an_existing_hold(hold: Hold) -> None:

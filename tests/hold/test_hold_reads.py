@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
-from hybridkit.hold._read import mailbox_hold  # noqa: E402
+from hybridkit.hold._discover import mailbox_hold  # noqa: E402
 from hybridkit.ps import PSObject  # noqa: E402
 from tests.hold._holdkit import Hold, cmdlets, pick  # noqa: E402
 
