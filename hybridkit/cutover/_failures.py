@@ -3,8 +3,8 @@
 Pure: ``classify`` turns what ``_failures_read`` gathered from Exchange Online (a migration user, its move's
 statistics, its skipped items counted by kind) into a ``MailboxFailure`` or None (the mailbox is fine). A
 mailbox is listed when its migration user or move is Failed, its move is stalled (StatusDetail
-``StalledDueTo*``), its DataConsistencyScore is below Good (Investigate, Poor), or it has skipped items waiting
-for approval.
+``StalledDueTo*``), its DataConsistencyScore is below Good (Poor; Investigate until its skipped items are
+approved: an approval is someone's sign-off on them), or it has skipped items waiting for approval.
 
 The remedies are Microsoft's, not ours:
 
@@ -223,7 +223,7 @@ def classify(user: MigrationUserView, move: MoveView | None,
         problem = Problem.STALLED
     elif awaiting:
         problem = Problem.AWAITING_APPROVAL
-    elif score_rank(score) >= SCORES.index("Investigate"):
+    elif score == "Poor" or (score == "Investigate" and not approved):  # approved: someone signed it off
         problem = Problem.LOW_SCORE
     else:
         return None

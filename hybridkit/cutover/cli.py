@@ -204,3 +204,8 @@ def complete(
             _lines(app_ctx, [f"journal run {report.run_id}" + (" (resumed)" if report.resumed else "")], err=True)
     if report.failed:
         raise typer.Exit(1)
+
+
+from hybridkit.cutover import cli_remedy  # noqa: E402  (failures and remediate: their own module)
+
+cli_remedy.register(app)
