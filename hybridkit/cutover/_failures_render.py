@@ -13,7 +13,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from hybridkit._csvreport import safe_cell, write_csv_report
+from hybridkit._csvreport import write_csv_report
 from hybridkit._xlsx import text_workbook
 from hybridkit.cutover._failures import MailboxFailure
 from hybridkit.cutover._remedy_run import RemediationResult
@@ -91,17 +91,21 @@ def write_failures_report(path: Path, failures: Sequence[MailboxFailure]) -> Non
         elif suffix == ".xlsx":
             path.parent.mkdir(parents=True, exist_ok=True)
             workbook = text_workbook(path)
-            sheet = workbook.add_worksheet("Failures")
-            for col, header in enumerate(REPORT_COLUMNS):
-                sheet.write_string(0, col, header)
-            for number, row in enumerate(rows, 1):
-                for col, value in enumerate(row):
-                    if isinstance(value, int):
-                        sheet.write_number(number, col, value)
-                    else:
-                        sheet.write_string(number, col, safe_cell(value))
-            sheet.autofilter(0, 0, max(1, len(rows)), len(REPORT_COLUMNS) - 1)
-            workbook.close()
+            try:
+                sheet = workbook.add_worksheet("Failures")
+                bold = workbook.add_format({"bold": True})
+                for col, header in enumerate(REPORT_COLUMNS):
+                    sheet.write_string(0, col, header, bold)
+                for number, row in enumerate(rows, 1):
+                    for col, value in enumerate(row):
+                        if isinstance(value, int):
+                            sheet.write_number(number, col, value)
+                        else:  # a text cell, never a formula (text_workbook; write_string)
+                            sheet.write_string(number, col, str(value))
+                sheet.autofilter(0, 0, max(1, len(rows)), len(REPORT_COLUMNS) - 1)
+                sheet.freeze_panes(1, 0)
+            finally:
+                workbook.close()
         else:
             raise InputError(f"--report {path}: give a .csv or .xlsx file")
     except OSError as exc:
