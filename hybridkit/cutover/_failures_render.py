@@ -61,18 +61,26 @@ def _table(title: str, headers: Sequence[str]) -> Table:
 
 
 def failures_view(failures: Sequence[MailboxFailure]) -> RenderableType:
-    """The table (short columns, wrapped) and, under it, each mailbox's message and remedy in full."""
+    """A short table (wrapped, never cropped) and, under it, each mailbox in full: Exchange's status and failure
+    type, skipped items by kind, the last failure message and the remedy."""
     if not failures:
         return Text("No failed, stalled, low-scored or approval-awaiting mailboxes.")
+    batches = len({f.batch for f in failures}) > 1
     table = _table(f"{len(failures)} mailbox(es) need attention",
-                   ("Mailbox", "Batch", "Problem", "Status", "Failure type", "Score", "Skipped"))
+                   ("Mailbox",) + (("Batch",) if batches else ()) + ("Problem", "Score", "Skipped"))
     notes: list[RenderableType] = []
     for f in failures:
-        status = f.status + (f" / {f.status_detail}" if f.status_detail and f.status_detail != f.status else "")
-        skipped = str(f.skipped_total) + (f" ({_kinds(f)})" if f.skipped else "")
-        table.add_row(Text(f.mailbox), Text(f.batch), Text(f.problem.value), Text(status),
-                      Text(f.failure_type or "-"), Text(f.score or "-"), Text(skipped if f.skipped_total else "-"))
-        notes.append(Text(f"\n{f.mailbox}", style="bold"))
+        table.add_row(*(Text(c) for c in ([f.mailbox] + ([f.batch] if batches else [])
+                                          + [f.problem.value, f.score or "-", str(f.skipped_total or "-")])))
+        notes.append(Text(f"\n{f.mailbox}" + ("" if batches else f" ({f.batch})"), style="bold"))
+        status = f.status + (f", move {f.move_status}" if f.move_status else "") + (
+            f" / {f.status_detail}" if f.status_detail and f.status_detail != f.move_status else "")
+        notes.append(Text(f"  Status: {status}"))
+        if f.failure_type:
+            notes.append(Text(f"  Failure type: {f.failure_type}"))
+        if f.skipped:
+            notes.append(Text(f"  Skipped items: {_kinds(f)}"
+                              + (" (awaiting approval)" if f.awaiting_approval else "")))
         if f.message:
             notes.append(Text(f"  Exchange: {f.message}"))
         notes.append(Text(f"  Remedy: {f.remedy}"))

@@ -135,7 +135,7 @@ def _approval(failure: MailboxFailure, min_score: MinScore) -> tuple[bool, str]:
 
 def _plan_one(failure: MailboxFailure, *, approve: bool, restart: bool, min_score: MinScore) -> RemedyItem:
     if failure.kind in (FailureKind.QUOTA, FailureKind.LICENCE):
-        return RemedyItem(failure, RemedyAction.NONE, "not restarted: " + failure.remedy)
+        return RemedyItem(failure, RemedyAction.NONE, failure.remedy)
     if failure.kind is FailureKind.STALLED:
         return RemedyItem(failure, RemedyAction.NONE, failure.remedy)
     approved_now, why = False, ""

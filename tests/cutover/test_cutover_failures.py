@@ -3,12 +3,15 @@ a batch with bad-item, large-item, quota, stalled, skipped-item and transient ma
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import datetime as dt
 from typing import Any
 
 import pytest
 
 from hybridkit.cutover._failures import FailureKind, Problem
+from hybridkit.cutover._failures_render import REPORT_COLUMNS, write_failures_report
 from hybridkit.cutover._remedy import MinScore, RemedyAction
 from hybridkit.cutover._remedy_run import list_failures, remediate
 from hybridkit.journal import Journal
@@ -116,3 +119,28 @@ def test_remediate_investigate_then_rerun_sends_nothing_twice_and_quota_stays_li
     left = {f.mailbox: f for f in list_failures(online, batches=["Wave1"])}
     assert roles["quota"] in left and roles["poor"] in left
     assert roles["bad"] not in left and roles["large"] not in left and roles["skipped"] not in left
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_failures_report_keeps_formula_shaped_exchange_text_as_text(wave, tmp_path, suffix) -> None:
+    _, online, roles = wave
+    found = list_failures(online, batches=["Wave1"])
+    hostile = dataclasses.replace(found[0], message='=HYPERLINK("http://evil","click")', batch="+cmd|' /C calc'!A0")
+    path = tmp_path / f"failures{suffix}"
+    write_failures_report(path, [hostile, *found[1:]])
+    if suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    else:
+        openpyxl = pytest.importorskip("openpyxl")
+        sheet = openpyxl.load_workbook(path).active
+        values = list(sheet.iter_rows(values_only=True))
+        rows = [dict(zip(values[0], row)) for row in values[1:]]
+        assert sheet.cell(2, REPORT_COLUMNS.index("Message") + 1).data_type == "s"  # a string cell, not a formula
+    first = rows[0]
+    assert first["Message"].lstrip("'") == '=HYPERLINK("http://evil","click")'
+    assert first["Batch"].lstrip("'") == "+cmd|' /C calc'!A0"
+    if suffix == ".csv":
+        assert first["Message"].startswith("'=") and first["Batch"].startswith("'+")
+    assert [r["Mailbox"] for r in rows] == [f.mailbox for f in found]
+    assert {r["Mailbox"]: r["FailureType"] for r in rows}[roles["quota"]] == "MailboxExceedsTargetQuotaPermanentException"
