@@ -97,5 +97,8 @@ def main() -> None:
     print("  targets " + ("met" if req_ratio >= 100 and time_ratio >= 40 else "NOT met"))
 
 
+from cutover_failures import main as failures_main  # noqa: E402  (the failures-listing line; its own module)
+
 if __name__ == "__main__":
     main()
+    failures_main()
