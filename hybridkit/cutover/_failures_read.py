@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hybridkit.cutover._failures import MailboxFailure, MigrationUserView, MoveView, classify
-from hybridkit.cutover._observe import as_int, as_text, as_when
+from hybridkit.cutover._discover import as_int, as_text, as_when
 from hybridkit.errors import CommandFailed, InputError
 from hybridkit.ps import Command, Pipeline, PSObject, PSSession, Switch
 

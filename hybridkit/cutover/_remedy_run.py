@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from hybridkit.cutover._failures import FailureKind, MailboxFailure
 from hybridkit.cutover._failures_read import discover, read_skipped
-from hybridkit.cutover._observe import as_text
+from hybridkit.cutover._discover import as_text
 from hybridkit.cutover._remedy import (
     JOURNAL_KIND,
     MinScore,

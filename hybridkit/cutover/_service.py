@@ -16,6 +16,7 @@ from pathlib import Path
 
 from hybridkit.config import Profile
 from hybridkit.cutover import _apply
+from hybridkit.cutover._limits import ensure_room
 from hybridkit.cutover._discover import (
     READINESS_COLUMNS,
     batch_members,
@@ -105,6 +106,7 @@ def prepare_create(session: PSSession, planned: Sequence[PlannedBatch], options:
     plan = plan_create(planned, observed, start=options.start)
     if plan.conflicts:
         raise PlanError("; ".join(f"batch {c.name}: {c.reason}" for c in plan.conflicts))
+    ensure_room(session, [c.name for c in plan.to_create], observed)  # the batch limit, before anything
     if plan.to_create:  # a mistyped endpoint: one clear error before anything, not one failure per batch
         endpoints = migration_endpoints(session)
         if endpoints is not None and options.endpoint.lower() not in {e.lower() for e in endpoints}:
