@@ -12,11 +12,16 @@ What other code (the demo) uses::
     done = cutover.run_completion(online, journal, mailboxes, moves, method=cutover.CompletionMethod.MOVEREQUEST,
                                   at=when)                      # chunks through Run.apply_items, resumable
     final = cutover.follow(online, done.followed, poll_interval=30, timeout=3600)
+    failures = cutover.list_failures(online, batches=[name])  # failed, stalled, low-scored, awaiting approval
+    fixed = cutover.remediate(online, journal, batches=[name], approve=True, restart=True)  # journaled
 
 Rooms: ``_read`` (plan.json and mailbox lists from disk), ``_discover`` (batches, migration users and moves from
 Exchange Online), ``_plan`` (pure: what to create, who is ready, the commands), ``_apply`` (through
 ``hybridkit.runner``), ``_service`` (what the CLI calls: create, status and its watch loop, complete and its
 wait), ``_render`` (tables, JSON), ``_model`` (values, typed outcomes), ``_when`` (times), ``_options``, ``cli``.
+``cutover failures`` / ``remediate`` and the batch limit have their own: ``_failures`` (classify, remedies),
+``_failures_read``, ``_remedy`` (plan, steps), ``_remedy_run`` (services), ``_failures_render``, ``_limits``,
+``cli_remedy``.
 """
 
 from hybridkit.cutover._apply import completion_pipelines, create_batches, follow, run_completion
@@ -34,6 +39,8 @@ from hybridkit.cutover._model import (
 )
 from hybridkit.cutover._plan import plan_create
 from hybridkit.cutover._read import read_mailbox_list, read_plan
+from hybridkit.cutover._remedy import MinScore
+from hybridkit.cutover._remedy_run import list_failures, remediate
 from hybridkit.cutover._service import complete, read_status, watch_status
 
 __all__ = [
@@ -43,6 +50,7 @@ __all__ = [
     "CompletionResult",
     "CreateOptions",
     "FOLLOW_COLUMNS",
+    "MinScore",
     "MoveState",
     "PlannedBatch",
     "READINESS_COLUMNS",
@@ -52,12 +60,14 @@ __all__ = [
     "completion_pipelines",
     "create_batches",
     "follow",
+    "list_failures",
     "observe_batches",
     "plan_create",
     "read_mailbox_list",
     "read_moves",
     "read_plan",
     "read_status",
+    "remediate",
     "run_completion",
     "watch_status",
 ]
