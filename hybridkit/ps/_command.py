@@ -156,6 +156,13 @@ class Command:
         return self.render()
 
 
+def _render_input(item: Any) -> str:
+    """A piped record is sent as a PSCustomObject (its properties bind parameters by name); a hashtable would not."""
+    if isinstance(item, Mapping):
+        return "[pscustomobject]" + render_value(item)
+    return render_value(item)
+
+
 @dataclasses.dataclass(frozen=True)
 class Pipeline:
     """Commands piped into each other (``Get-Mailbox | Set-Mailbox ...``), fed by streamed input items."""
@@ -174,7 +181,8 @@ class Pipeline:
         """The pipeline as PowerShell; input items, when given, are shown as the array piped in."""
         body = " | ".join(c.render() for c in self.commands)
         if input_items:
-            return f"{render_value(list(input_items))} | {body}"
+            shown = ",".join(_render_input(item) for item in input_items)
+            return f"@({shown}) | {body}"
         return body
 
     def redacted(self) -> Pipeline:

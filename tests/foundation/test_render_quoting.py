@@ -133,3 +133,15 @@ def test_secrets_and_datetimes_render_safely() -> None:
     tokens = tokenize(line)
     assert ("str", "2026-03-01T21:00:00Z") in tokens
     assert ("word", "Read-Host") in tokens
+
+
+def test_piped_records_render_as_objects_whose_properties_bind_by_name() -> None:
+    """The bridge sends a dict piped in as a PSCustomObject (parameters bind from its properties by name); a
+    hashtable piped into a cmdlet would not bind that way, so the pasted line must build objects too."""
+    line = Pipeline.of(Command.of("Set-MoveRequest", CompleteAfter="2026-12-24T22:00:00Z")).render(
+        [{"Identity": "a@contoso.com"}, {"Identity": "o'brien@contoso.com"}]
+    )
+    assert line.startswith("@([pscustomobject]@{'Identity'='a@contoso.com'},"
+                           "[pscustomobject]@{'Identity'='o''brien@contoso.com'}) | Set-MoveRequest")
+    assert Command.of("Set-Mailbox", EmailAddresses={"Add": "x@contoso.com"}).render().endswith(
+        "-EmailAddresses @{'Add'='x@contoso.com'}")  # a parameter's hashtable stays a hashtable
