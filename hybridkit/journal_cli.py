@@ -110,11 +110,43 @@ def show(
         table.add_column(column, overflow="fold")
     for s in steps:
         # Commands and Exchange's messages are text, not Rich markup ("[string]", "[Server=EX01]" stay as written).
-        detail = escape(s.rendered) if s.error is None else \
-            f"{escape(s.rendered)}\n[red]{escape(f'{s.error_class}: {s.error}')}[/]"
+        shown = _shortened(s.rendered)
+        detail = escape(shown) if s.error is None else f"{escape(shown)}\n[red]{escape(f'{s.error_class}: {s.error}')}[/]"
         table.add_row(str(s.seq + 1), escape(s.target), f"[{_STATE_STYLE[s.state]}]{s.state.value}[/]",
                       str(s.attempts), detail)
     console.print(table)
+
+
+_ITEMS_SHOWN = 3
+
+
+def _shortened(rendered: str) -> str:
+    """A step whose pipeline is fed a long array (a chunk of 2,000 mailboxes) shows its first items and how many
+    there are; the command itself stays whole. ``-o json`` gives the step exactly as journaled."""
+    if not rendered.startswith("@("):
+        return rendered
+    items: list[str] = []
+    depth, quoted, start = 0, False, 2
+    for at, char in enumerate(rendered):
+        if char == "'":
+            quoted = not quoted  # '' inside a quoted string toggles twice: still quoted
+        elif quoted:
+            continue
+        elif char in "({":
+            depth += 1
+        elif char in ")}":
+            depth -= 1
+            if depth == 0:
+                items.append(rendered[start:at])
+                rest = rendered[at + 1:]
+                if len(items) <= _ITEMS_SHOWN:
+                    return rendered
+                head = ",".join(items[:_ITEMS_SHOWN])
+                return f"@({head},… ({len(items):,} items)){rest}"
+        elif char == "," and depth == 1:
+            items.append(rendered[start:at])
+            start = at + 1
+    return rendered
 
 
 def _find_run(j: Journal, run: str) -> RunRecord:

@@ -135,6 +135,26 @@ def test_journal_list_keeps_run_ids_whole_and_show_prints_text_verbatim(isolated
     assert ambiguous.exit_code == 2 and "matches 2 runs" in ambiguous.output
 
 
+def test_journal_show_shortens_a_long_piped_input_in_the_table_only(isolated: Path) -> None:  # noqa: F811
+    """A chunk of 2,000 mailboxes is one step; its table row names a few and says how many, the JSON keeps all."""
+    from hybridkit.ps import Command, Pipeline
+
+    path = isolated / "j.sqlite"
+    items = [f"user{n:04}@contoso.com" for n in range(2000)]
+    rendered = Pipeline.of(Command.of("Set-Mailbox", LitigationHoldEnabled=True)).render(items)
+    with Journal(path) as journal:
+        run_id = journal.start_run("hold", "fp", [PlannedStep("c1", "onprem", rendered)], argv=["hybridkit"])
+        journal.finish_run(run_id)
+    table = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["journal", "show", run_id, "--journal", str(path)])
+    assert table.exit_code == 0, table.output
+    flat = " ".join(table.stdout.split())
+    assert "'user0000@contoso.com'" in flat and "'user1999@contoso.com'" not in flat
+    assert "(2,000 items)" in flat and "Set-Mailbox -LitigationHoldEnabled" in flat
+    assert len(table.stdout.splitlines()) < 30
+    data = json.loads(runner.invoke(app, ["-o", "json", "journal", "show", run_id, "--journal", str(path)]).stdout)
+    assert data["items"][0]["command"] == rendered
+
+
 def test_jumphost_script_refuses_the_init_placeholders(isolated: Path) -> None:  # noqa: F811
     """The online profile `profiles init` writes has all-zero app_id/thumbprint: no script from those."""
     assert runner.invoke(app, ["profiles", "init"]).exit_code == 0
