@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from hybridkit.config import lab_profile_from_ready
-from hybridkit.inventory import _apply
-from hybridkit.inventory._model import INCLUDES
-from hybridkit.inventory._run import export_inventory
+from hybridkit.inventory import INCLUDES, export_inventory
+from hybridkit.inventory import _plan
 from hybridkit.journal import Journal
 from hybridkit.lab.transport._audit import read_audit
 
@@ -119,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk", type=int, default=5000)
     parser.add_argument("--no-select", action="store_true", help="crawl full objects (no Select-Object)")
     args = parser.parse_args(argv)
-    _apply.SELECT_COLUMNS = not args.no_select
+    _plan.SELECT_COLUMNS = not args.no_select
     n, lat = args.mailboxes, args.latency_ms
     tool_req, tool_s, crawled, failures, stages = bench_tool(n, lat, args.pools, args.chunk)
     list_req, list_s, loop_req, loop_s, total = bench_loop(n, lat, args.sample)

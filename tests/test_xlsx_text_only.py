@@ -8,7 +8,7 @@ import openpyxl
 
 from hybridkit.hold import HoldOutcome, OutcomeStatus, write_report
 from hybridkit.inventory._model import COLUMNS, Export
-from hybridkit.inventory._write import write_export
+from hybridkit.inventory._render import write_export
 
 EVIL = '=HYPERLINK("http://attacker.example/x","Click me")'
 

@@ -1,4 +1,5 @@
-"""Values of the inventory crawl: which exports, their columns (as the real exports write them), the manifest.
+"""Values of the inventory crawl: which exports and stages, their columns (as the real exports write them), what
+the listing found, per-mailbox failures and the manifest.
 
 Plain frozen data; nothing does I/O.
 """
@@ -15,8 +16,11 @@ __all__ = [
     "Export",
     "INCLUDES",
     "Failure",
+    "Listed",
+    "Listing",
     "MailboxRef",
     "Manifest",
+    "Stage",
     "TYPE_LINES",
     "parse_include",
 ]
@@ -31,6 +35,20 @@ class Export(str, enum.Enum):
     SENDAS = "sendas"
     SENDONBEHALF = "sendonbehalf"
     CALENDAR = "calendar"
+
+
+class Stage(enum.StrEnum):
+    """One crawl stage after the listing: its mailboxes' identities streamed into its pipeline on each side."""
+
+    SIZES = "sizes"
+    FULLACCESS = "fullaccess"
+    SENDAS = "sendas"
+    CALENDAR = "calendar"
+
+    @property
+    def export(self) -> Export:
+        """The file the stage's rows go to."""
+        return Export(self.value)
 
 
 # Columns exactly as the real exports have them (shared/exchange/export-samples).
@@ -80,13 +98,47 @@ class MailboxRef:
 
 
 @dataclasses.dataclass(frozen=True)
+class Listed:
+    """One mailbox as the listing found it: its ref, its mailboxes.csv row, its sendonbehalf.csv row (None when
+    nobody has the right), and the ``--mailboxes`` address that asked for it (None when every mailbox was listed)."""
+
+    ref: MailboxRef
+    row: dict[str, str]
+    delegates: dict[str, str] | None = None
+    asked: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"ref": dataclasses.asdict(self.ref), "row": self.row, "delegates": self.delegates,
+                "asked": self.asked}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Listed:
+        return cls(MailboxRef(**data["ref"]), dict(data["row"]),  # type: ignore[arg-type]
+                   dict(data["delegates"]) if data.get("delegates") else None,  # type: ignore[arg-type]
+                   str(data["asked"]) if data.get("asked") else None)
+
+
+@dataclasses.dataclass(frozen=True)
 class Failure:
     """A per-mailbox failure in one stage (the crawl goes on)."""
 
-    stage: str
+    stage: str  # a Stage's value, or "mailboxes" for an asked-for address found on no side
     side: str  # a Side's value, or "" for a mailbox found on neither side
     mailbox: str
     message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Listing:
+    """What the listing found: every mailbox per side in the order the sides gave them, and the asked-for
+    addresses found on no side."""
+
+    entries: tuple[Listed, ...]
+    failures: tuple[Failure, ...] = ()
+
+    @property
+    def refs(self) -> list[MailboxRef]:
+        return [e.ref for e in self.entries]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""``hybridkit inventory export``: collect what batch planning needs from both sides, in minutes.
+"""``hybridkit inventory export``: collect what batch planning needs from both sides, in minutes (thin shell over
+the service).
 
     hybridkit inventory export --out DIR [--format xlsx|csv] [--include fullaccess,sendas,sendonbehalf,calendar]
                                [--mailboxes FILE] [--onprem P --online P]
@@ -6,44 +7,25 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from hybridkit._progress import RichReporter
 from hybridkit.cli_support import app_context, emit_json, side_profiles
 from hybridkit.errors import InputError
-from hybridkit.inventory._model import Manifest, parse_include
-from hybridkit.inventory._run import export_inventory
-from hybridkit.sides import Side, open_sides
-from hybridkit.tables import read_addresses
+from hybridkit.inventory._model import parse_include
+from hybridkit.inventory._read import read_mailboxes
+from hybridkit.inventory._render import inventory_json, print_manifest
+from hybridkit.inventory._service import export_from_profiles
+from hybridkit.sides import Side
 
-__all__ = ["app", "inventory_json"]
+__all__ = ["app"]
 
 app = typer.Typer(help="Inventory crawl: mailboxes, sizes and permissions, as the files batch planning reads.",
                   no_args_is_help=True)
-
-
-@contextlib.contextmanager
-def _progress(console: Console) -> Iterator[Any]:
-    bars = Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, disable=not console.is_terminal)
-    tasks: dict[str, Any] = {}
-
-    def report(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=total or None)
-        bars.update(tasks[stage], completed=done, total=total or done or None)
-
-    with bars:
-        yield report
 
 
 @app.command("export")
@@ -66,8 +48,6 @@ def export(
     The on-premises side (the migration source) is crawled; add --online PROFILE to crawl Exchange Online too.
     Exit code 1 when some mailboxes could not be read (each is listed, with Exchange's message).
     """
-    from hybridkit.journal import DEFAULT_JOURNAL, Journal
-
     app_ctx = app_context(ctx)
     fmt = fmt.lower()
     if fmt not in ("csv", "xlsx"):
@@ -76,72 +56,17 @@ def export(
         includes = parse_include(include)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    names = _read_addresses(mailboxes) if mailboxes is not None else None
-    with Journal(journal_path or DEFAULT_JOURNAL) as journal, \
-            open_sides(side_profiles(app_ctx, onprem, online, lab_sides=(Side.ONPREM,))) as sessions, \
-            _progress(app_ctx.err_console) as progress:
-        sources = {side: _source(s) for side, s in sessions.items()}
-        manifest = export_inventory(sessions, out, fmt=fmt, includes=includes, mailboxes=names, sources=sources,
-                                    journal=journal, argv=sys.argv, chunk_size=chunk_size, progress=progress)
+    names = read_mailboxes(mailboxes) if mailboxes is not None else None
+    with RichReporter(app_ctx.err_console, notes=not app_ctx.json) as reporter:
+        manifest = export_from_profiles(side_profiles(app_ctx, onprem, online, lab_sides=(Side.ONPREM,)), out,
+                                        fmt=fmt, includes=includes, mailboxes=names, journal_path=journal_path,
+                                        argv=sys.argv, chunk_size=chunk_size, reporter=reporter)
     if manifest.resumed:
         app_ctx.err_console.print(f"Resumed run {manifest.run_id}: the listing and the steps it had finished were "
                                   "not read again.", highlight=False)
     if app_ctx.json:
         emit_json(app_ctx, inventory_json(manifest, out))
     else:
-        _render(app_ctx, manifest, out)
+        print_manifest(app_ctx.console, manifest, out)
     if manifest.failures:
         raise typer.Exit(1)
-
-
-def _read_addresses(path: Path) -> list[str]:
-    """The ``--mailboxes`` file's addresses (each must be one: a name or alias is refused with its row)."""
-    return list(dict.fromkeys(read_addresses(path)))
-
-
-def inventory_json(manifest: Manifest, out: Path) -> dict[str, Any]:
-    """``--output json``: the README's vocabulary (items with outcome/detail, run_id, resumed, summary)."""
-    items: list[dict[str, Any]] = [
-        {"kind": "file", "name": f"{name}.{manifest.format}", "rows": count, "outcome": "written", "detail": None}
-        for name, count in manifest.counts.items()
-    ]
-    items += [
-        {"kind": "mailbox", "mailbox": f.mailbox, "side": f.side or None, "stage": f.stage, "outcome": "failed",
-         "detail": f.message}
-        for f in manifest.failures
-    ]
-    summary: dict[str, int] = {}
-    for item in items:
-        summary[item["outcome"]] = summary.get(item["outcome"], 0) + 1
-    return {
-        "run_id": manifest.run_id, "resumed": manifest.resumed, "out": str(out), "format": manifest.format,
-        "started_at": manifest.started_at, "finished_at": manifest.finished_at, "sources": manifest.sources,
-        "includes": list(manifest.includes), "mailboxes": manifest.mailboxes, "items": items, "summary": summary,
-        "warnings": [], "wsman_requests": manifest.requests,
-    }
-
-
-def _render(app_ctx: Any, manifest: Manifest, out: Path) -> None:
-    table = Table(title=f"Inventory in {escape(str(out))}" + (" (resumed)" if manifest.resumed else ""))
-    table.add_column("Export", overflow="fold")
-    table.add_column("Rows", justify="right")
-    for name, count in manifest.counts.items():
-        table.add_row(f"{name}.{manifest.format}", str(count))
-    app_ctx.console.print(table)
-    for f in manifest.failures:  # in full, under the table: Exchange's own words
-        where = f"{f.side} {f.stage}" if f.side else f.stage
-        app_ctx.console.print(f"[red]failed:[/] {escape(f.mailbox)} ({escape(where)}): {escape(f.message)}",
-                              highlight=False)
-    app_ctx.console.print(
-        f"{sum(manifest.mailboxes.values())} mailboxes "
-        f"({', '.join(f'{k}: {v}' for k, v in manifest.mailboxes.items())}),"
-        f" {len(manifest.failures)} per-mailbox failure(s), {manifest.requests} WSMan requests; see manifest.json",
-        highlight=False)
-
-
-def _source(session: object) -> str:
-    """``profile (url)`` for the manifest; never credentials."""
-    name = str(getattr(session, "name", ""))
-    connection = getattr(session, "connection", None)
-    url = getattr(connection, "url", None)
-    return f"{name} ({url})" if url else name

@@ -21,7 +21,7 @@ from hybridkit.batches._model import PlanOptions  # noqa: E402
 from hybridkit.batches._plan import plan_batches  # noqa: E402
 from hybridkit.batches._read import load_inputs  # noqa: E402
 from hybridkit.cli import app  # noqa: E402
-from hybridkit.inventory import _run  # noqa: E402
+from hybridkit.inventory._discover import CrawlReader  # noqa: E402
 from hybridkit.lab.exchange.cmdlets._registry import HANDLERS  # noqa: E402
 from hybridkit.lab.server import LabOptions, LabServer  # noqa: E402
 from tests.conftest import LabHandle  # noqa: E402
@@ -200,22 +200,20 @@ def test_failures_are_reported_and_the_crawl_goes_on(crawl: Any, monkeypatch: py
 def test_interrupted_crawl_resumes_without_rereading(crawl: Any, full_crawl: tuple[Path, int],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     out = crawl.tmp / "inv"
-    original = _run.export_inventory
-    seen: list[str] = []
+    original = CrawlReader.run_items
+    seen: list[int] = []
 
-    def interrupting(*args: Any, **kwargs: Any) -> Any:
-        def after(step: Any) -> None:
-            seen.append(step.key)
-            if len(seen) == 3:
-                raise KeyboardInterrupt
+    def interrupting(self: CrawlReader, *args: Any, **kwargs: Any) -> Any:
+        seen.append(1)
+        if len(seen) == 4:  # Ctrl-C as the fourth step starts: at least two had finished
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
 
-        return original(*args, **kwargs, after_step=after)
-
-    monkeypatch.setattr("hybridkit.inventory.cli.export_inventory", interrupting)
+    monkeypatch.setattr(CrawlReader, "run_items", interrupting)
     first = crawl("--out", str(out), "--chunk-size", "50")
     assert first.exit_code != 0
     assert not (out / "manifest.json").exists()
-    monkeypatch.setattr("hybridkit.inventory.cli.export_inventory", original)
+    monkeypatch.setattr(CrawlReader, "run_items", original)
     audit_before = len(crawl.handle.audit_records("pipeline"))
     second = crawl("--out", str(out), "--chunk-size", "50")
     assert second.exit_code == 0, second.output

@@ -5,10 +5,12 @@ A real ``hybridkit`` process gets SIGINT while crawling a lab with latency; the 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,14 +23,21 @@ from typer.testing import CliRunner
 pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 from hybridkit.cli import app  # noqa: E402
-from hybridkit.inventory._run import JOURNAL_KIND  # noqa: E402
+from hybridkit.inventory._crawl import JOURNAL_KIND  # noqa: E402
 from hybridkit.journal import Journal, RunStatus, StepState  # noqa: E402
 
 CRAWL = ("Get-MailboxStatistics", "Get-MailboxPermission")
 
 
-def _parts(out: Path) -> list[Path]:
-    return [p for p in (out / ".parts").glob("*.json") if p.name not in ("listing.json", "steps.json")]
+def _done_steps(journal: Path) -> int:
+    """Steps the running crawl has finished, read from its journal as it goes."""
+    if not journal.exists():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=1)) as db:
+            return int(db.execute("SELECT count(*) FROM steps WHERE state='done'").fetchone()[0])
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return 0
 
 
 def test_ctrl_c_stops_the_crawl_within_a_second_and_the_rerun_resumes(
@@ -45,7 +54,7 @@ def test_ctrl_c_stops_the_crawl_within_a_second_and_the_rerun_resumes(
                             stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         deadline = time.monotonic() + 120
-        while len(_parts(out)) < 2:  # two steps finished: there is something to keep
+        while _done_steps(tmp_path / ".hybridkit" / "journal.sqlite") < 2:  # two steps finished: something to keep
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the crawl finished no step in time"
             time.sleep(0.02)
@@ -72,8 +81,8 @@ def test_ctrl_c_stops_the_crawl_within_a_second_and_the_rerun_resumes(
         steps = journal.steps(run.run_id)
     done = [s for s in steps if s.state is StepState.DONE]
     assert 2 <= len(done) < len(steps)  # finished parts kept, the rest still to do
-    planned = json.loads((out / ".parts" / "steps.json").read_text(encoding="utf-8"))
-    left = sum(len(planned[s.key][3]) for s in steps if s.state is not StepState.DONE)
+    left = sum(len(s.payload["ids"]) for s in steps if s.state is not StepState.DONE)  # the plan, in the journal
+    assert not (out / ".parts").exists()  # no side files: the journal holds the crawl
 
     monkeypatch.chdir(tmp_path)
     before = len(handle.audit_records("pipeline"))

@@ -8,8 +8,8 @@ import uuid
 from pathlib import Path
 
 from hybridkit.inventory._model import Export, MailboxRef
-from hybridkit.inventory._plan import fullaccess_rows, mailbox_ref, mailbox_row, sendonbehalf_row, size_row, text
-from hybridkit.inventory._write import write_export
+from hybridkit.inventory._rows import fullaccess_rows, mailbox_ref, mailbox_row, sendonbehalf_row, size_row, text
+from hybridkit.inventory._render import write_export
 from hybridkit.ps import PSObject
 
 GUID = uuid.UUID("3F2504E0-4F89-11D3-9A0C-0305E82C3301")

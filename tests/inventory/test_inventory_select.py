@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 from hybridkit.cli import app  # noqa: E402
-from hybridkit.inventory import _apply  # noqa: E402
+from hybridkit.inventory import _plan  # noqa: E402
 
 # The crawl's Exchange cmdlets (the session's own probes, e.g. Connect-ExchangeOnline, are not the crawl's).
 CRAWL_CMDLETS = {"Get-Mailbox", "Get-MailboxStatistics", "Get-MailboxPermission", "Get-ADPermission",
@@ -29,7 +29,7 @@ def crawl(lab_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
     def run(*args: str, select: bool, expect: int = 0) -> list[dict[str, Any]]:
         """Run one export; returns the lab's audit records of the pipelines it ran."""
-        monkeypatch.setattr(_apply, "SELECT_COLUMNS", select)
+        monkeypatch.setattr(_plan, "SELECT_COLUMNS", select)
         before = len(handle.audit_records("pipeline"))
         result = CliRunner().invoke(app, ["--config", str(config), "-o", "json", "inventory", "export", *args])
         assert result.exit_code == expect, result.output
@@ -55,7 +55,7 @@ def test_pipelines_select_only_the_columns_and_the_export_is_unchanged(crawl: An
     for endpoint, sendas in (("online", "sendas-online"), ("onprem", "sendas-onprem")):
         asked = {tuple(next(v for name, v in p["parameters"][-1] if name == "Property"))
                  for p in slim if p["endpoint"] == endpoint}
-        assert asked == {_apply.PROPERTIES[k] for k in ("listing", "sizes", "fullaccess", sendas, "calendar",
+        assert asked == {_plan.PROPERTIES[k] for k in ("listing", "sizes", "fullaccess", sendas, "calendar",
                                                         "calendar-permissions")}
     # The same Exchange cmdlets ran over the same identities, only slimmer.
     def shape(pipes: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
