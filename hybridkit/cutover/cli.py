@@ -21,14 +21,8 @@ from hybridkit._progress import RichReporter
 from hybridkit.cli_support import app_context, emit_json, profile_for
 from hybridkit.cutover import _render, _service
 from hybridkit.cutover._model import CompletionInterrupted, CompletionMethod, CreateOptions, StatusSnapshot
-from hybridkit.cutover._options import (
-    check_addresses,
-    check_domain,
-    check_mailboxes,
-    check_names,
-    check_positive,
-    check_text,
-)
+from hybridkit.cutover._options import (check_addresses, check_domain, check_mailboxes, check_names,  # fmt: skip
+                                        check_positive, check_text)
 from hybridkit.cutover._plan import select_batches
 from hybridkit.cutover._read import read_mailbox_list, read_plan
 from hybridkit.cutover._when import parse_when, show_time
