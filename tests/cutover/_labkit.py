@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 from hybridkit.lab._types import CollectingSink, EndpointKind, LabSession, LabTerminatingError
@@ -57,3 +59,13 @@ def run(org: Org, name: str, inputs: list[Any] | None = None, **params: Any) -> 
 def csv_bytes(emails: list[str], extra: str = "") -> bytes:
     head = "EmailAddress" + ("," + extra if extra else "")
     return ("\r\n".join([head, *[e + ("," if extra else "") for e in emails]]) + "\r\n").encode()
+
+
+def online_config(tmp_path: Path, handle: Any) -> Path:
+    """A hybridkit.toml whose default profile is the running lab's Exchange Online side (via its ready file)."""
+    ready = tmp_path / "lab-ready.json"
+    ready.write_text(json.dumps(handle.server.ready_info()))
+    config = tmp_path / "hybridkit.toml"
+    config.write_text('default_profile = "online"\n\n[profiles.online]\nkind = "lab"\n'
+                      f'ready_file = "{ready.as_posix()}"\nendpoint = "online"\n')
+    return config

@@ -22,18 +22,11 @@ from hybridkit.config import lab_profile_from_ready  # noqa: E402
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
 from hybridkit.ps import Command  # noqa: E402
 from hybridkit.sides import connect  # noqa: E402
+from tests.cutover._labkit import online_config  # noqa: E402
 
 TDD = "contoso.mail.onmicrosoft.com"
 HOUR = 3600.0
 
-
-def _config(tmp_path: Path, handle: Any) -> Path:
-    ready = tmp_path / "lab-ready.json"
-    ready.write_text(json.dumps(handle.server.ready_info()))
-    config = tmp_path / "hybridkit.toml"
-    config.write_text('default_profile = "online"\n\n[profiles.online]\nkind = "lab"\n'
-                      f'ready_file = "{ready.as_posix()}"\nendpoint = "online"\n')
-    return config
 
 
 def _users(org: Any, count: int) -> list[str]:
@@ -63,7 +56,7 @@ def _audit(org: Any, event: str) -> list[str]:
 def online_lab(lab_factory, tmp_path):
     handle = lab_factory(org="demo", time_scale=300.0)
     org = handle.server.engine.org
-    return handle, org, _config(tmp_path, handle)
+    return handle, org, online_config(tmp_path, handle)
 
 
 def test_create_watch_complete_one_then_batch(online_lab, tmp_path):
@@ -154,7 +147,7 @@ def test_when_without_zone_is_refused(online_lab):
 def test_sigkill_mid_completion_then_rerun_completes_each_exactly_once(lab_factory, tmp_path):
     handle = lab_factory(org="demo", time_scale=1.0, latency_ms=40.0)
     org = handle.server.engine.org
-    config = _config(tmp_path, handle)
+    config = online_config(tmp_path, handle)
     members = _users(org, 14)
     plan_dir = _plan(tmp_path, {"Wave-K": members})
     assert _cli(config, "cutover", "create", str(plan_dir), "--endpoint", DEFAULT_ENDPOINT,

@@ -4,8 +4,6 @@ limit (Get-MigrationConfig MaxNumberOfBatches), saying what to remove or how to 
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -18,6 +16,7 @@ from hybridkit.errors import PlanError  # noqa: E402
 from hybridkit.lab import InProcessSession  # noqa: E402
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
 from hybridkit.ps import Command  # noqa: E402
+from tests.cutover._labkit import online_config  # noqa: E402
 
 TDD = "contoso.mail.onmicrosoft.com"
 
@@ -32,14 +31,6 @@ def test_check_room_names_completed_batches_to_remove_and_the_replan() -> None:
     assert "Remove-MigrationBatch: Old-000, Old-001" in text and "--sync-batches 2" in text
     assert "Nothing was created" in text
 
-
-def _config(tmp_path: Path, handle: Any) -> Path:
-    ready = tmp_path / "lab-ready.json"
-    ready.write_text(json.dumps(handle.server.ready_info()))
-    config = tmp_path / "hybridkit.toml"
-    config.write_text('default_profile = "online"\n\n[profiles.online]\nkind = "lab"\n'
-                      f'ready_file = "{ready.as_posix()}"\nendpoint = "online"\n')
-    return config
 
 
 def test_create_refuses_a_plan_over_the_limit_before_creating_anything(lab_factory, tmp_path) -> None:
@@ -58,7 +49,7 @@ def test_create_refuses_a_plan_over_the_limit_before_creating_anything(lab_facto
     batches = {"New-A": users[10:12], "New-B": users[12:14]}
     (plan_dir / "plan.json").write_text(json.dumps({"batches": [{"name": n, "mailboxes": m}
                                                                 for n, m in batches.items()]}))
-    config = _config(tmp_path, handle)
+    config = online_config(tmp_path, handle)
     args = ["--config", str(config), "cutover", "create", str(plan_dir), "--endpoint", DEFAULT_ENDPOINT,
             "--target-delivery-domain", TDD]
     result = CliRunner().invoke(app, args, catch_exceptions=False)

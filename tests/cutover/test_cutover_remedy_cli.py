@@ -25,18 +25,11 @@ from hybridkit.lab import InProcessSession  # noqa: E402
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
 from hybridkit.lab.exchange.migration_faults import MoveFault, mark_moves  # noqa: E402
 from hybridkit.ps import Command, Switch  # noqa: E402
+from tests.cutover._labkit import online_config  # noqa: E402
 
 TDD = "contoso.mail.onmicrosoft.com"
 HOUR = 3600.0
 
-
-def _config(tmp_path: Path, handle: Any) -> Path:
-    ready = tmp_path / "lab-ready.json"
-    ready.write_text(json.dumps(handle.server.ready_info()))
-    config = tmp_path / "hybridkit.toml"
-    config.write_text('default_profile = "online"\n\n[profiles.online]\nkind = "lab"\n'
-                      f'ready_file = "{ready.as_posix()}"\nendpoint = "online"\n')
-    return config
 
 
 def _users(org: Any) -> list[str]:
@@ -74,7 +67,7 @@ def faulty(lab_factory, tmp_path):
     mark_moves(org, {roles["bad"]: MoveFault.BAD_ITEMS}, score="Investigate")
     _batch(handle, "Wave-F", users)
     org.clock.advance(12 * HOUR)
-    return handle, org, roles, _config(tmp_path, handle)
+    return handle, org, roles, online_config(tmp_path, handle)
 
 
 def test_failures_json_and_reports_then_remediate_what_if_and_apply(faulty, tmp_path):
@@ -150,7 +143,7 @@ def _done_steps(journal: Path) -> int:
 def test_sigkill_mid_remediation_then_rerun_approves_and_restarts_each_exactly_once(lab_factory, tmp_path):
     handle = lab_factory(org="demo", time_scale=0.0, latency_ms=40.0)
     org = handle.server.engine.org
-    config = _config(tmp_path, handle)
+    config = online_config(tmp_path, handle)
     users = [u for u in _users(org) if u not in org.online.settings.get("lab_move_faults", {})][:12]
     mark_moves(org, {u: MoveFault.LARGE_ITEMS for u in users[:10]}, score="Good")
     mark_moves(org, {users[10]: MoveFault.QUOTA})
