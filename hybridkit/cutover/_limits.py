@@ -63,7 +63,7 @@ def check_room(to_create: Sequence[str], room: BatchRoom) -> None:
         shown = ", ".join(done[:over]) + (" ..." if over < len(done) and over > 10 else "")
         ways.append(f"remove {min(over, len(done))} completed batch(es) (Remove-MigrationBatch: {shown})")
     ways.append(f"re-plan with `hybridkit batches plan --sync-batches {max(1, room.left)}` (completion waves "
-                f"packed into at most {max(1, room.left)} sync batches, completed with `cutover complete --wave`)")
+                f"packed into at most {max(1, room.left)} sync batches; complete a wave with `cutover complete --from-file waves/WAVE.csv`)")
     raise PlanError(
         f"the plan creates {len(to_create)} migration batch(es), but Exchange Online keeps at most "
         f"{room.max_batches} (Get-MigrationConfig MaxNumberOfBatches) and {len(room.existing)} exist: room for "
