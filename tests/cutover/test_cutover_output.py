@@ -24,7 +24,8 @@ from hybridkit.cli import app  # noqa: E402
 from hybridkit.cutover import _render  # noqa: E402
 from hybridkit.cutover._model import CompletionResult, MoveState, ObservedBatch, ObservedUser  # noqa: E402
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
-from tests.cutover.test_cutover_cli import HOUR, TDD, _cli, _config, _done_steps, _plan, _users  # noqa: E402
+from tests.cutover.test_cutover_cli import HOUR, TDD, _cli, _done_steps, _plan, _users  # noqa: E402
+from tests.cutover._labkit import online_config  # noqa: E402
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 12, 5, 22, 0, tzinfo=UTC)
@@ -89,7 +90,7 @@ def test_json_vocabulary_for_complete():
 @pytest.fixture
 def synthetic_lab(lab_factory, tmp_path):
     handle = lab_factory(org="synthetic:40", time_scale=0.0)
-    return handle, handle.server.engine.org, _config(tmp_path, handle)
+    return handle, handle.server.engine.org, online_config(tmp_path, handle)
 
 
 @pytest.mark.parametrize(("args", "option", "said"), [
@@ -176,7 +177,7 @@ def test_sigint_mid_completion_records_the_run_interrupted(lab_factory, tmp_path
 
     handle = lab_factory(org="synthetic:30", time_scale=1.0, latency_ms=40.0)
     org = handle.server.engine.org
-    config = _config(tmp_path, handle)
+    config = online_config(tmp_path, handle)
     members = _users(org, 20)
     assert _cli(config, "cutover", "create", str(_plan(tmp_path, {"Wave-S": members})), "--endpoint",
                 DEFAULT_ENDPOINT, "--target-delivery-domain", TDD, "--start").exit_code == 0

@@ -16,7 +16,8 @@ from hybridkit.cutover._model import CompletionMethod, MoveState, Readiness  # n
 from hybridkit.cutover._plan import plan_completion  # noqa: E402
 from hybridkit.journal import Journal  # noqa: E402
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
-from tests.cutover.test_cutover_cli import HOUR, TDD, _cli, _config, _plan, _users  # noqa: E402
+from tests.cutover.test_cutover_cli import HOUR, TDD, _cli, _plan, _users  # noqa: E402
+from tests.cutover._labkit import online_config  # noqa: E402
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 28, 1, 30, tzinfo=UTC)
@@ -27,7 +28,7 @@ def still_lab(lab_factory, tmp_path):
     """A lab whose clock moves only when the test advances it."""
     handle = lab_factory(org="demo", time_scale=0.0)
     org = handle.server.engine.org
-    return handle, org, _config(tmp_path, handle)
+    return handle, org, online_config(tmp_path, handle)
 
 
 def _live(config: Path, batch: str, mailbox: str) -> str:
@@ -114,7 +115,7 @@ def test_from_file_as_people_and_excel_write_it(tmp_path: Path) -> None:
 def test_status_watch_with_json_waits_for_the_batches_to_settle(lab_factory, tmp_path: Path) -> None:
     handle = lab_factory(org="demo", time_scale=600.0)
     org = handle.server.engine.org
-    config = _config(tmp_path, handle)
+    config = online_config(tmp_path, handle)
     plan_dir = _plan(tmp_path, {"Watched": _users(org, 2)})
     assert _cli(config, "cutover", "create", str(plan_dir), "--endpoint", DEFAULT_ENDPOINT,
                 "--target-delivery-domain", TDD, "--start").exit_code == 0
