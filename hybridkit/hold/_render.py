@@ -194,6 +194,16 @@ def print_enable_notes(err: Console, result: EnableResult) -> None:
             write_script_line(err, line)
 
 
+def print_not_found(err: Console, rows: Sequence[HoldOutcome]) -> bool:
+    """``hold status``: name the selected mailboxes found on no side (the command then exits 1). True if any."""
+    missing = [row.key for row in rows if row.status is OutcomeStatus.NOT_FOUND]
+    if missing:
+        noun = "mailbox" if len(missing) == 1 else "mailboxes"
+        err.print(f"[bold red]{len(missing)} {noun} not found:[/] {', '.join(missing)} (on no connected side)",
+                  highlight=False, soft_wrap=True)
+    return bool(missing)
+
+
 def print_not_held(err: Console, result: EnableResult, *, what_if: bool) -> None:
     """Why the command exits 1: the selected mailboxes not (or not provably) on hold, counted by reason."""
     off = {k: v for k, v in result.not_held.items() if k != OutcomeStatus.UNVERIFIED.value}

@@ -24,7 +24,8 @@ from hybridkit.cli_support import app_context, emit_json, side_profiles
 from hybridkit.errors import InputError
 from hybridkit.hold._model import HoldOutcome
 from hybridkit.hold._read import hold_settings, selection_from
-from hybridkit.hold._render import json_document, print_enable_notes, print_not_held, render_tables, write_report
+from hybridkit.hold._render import (json_document, print_enable_notes, print_not_found, print_not_held,  # fmt: skip
+                                    render_tables, write_report)
 from hybridkit.hold._service import enable as enable_hold
 from hybridkit.hold._service import status as hold_status
 from hybridkit.outfiles import check_writable
@@ -86,7 +87,7 @@ ENABLE_HELP = (
 )
 STATUS_HELP = (
     "Show the litigation hold state of mailboxes: on hold (duration, owner, since when), not on hold, or not found "
-    "and why. Changes nothing."
+    "and why. Changes nothing. Exit 1 if a selected mailbox is found on no side."
 )
 
 
@@ -160,5 +161,5 @@ def status(
         emit_json(app_ctx, json_document(rows, report=str(report) if report else None))
     else:
         render_tables(app_ctx.console, rows, "Litigation hold status")
-    if not saved:
+    if print_not_found(app_ctx.err_console, rows) or not saved:
         raise typer.Exit(1)

@@ -197,7 +197,8 @@ def test_csv_report_keeps_formulas_from_inputs_as_text(hold: Hold) -> None:
                        encoding="utf-8")
     report = hold.tmp / "status.csv"
     result = hold.run("status", "--from-file", str(listing), "--report", str(report))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # none of them is a mailbox: the report is still written
+    assert "3 mailboxes not found:" in " ".join(result.stderr.split())
     with report.open(encoding="utf-8-sig", newline="") as fh:
         cells = [r["Mailbox"] for r in csv.DictReader(fh)]
     assert cells == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "'+cmd|' /C calc'!A0", "'@SUM(1+1)"]
@@ -294,7 +295,8 @@ def test_tables_wrap_never_crop_at_80_columns_piped(hold: Hold, monkeypatch: pyt
     for width in ("80", "120"):
         monkeypatch.setenv("COLUMNS", width)
         result = hold.run("status", "-m", who["cloud"], "-m", long, output="table")
-        assert result.exit_code == 0, result.output
+        assert result.exit_code == 1, result.output  # the long address is no mailbox: named on stderr, exit 1
+        assert "1 mailbox not found:" in " ".join(result.stderr.split())
         assert "…" not in result.output and "..." not in result.output
         assert all(len(line) <= int(width) for line in result.stdout.splitlines() if line[:1] in "│┃┏┡└")
         rows = [line.split("│")[1:-1] for line in result.stdout.splitlines() if line.startswith("│")]
@@ -305,3 +307,11 @@ def test_tables_wrap_never_crop_at_80_columns_piped(hold: Hold, monkeypatch: pyt
             assert owner.replace(" ", "") in column[4].replace(" ", "")
         else:  # too narrow for the owner: the column is dropped (and the caption says where it is), not cropped
             assert len(column) == 4 and "Owner and start date" in result.stdout
+
+def test_status_of_a_mailbox_that_does_not_exist_exits_1_and_says_so(hold: Hold) -> None:
+    who = _pick(hold)
+    result = hold.run("status", "-m", who["cloud"], "-m", who["missing"])
+    assert result.exit_code == 1, result.output
+    assert f"1 mailbox not found: {who['missing']}" in " ".join(result.stderr.split())
+    outcomes = {m["mailbox"]: m for m in hold.json(result)["items"]}
+    assert set(outcomes) == {who["cloud"], who["missing"]}
