@@ -153,7 +153,7 @@ def test_every_status_detail_the_lab_shows_is_one_exchange_shows():
     _new(org, AutoStart=True)
     run(org, "Set-MoveRequest", Identity=EMAILS[2], SuspendWhenReadyToComplete=True)
     org.clock.advance(3 * 60)
-    run(org, "Suspend-MoveRequest", Identity=EMAILS[9])
+    run(org, "Suspend-MoveRequest", Identity=EMAILS[9], Confirm=False)
     org.clock.advance(5 * HOURS)
     run(org, "Resume-MoveRequest", Identity=EMAILS[9])
     run(org, "Resume-MoveRequest", Identity=EMAILS[0])
@@ -288,7 +288,7 @@ def test_stop_and_start_batch():
     org = make_org()
     _new(org, emails=EMAILS[:2], AutoStart=True)
     org.clock.advance(5 * 60)
-    run(org, "Stop-MigrationBatch", Identity="Wave1")
+    run(org, "Stop-MigrationBatch", Identity="Wave1", Confirm=False)
     assert _batch(org).get("Status") == "Stopped"
     assert _status(org, EMAILS[0]) == "Suspended"
     run(org, "Start-MigrationBatch", Identity="Wave1")
@@ -342,7 +342,7 @@ def test_suspend_resume_and_remove_move_request():
     org = make_org()
     _new(org, AutoStart=True)
     org.clock.advance(4 * 60)
-    assert not run(org, "Suspend-MoveRequest", Identity=EMAILS[9], SuspendComment="night freeze").errors
+    assert not run(org, "Suspend-MoveRequest", Identity=EMAILS[9], SuspendComment="night freeze", Confirm=False).errors
     org.clock.advance(5 * HOURS)
     assert _status(org, EMAILS[9]) == "Suspended"
     run(org, "Resume-MoveRequest", Identity=EMAILS[9])

@@ -257,3 +257,14 @@ def test_a_throttled_runspace_fails_its_first_connect_with_the_wait(engine: Exch
     assert "[FailureCategory=AuthZ-AuthorizationException] Fail to create runspace because you have exceeded your " \
            "budget to create runspace. Please wait for 7 seconds." in res.failed.message
     assert run(engine, session, cmd("Connect-ExchangeOnline", **creds)).failed is None
+
+
+def test_cmdlets_whose_reference_says_built_in_pause_need_confirm_false(engine: ExchangeEngine) -> None:
+    """Every cmdlet whose -Confirm text in Microsoft's reference says "This cmdlet has a built-in pause"."""
+    session = online(engine)
+    for name, params in (("Stop-MigrationBatch", {"Identity": "nowhere"}),
+                         ("Suspend-MoveRequest", {"Identity": "nobody@nowhere.example"})):
+        prompt = run(engine, session, cmd(name, **params))
+        assert prompt.failed is not None and prompt.failed.fully_qualified_error_id == "HostFunctionNotImplemented", name
+        confirmed = run(engine, session, cmd(name, Confirm=False, **params))
+        assert confirmed.failed is None or confirmed.failed.fully_qualified_error_id != "HostFunctionNotImplemented"

@@ -54,7 +54,7 @@ _READ_VERBS = ("get-", "test-", "select-")
 # default) cannot answer the prompt, so unless -Confirm:$false or -WhatIf is given the cmdlet fails at its first
 # ShouldProcess call, as real Exchange does.
 _CONFIRM_CMDLETS = frozenset({"add-recipientpermission", "complete-migrationbatch", "disable-remotemailbox",
-                              "disconnect-exchangeonline"})
+                              "disconnect-exchangeonline", "stop-migrationbatch", "suspend-moverequest"})
 
 
 def scripts_not_allowed() -> LabError:
