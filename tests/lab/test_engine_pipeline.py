@@ -268,3 +268,16 @@ def test_cmdlets_whose_reference_says_built_in_pause_need_confirm_false(engine: 
         assert prompt.failed is not None and prompt.failed.fully_qualified_error_id == "HostFunctionNotImplemented", name
         confirmed = run(engine, session, cmd(name, Confirm=False, **params))
         assert confirmed.failed is None or confirmed.failed.fully_qualified_error_id != "HostFunctionNotImplemented"
+
+
+def test_set_mailbox_that_changes_nothing_warns_as_exchange_does(engine: ExchangeEngine) -> None:
+    who = engine_alias(engine)
+    first = run(engine, onprem(), cmd("Set-Mailbox", Identity=who, CustomAttribute7="matter-117"))
+    assert first.failed is None and first.errors == [] and first.warnings == []
+    changed = run(engine, onprem(), cmd("Get-Mailbox", Identity=who)).out[0].get("WhenChanged")
+    again = run(engine, onprem(), cmd("Set-Mailbox", Identity=who, CustomAttribute7="matter-117"))
+    assert again.failed is None and again.errors == []
+    assert len(again.warnings) == 1 and again.warnings[0].startswith("The command completed successfully but no "
+                                                                     "settings of '")
+    assert again.warnings[0].endswith("' have been modified.")
+    assert run(engine, onprem(), cmd("Get-Mailbox", Identity=who)).out[0].get("WhenChanged") == changed

@@ -170,6 +170,7 @@ def set_mailbox(ctx: CmdletContext) -> None:
         return
     params = ctx.params
     now: dt.datetime = ctx.now()
+    before = {k: v for k, v in rec.items() if k != "WhenChanged"}
     if "LitigationHoldEnabled" in params:
         enabling = bool(params["LitigationHoldEnabled"])
         was = bool(rec.get("LitigationHoldEnabled"))
@@ -192,6 +193,9 @@ def set_mailbox(ctx: CmdletContext) -> None:
         if name in _NOT_STORED or name in _HOLD_PARAMS:
             continue
         rec[name] = _plain(value)
+    if {k: v for k, v in rec.items() if k != "WhenChanged"} == before:  # Exchange's warning; nothing is written
+        ctx.warning(f"The command completed successfully but no settings of '{target}' have been modified.")
+        return
     rec["WhenChanged"] = to_iso(now)
 
 
