@@ -49,6 +49,17 @@ from hybridkit.errors import InputError
 __all__ = ["check_options", "plan_batches", "validate_inputs"]
 
 
+SOURCE_VERSIONS = {"2010": 2010, "2013": 2013, "2016": 2016, "2019": 2019, "SE": 2025}  # SE: Subscription Edition
+
+
+def source_year(text: str) -> int:
+    """``--source-version``: an on-prem Exchange version (``SE`` is Subscription Edition, after 2019)."""
+    year = SOURCE_VERSIONS.get(text.strip().upper())
+    if year is None:
+        raise InputError(f"--source-version must be one of {', '.join(SOURCE_VERSIONS)}, not {text!r}")
+    return year
+
+
 def check_options(options: PlanOptions) -> None:
     """Refuse option values out of range, naming the option (``--max-gb nan`` and ``inf`` are not caps)."""
     if options.max_mailboxes is not None and options.max_mailboxes < 1:

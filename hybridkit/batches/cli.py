@@ -92,10 +92,10 @@ def plan_cmd(
         typer.Option("--exclude-trustee", metavar="NAME", help="A trustee whose links never glue (repeatable)."),
     ] = None,
     source_version: Annotated[
-        int,
-        typer.Option("--source-version", metavar="YEAR",
-                     help="On-prem Exchange version: 2010 makes every permission hard."),
-    ] = 2016,
+        str,
+        typer.Option("--source-version", metavar="VER",
+                     help="On-prem Exchange version: 2010, 2013, 2016, 2019 or SE; 2010 makes every permission hard."),
+    ] = "2016",
     name_prefix: Annotated[
         str, typer.Option("--name-prefix", metavar="PREFIX", help="Batch names: PREFIX-001, PREFIX-002...")
     ] = "Batch",
@@ -114,7 +114,7 @@ def plan_cmd(
 ) -> None:
     """Plan batches: mailboxes linked by permissions move together, within the caps, every decision explained."""
     app_ctx = _app_ctx(ctx)
-    from hybridkit.batches._plan import check_options, plan_batches
+    from hybridkit.batches._plan import check_options, plan_batches, source_year
     from hybridkit.batches._read import load_inputs
     from hybridkit.batches._write import check_out, write_plan
 
@@ -123,7 +123,7 @@ def plan_cmd(
         max_gb=max_gb,
         super_connector_degree=super_connector_degree,
         exclude_trustees=tuple(exclude_trustee or ()),
-        source_version=source_version,
+        source_version=source_year(source_version),
         name_prefix=name_prefix,
         sync_batches=sync_batches,
     )

@@ -27,6 +27,9 @@ def invoke(*args: str):  # type: ignore[no-untyped-def]
         ("--max-gb", "0", "--max-gb must be a number more than 0"),
         ("--max-mailboxes", "0", "--max-mailboxes must be at least 1"),
         ("--super-connector-degree", "0", "--super-connector-degree must be at least 1"),
+        ("--source-version", "2011", "--source-version must be one of 2010, 2013, 2016, 2019, SE"),
+        ("--source-version", "2007", "--source-version must be one of 2010, 2013, 2016, 2019, SE"),
+        ("--source-version", "exchange", "--source-version must be one of 2010, 2013, 2016, 2019, SE"),
     ],
 )
 def test_out_of_range_options_name_the_option(tmp_path: Path, option: str, value: str, words: str) -> None:
@@ -89,3 +92,14 @@ def test_help_at_80_columns_has_no_markup_no_cropped_names_no_broken_sentences(
     flat = " ".join(" ".join(line.strip(" │╭╮╰╯─") for line in result.output.splitlines()).split())
     for word in words:
         assert word in flat
+
+
+@pytest.mark.parametrize(("given", "hard"), [("2010", True), ("2016", False), ("se", False), ("SE", False)])
+def test_source_version_takes_exchange_versions_including_subscription_edition(tmp_path: Path, given: str,
+                                                                               hard: bool) -> None:
+    import json
+
+    out = tmp_path / "o"
+    result = invoke("batches", "plan", *EXAMPLE_CSVS, "--out", str(out), "--source-version", given)
+    assert result.exit_code == 0, result.output
+    assert (json.loads((out / "plan.json").read_text(encoding="utf-8"))["summary"]["options"]["source_version"] <= 2010) is hard
