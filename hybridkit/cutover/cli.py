@@ -200,6 +200,7 @@ def complete(
         raise typer.Exit(1)
 
 
-from hybridkit.cutover import cli_remedy  # noqa: E402  (failures and remediate: their own module)
+from hybridkit.cutover import cli_cleanup, cli_remedy  # noqa: E402  (failures, remediate, remove-completed)
 
 cli_remedy.register(app)
+cli_cleanup.register(app)
