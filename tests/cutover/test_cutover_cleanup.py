@@ -13,6 +13,8 @@ pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine
 
 from hybridkit.cli import app  # noqa: E402
 from hybridkit.cutover._cleanup import CleanupAction, plan_cleanup  # noqa: E402
+from hybridkit.cutover._limits import BatchRoom, check_room  # noqa: E402
+from hybridkit.errors import PlanError  # noqa: E402
 from hybridkit.cutover._model import ObservedBatch, ObservedUser  # noqa: E402
 from hybridkit.lab import InProcessSession  # noqa: E402
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
@@ -84,6 +86,7 @@ def test_remove_completed_end_to_end_is_journaled_and_a_rerun_sends_nothing(lab_
     assert "Remove-MigrationBatch -Identity 'Done' -Confirm:$false" in what_if.output
     assert "'Errs'" not in what_if.output and "'Live'" not in what_if.output
     assert "reports" in what_if.output and users[3] in what_if.output  # what removing Errs would lose
+    assert "…" not in what_if.output  # wrapped, never cropped
     assert not _audit(org, "Remove-MigrationBatch")
 
     done = cli("-o", "json", "cutover", "remove-completed", "--yes")
@@ -107,3 +110,14 @@ def test_remove_completed_end_to_end_is_journaled_and_a_rerun_sends_nothing(lab_
     assert sorted(org.online.collection("MigrationBatch")) == ["Live"]
     typo = cli("cutover", "remove-completed", "--batch", "Nope", "--yes")
     assert typo.exit_code == 1 and "no migration batch" in typo.output
+
+
+def test_the_batch_limit_refusal_names_remove_completed_and_the_flag_for_batches_with_errors() -> None:
+    room = BatchRoom(3, {"Old-0": "Completed", "Old-1": "CompletedWithErrors", "Live": "Syncing"})
+    with pytest.raises(PlanError) as info:
+        check_room(["A", "B", "C"], room)
+    text = str(info.value)
+    assert "`hybridkit cutover remove-completed --what-if`" in text and "--include-errors" in text
+    with pytest.raises(PlanError) as none_done:
+        check_room(["A", "B"], BatchRoom(1, {"Live": "Syncing"}))
+    assert "complete some batches, then remove them with `hybridkit cutover remove-completed`" in str(none_done.value)
