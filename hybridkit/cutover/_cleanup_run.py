@@ -44,11 +44,13 @@ class CleanupResult:
 
 
 def _removed_before(journal: Journal) -> dict[str, str]:
-    """Lower-case batch name -> the run id of an earlier ``cutover remove-completed`` run that removed it."""
+    """Lower-case batch name -> the run id of an earlier ``cutover remove-completed`` run that sent its removal
+    (done, or sent and killed before its outcome was recorded: the caller only asks about batches Exchange no
+    longer lists, so that removal got through)."""
     out: dict[str, str] = {}
     for run in journal.list_runs(limit=200, kind=CLEANUP_KIND):
         for step in journal.steps(run.run_id):
-            if step.key.startswith("remove:") and step.state is StepState.DONE:
+            if step.key.startswith("remove:") and (step.state is StepState.DONE or step.attempts > 0):
                 out.setdefault(step.key.split(":", 1)[1], run.run_id)
     return out
 

@@ -121,3 +121,47 @@ def test_the_batch_limit_refusal_names_remove_completed_and_the_flag_for_batches
     with pytest.raises(PlanError) as none_done:
         check_room(["A", "B"], BatchRoom(1, {"Live": "Syncing"}))
     assert "complete some batches, then remove them with `hybridkit cutover remove-completed`" in str(none_done.value)
+
+
+class _KilledAfterRemoving(InProcessSession):
+    """Removes ``victim`` in Exchange, then dies (a kill, Ctrl-C) before the outcome reaches the journal."""
+
+    def __init__(self, *args: Any, victim: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.victim = victim
+
+    def run(self, command: Any, input_items: Any = None, **kwargs: Any) -> Any:
+        result = super().run(command, input_items, **kwargs)
+        if "Remove-MigrationBatch" in str(command) and f"'{self.victim}'" in str(command):
+            raise KeyboardInterrupt
+        return result
+
+
+def test_remove_completed_killed_mid_run_carries_on_without_removing_anything_twice(tmp_path) -> None:
+    from hybridkit.cutover import remove_completed
+    from hybridkit.journal import Journal
+    from hybridkit.lab.exchange.engine import ExchangeEngine
+    from tests.cutover._labkit import csv_bytes, make_org
+
+    org = make_org()
+    engine = ExchangeEngine(org, raise_internal_errors=True)
+    session = InProcessSession(engine, "online", user="admin@contoso.onmicrosoft.com")
+    for name, members in (("A", ["user00@contoso.com"]), ("B", ["user01@contoso.com"]),
+                          ("C", ["user02@contoso.com"])):
+        assert not session.run(Command.of("New-MigrationBatch", Name=name, SourceEndpoint=DEFAULT_ENDPOINT,
+                                          TargetDeliveryDomain=TDD, CSVData=csv_bytes(members),
+                                          AutoStart=Switch())).errors
+    org.clock.advance(24 * 3600)
+    for name in ("A", "B", "C"):
+        assert not session.run(Command.of("Complete-MigrationBatch", Identity=name, Confirm=False)).errors
+    org.clock.advance(3600)
+    killed = _KilledAfterRemoving(engine, "online", user="admin@contoso.onmicrosoft.com", victim="B")
+    with Journal(tmp_path / "j.sqlite") as journal, pytest.raises(KeyboardInterrupt):
+        remove_completed(killed, journal, batches=["A", "B", "C"])
+    assert _audit(org, "Remove-MigrationBatch") == ["A", "B"]  # B's removal got through; the journal never heard
+    with Journal(tmp_path / "j.sqlite") as journal:
+        again = remove_completed(session, journal, batches=["A", "B", "C"])
+    outcomes = {i.batch: (i.outcome, i.detail) for i in again.items}
+    assert outcomes["A"][0] is Outcome.UNCHANGED and outcomes["B"][0] is Outcome.UNCHANGED
+    assert "already removed" in outcomes["B"][1] and outcomes["C"][0] is Outcome.REMOVED and not again.failed
+    assert _audit(org, "Remove-MigrationBatch") == ["A", "B", "C"]  # each once
