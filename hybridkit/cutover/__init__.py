@@ -14,6 +14,7 @@ What other code (the demo) uses::
     final = cutover.follow(online, done.followed, poll_interval=30, timeout=3600)
     failures = cutover.list_failures(online, batches=[name])  # failed, stalled, low-scored, awaiting approval
     fixed = cutover.remediate(online, journal, batches=[name], approve=True, restart=True)  # journaled
+    room = cutover.remove_completed(online, journal, batches=[name])  # Completed batches only, journaled
 
 Rooms: ``_read`` (plan.json and mailbox lists from disk), ``_discover`` (batches, migration users and moves from
 Exchange Online), ``_plan`` (pure: what to create, who is ready, the commands), ``_apply`` (through
@@ -21,10 +22,12 @@ Exchange Online), ``_plan`` (pure: what to create, who is ready, the commands), 
 wait), ``_render`` (tables, JSON), ``_model`` (values, typed outcomes), ``_when`` (times), ``_options``, ``cli``.
 ``cutover failures`` / ``remediate`` and the batch limit have their own: ``_failures`` (classify, remedies),
 ``_failures_read``, ``_remedy`` (plan, steps), ``_remedy_run`` (services), ``_failures_render``, ``_limits``,
-``cli_remedy``.
+``cli_remedy``; so does ``cutover remove-completed``: ``_cleanup`` (plan, steps), ``_cleanup_run`` (service),
+``_cleanup_render``, ``cli_cleanup``.
 """
 
 from hybridkit.cutover._apply import completion_pipelines, create_batches, follow, run_completion
+from hybridkit.cutover._cleanup_run import remove_completed
 from hybridkit.cutover._discover import FOLLOW_COLUMNS, READINESS_COLUMNS, observe_batches, read_moves
 from hybridkit.cutover._model import (
     CompletionMethod,
@@ -37,6 +40,7 @@ from hybridkit.cutover._model import (
     Readiness,
     StatusSnapshot,
 )
+from hybridkit.cutover._failures_render import failures_view, remedy_view
 from hybridkit.cutover._plan import plan_create
 from hybridkit.cutover._read import read_mailbox_list, read_plan
 from hybridkit.cutover._remedy import MinScore
@@ -59,6 +63,7 @@ __all__ = [
     "complete",
     "completion_pipelines",
     "create_batches",
+    "failures_view",
     "follow",
     "list_failures",
     "observe_batches",
@@ -67,7 +72,9 @@ __all__ = [
     "read_moves",
     "read_plan",
     "read_status",
+    "remedy_view",
     "remediate",
+    "remove_completed",
     "run_completion",
     "watch_status",
 ]

@@ -4,9 +4,10 @@ Every remote operation is a cmdlet with parameters, and per-mailbox work goes as
 pipeline per chunk, never one per mailbox). Pipeline input items are objects carrying ``Identity`` (dicts, sent as
 PSCustomObjects), which real PowerShell binds to ``-Identity`` by property name. Reads are in ``_discover``.
 
-* ``create_batches``: each New-MigrationBatch / Start-MigrationBatch is a step of the ordered step loop
-  (``Run.apply``), journaled (kind ``cutover-create``) and planned from live state, so a re-run after a failure
-  sends only the batches Exchange does not have yet; each batch's users are then read back.
+* ``create_batches``: each New-MigrationBatch / ``Set-MigrationBatch -AddUsers`` / Start-MigrationBatch is a step
+  of the ordered step loop (``Run.apply``), journaled (kind ``cutover-create``) and planned from live state, so a
+  re-run after a failure sends only what Exchange does not have yet (a grown batch is not grown again); each
+  batch's users are then read back.
 * ``run_completion``: the ready mailboxes go in chunks through the chunked-items runner (``Run.apply_items``,
   kind ``cutover-complete``): ``started`` is committed before a chunk's completion goes out, and ``done`` with
   what came of each mailbox (its payload) after. A resumed run keeps the unfinished chunks of the interrupted one.
@@ -33,6 +34,7 @@ from hybridkit.cutover._discover import FOLLOW_COLUMNS, as_text, read_batch_user
 from hybridkit.cutover._model import (
     Action,
     BatchAction,
+    BatchChange,
     BatchOutcome,
     CompletionChunk,
     CompletionMethod,
@@ -83,28 +85,39 @@ def _journal(journal: Journal | None) -> Iterator[Journal]:
 # ---------------------------------------------------------------- create
 
 
-def create_commands(plan: CreatePlan, options: CreateOptions) -> list[Command]:
-    """The New-MigrationBatch commands for the batches to create, then Start-MigrationBatch for the idle ones
-    (refuses a plan with conflicts)."""
+def _create_steps(plan: CreatePlan, options: CreateOptions) -> list[tuple[str, BatchChange, Command]]:
+    """(step key, change, command) in the order they go out: New-MigrationBatch for the batches to create, then
+    ``Set-MigrationBatch -AddUsers -CSVData`` for the batches to grow, then Start-MigrationBatch for the idle ones
+    (refuses a plan with conflicts).
+
+    ``-AddUsers`` takes a CSV in the format the batch was created with, and Exchange processes only its new
+    entries (Set-MigrationBatch reference page, Exchange Online); the CSV lists only the mailboxes to add.
+    """
     if plan.conflicts:
         raise PlanError("; ".join(f"{c.name}: {c.reason}" for c in plan.conflicts))
-    commands = []
+    steps = []
     for change in plan.to_create:
-        commands.append(
-            Command.of(
-                "New-MigrationBatch",
-                Name=change.name,
-                SourceEndpoint=options.endpoint,
-                TargetDeliveryDomain=options.target_delivery_domain,
-                CSVData=csv_data(change.mailboxes),
-                AutoStart=Switch() if options.start else None,
-                CompleteAfter=options.complete_after,
-                NotificationEmails=list(options.notify) or None,
-            )
-        )
-    for change in plan.to_start:
-        commands.append(Command.of("Start-MigrationBatch", Identity=change.name))
-    return commands
+        steps.append((f"create:{change.name.lower()}", change, Command.of(
+            "New-MigrationBatch",
+            Name=change.name,
+            SourceEndpoint=options.endpoint,
+            TargetDeliveryDomain=options.target_delivery_domain,
+            CSVData=csv_data(change.mailboxes),
+            AutoStart=Switch() if options.start else None,
+            CompleteAfter=options.complete_after,
+            NotificationEmails=list(options.notify) or None,
+        )))
+    for change in plan.to_grow:
+        steps.append((f"grow:{change.name.lower()}", change, Command.of(
+            "Set-MigrationBatch", Identity=change.name, AddUsers=Switch(), CSVData=csv_data(change.missing))))
+    for change in (*plan.to_start, *(c for c in plan.to_grow if c.start)):
+        steps.append((f"start:{change.name.lower()}", change, Command.of("Start-MigrationBatch", Identity=change.name)))
+    return steps
+
+
+def create_commands(plan: CreatePlan, options: CreateOptions) -> list[Command]:
+    """The commands of ``cutover create``, in order (see ``_create_steps``; refuses a plan with conflicts)."""
+    return [command for _, _, command in _create_steps(plan, options)]
 
 
 def _create_fingerprint(plan: CreatePlan, options: CreateOptions) -> str:
@@ -161,28 +174,32 @@ def create_batches(
         PlanError: the plan has conflicts.
         TransportError, AuthError: the connection failed past its retries (the run is recorded aborted).
     """
-    commands = {c.param("Name") or c.param("Identity"): c for c in create_commands(plan, options)}
-    acting = [c for c in plan.changes if c.action in (BatchAction.CREATE, BatchAction.START)]
-    steps = [Step(key=f"{c.action.value}:{c.name.lower()}", target=c.name, command=commands[c.name]) for c in acting]
+    steps = [Step(key=key, target=change.name, command=command)
+             for key, change, command in _create_steps(plan, options)]
     with _journal(journal) as book, open_run(book, CREATE_KIND, _create_fingerprint(plan, options), steps,
                                              from_live_state=True, argv=argv, profile=profile,
                                              reporter=reporter) as run:
         report = run.apply(session)
     if report.stopped_by is not None:
         raise report.stopped_by
-    results = {r.step.target: r for r in report.results}
+    results = {r.step.key: r for r in report.results}
     known = {k.lower(): v for k, v in (observed or {}).items()}
     batches: list[BatchOutcome] = []
     mailboxes: list[MailboxOutcome] = []
     for change in plan.changes:
-        action = {BatchAction.CREATE: Action.CREATE, BatchAction.START: Action.START}.get(change.action, Action.NONE)
         if change.action is BatchAction.UNCHANGED:
-            batches.append(BatchOutcome(change.name, action, Outcome.UNCHANGED, change.reason))
+            batches.append(BatchOutcome(change.name, Action.NONE, Outcome.UNCHANGED, change.reason))
             existing = known.get(change.name.lower())
             if existing is not None:
                 mailboxes.extend(_mailbox_outcomes(change.name, change.mailboxes, existing.users, Outcome.UNCHANGED))
             continue
-        result = results[change.name]
+        if change.action is BatchAction.GROW:
+            grown = _grown(session, change, results)
+            batches.append(grown[0])
+            mailboxes.extend(grown[1])
+            continue
+        action = Action.CREATE if change.action is BatchAction.CREATE else Action.START
+        result = results[f"{change.action.value}:{change.name.lower()}"]
         if not result.ok:  # New-MigrationBatch refused the batch as a whole (name, CSV, endpoint, limit)
             batches.append(BatchOutcome(change.name, action, Outcome.FAILED, result.error or "failed"))
             continue
@@ -200,6 +217,29 @@ def create_batches(
         batches.append(BatchOutcome(change.name, action, Outcome.CREATED,
                                     detail + (f"; {failed} failed (see below)" if failed else "")))
     return CreateResult(tuple(batches), tuple(mailboxes), run.run_id, run.resumed)
+
+
+def _grown(session: PSSession, change: BatchChange, results: dict[str, Any]) -> tuple[BatchOutcome, list[MailboxOutcome]]:
+    """A grown batch's outcome (``updated``, with the count added) and its mailboxes read back: the added ones
+    ``created`` or failed with Exchange's ErrorSummary, the ones it had ``unchanged`` (their failures kept)."""
+    grow = results[f"grow:{change.name.lower()}"]
+    if not grow.ok:  # Set-MigrationBatch refused the whole request (CSV, batch gone)
+        return BatchOutcome(change.name, Action.UPDATE, Outcome.FAILED, grow.error or "failed"), []
+    users = read_batch_users(session, change.name)
+    new = set(change.missing)
+    added = _mailbox_outcomes(change.name, change.missing, users, Outcome.CREATED)
+    kept = _mailbox_outcomes(change.name, [m for m in change.mailboxes if m not in new], users, Outcome.UNCHANGED)
+    failed = sum(1 for m in added if m.failed)
+    noun = "mailbox" if len(new) == 1 else "mailboxes"
+    detail = (f"grown: added {len(new)} {noun} (Set-MigrationBatch -AddUsers), {len(change.mailboxes)} in all"
+              + (f"; {failed} failed (see below)" if failed else ""))
+    start = results.get(f"start:{change.name.lower()}")
+    if start is not None and not start.ok:
+        return BatchOutcome(change.name, Action.UPDATE, Outcome.FAILED,
+                            f"{detail}; Start-MigrationBatch failed: {start.error or 'failed'}", len(new)), added + kept
+    if start is not None:
+        detail += "; started"
+    return BatchOutcome(change.name, Action.UPDATE, Outcome.UPDATED, detail, len(new)), added + kept
 
 
 # ---------------------------------------------------------------- complete

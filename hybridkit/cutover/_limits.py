@@ -4,7 +4,7 @@ Exchange Online keeps at most ``MaxNumberOfBatches`` migration batches (Get-Migr
 Online) and refuses the next New-MigrationBatch with "The maximum number of migration batches is already running.
 Please remove a batch before you add another one" (MaximumNumberOfBatchesReachedException). A plan that does not
 fit would fail part-way; ``check_room`` refuses it up front (exit 2, nothing created) and says what to remove or
-how to re-plan: completed batches can go (``Remove-MigrationBatch``), and ``hybridkit batches plan
+how to re-plan: completed batches can go (``hybridkit cutover remove-completed``, ``Remove-MigrationBatch``), and ``hybridkit batches plan
 --sync-batches N`` packs completion waves into at most N large sync batches (Microsoft's pattern: large batches
 for the initial sync, completion in smaller groups; Exchange Team blog, 19 April 2019).
 """
@@ -61,7 +61,13 @@ def check_room(to_create: Sequence[str], room: BatchRoom) -> None:
     ways = []
     if done:
         shown = ", ".join(done[:over]) + (" ..." if over < len(done) and over > 10 else "")
-        ways.append(f"remove {min(over, len(done))} completed batch(es) (Remove-MigrationBatch: {shown})")
+        errors = any(room.existing[name] != "Completed" for name in done[:over])
+        ways.append(f"remove {min(over, len(done))} completed batch(es) (Remove-MigrationBatch: {shown}) with "
+                    "`hybridkit cutover remove-completed --what-if`, then `--yes`"
+                    + (" (add --include-errors for CompletedWithErrors ones: their failed users' reports go "
+                       "with them)" if errors else ""))
+    else:
+        ways.append("complete some batches, then remove them with `hybridkit cutover remove-completed`")
     ways.append(f"re-plan with `hybridkit batches plan --sync-batches {max(1, room.left)}` (completion waves "
                 f"packed into at most {max(1, room.left)} sync batches; complete a wave with `cutover complete --from-file waves/WAVE.csv`)")
     raise PlanError(

@@ -46,6 +46,7 @@ class Action(str, enum.Enum):
 
     CREATE = "create"
     START = "start"
+    UPDATE = "update"  # an existing batch grown with the plan's new members (Set-MigrationBatch -AddUsers)
     COMPLETE = "complete"
     FOLLOW = "follow"  # the completion was delivered before: followed, never sent again
     NONE = "none"
@@ -99,6 +100,7 @@ class ObservedBatch:
 class BatchAction(enum.Enum):
     CREATE = "create"
     START = "start"  # exists with the same members, never started (Created) or Stopped, and --start was asked
+    GROW = "grow"  # exists with some of the planned members and none other: the rest are added (-AddUsers)
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"
 
@@ -111,8 +113,9 @@ class BatchChange:
     name: str
     mailboxes: tuple[str, ...]
     reason: str
-    missing: tuple[str, ...] = ()  # planned but not in the existing batch
+    missing: tuple[str, ...] = ()  # planned but not in the existing batch (what GROW adds)
     extra: tuple[str, ...] = ()  # in the existing batch but not planned
+    start: bool = False  # GROW: the batch was never started (or stopped) and --start was asked: start it after
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,6 +130,15 @@ class CreatePlan:
     @property
     def to_start(self) -> tuple[BatchChange, ...]:
         return tuple(c for c in self.changes if c.action is BatchAction.START)
+
+    @property
+    def to_grow(self) -> tuple[BatchChange, ...]:
+        return tuple(c for c in self.changes if c.action is BatchAction.GROW)
+
+    @property
+    def sends(self) -> bool:
+        """Whether the plan sends anything (a batch to create, grow or start)."""
+        return bool(self.to_create or self.to_grow or self.to_start)
 
     @property
     def conflicts(self) -> tuple[BatchChange, ...]:
@@ -146,13 +158,14 @@ class CreateOptions:
 
 @dataclasses.dataclass(frozen=True)
 class BatchOutcome:
-    """What happened to one planned batch: ``action`` as planned, ``outcome`` (created, started, unchanged,
-    failed) and ``detail`` (Exchange's message for a failure)."""
+    """What happened to one planned batch: ``action`` as planned, ``outcome`` (created, updated: grown with new
+    members, started, unchanged, failed) and ``detail`` (Exchange's message for a failure)."""
 
     batch: str
     action: Action
     outcome: Outcome
     detail: str
+    added: int | None = None  # a grown batch (action update): how many mailboxes -AddUsers added
 
     @property
     def failed(self) -> bool:

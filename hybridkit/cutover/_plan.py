@@ -91,7 +91,9 @@ STARTABLE_STATUSES = frozenset({"created", "stopped"})
 def plan_create(
     planned: Iterable[PlannedBatch], observed: Mapping[str, ObservedBatch], *, start: bool = False
 ) -> CreatePlan:
-    """Create what is missing; leave identical batches alone; a same-named batch with other members conflicts.
+    """Create what is missing; leave identical batches alone; grow a batch that has some of the planned members
+    and none other (the rest are added with ``Set-MigrationBatch -AddUsers``); a same-named batch with a member the
+    plan no longer has conflicts (a member is never removed from a batch).
 
     With ``start``, an identical batch that was never started (or was stopped) is started, so re-running
     ``cutover create --start`` after a ``create`` without it converges instead of leaving the batch idle.
@@ -107,16 +109,20 @@ def plan_create(
                 member_of.setdefault(mailbox, existing_batch.name)
     changes: list[BatchChange] = []
     warnings: list[str] = []
+    def warn_elsewhere(name: str, mailboxes: Iterable[str]) -> None:
+        elsewhere = [f"{m} (in {member_of[m]})" for m in sorted(mailboxes)
+                     if m in member_of and member_of[m].lower() != name.lower()]
+        if elsewhere:
+            warnings.append(f"{name}: {len(elsewhere)} mailbox{'es' if len(elsewhere) != 1 else ''} "
+                            f"already in another migration batch: {', '.join(elsewhere)}; Exchange will fail "
+                            "them in this batch (UserDuplicateInOtherBatchException) and migrate the rest")
+
     for batch in planned:
         existing = by_name.get(batch.name.lower())
         if existing is None:
             changes.append(BatchChange(BatchAction.CREATE, batch.name, batch.mailboxes,
                                        f"new batch of {len(batch.mailboxes)} mailboxes"))
-            elsewhere = [f"{m} (in {member_of[m]})" for m in sorted(batch.mailboxes) if m in member_of]
-            if elsewhere:
-                warnings.append(f"{batch.name}: {len(elsewhere)} mailbox{'es' if len(elsewhere) != 1 else ''} "
-                                f"already in another migration batch: {', '.join(elsewhere)}; Exchange will fail "
-                                "them in this batch (UserDuplicateInOtherBatchException) and migrate the rest")
+            warn_elsewhere(batch.name, batch.mailboxes)
             continue
         planned_set, existing_set = set(batch.mailboxes), set(existing.mailboxes)
         if planned_set == existing_set and start and existing.status.lower() in STARTABLE_STATUSES:
@@ -130,15 +136,25 @@ def plan_create(
             continue
         missing = tuple(sorted(planned_set - existing_set))
         extra = tuple(sorted(existing_set - planned_set))
+        if not extra:  # only new members: grow the batch (Set-MigrationBatch -AddUsers), never recreate it
+            idle = start and existing.status.lower() in STARTABLE_STATUSES
+            noun = "mailbox" if len(missing) == 1 else "mailboxes"
+            changes.append(BatchChange(BatchAction.GROW, batch.name, batch.mailboxes,
+                                       f"exists with {len(existing_set)} of the {len(planned_set)} planned mailboxes "
+                                       f"({existing.status}); adding {len(missing)} {noun}"
+                                       + ("; starting it" if idle else ""), missing, (), idle))
+            warn_elsewhere(batch.name, missing)
+            continue
         parts = []
         if missing:
             parts.append("planned but not in the existing batch: " + ", ".join(missing))
         if extra:
             parts.append("in the existing batch but not planned: " + ", ".join(extra))
         changes.append(BatchChange(BatchAction.CONFLICT, batch.name, batch.mailboxes,
-                                   "exists in Exchange Online with different members; " + "; ".join(parts)
-                                   + ". Keep the batch's members in the plan, plan under another --name-prefix, or "
-                                   "remove the existing batch (Remove-MigrationBatch) first",
+                                   "exists in Exchange Online with members the plan no longer has; "
+                                   + "; ".join(parts) + ". Members are added to a batch, never removed: keep the "
+                                   "batch's members in the plan, plan under another --name-prefix, or remove the "
+                                   "existing batch (Remove-MigrationBatch) first",
                                    missing, extra))
     return CreatePlan(tuple(changes), tuple(warnings))
 

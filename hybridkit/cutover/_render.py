@@ -50,7 +50,7 @@ __all__ = [
     "status_view",
 ]
 
-_FINE = {Outcome.CREATED: "green", Outcome.STARTED: "green", Outcome.UNCHANGED: "dim", Outcome.SENT: "green",
+_FINE = {Outcome.CREATED: "green", Outcome.UPDATED: "green", Outcome.REMOVED: "green", Outcome.STARTED: "green", Outcome.UNCHANGED: "dim", Outcome.SENT: "green",
          Outcome.COMPLETED: "green", Outcome.COMPLETING: "green", Outcome.FAILED: "red", Outcome.NOT_FOUND: "red",
          Outcome.SKIPPED: "yellow", Outcome.TIMED_OUT: "red"}
 
@@ -135,10 +135,11 @@ def csv_expression(mailboxes: Sequence[str]) -> str:
 
 
 def create_what_if_lines(commands: Sequence[Command]) -> list[str]:
-    """The exact PowerShell of ``cutover create``, with each batch's CSV bytes inline."""
+    """The exact PowerShell of ``cutover create``, with each batch's CSV bytes inline (New-MigrationBatch, and
+    ``Set-MigrationBatch -AddUsers`` growing a batch)."""
     lines = []
     for command in commands:
-        if command.cmdlet != "New-MigrationBatch":
+        if command.param("CSVData") is None:
             lines.append(command.render())
             continue
         data = command.param("CSVData")
@@ -150,18 +151,19 @@ def create_what_if_lines(commands: Sequence[Command]) -> list[str]:
 
 
 def create_what_if_doc(changes: Sequence[BatchChange], lines: list[str], warnings: Sequence[str]) -> dict[str, Any]:
-    items = [{"batch": c.name, "action": _action(c), "detail": c.reason} for c in changes]
+    items = [{"batch": c.name, "action": _action(c), "detail": c.reason,
+              **({"added": len(c.missing)} if c.action.value == "grow" else {})} for c in changes]
     return {"what_if": True, "run_id": None, "resumed": False, "commands": lines, "items": items,
             "summary": _counts(i["action"] for i in items), "warnings": list(warnings)}
 
 
 def _action(change: BatchChange) -> str:
-    return {"create": "create", "start": "start"}.get(change.action.value, "none")
+    return {"create": "create", "start": "start", "grow": "update"}.get(change.action.value, "none")
 
 
 def create_doc(result: CreateResult, warnings: Sequence[str], complete_after: dt.datetime | None) -> dict[str, Any]:
-    batches = [{"batch": b.batch, "action": _word(b.action), "outcome": _word(b.outcome), "detail": b.detail}
-               for b in result.batches]
+    batches = [{"batch": b.batch, "action": _word(b.action), "outcome": _word(b.outcome), "detail": b.detail,
+                **({"added": b.added} if b.added is not None else {})} for b in result.batches]
     mailboxes = [{"batch": m.batch, "mailbox": m.mailbox, "outcome": _word(m.outcome), "status": m.status,
                   "detail": m.detail} for m in result.mailboxes]
     return {"what_if": False, "run_id": result.run_id, "resumed": result.resumed,

@@ -123,8 +123,8 @@ def create_commands(request: CreateRequest) -> list[Command]:
 
 def create(session: PSSession, request: CreateRequest, *, journal_path: Path | None = None,
            argv: Sequence[str] = (), profile: str | None = None, reporter: Reporter | None = None) -> CreateResult:
-    """Create (and start) the batches of ``request``, journaled in ``journal_path``; read their users back."""
-    if not request.plan.to_create and not request.plan.to_start:  # nothing to send: no journal to open
+    """Create, grow (and start) the batches of ``request``, journaled in ``journal_path``; read their users back."""
+    if not request.plan.sends:  # nothing to send: no journal to open
         return _apply.create_batches(session, request.plan, request.options, request.observed)
     with Journal(journal_path or DEFAULT_JOURNAL) as journal:
         return _apply.create_batches(session, request.plan, request.options, request.observed, journal=journal,

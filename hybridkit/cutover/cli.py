@@ -37,7 +37,8 @@ app = typer.Typer(help="Create migration batches from a plan, watch them, and co
 _WHEN = "WHEN: ISO 8601 with a zone (2026-12-05T22:00Z), now, or a delay (+2h)."
 _ALLOW_PAST = "Accept a time more than a few minutes in the past (refused otherwise, as a likely slip)."
 _CREATE_HELP = ("One migration batch per planned batch; batches that already exist with the same members are left "
-                "alone. Each new batch's users are read back: a mailbox Exchange fails (already in another batch, "
+                "alone, one that has only some of them grows (Set-MigrationBatch -AddUsers), one with a member the "
+                "plan dropped is refused. Each new batch's users are read back: a mailbox Exchange fails (already in another batch, "
                 "no such recipient) is reported with Exchange's reason and the command exits 1.")
 _STATUS_HELP = "Batches and per-mailbox move status: percent, bytes transferred, failures with Exchange's message."
 _COMPLETE_HELP = (
@@ -200,6 +201,7 @@ def complete(
         raise typer.Exit(1)
 
 
-from hybridkit.cutover import cli_remedy  # noqa: E402  (failures and remediate: their own module)
+from hybridkit.cutover import cli_cleanup, cli_remedy  # noqa: E402  (failures, remediate, remove-completed)
 
 cli_remedy.register(app)
+cli_cleanup.register(app)

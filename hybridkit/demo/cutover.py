@@ -1,4 +1,5 @@
-"""The demo's cutover step: one planned batch created, synced, one mailbox completed early, then the batch.
+"""The demo's cutover step: one planned batch created, synced, one mailbox completed early, then the batch; then
+``cutover failures`` and ``cutover remediate``: what was fixed, and what stays listed (the mailbox over its quota).
 
 It shows the classic trap on the way: a plain ``Resume-MoveRequest`` only bounces a synced move.
 The lab's virtual clock is advanced between steps so hours of syncing pass in a moment.
@@ -17,12 +18,12 @@ from hybridkit.batches import PlanOptions, load_inputs, plan_batches, write_plan
 from hybridkit.cutover import CompletionMethod, PlannedBatch, Readiness
 from hybridkit.demo._context import DemoContext
 from hybridkit.journal import Journal
-from hybridkit.ps import Command, Pipeline, PSObject
+from hybridkit.ps import Command, Pipeline, PSObject, PSSession
 from hybridkit.sides import Side
 
 __all__ = ["TITLE", "step"]
 
-TITLE = "Cutover: a migration batch and a single-mailbox completion"
+TITLE = "Cutover: a migration batch, a single-mailbox completion, then remediation"
 ENDPOINT = "Hybrid Migration Endpoint - EWS (Default Web Site)"
 
 
@@ -117,6 +118,7 @@ def step(ctx: DemoContext) -> dict[str, Any]:
                                         Command.of("Select-Object", Property=["Status"]))).output
         batch_status = str(status[0].get("Status")) if status else "?"
         ctx.console.print(f"Batch status: [bold]{batch_status}[/]", highlight=False)
+        remedied = _remediate(ctx, online, name)
     finally:
         online.close()
     return {
@@ -125,4 +127,36 @@ def step(ctx: DemoContext) -> dict[str, Any]:
         "completed_early": early if single.sent else None,
         "plain_resume_status": bounced.status,
         "final": {m: s.status for m, s in final.items()},
+        **remedied,
     }
+
+
+def _remediate(ctx: DemoContext, online: PSSession, name: str) -> dict[str, Any]:
+    """`cutover failures`, then `cutover remediate --approve-skipped --restart-failed`: the bad-items mailbox
+    (scored Good) is approved and restarted, syncs and completes; the one over its quota stays listed."""
+    ctx.show_command(f"$ hybridkit -p online cutover failures --batch {name}")
+    before = cutover.list_failures(online, batches=[name])
+    ctx.console.print(cutover.failures_view(before))
+    ctx.show_command(f"$ hybridkit -p online cutover remediate --batch {name} --approve-skipped --restart-failed "
+                     "--yes")
+    with Journal(ctx.journal_path) as journal:
+        fixed = cutover.remediate(online, journal, batches=[name], approve=True, restart=True)
+    ctx.console.print(cutover.remedy_view(fixed))
+    restarted = sorted(r.mailbox for r in fixed.items if r.action.value != "none" and not r.failed)
+    _advance(ctx, 6)
+    moves = cutover.read_moves(online, mailboxes=restarted, columns=cutover.READINESS_COLUMNS)
+    with Journal(ctx.journal_path) as journal:  # the restarted mailboxes synced: complete them as the rest were
+        at = getattr(ctx.lab.engine, "org").clock.now()
+        cutover.run_completion(online, journal, restarted, moves, method=CompletionMethod.MOVEREQUEST, at=at)
+    _advance(ctx, 1)
+    done = cutover.follow(online, restarted, poll_interval=0, timeout=1) if restarted else {}
+    after = cutover.list_failures(online, batches=[name])
+    for mailbox in restarted:
+        ctx.console.print(f"Fixed: {escape(mailbox)} is [bold]{done[mailbox].status if mailbox in done else '?'}"
+                          "[/]", highlight=False)
+    for failure in after:
+        why = failure.failure_type or failure.problem.value
+        ctx.console.print(f"Still listed: {escape(failure.mailbox)} ({escape(why)}): {escape(failure.remedy)}",
+                          highlight=False)
+    return {"remediated": {m: done[m].status for m in restarted if m in done},
+            "still_listed": {f.mailbox: f.failure_type or f.problem.value for f in after}}

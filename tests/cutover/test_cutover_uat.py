@@ -233,7 +233,7 @@ def test_conflict_names_the_batch_once_and_says_what_to_do() -> None:
     from hybridkit.cutover._model import ObservedBatch, PlannedBatch
     from hybridkit.cutover._plan import plan_create
 
-    existing = {"W1": ObservedBatch("W1", "Syncing", ("a@x.com",))}
+    existing = {"W1": ObservedBatch("W1", "Syncing", ("a@x.com", "c@x.com"))}  # c@x.com dropped from the plan
     plan = plan_create([PlannedBatch("W1", ("a@x.com", "b@x.com"))], existing)
     [conflict] = plan.conflicts
     assert conflict.reason.count("W1") == 0 and "b@x.com" in conflict.reason

@@ -51,3 +51,24 @@ def test_inventory_demo_step_crawls_then_plans(lab_factory: Any, tmp_path: Path)
         ctx.session.close()
     assert result["mailboxes"] > 300 and result["failures"] == 0 and result["batches"] >= 6
     assert "batches plan" in buffer.getvalue()
+
+
+def test_cutover_demo_step_ends_with_remediation_and_the_quota_one_stays_listed(lab_factory: Any,
+                                                                                 tmp_path: Path) -> None:
+    from hybridkit.demo.cutover import step as demo_step
+
+    handle = lab_factory(org="demo")
+    ctx, buffer = _context(handle, tmp_path)
+    try:
+        result = demo_step(ctx)
+    finally:
+        ctx.session.close()
+    out = " ".join(buffer.getvalue().split())
+    assert "cutover failures --batch" in out and "--approve-skipped --restart-failed --yes" in out
+    [(fixed, status)] = result["remediated"].items()  # the bad-items mailbox, scored Good: approved, restarted
+    assert status == "Completed" and result["final"][fixed] == "Failed"
+    assert list(result["still_listed"].values()) == ["MailboxExceedsTargetQuotaPermanentException"]
+    assert f"Fixed: {fixed} is Completed" in out and "Still listed:" in out
+    audit = handle.server.engine.org.online.settings["lab_migration_audit"]
+    assert [e["identity"] for e in audit if e["event"] == "ApproveSkippedItems"] == [fixed]
+    assert [e["identity"] for e in audit if e["event"] == "Start-MigrationUser"] == [fixed]  # never the quota one
