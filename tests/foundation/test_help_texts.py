@@ -76,3 +76,12 @@ def test_option_help_has_no_hard_newlines_or_markup(path: tuple[str, ...], comma
         text = getattr(param, "help", None) or ""
         assert "``" not in text, f"{' '.join(path)} {param.opts}: raw reST markup"
         assert not re.search(r"(?<!\n)\n(?!\n)", text.strip()), f"{' '.join(path)} {param.opts}: hard newline"
+
+
+@pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=lambda p: " ".join(p) or "hybridkit")
+def test_a_flag_shows_no_value_placeholder(path: tuple[str, ...]) -> None:
+    """``--what-if <bool>`` reads as if it took a value (``--what-if true``); a flag takes none (Typer 0.29 added it)."""
+    result = CliRunner(env={"COLUMNS": "120"}).invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    flags = [line for line in result.output.splitlines() if re.search(r"--[\w-]+\s+<bool>", line)]
+    assert flags == [], f"`hybridkit {' '.join(path)} --help` shows flags with a value placeholder: {flags}"
