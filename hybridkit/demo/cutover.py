@@ -132,15 +132,17 @@ def step(ctx: DemoContext) -> dict[str, Any]:
 
 
 def _remediate(ctx: DemoContext, online: PSSession, name: str) -> dict[str, Any]:
-    """`cutover failures`, then `cutover remediate --approve-skipped --restart-failed`: the bad-items mailbox
-    (scored Good) is approved and restarted, syncs and completes; the one over its quota stays listed."""
+    """`cutover failures`, then `cutover remediate --approve-skipped --min-score investigate --restart-failed`: the
+    bad-items mailbox (scored Investigate, so approved only with --min-score investigate) is approved and restarted,
+    syncs and completes; the one over its quota stays listed."""
     ctx.show_command(f"$ hybridkit -p online cutover failures --batch {name}")
     before = cutover.list_failures(online, batches=[name])
     ctx.console.print(cutover.failures_view(before))
-    ctx.show_command(f"$ hybridkit -p online cutover remediate --batch {name} --approve-skipped --restart-failed "
-                     "--yes")
+    ctx.show_command(f"$ hybridkit -p online cutover remediate --batch {name} --approve-skipped --min-score investigate "
+                     "--restart-failed --yes")
     with Journal(ctx.journal_path) as journal:
-        fixed = cutover.remediate(online, journal, batches=[name], approve=True, restart=True)
+        fixed = cutover.remediate(online, journal, batches=[name], approve=True, restart=True,
+                                  min_score=cutover.MinScore.INVESTIGATE)
     ctx.console.print(cutover.remedy_view(fixed))
     restarted = sorted(r.mailbox for r in fixed.items if r.action.value != "none" and not r.failed)
     _advance(ctx, 6)

@@ -39,7 +39,7 @@ def test_batch_syncs_then_stays_synced_and_seeded_failures_show():
     assert "exceeds the target quota" in quota.get("Message")
     bad = run(org, "Get-MoveRequestStatistics", Identity="user07@contoso.com").out[0]
     assert bad.get("Status") == "Failed" and "TooManyBadItems" in bad.get("Message")
-    assert bad.get("DataConsistencyScore") == "Good"  # the demo's one to remediate (approve, restart)
+    assert bad.get("DataConsistencyScore") == "Investigate"  # the demo's one to remediate (approve, restart)
     transient = org.online.collection("MoveRequest")["user11@contoso.com"]
     assert "Retrying" in [e[1] for e in transient["_events"]] and transient["Status"] == "Synced"
     assert _batch(org).get("Status") == "SyncedWithErrors"  # MigrationBatchStatus, as Exchange prints it

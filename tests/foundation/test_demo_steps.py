@@ -64,8 +64,8 @@ def test_cutover_demo_step_ends_with_remediation_and_the_quota_one_stays_listed(
     finally:
         ctx.session.close()
     out = " ".join(buffer.getvalue().split())
-    assert "cutover failures --batch" in out and "--approve-skipped --restart-failed --yes" in out
-    [(fixed, status)] = result["remediated"].items()  # the bad-items mailbox, scored Good: approved, restarted
+    assert "cutover failures --batch" in out and "--approve-skipped --min-score investigate --restart-failed --yes" in out
+    [(fixed, status)] = result["remediated"].items()  # the bad-items one, scored Investigate: approved, restarted
     assert status == "Completed" and result["final"][fixed] == "Failed"
     assert list(result["still_listed"].values()) == ["MailboxExceedsTargetQuotaPermanentException"]
     assert f"Fixed: {fixed} is Completed" in out and "Still listed:" in out

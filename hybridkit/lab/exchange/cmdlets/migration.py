@@ -51,7 +51,7 @@ _ONBOARDING_COLUMNS = ("EmailAddress", "BadItemLimit", "LargeItemLimit", "Mailbo
 
 @register_demo_seeder
 def seed_migration(org: Org) -> None:
-    """The hybrid migration endpoint and the seeded move faults (over quota, bad items scored Good, transient)."""
+    """The hybrid migration endpoint and the seeded move faults (over quota, bad items scored Investigate, transient)."""
     seed_migration_endpoint(org)
     users = sorted(
         str(r.get("PrimarySmtpAddress", "")).lower()
@@ -60,8 +60,8 @@ def seed_migration(org: Org) -> None:
     )
     chosen = ((3, MoveFault.QUOTA), (11, MoveFault.TRANSIENT))
     mark_moves(org, {users[index]: kind for index, kind in chosen if index < len(users)})
-    if len(users) > 7:  # a few corrupt items, scored Good: `cutover remediate --approve-skipped --restart-failed`
-        mark_moves(org, {users[7]: MoveFault.BAD_ITEMS}, score="Good")  # fixes it; the quota one stays listed
+    if len(users) > 7:  # a few corrupt items, scored Investigate: `cutover remediate --approve-skipped --min-score investigate`
+        mark_moves(org, {users[7]: MoveFault.BAD_ITEMS}, score="Investigate")  # fixes it; the quota one stays listed
 
 
 # ---------------------------------------------------------------- batches
