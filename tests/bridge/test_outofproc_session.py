@@ -5,6 +5,7 @@ an AuthError in the lab's words, and a dead process is replaced."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -141,3 +142,17 @@ def test_a_pipeline_after_the_process_died_runs_on_a_new_process(served: tuple[L
         again = session.run(Command.of("Get-AcceptedDomain")).output
         started = session.processes_started
     assert again and started == 2
+
+
+def test_connect_with_a_certificate_file_works_over_wsman_too(served: tuple[LabServer, Path]) -> None:
+    server, ready = served
+    info = json.loads(ready.read_text())
+    wsman = resolve_connection(lab_profile_from_ready("lab", info, endpoint="online"))
+    with_file = OnlineConnect(info["online_app_id"], "", info["online_organization"],
+                              certificate_file=info["pwsh"]["certificate_file"],
+                              certificate_password=Secret(info["pwsh"]["certificate_password"]))
+    with open_session(dataclasses.replace(wsman, online=with_file), retry=FAST_RETRY) as session:
+        assert session.run(Command.of("Get-AcceptedDomain")).output
+    last = _pipelines(server, "Connect-ExchangeOnline")[-1]
+    assert last["outcome"] == "completed"
+    assert dict(map(tuple, last["parameters"][0]))["CertificatePassword"] == "****"

@@ -29,18 +29,25 @@ FAST_RETRY = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05, jitter=0.
 
 @pytest.fixture(scope="module")
 def lab_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    """``hybridkit lab serve --org demo --audit A --ready-file R`` as a process: (ready file, audit file)."""
+    """``hybridkit -o json lab serve --org demo --audit A --ready-file R`` as a process: (ready file, audit file).
+
+    On the way out: what it printed hides the PFX password, and stopping it removes the PFX and the socket.
+    """
     root = tmp_path_factory.mktemp("labpwsh")
     ready, audit = root / "ready.json", root / "audit.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "hybridkit", "lab", "serve", "--org", "demo", "--audit",
-                             str(audit), "--ready-file", str(ready)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", "hybridkit", "--output", "json", "lab", "serve", "--org", "demo",
+                             "--audit", str(audit), "--ready-file", str(ready)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_ready(ready, proc)
+        pwsh = wait_ready(ready, proc)["pwsh"]
         yield ready, audit
     finally:
         proc.terminate()
-        proc.wait(10)
+        out, _ = proc.communicate(timeout=20)
+    printed = json.loads(out)
+    assert printed["pwsh"] == {**pwsh, "certificate_password": "****"}
+    assert pwsh["certificate_password"].encode() not in out
+    assert not Path(pwsh["certificate_file"]).exists() and not Path(pwsh["socket"]).exists()
 
 
 def _connection(ready: Path) -> Connection:
