@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -156,3 +157,35 @@ def test_connect_with_a_certificate_file_works_over_wsman_too(served: tuple[LabS
     last = _pipelines(server, "Connect-ExchangeOnline")[-1]
     assert last["outcome"] == "completed"
     assert dict(map(tuple, last["parameters"][0]))["CertificatePassword"] == "****"
+
+
+def test_a_process_killed_while_its_pipeline_runs_is_retried_on_a_new_one(tmp_path: Path) -> None:
+    ready = tmp_path / "ready.json"
+    with LabServer(LabOptions(port=0, org="demo", latency_ms=150, ready_file=ready)):
+        with open_session(pwsh_connection(ready, max_shells=1), retry=FAST_RETRY) as session:
+            assert isinstance(session, OutOfProcSession)
+            (slot,) = session._all_slots
+            proc = slot.process.proc
+            killer = threading.Timer(0.2, proc.kill)  # the Command/Data/ack exchange takes 150 ms per packet
+            killer.start()
+            result = session.run(Command.of("Get-AcceptedDomain"))
+            killer.join()
+            started = session.processes_started
+    assert proc.returncode is not None and result.output and started == 2
+
+
+def test_cancel_stops_run_items_between_chunks(served: tuple[LabServer, Path]) -> None:
+    _, ready = served
+    with open_session(pwsh_connection(ready, max_shells=1), retry=FAST_RETRY) as session:
+        aliases = [o["Alias"] for o in session.run(Command.of("Get-Mailbox", ResultSize="Unlimited")).output]
+        done: list[int] = []
+
+        def progress(n: int) -> None:
+            done.append(n)
+            session.cancel()
+
+        with pytest.raises(KeyboardInterrupt):
+            session.run_items(Command.of("Get-Mailbox"), aliases, chunk_size=1, on_progress=progress)
+        with pytest.raises(KeyboardInterrupt):
+            session.run(Command.of("Get-AcceptedDomain"))
+    assert done == [1]
