@@ -73,14 +73,20 @@ def test_the_ready_file_names_the_socket_and_the_app_certificate(served: tuple[L
 def test_mailboxes_through_pwsh_equal_the_wsman_path(served: tuple[LabServer, Path]) -> None:
     server, ready = served
     wsman = resolve_connection(lab_profile_from_ready("lab", json.loads(ready.read_text()), endpoint="online"))
+    missing = Command.of("Get-Mailbox", Identity="nobody-here")
     with open_session(wsman) as session:
         expected = session.run(Command.of("Get-Mailbox", ResultSize="Unlimited")).output
+        expected_error = session.run(missing).errors[0]
     with open_session(pwsh_connection(ready), retry=FAST_RETRY) as session:
         assert isinstance(session, OutOfProcSession) and session.name == "pwsh"
         got = session.run(Command.of("Get-Mailbox", ResultSize="Unlimited")).output
+        error = session.run(missing).errors[0]
         info = session.run(Command.of("Get-ConnectionInformation")).output
         requests = session.request_count
     assert got == expected and len(got) > 3
+    same = ("message", "category", "reason", "target", "exception_type")  # error_id carries a new RequestId each time
+    assert [getattr(error, f) for f in same] == [getattr(expected_error, f) for f in same]
+    assert "couldn't be found" in error.message and error.error_id.endswith("GetMailbox")
     first = got[0]
     assert first.type_names[0].endswith("Mailbox") and isinstance(first["Guid"], type(expected[0]["Guid"]))
     assert first["WhenCreated"].tzinfo is not None and isinstance(first["EmailAddresses"], list)
