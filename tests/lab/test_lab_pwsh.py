@@ -95,8 +95,8 @@ def test_a_pwsh_killed_mid_run_is_replaced_and_each_mailbox_is_changed_once(
         identities = [str(m["Alias"]) for m in mailboxes if not m.get("LitigationHoldEnabled")
                       and licensed & {str(c) for c in m.get("PersistedCapabilities") or []}]
         assert len(identities) >= 5  # three steps or more: the process dies between two of them
-        steps = [HoldStep(f"online/{n}", Side.ONLINE, tuple(identities[n:n + 2]), ("enable",) * len(identities[n:n + 2]))
-                 for n in range(0, len(identities), 2)]
+        pairs = [tuple(identities[n:n + 2]) for n in range(0, len(identities), 2)]
+        steps = [HoldStep(f"online/{k}", Side.ONLINE, pair, ("enable",) * len(pair)) for k, pair in enumerate(pairs)]
         settings = HoldSettings(30, comment="Case 17", duration_given=True)
         with Journal(tmp_path / "journal.sqlite") as journal:
             with open_run(journal, "hold", "pwsh-kill", [chunk_step(s, settings) for s in steps]) as run:
