@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from hybridkit.config import lab_profile_from_ready, resolve_connection
-from hybridkit.errors import AuthError
+from hybridkit.errors import AuthError, ConfigError, TransportError
 from hybridkit.lab.exchange.engine import ExchangeEngine
 from hybridkit.lab.server import LabOptions, LabServer
 from hybridkit.lab.transport._audit import read_audit
@@ -195,3 +195,24 @@ def test_cancel_stops_run_items_between_chunks(served: tuple[LabServer, Path]) -
         with pytest.raises(KeyboardInterrupt):
             session.run(Command.of("Get-AcceptedDomain"))
     assert done == [1]
+
+
+def test_a_command_that_is_not_a_powershell_server_is_a_config_error(tmp_path: Path) -> None:
+    ready = tmp_path / "ready.json"
+    ready.write_text(json.dumps({"online_app_id": "a", "online_organization": "o", "pwsh": {}}))
+    chatty = (sys.executable, "-c", "print('PowerShell 7.4.1'); import time; time.sleep(10)")
+    with pytest.raises(ConfigError) as caught:
+        open_session(pwsh_connection(ready, thumbprint="AB", process=chatty), retry=FAST_RETRY)
+    assert "does not speak PowerShell's out-of-process transport" in str(caught.value)
+    assert "not an out-of-process packet: 'PowerShell 7.4.1'" in str(caught.value)
+    with pytest.raises(ConfigError, match="cannot start the PowerShell process 'no-such-pwsh-here'"):
+        open_session(pwsh_connection(ready, thumbprint="AB", process=("no-such-pwsh-here", "-s")))
+
+
+def test_a_process_that_exits_at_once_is_a_transport_error_with_its_last_words(tmp_path: Path) -> None:
+    ready = tmp_path / "ready.json"
+    ready.write_text(json.dumps({"online_app_id": "a", "online_organization": "o", "pwsh": {}}))
+    refused = (sys.executable, "-c", "import sys; sys.stderr.write('Permission denied (publickey).\\n'); sys.exit(255)")
+    with pytest.raises(TransportError) as caught:
+        open_session(pwsh_connection(ready, thumbprint="AB", process=refused), retry=FAST_RETRY)
+    assert "exited with code 255: Permission denied (publickey)." in str(caught.value)
