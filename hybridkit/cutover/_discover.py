@@ -43,7 +43,7 @@ USER_COLUMNS = ("Identity", "BatchId", "Status", "ErrorSummary")
 READINESS_COLUMNS = ("Identity", "Status", "StatusDetail", "Message", "CompleteAfter")
 FOLLOW_COLUMNS = ("Identity", "Status", "StatusDetail", "Message")
 STATUS_MOVE_COLUMNS = ("Identity", "Status", "StatusDetail", "PercentComplete", "BytesTransferred",
-                       "TotalMailboxSize", "Message")
+                       "TotalMailboxSize", "Message", "CompleteAfter")  # CompleteAfter: a wave's completing users
 
 
 def _select(columns: Sequence[str]) -> Command:

@@ -30,6 +30,7 @@ from hybridkit.cutover._model import (
     Readiness,
     StatusSnapshot,
 )
+from hybridkit.cutover._waves import STAGES, WaveProgress
 from hybridkit.cutover._when import iso_z, show_time
 from hybridkit.outcomes import Outcome
 from hybridkit.ps import Command, Pipeline, quote
@@ -48,6 +49,7 @@ __all__ = [
     "snapshot_doc",
     "status_doc",
     "status_view",
+    "waves_doc",
 ]
 
 _FINE = {Outcome.CREATED: "green", Outcome.UPDATED: "green", Outcome.REMOVED: "green", Outcome.STARTED: "green", Outcome.UNCHANGED: "dim", Outcome.SENT: "green",
@@ -194,9 +196,22 @@ def create_table(result: CreateResult, width: int) -> RenderableType:
 # ---------------------------------------------------------------- status
 
 
-def snapshot_doc(snapshot: StatusSnapshot) -> dict[str, Any]:
-    """``cutover status``'s JSON document (``status_doc``) of a snapshot."""
-    return status_doc(snapshot.batches, snapshot.moves, snapshot.observed_at)
+def snapshot_doc(snapshot: StatusSnapshot, waves: Sequence[WaveProgress] | None = None) -> dict[str, Any]:
+    """``cutover status``'s JSON document (``status_doc``) of a snapshot; with the plan's ``waves`` (``--plan``),
+    its ``waves`` list too (``waves_doc``)."""
+    doc = status_doc(snapshot.batches, snapshot.moves, snapshot.observed_at)
+    if waves is not None:
+        doc["waves"] = waves_doc(waves)
+    return doc
+
+
+def waves_doc(waves: Sequence[WaveProgress]) -> list[dict[str, Any]]:
+    """Per completion wave: ``wave``, its ``sync_batches`` (where Exchange lists its users; ``planned_batch`` as
+    plan.json says), ``mailboxes``, the count at each stage (syncing, synced, completing, completed, failed,
+    not_found), ``ready`` (every mailbox synced or further, none failed) and ``state`` in one word."""
+    return [{"wave": w.wave, "sync_batches": list(w.sync_batches), "planned_batch": w.planned_batch,
+             "mailboxes": w.mailboxes, **{s.replace("-", "_"): w.count(s) for s in STAGES}, "ready": w.ready,
+             "state": w.state} for w in waves]
 
 
 def status_doc(observed: Sequence[ObservedBatch], moves: Mapping[str, MoveState], now: dt.datetime) -> dict[str, Any]:
@@ -227,7 +242,11 @@ def _when_text(value: str | None) -> str:
 
 
 def status_view(doc: dict[str, Any], width: int) -> RenderableType:
-    """The batches, then each batch's mailboxes; Exchange's messages under each table in full."""
+    """The batches, then each batch's mailboxes; Exchange's messages under each table in full.
+
+    With ``waves`` in ``doc`` (``status --plan``): the batches, then the waves (one row each), then only the
+    mailboxes Exchange has a message for (a plan of thousands of mailboxes is read per wave, not per row).
+    """
     batches = doc["items"]
     observed = _when_text(doc["observed_at"])
     summary_columns = [
@@ -246,6 +265,11 @@ def status_view(doc: dict[str, Any], width: int) -> RenderableType:
     parts: list[RenderableType] = [summary]
     if dropped:
         parts.extend(Text(f"{b['batch']} completes after {_when_text(b['complete_after'])}") for b in scheduled)
+    if "waves" in doc:
+        parts.append(_waves_table(doc["waves"], width))
+        parts.extend(Text.assemble((r["mailbox"], "red" if r["status"] == "Failed" else "bold"), f" ({b['batch']}): ",
+                                   r["detail"]) for b in batches for r in b["mailboxes"] if r["detail"])
+        return Group(*parts)
     for batch in batches:
         rows = batch["mailboxes"]
         styles = ["red" if r["status"] == "Failed" else "green" if r["status"].startswith("Completed") else None
@@ -266,6 +290,23 @@ def status_view(doc: dict[str, Any], width: int) -> RenderableType:
             if row["detail"]:  # Exchange's message in full, under the table (a column would squeeze it)
                 parts.append(Text.assemble((row["mailbox"], style or "bold"), ": ", row["detail"]))
     return Group(*parts)
+
+
+def _waves_table(waves: Sequence[dict[str, Any]], width: int) -> Table:
+    state_style = {"completed": "green", "ready": "green", "completing": "green", "failed": "red"}
+    columns = [
+        _Column("Wave", [escape(w["wave"]) for w in waves]),
+        _Column("Sync batch", [escape(", ".join(w["sync_batches"])) for w in waves]),
+        _Column("State", [_styled(w["state"], state_style.get(w["state"])) for w in waves]),
+        _Column("Total", [str(w["mailboxes"]) for w in waves], optional=True),
+        _Column("Synced", [str(w["synced"]) for w in waves]),
+        _Column("Completing", [str(w["completing"]) for w in waves]),
+        _Column("Completed", [str(w["completed"]) for w in waves]),
+        _Column("Failed", [str(w["failed"]) for w in waves]),
+        _Column("Not synced", [str(w["syncing"] + w["not_found"]) for w in waves], optional=True),
+    ]
+    table, _ = _fit("Completion waves (ready: every mailbox synced, none failed)", columns, width)
+    return table
 
 
 # ---------------------------------------------------------------- complete

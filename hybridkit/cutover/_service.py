@@ -40,6 +40,8 @@ from hybridkit.cutover._model import (
     StatusSnapshot,
 )
 from hybridkit.cutover._plan import completion_results, plan_completion, plan_create
+from hybridkit.batches import PlanLayout
+from hybridkit.cutover._waves import WaveProgress, find_plan, read_layout, select_waves, wave_members, wave_progress
 from hybridkit.errors import ConfigError, InputError, PlanError
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
 from hybridkit.ps import Command, Pipeline, PSSession
@@ -57,8 +59,11 @@ __all__ = [
     "preview_completion",
     "read_status",
     "read_targets",
-    "utcnow",
+    "read_waves",
+        "utcnow",
     "watch_status",
+    "wave_status",
+    "wave_targets",
 ]
 
 
@@ -166,6 +171,16 @@ def watch_status(
     return snapshot
 
 
+def read_waves(plan: Path) -> PlanLayout:
+    """The plan's sync batches and completion waves (``status --plan DIR``), read before connecting."""
+    return read_layout(plan)
+
+
+def wave_status(layout: PlanLayout, snapshot: StatusSnapshot, names: Sequence[str] = ()) -> tuple[WaveProgress, ...]:
+    """The plan's completion waves counted from ``snapshot`` (read per batch): no further read of Exchange."""
+    return wave_progress(layout, snapshot, names)
+
+
 # ---------------------------------------------------------------- complete
 
 
@@ -176,6 +191,17 @@ def read_targets(session: PSSession, *, batches: Sequence[str] = (), mailboxes: 
     moves = read_moves(session, batches=batches, mailboxes=[] if batches else mailboxes,
                        columns=READINESS_COLUMNS, chunk_size=chunk_size)
     return targets, moves
+
+
+def wave_targets(waves: Sequence[str], plan: Path | None) -> list[str]:
+    """The mailboxes of the named completion waves of ``plan`` (``complete --wave``), read before connecting;
+    ``read_targets(mailboxes=...)`` then reads their moves wherever they sync, in chunks.
+
+    Raises:
+        InputError: no plan, or a wave name the plan does not have (naming the waves it has).
+    """
+    where = find_plan(plan, "--wave")
+    return wave_members(select_waves(read_layout(where), waves, where))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -73,35 +73,45 @@ def _duplicate_object(email: str, batch: str, other: str) -> LabObject:
     return shaped_object("MigrationUser", props, email)
 
 
-def _entries(ctx: CmdletContext) -> list[tuple[str, LabObject]]:
-    """Every migration user (own entries, then each batch's duplicates), as (email, object)."""
+def _entries(ctx: CmdletContext, *, email: str | None = None, batch: str | None = None
+             ) -> list[tuple[str, LabObject]]:
+    """Every migration user (own entries, then each batch's duplicates), as (email, object); only ``email``'s or
+    ``batch``'s when given (filtered before the objects are built: a tenant of 100,000 users, read per batch)."""
     users = ctx.side.collection("MigrationUser")
-    out = [(email, _user_object(ctx, email, user)) for email, user in users.items()]
-    for name, batch in ctx.side.collection("MigrationBatch").items():
-        for email, other in (batch.get("_duplicates") or {}).items():
-            out.append((email, _duplicate_object(email, name, other)))
+    if email is not None:
+        chosen = [(email, users[email])] if email in users else []
+    else:
+        chosen = [(e, u) for e, u in users.items() if batch is None or u.get("BatchId") == batch]
+    out = [(e, _user_object(ctx, e, user)) for e, user in chosen]
+    for name, found in ctx.side.collection("MigrationBatch").items():
+        if batch is not None and name != batch:
+            continue
+        for other_email, other in (found.get("_duplicates") or {}).items():
+            if email is None or other_email == email:
+                out.append((other_email, _duplicate_object(other_email, name, other)))
     return out
 
 
 @cmdlet("Get-MigrationUser")
 def get_migration_user(ctx: CmdletContext) -> None:
     advance_moves(ctx)
-    entries = _entries(ctx)
     if ctx.has("Identity") or ctx.has("EmailAddress"):
         wanted = as_text(ctx.params.get("Identity") or ctx.params.get("EmailAddress")).strip().lower()
-        entries = [(e, o) for e, o in entries if e == wanted]
+        entries = _entries(ctx, email=wanted)
         if not entries:
             ctx.error(not_found(ctx, wanted))
             return
     elif ctx.has("MailboxGuid"):
         guid = str(ctx.params["MailboxGuid"]).lower()
-        entries = [(e, o) for e, o in entries if str(o.get("MailboxGuid") or "").lower() == guid]
+        entries = [(e, o) for e, o in _entries(ctx) if str(o.get("MailboxGuid") or "").lower() == guid]
     elif ctx.has("BatchId"):
         found = find_batch(ctx, ctx.params["BatchId"])
         if found is None:
             ctx.error(not_found(ctx, ctx.params["BatchId"]))
             return
-        entries = [(e, o) for e, o in entries if o.get("BatchId") == found[0]]
+        entries = _entries(ctx, batch=found[0])
+    else:
+        entries = _entries(ctx)
     objects = [o for _, o in entries]
     if ctx.has("Status"):
         objects = [o for o in objects if str(o.get("Status")).lower() == str(ctx.params["Status"]).lower()]
