@@ -77,7 +77,8 @@ def pack_sync_batches(
     why = (f"--sync-batches {requested}" if requested is not None else
            f"{len(waves)} waves would be more than Exchange Online's {SERVICE_BATCH_LIMIT} migration batches")
     sentence = (f"{why}: the {len(waves)} completion waves are packed into {len(sync)} sync batches (each wave whole; "
-                f"complete a wave with `hybridkit cutover complete --from-file waves/WAVE.csv`); the planner cannot see the batches the tenant "
+                "complete a wave with `hybridkit cutover complete --wave WAVE --plan DIR`); the planner cannot see "
+                "the batches the tenant "
                 f"already has: `cutover create` checks the room left (Get-MigrationConfig) before creating any")
     return tuple(sync), tuple(_wave(w, placed[w.name]) for w in waves), sentence
 

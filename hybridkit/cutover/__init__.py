@@ -23,7 +23,8 @@ wait), ``_render`` (tables, JSON), ``_model`` (values, typed outcomes), ``_when`
 ``cutover failures`` / ``remediate`` and the batch limit have their own: ``_failures`` (classify, remedies),
 ``_failures_read``, ``_remedy`` (plan, steps), ``_remedy_run`` (services), ``_failures_render``, ``_limits``,
 ``cli_remedy``; so does ``cutover remove-completed``: ``_cleanup`` (plan, steps), ``_cleanup_run`` (service),
-``_cleanup_render``, ``cli_cleanup``.
+``_cleanup_render``, ``cli_cleanup``; completion waves (``complete --wave``, ``status --plan``): ``_waves``;
+``status`` and ``complete`` are registered from ``cli_status`` and ``cli_complete``.
 """
 
 from hybridkit.cutover._apply import completion_pipelines, create_batches, follow, run_completion

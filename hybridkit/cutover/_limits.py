@@ -69,7 +69,8 @@ def check_room(to_create: Sequence[str], room: BatchRoom) -> None:
     else:
         ways.append("complete some batches, then remove them with `hybridkit cutover remove-completed`")
     ways.append(f"re-plan with `hybridkit batches plan --sync-batches {max(1, room.left)}` (completion waves "
-                f"packed into at most {max(1, room.left)} sync batches; complete a wave with `cutover complete --from-file waves/WAVE.csv`)")
+                f"packed into at most {max(1, room.left)} sync batches; complete a wave with "
+                "`hybridkit cutover complete --wave WAVE --plan DIR`)")
     raise PlanError(
         f"the plan creates {len(to_create)} migration batch(es), but Exchange Online keeps at most "
         f"{room.max_batches} (Get-MigrationConfig MaxNumberOfBatches) and {len(room.existing)} exist: room for "
