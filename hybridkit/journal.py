@@ -411,10 +411,15 @@ class Journal:
             raise PlanError(f"run {run_id} has no step {key!r}")
         return _step(row)
 
-    def mark_started(self, run_id: str, key: str) -> None:
-        """Commit that the step is about to be sent (before sending it)."""
-        self._set(run_id, key, "state=?, attempts=attempts+1, started_at=?, error_class=NULL, error=NULL",
-                  (StepState.STARTED.value, _now()))
+    def mark_started(self, run_id: str, key: str, rendered: str | None = None) -> None:
+        """Commit that the step is about to be sent (before sending it); ``rendered``, when given, is the (redacted)
+        command this attempt sends, which a resumed run may have made differently (``--at`` given again)."""
+        if rendered is None:
+            self._set(run_id, key, "state=?, attempts=attempts+1, started_at=?, error_class=NULL, error=NULL",
+                      (StepState.STARTED.value, _now()))
+        else:
+            self._set(run_id, key, "state=?, attempts=attempts+1, started_at=?, error_class=NULL, error=NULL, "
+                      "rendered=?", (StepState.STARTED.value, _now(), rendered))
 
     def mark_done(self, run_id: str, key: str, outcome: str = "ok", *, payload: Any = None) -> None:
         """Commit the step's success (``outcome``: ok, verified, superseded ...); ``payload``, when given, replaces

@@ -111,7 +111,7 @@ def run_chunks(
                 results[step.key] = StepResult(step, StepStatus.VERIFIED, payload=payload)
                 return
             step, items = dataclasses.replace(step, input_items=tuple(still)), still
-        journal.mark_started(run_id, step.key)
+        journal.mark_started(run_id, step.key, step.rendered())
         try:
             outcomes = session.run_items(step.command, items, chunk_size=chunk_size, key=key,
                                          on_progress=lambda n: reporter.advance(task, n))

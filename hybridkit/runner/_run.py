@@ -313,7 +313,7 @@ class Run:
         if in_doubt and verify is not None and verify(session, step):
             self.journal.mark_done(self.run_id, step.key, "verified")
             return StepResult(step, StepStatus.VERIFIED)
-        self.journal.mark_started(self.run_id, step.key)
+        self.journal.mark_started(self.run_id, step.key, step.rendered())
         try:
             result = session.run(step.command, list(step.input_items) or None)
         except STOPPING:

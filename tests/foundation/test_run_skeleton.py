@@ -195,3 +195,20 @@ def test_find_prior_gives_the_plan_the_earlier_run_and_its_payloads(tmp_path: Pa
             assert again.resumed and [r.status for r in again.apply(InProcessSession(org)).results] == [
                 StepStatus.SKIPPED] * 2
         assert journal.get_run(crawl.run_id).status is RunStatus.COMPLETED
+
+
+def test_a_resumed_step_is_journaled_with_the_command_this_run_sends(tmp_path: Path) -> None:
+    """Resuming `cutover complete --at LATER` sends the later time: the journal must not keep the first run's text."""
+    org = lab_org(onprem=["a", "b"])
+    with Journal(tmp_path / "j.sqlite") as journal:
+        first_session = InProcessSession(org)
+        fail_at(first_session, "b", AuthError("refused"))
+        with open_run(journal, "hold", "fp", steps("a", "b", LitigationHoldOwner="first")) as first:
+            first.apply(first_session)
+        assert "first" in journal.step(first.run_id, "hold:b").rendered
+        with open_run(journal, "hold", "fp", steps("a", "b", LitigationHoldOwner="second")) as second:
+            assert second.resumed
+            second.apply(InProcessSession(org))
+        text = journal.step(first.run_id, "hold:b").rendered
+        assert "second" in text and "first" not in text
+        assert "first" in journal.step(first.run_id, "hold:a").rendered  # done by the first run: what it sent
