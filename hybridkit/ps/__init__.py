@@ -1,6 +1,6 @@
 """The PowerShell bridge: the only way hybridkit reaches Exchange.
 
-Only ``hybridkit/ps/_pypsrp.py`` imports pypsrp. Everything else builds ``Command``/``Pipeline`` values and runs
+Only ``hybridkit/ps/_pypsrp.py`` imports pypsrp; only ``_outofproc.py`` drives psrpcore's client. Everything else builds ``Command``/``Pipeline`` values and runs
 them through a ``PSSession`` (see ``open_session``). The bridge stands on ``hybridkit.errors`` alone: it takes a
 resolved ``Connection`` (``hybridkit.config`` makes one from a profile) and retries transient faults itself
 (``RetryPolicy``).
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hybridkit.ps._command import Command, Pipeline, Secret, Switch, comment_text, quote, render_value
-from hybridkit.ps._connection import DEFAULT_MAX_SHELLS, Connection, OnlineConnect
+from hybridkit.ps._connection import DEFAULT_MAX_SHELLS, Connection, OnlineConnect, online_connect_command
 from hybridkit.ps._result import ItemOutcome, ItemStatus, PSError, PSObject, PSResult
 from hybridkit.ps._retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, call_with_retries
 from hybridkit.ps._session import PSSession
@@ -37,6 +37,7 @@ __all__ = [
     "call_with_retries",
     "comment_text",
     "negotiated",
+    "online_connect_command",
     "open_session",
     "quote",
     "render_value",
@@ -46,12 +47,20 @@ __all__ = [
 def open_session(connection: Connection, **options: Any) -> PSSession:
     """Open a session to ``connection``'s endpoint (one runspace pool now, more on demand).
 
-    ``options`` go to ``PypsrpSession`` (``max_pools``, ``retry``, ``chunk_size``). Close it when done (it is a
-    context manager). A session for a profile: ``hybridkit.sides.connect(profile)``.
+    Over WSMan (``PypsrpSession``), or, when ``connection.process`` is set, over the stdin/stdout of that process
+    (``OutOfProcSession``: ``pwsh -s``, ``ssh -s host powershell``; one process per runspace pool). ``options``
+    go to the session (``max_pools``, ``retry``, ``chunk_size``). Close it when done (it is a context manager). A
+    session for a profile: ``hybridkit.sides.connect(profile)``.
     """
-    from hybridkit.ps._pypsrp import PypsrpSession
+    session: Any
+    if connection.process:
+        from hybridkit.ps._outofproc import OutOfProcSession
 
-    session = PypsrpSession(connection, **options)
+        session = OutOfProcSession(connection, **options)
+    else:
+        from hybridkit.ps._pypsrp import PypsrpSession
+
+        session = PypsrpSession(connection, **options)
     try:
         session.open()
     except BaseException:

@@ -38,7 +38,7 @@ from pypsrp.wsman import WSMan
 
 from hybridkit.errors import AuthError, CommandFailed, ThrottledError, TransportError
 from hybridkit.ps._command import Command, Pipeline, Secret, Switch
-from hybridkit.ps._connection import Connection
+from hybridkit.ps._connection import Connection, online_connect_command
 from hybridkit.ps._errors import is_tls_name_mismatch, one_line, pipeline_failed, translate_errors
 from hybridkit.ps._kerberos import describe_mechanism, wsman_kerberos_kwargs
 from hybridkit.ps._kerberos_errors import explain_kerberos_errors
@@ -343,13 +343,7 @@ class PypsrpSession:
     def _connect_online(self, slot: _Slot) -> None:
         conn = self._conn
         if conn.online is not None:
-            connect = Command.of(
-                "Connect-ExchangeOnline",
-                AppId=conn.online.app_id,
-                CertificateThumbprint=conn.online.certificate_thumbprint,
-                Organization=conn.online.organization,
-                ShowBanner=Switch(False),
-            )
+            connect = online_connect_command(conn.online)
             try:
                 result = self._invoke(slot, Pipeline.of(connect), None)
             except CommandFailed as exc:
