@@ -24,12 +24,9 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from hybridkit.errors import ConfigError
-
-if TYPE_CHECKING:
-    from hybridkit.config._profile import Profile
 
 __all__ = ["DEFAULT_PWSH_COMMAND", "PWSH_ONLY", "check_pwsh_keys", "command_argv", "pwsh_argv", "pwsh_transport", "validate_pwsh"]
 
@@ -42,6 +39,47 @@ _PWSH_KEYS = frozenset({"kind", *PWSH_ONLY, "app_id", "organization", "certifica
                         "read_timeout"})
 # user@host or host: a name, an IPv4 address or a [bracketed] IPv6 one; never an option (leading "-").
 _SSH_TARGET = re.compile(r"^(?:[A-Za-z0-9._\\-]+@)?(?:[A-Za-z0-9_][A-Za-z0-9._-]*|\[[0-9A-Fa-f:.]+\])$")
+
+
+class PwshSettings(Protocol):
+    """The settings of a ``Profile`` read here (``_profile`` imports this module, not the reverse)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def command(self) -> tuple[str, ...]: ...
+
+    @property
+    def ssh(self) -> str | None: ...
+
+    @property
+    def ssh_port(self) -> int | None: ...
+
+    @property
+    def ssh_identity(self) -> str | None: ...
+
+    @property
+    def ssh_config(self) -> str | None: ...
+
+    @property
+    def app_id(self) -> str | None: ...
+
+    @property
+    def organization(self) -> str | None: ...
+
+    @property
+    def certificate_path(self) -> str | None: ...
+
+    @property
+    def certificate_password_env(self) -> str | None: ...
+
+    @property
+    def certificate_thumbprint(self) -> str | None: ...
+
+    @property
+    def exchange_version(self) -> str: ...
+
 
 
 def check_pwsh_keys(kind: str, table: Mapping[str, Any], prefix: str) -> None:
@@ -66,7 +104,7 @@ def command_argv(value: Any, prefix: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def validate_pwsh(p: Profile, prefix: str) -> None:
+def validate_pwsh(p: PwshSettings, prefix: str) -> None:
     """A pwsh profile's own checks (the common ones are ``_profile._validate``'s)."""
     if p.ssh is not None:
         if not _SSH_TARGET.match(p.ssh):
@@ -96,7 +134,7 @@ def validate_pwsh(p: Profile, prefix: str) -> None:
                           f"(got {p.certificate_password_env!r}); the password itself never goes in hybridkit.toml")
 
 
-def pwsh_argv(p: Profile) -> tuple[str, ...]:
+def pwsh_argv(p: PwshSettings) -> tuple[str, ...]:
     """The process a pwsh profile runs: its ``command``, or OpenSSH's client asking ``ssh`` for the subsystem.
 
     ``ssh -s HOST powershell`` as PowerShell's own SSH remoting runs it, with ``BatchMode=yes`` (never a prompt:
@@ -117,7 +155,7 @@ def pwsh_argv(p: Profile) -> tuple[str, ...]:
     return tuple(argv)
 
 
-def pwsh_transport(p: Profile) -> str:
+def pwsh_transport(p: PwshSettings) -> str:
     """How a pwsh profile reaches PowerShell, for people: ``ssh user@host`` or ``out-of-process: pwsh -s ...``."""
     if p.ssh is not None:
         port = f" (port {p.ssh_port})" if p.ssh_port is not None else ""
