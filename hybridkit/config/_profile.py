@@ -96,8 +96,10 @@ class Profile:
         """The profile as plain data with secrets masked (for ``profiles show`` and JSON output)."""
         data = dataclasses.asdict(self)
         data["password"] = "****" if self.password is not None else None
-        if self.kind == "pwsh":
+        if self.kind == "pwsh":  # a process, not a WinRM endpoint: its WSMan settings mean nothing
             data["command"] = list(self.command)
+            for key in _WSMAN_ONLY:
+                data.pop(key, None)
         else:
             data.pop("command")
         return {k: v for k, v in data.items() if v is not None}
@@ -115,6 +117,9 @@ class Profile:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Profile)}
+_WSMAN_ONLY = ("server", "port", "https", "path", "auth", "username", "password_env", "password", "cert_validation",
+               "ca_bundle", "ready_file", "endpoint", "allow_unencrypted", "realm", "spn_service", "spn_hostname",
+               "krb5_config")
 _TYPES: dict[str, tuple[type, ...]] = {
     "port": (int,),
     "https": (bool,),

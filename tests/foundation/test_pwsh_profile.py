@@ -128,3 +128,30 @@ def test_pwsh_validation(tmp_path: Path, table: str, message: str) -> None:
     path = _load(tmp_path, f"[profiles.p]\n{table}\n")
     with pytest.raises(ConfigError, match=f"{re.escape(str(path))}: profile 'p': .*{message}"):
         load_config(path)
+
+
+def test_profiles_init_writes_a_commented_pwsh_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from hybridkit.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HYBRIDKIT_CONFIG", raising=False)
+    runner = CliRunner()
+    result = runner.invoke(app, ["-o", "json", "profiles", "init"])
+    assert result.exit_code == 0, result.output
+    assert [i["profile"] for i in json.loads(result.stdout)["items"]] == ["onprem", "online", "pwsh", "lab"]
+    text = (tmp_path / "hybridkit.toml").read_text()
+    assert '# ssh = "svc-migration@mgmt01.contoso.local"' in text and "Subsystem powershell" in text
+    profile = load_config(tmp_path / "hybridkit.toml").profile("pwsh")
+    assert profile.certificate_path == str(tmp_path / "exo-app.pfx")
+    shown = runner.invoke(app, ["-o", "json", "profiles", "show", "pwsh"])
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.stdout)
+    assert data["transport"] == "out-of-process: pwsh -NoLogo -NoProfile -s"
+    assert data["certificate_password_source"] == "environment variable HYBRIDKIT_EXO_PFX_PASSWORD"
+    assert data["command"] == ["pwsh", "-NoLogo", "-NoProfile", "-s"]
+    assert not {"server", "auth", "https", "path", "password_source"} & set(data)  # no WinRM settings shown
+    listed = runner.invoke(app, ["-o", "json", "profiles", "list"])
+    row = next(r for r in json.loads(listed.stdout)["items"] if r["name"] == "pwsh")
+    assert row["kind"] == "pwsh" and row["endpoint"] == "out-of-process: pwsh -NoLogo -NoProfile -s"
