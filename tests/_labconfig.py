@@ -65,6 +65,14 @@ def lab_pfx_password(ready: Path) -> str:
     return str(json.loads(ready.read_text(encoding="utf-8"))["pwsh"]["certificate_password"])
 
 
+def pwsh_cmdlets(handle: Any) -> list[str]:
+    """The cmdlets a lab ran in runspaces that connected with the certificate file (a pwsh profile's), in order."""
+    records = handle.audit_records("pipeline")
+    shells = {r["shell"] for r in records if r["cmdlets"][:1] == ["Connect-ExchangeOnline"]
+              and "CertificateFilePath" in json.dumps(r["parameters"])}
+    return [c for r in records if r["shell"] in shells for c in r["cmdlets"]]
+
+
 def wait_ready(path: Path, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> dict[str, Any]:
     """The ready file `hybridkit lab serve` (running as ``proc``) writes once it accepts connections."""
     deadline = time.monotonic() + timeout

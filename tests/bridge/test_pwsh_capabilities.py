@@ -23,7 +23,7 @@ from hybridkit.cli import app  # noqa: E402
 from hybridkit.lab.exchange.cmdlets import hold as lab_hold  # noqa: E402
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
 from hybridkit.mailflow._scaffold import SCENARIOS  # noqa: E402
-from tests._labconfig import PWSH_PASSWORD_ENV, lab_pfx_password, write_pwsh_config  # noqa: E402
+from tests._labconfig import PWSH_PASSWORD_ENV, lab_pfx_password, pwsh_cmdlets, write_pwsh_config  # noqa: E402
 from tests.hold._holdkit import licensed  # noqa: E402
 
 
@@ -40,14 +40,6 @@ def pwsh_lab(lab_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def cli(config: Path, *args: str) -> Any:
     return CliRunner().invoke(app, ["--config", str(config), "-o", "json", *args])
-
-
-def pwsh_cmdlets(handle: Any) -> list[str]:
-    """The cmdlets the lab ran in runspaces that connected with the certificate file (the pwsh profile's)."""
-    records = handle.audit_records("pipeline")
-    shells = {r["shell"] for r in records if r["cmdlets"][:1] == ["Connect-ExchangeOnline"]
-              and "CertificateFilePath" in json.dumps(r["parameters"])}
-    return [c for r in records if r["shell"] in shells for c in r["cmdlets"]]
 
 
 def test_pwsh_connect_test_shows_the_transport(pwsh_lab: tuple[Any, Path]) -> None:
