@@ -19,6 +19,7 @@ from rich.table import Table
 
 from hybridkit.cli_support import app_context, emit_json
 from hybridkit.errors import ConfigError, InputError
+from hybridkit.lab.cli_pwsh import pwsh
 from hybridkit.lab.server import LabOptions, LabServer
 from hybridkit.lab.transport._kerberos import KerberosUnavailable
 
@@ -26,6 +27,9 @@ __all__ = ["app", "serve"]
 
 app = typer.Typer(help="A local Exchange lab (WSMan/PSRP) emulating on-prem Exchange and Exchange Online.",
                   no_args_is_help=True)
+
+
+app.command("pwsh")(pwsh)
 
 
 @app.callback()

@@ -1,11 +1,12 @@
 """``LabServer``: the Exchange lab's WSMan/PSRP server, startable in a background thread.
 
     with LabServer(LabOptions(port=0)) as lab:
-        info = lab.ready_info()   # port, onprem_url, online_url, username, password, ca_path, online_* ...
+        info = lab.ready_info()   # port, onprem_url, online_url, username, password, ca_path, online_*, pwsh ...
 
 The server composes the layers of ``transport/``: ``_http`` (sockets, TLS, auth, sealing) -> ``_shells`` (WSMan
 operations) -> ``_psrp`` (psrpcore pools and pipelines), then, across the seam (``hybridkit.lab._types.Engine``),
-the Exchange emulation of ``exchange/`` (``hybridkit.lab.exchange.engine``).
+the Exchange emulation of ``exchange/`` (``hybridkit.lab.exchange.engine``). Beside WSMan it serves the online
+side over PowerShell's out-of-process transport on a Unix socket (``transport._outofproc``, ``hybridkit lab pwsh``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from hybridkit.lab.transport._audit import AuditLog
 from hybridkit.lab.transport._auth import NtlmUserFile
 from hybridkit.lab.transport._faults import DEFAULT_KINDS, FaultKind, FaultPlan
 from hybridkit.lab.transport._http import HttpOptions, LabHTTPServer
-from hybridkit.lab.transport._shells import ENDPOINTS, WSManService
+from hybridkit.lab.transport._pwsh_socket import PwshSocketServer, write_app_pfx
+from hybridkit.lab.transport._shells import ENDPOINTS, WSManService, pipeline_reporter
 from hybridkit.lab.transport._tls import LabCertificates, make_certificates
 
 __all__ = ["LabOptions", "LabServer", "generate_password"]
@@ -99,6 +101,8 @@ class LabServer:
         self._certs: LabCertificates | None = None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
         self._kerberos: Any = None  # hybridkit.lab.transport._kerberos_auth.LabKerberos for --auth kerberos|negotiate
+        self._pwsh: PwshSocketServer | None = None  # the out-of-process endpoint (hybridkit lab pwsh)
+        self._pfx: tuple[Path, str] | None = None  # the app's certificate file and its password
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -157,10 +161,25 @@ class LabServer:
         self._http = LabHTTPServer((opts.host, opts.port), self._service.handle, http_options)
         self._service.address = self._base_url()
         self._http.start()
+        self._start_pwsh(engine)
         if opts.ready_file is not None:
             _write_private_json(Path(opts.ready_file), self.ready_info())
         log.info("lab listening on %s", self._base_url())
         return self
+
+    def _start_pwsh(self, engine: Engine) -> None:
+        """The out-of-process endpoint and the app's PFX (see ``transport._outofproc``)."""
+        opts = self.options
+        self._pwsh = PwshSocketServer(engine, opts.username,
+                                      pipeline_reporter(self.audit, EndpointKind.ONLINE, opts.username)).start()
+        ready = Path(opts.ready_file) if opts.ready_file is not None else None
+        pfx = ready.with_name(ready.stem + "-app.pfx") if ready is not None else self._pwsh.directory / "app.pfx"
+        online = getattr(getattr(engine, "org", None), "online", None)
+        app = online.settings.get("connect_app") if online is not None else None
+        password, thumbprint = write_app_pfx(pfx, str((app or {}).get("organization", "")))
+        if isinstance(app, dict):  # the app registration also holds this certificate (an app may have several)
+            app["pfx_certificate_thumbprint"] = thumbprint
+        self._pfx = (pfx, password)
 
     def _record_fault(self, endpoint: EndpointKind, action: str, kind: FaultKind) -> None:
         if self._audit is not None:
@@ -178,6 +197,12 @@ class LabServer:
         """Close every shell, stop serving, save state, remove secrets from disk."""
         if self._service is not None:
             self._service.close_all()
+        if self._pwsh is not None:
+            self._pwsh.close()
+            self._pwsh = None
+        if self._pfx is not None:
+            self._pfx[0].unlink(missing_ok=True)
+            self._pfx = None
         if self._http is not None:
             self._http.stop()
             self._http = None
@@ -235,6 +260,11 @@ class LabServer:
             "online_certificate_thumbprint": online_app.get("certificate_thumbprint"),
             "online_organization": online_app.get("organization"),
             **(self._kerberos.ready_info() if self._kerberos is not None else {}),
+            "pwsh": {
+                "socket": self._pwsh.path if self._pwsh is not None else None,
+                "certificate_file": str(self._pfx[0].resolve()) if self._pfx is not None else None,
+                "certificate_password": self._pfx[1] if self._pfx is not None else None,
+            },
         }
 
 

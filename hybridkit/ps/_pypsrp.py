@@ -4,7 +4,8 @@ Design (see STYLE.md 5-7):
 
 * a bounded set of runspace pools ("slots"), each opened lazily and driven by one thread at a time; the number
   stays under the endpoint's shell limit (``Connection.max_shells``, default 4 against Exchange's 18), and drops
-  by one whenever the endpoint refuses another shell while one of ours is open;
+  by one whenever the endpoint refuses another shell while one of ours is open (that part, with retries, chunking
+  and cancel, is ``_pool.PooledSession``, shared with the out-of-process transport);
 * every command goes out through ``add_cmdlet``/``add_parameter``, never script text; for Exchange Online
   through a jump host, ``Connect-ExchangeOnline`` (a cmdlet with app-only certificate parameters) runs first in
   each new pool;
@@ -21,14 +22,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import queue
 import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from typing import Any
 
 from pypsrp.complex_objects import GenericComplexObject, PSInvocationState
@@ -36,15 +35,14 @@ from pypsrp.powershell import Fragmenter, PowerShell, RunspacePool
 from pypsrp.serializer import Serializer, TaggedValue
 from pypsrp.wsman import WSMan
 
-from hybridkit.errors import AuthError, CommandFailed, ThrottledError, TransportError
-from hybridkit.ps._command import Command, Pipeline, Secret, Switch
-from hybridkit.ps._connection import Connection, online_connect_command
-from hybridkit.ps._errors import is_tls_name_mismatch, one_line, pipeline_failed, translate_errors
+from hybridkit.errors import AuthError
+from hybridkit.ps._command import Pipeline, Secret, Switch
+from hybridkit.ps._connection import Connection
+from hybridkit.ps._pool import PooledSession, PooledSlot
+from hybridkit.ps._errors import is_tls_name_mismatch, pipeline_failed, translate_errors
 from hybridkit.ps._kerberos import describe_mechanism, wsman_kerberos_kwargs
 from hybridkit.ps._kerberos_errors import explain_kerberos_errors
-from hybridkit.ps._match import chunk_outcomes
-from hybridkit.ps._result import ItemOutcome, PSError, PSObject, PSResult
-from hybridkit.ps._retry import DEFAULT_RETRY, RetryPolicy, call_with_retries
+from hybridkit.ps._result import PSError, PSObject, PSResult
 from hybridkit.ps._tls import certificate_names, name_mismatch_message
 
 __all__ = ["PypsrpSession", "from_wire", "parse_datetime", "to_wire"]
@@ -196,16 +194,14 @@ def _error_from_record(record: Any) -> PSError:
     )
 
 
-class _Slot:
+class _Slot(PooledSlot):
     """One runspace pool and its WSMan connection, used by one thread at a time."""
 
     def __init__(self, index: int) -> None:
-        self.index = index
+        super().__init__(index)
         self.wsman: WSMan | None = None
         self.pool: RunspacePool | None = None
         self.keys_exchanged = False
-        self.requests = 0
-        self.last_used = 0.0  # time.monotonic() when its last pipeline finished
         self.last_response = 0  # bytes of the last WSMan response (how full the last Receive came back)
 
 
@@ -222,65 +218,18 @@ RECEIVE_PACE_MAX = 1.0
 IDLE_REUSE_SECONDS = 240.0
 
 
-class PypsrpSession:
+class PypsrpSession(PooledSession):
     """A ``PSSession`` to one endpoint over pypsrp (see the module docstring)."""
 
-    def __init__(
-        self,
-        connection: Connection,
-        *,
-        max_pools: int | None = None,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        chunk_size: int | None = None,
-    ) -> None:
-        self._conn = connection
-        self.max_pools = max(1, max_pools or connection.max_shells)
-        self.retry = retry
-        self.chunk_size = chunk_size or connection.chunk_size
-        self._free: queue.LifoQueue[_Slot] = queue.LifoQueue()
-        self._all_slots = [_Slot(i) for i in range(self.max_pools)]
-        for slot in self._all_slots:
-            self._free.put(slot)
-        self._retired = 0
+    def __init__(self, connection: Connection, **options: Any) -> None:
+        super().__init__(connection, **options)
         self._warned_validation = False
-        self._cancelled = threading.Event()
-        self._lock = threading.Lock()
-        self._requests = 0
-        self._pools_opened = 0
 
-    @property
-    def name(self) -> str:
-        return self._conn.profile_name
+    def _new_slot(self, index: int) -> _Slot:
+        return _Slot(index)
 
-    @property
-    def connection(self) -> Connection:
-        return self._conn
-
-    @property
-    def request_count(self) -> int:
-        return self._requests
-
-    @property
-    def pools_opened(self) -> int:
-        """How many runspace pools this session has opened (a retry after a transport failure opens one more)."""
-        return self._pools_opened
-
-    def cancel(self) -> None:
-        """Stop every pipeline of this session at its next Receive and refuse new ones (the user interrupted).
-
-        Threads running pipelines get ``KeyboardInterrupt``; the pipelines are stopped on the server (WSMan Signal)
-        and their pools closed, so no shell is left behind. The session cannot run anything afterwards.
-        """
-        self._cancelled.set()
-
-    def _check_cancelled(self, stop: threading.Event | None = None) -> None:
-        if self._cancelled.is_set() or (stop is not None and stop.is_set()):
-            raise KeyboardInterrupt("interrupted")
-
-    def _sleep(self, seconds: float) -> None:
-        """The retry wait, cut short by ``cancel()``."""
-        if self._cancelled.wait(seconds):
-            raise KeyboardInterrupt("interrupted")
+    def _idle_reuse_seconds(self) -> float:
+        return IDLE_REUSE_SECONDS
 
     # -- pools ---------------------------------------------------------------------------------------------
     def _open_slot(self, slot: _Slot) -> None:
@@ -340,17 +289,6 @@ class PypsrpSession:
         with self._lock:
             self._pools_opened += 1
 
-    def _connect_online(self, slot: _Slot) -> None:
-        conn = self._conn
-        if conn.online is not None:
-            connect = online_connect_command(conn.online)
-            try:
-                result = self._invoke(slot, Pipeline.of(connect), None)
-            except CommandFailed as exc:
-                raise AuthError(f"Connect-ExchangeOnline failed: {one_line(exc.message)}") from exc
-            if result.errors:
-                raise AuthError(f"Connect-ExchangeOnline failed: {one_line(result.errors[0].message)}")
-
     def _discard(self, slot: _Slot) -> None:
         pool, wsman = slot.pool, slot.wsman
         slot.pool, slot.wsman, slot.keys_exchanged = None, None, False
@@ -362,51 +300,6 @@ class PypsrpSession:
             if wsman is not None:
                 wsman.close()
 
-    @contextmanager
-    def _slot(self) -> Iterator[_Slot]:
-        slot = self._free.get()
-        retire = False
-        try:
-            if slot.pool is not None and time.monotonic() - slot.last_used > IDLE_REUSE_SECONDS:
-                log.debug("runspace pool %d idle too long; opening a fresh one", slot.index)
-                self._discard(slot)
-            if slot.pool is None:
-                try:
-                    self._open_slot(slot)
-                except ThrottledError as exc:
-                    # The endpoint refused one more shell (other sessions of this user hold some): run with one
-                    # pool fewer rather than keep knocking, as long as another pool of ours is open. A refusal that
-                    # names a wait (a rate budget, not a count) only delays: the pool is tried again after it.
-                    self._discard(slot)
-                    retire = exc.retry_after is None and self._retire_if_others_open(slot)
-                    raise
-                except BaseException:
-                    self._discard(slot)
-                    raise
-            yield slot
-        except (TransportError, KeyboardInterrupt):
-            # A failed pool is not reused; an interrupted one is closed now so the server drops its shell.
-            self._discard(slot)
-            raise
-        finally:
-            slot.last_used = time.monotonic()
-            if not retire:
-                self._free.put(slot)
-
-    def _retire_if_others_open(self, slot: _Slot) -> bool:
-        with self._lock:
-            if not any(s.pool is not None for s in self._all_slots if s is not slot):
-                return False
-            self._retired += 1
-        log.warning("the endpoint refused another shell; continuing with %d runspace pool(s)",
-                    self.max_pools - self._retired)
-        return True
-
-    @property
-    def pools_retired(self) -> int:
-        """Pools given up because the endpoint refused more shells (the effective ceiling went down by this)."""
-        return self._retired
-
     def auth_info(self) -> dict[str, str]:
         """What an open connection negotiated: scheme, mechanism (kerberos/ntlm), sealing; {} for Basic."""
         for slot in list(self._free.queue):
@@ -414,14 +307,6 @@ class PypsrpSession:
             if session is not None and getattr(session, "auth", None) is not None:
                 return describe_mechanism(session.auth)
         return {}
-
-    def open(self) -> None:
-        """Open one runspace pool now (fails fast on a wrong endpoint or credentials)."""
-        call_with_retries(lambda: self._touch(), self.retry, what="open")
-
-    def _touch(self) -> None:
-        with self._slot():
-            pass
 
     # -- pipelines -----------------------------------------------------------------------------------------
     def _invoke(self, slot: _Slot, pipeline: Pipeline, input_items: Sequence[Any] | None,
@@ -485,88 +370,3 @@ class PypsrpSession:
         if delay > 0.01 and self._cancelled.wait(delay):  # Ctrl-C cuts the wait short
             raise KeyboardInterrupt("interrupted")
 
-    def _run_once(self, pipeline: Pipeline, input_items: Sequence[Any] | None,
-                  stop: threading.Event | None = None) -> PSResult:
-        self._check_cancelled(stop)
-        with self._slot() as slot:
-            self._check_cancelled(stop)
-            log.debug(
-                "pipeline %s (%d input items) on pool %d",
-                " | ".join(c.cmdlet for c in pipeline.commands), len(input_items or ()), slot.index,
-            )
-            return self._invoke(slot, pipeline, input_items, stop)
-
-    def run(self, command: Command | Pipeline, input_items: Sequence[Any] | None = None) -> PSResult:
-        """Run one pipeline, retrying transient faults on a fresh pool. ``CommandFailed`` if it terminates."""
-        return self._run(command, input_items)
-
-    def _run(self, command: Command | Pipeline, input_items: Sequence[Any] | None,
-             stop: threading.Event | None = None) -> PSResult:
-        pipeline = command if isinstance(command, Pipeline) else Pipeline.of(command)
-        what = " | ".join(c.cmdlet for c in pipeline.commands)
-        return call_with_retries(lambda: self._run_once(pipeline, input_items, stop), self.retry, what=what,
-                                 sleep=self._sleep)
-
-    def run_items(
-        self,
-        command: Command | Pipeline,
-        items: Sequence[Any],
-        *,
-        chunk_size: int | None = None,
-        key: Callable[[Any], Any] | None = None,
-        on_progress: Callable[[int], None] | None = None,
-    ) -> list[ItemOutcome]:
-        """Stream ``items`` through one pipeline per chunk, up to ``max_pools`` chunks at once (see PSSession).
-
-        A chunk whose pipeline fails as a whole (``CommandFailed``) yields failed outcomes for its items with
-        that error; transport and authentication failures that survive the retries are raised. When anything
-        ends the call early (such a failure, Ctrl-C), the chunks not started never run and the running ones stop
-        at their next Receive.
-        """
-        items = list(items)
-        size = max(1, chunk_size or self.chunk_size)
-        chunks = [items[i : i + size] for i in range(0, len(items), size)]
-        results: list[list[ItemOutcome]] = [[] for _ in chunks]
-        stop = threading.Event()
-
-        def work(chunk: list[Any]) -> list[ItemOutcome]:
-            return chunk_outcomes(chunk, lambda: self._run(command, chunk, stop), key)
-
-        if len(chunks) <= 1 or self.max_pools == 1:
-            for n, chunk in enumerate(chunks):
-                results[n] = work(chunk)
-                if on_progress:
-                    on_progress(len(chunk))
-        else:
-            with ThreadPoolExecutor(max_workers=min(self.max_pools, len(chunks)), thread_name_prefix="hk-pool") as ex:
-                futures = {ex.submit(work, chunk): n for n, chunk in enumerate(chunks)}
-                try:
-                    for future in as_completed(futures):
-                        n = futures[future]
-                        results[n] = future.result()
-                        if on_progress:
-                            on_progress(len(chunks[n]))
-                except BaseException:
-                    stop.set()
-                    for f in futures:
-                        f.cancel()
-                    raise
-        return [outcome for outcomes in results for outcome in outcomes]
-
-    def close(self) -> None:
-        """Close every runspace pool (each one frees a shell on the server)."""
-        drained: list[_Slot] = []
-        while True:
-            try:
-                drained.append(self._free.get_nowait())
-            except queue.Empty:
-                break
-        for slot in drained:
-            self._discard(slot)
-            self._free.put(slot)
-
-    def __enter__(self) -> PypsrpSession:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

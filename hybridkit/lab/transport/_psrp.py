@@ -113,6 +113,8 @@ class ShellDriver:
         session: The engine session for this pool (endpoint, authenticated user).
         engine: The Exchange emulation.
         on_pipeline: Called with a ``PipelineReport`` when a pipeline finishes (audit).
+        push: For a transport that sends as soon as there is data (out-of-process): called with every outgoing
+            ``PSRPPayload`` (under the driver's lock) instead of queueing it for ``receive``.
     """
 
     def __init__(
@@ -121,12 +123,14 @@ class ShellDriver:
         session: LabSession,
         engine: Engine,
         on_pipeline: Callable[[PipelineReport], None] | None = None,
+        push: Callable[[PSRPPayload], None] | None = None,
     ) -> None:
         self.shell_id = shell_id
         self.session = session
         self.closed = False
         self._engine = engine
         self._on_pipeline = on_pipeline
+        self._push = push
         self._pool = ServerRunspacePool()
         self._cond = threading.Condition(threading.RLock())
         self._queues: dict[str | None, deque[bytes]] = {None: deque()}
@@ -257,6 +261,8 @@ class ShellDriver:
                     pipe.ps.complete()
                 pipe.finished = True
                 self._drain()
+                if self._push is not None:  # nothing waits to receive it: forget it now
+                    self._forget(pipe.command_id.upper())
             self._release_slot()
 
     def stop(self, command_id: str) -> None:
@@ -306,6 +312,9 @@ class ShellDriver:
             payload = self._pool.data_to_send(self._fragment_size)
             if payload is None:
                 break
+            if self._push is not None:
+                self._push(payload)
+                continue
             key = str(payload.pipeline_id).upper() if payload.pipeline_id else None
             queue = self._queues.get(key)
             if queue is not None:

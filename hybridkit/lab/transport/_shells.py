@@ -42,7 +42,7 @@ from hybridkit.lab.transport._wsman import (
     receive_response,
 )
 
-__all__ = ["ENDPOINTS", "WSManService"]
+__all__ = ["ENDPOINTS", "WSManService", "pipeline_reporter"]
 
 log = logging.getLogger(__name__)
 
@@ -273,13 +273,7 @@ class WSManService:
         return shell
 
     def _pipeline_reporter(self, endpoint: EndpointKind, user: str) -> Callable[[PipelineReport], None]:
-        def report(r: PipelineReport) -> None:
-            self.audit.pipeline(endpoint=endpoint.value, user=user, shell_id=r.shell_id, command_id=r.command_id,
-                                commands=r.commands, input_count=r.input_count, outcome=r.outcome,
-                                output_count=r.output_count, error_count=r.error_count,
-                                warning_count=r.warning_count, seconds=r.seconds, error=r.error, inputs=r.inputs)
-
-        return report
+        return pipeline_reporter(self.audit, endpoint, user)
 
     def _reap_idle(self) -> None:
         """Close shells whose client went away without Delete (idle past their IdleTimeOut)."""
@@ -319,3 +313,15 @@ def _b64(text: str) -> bytes:
         return base64.b64decode(text.strip())
     except (binascii.Error, ValueError):
         raise WSManFault.invalid("The stream data is not valid base64.") from None
+
+
+def pipeline_reporter(audit: AuditLog, endpoint: EndpointKind, user: str) -> Callable[[PipelineReport], None]:
+    """What records a finished pipeline in ``audit`` (for WSMan shells and out-of-process pools alike)."""
+
+    def report(r: PipelineReport) -> None:
+        audit.pipeline(endpoint=endpoint.value, user=user, shell_id=r.shell_id, command_id=r.command_id,
+                       commands=r.commands, input_count=r.input_count, outcome=r.outcome,
+                       output_count=r.output_count, error_count=r.error_count,
+                       warning_count=r.warning_count, seconds=r.seconds, error=r.error, inputs=r.inputs)
+
+    return report

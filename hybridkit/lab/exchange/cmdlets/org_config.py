@@ -10,7 +10,10 @@ certificate in the host's stores fails before any sign-in (the module's exact wo
 the lab's text says what is wrong); a certificate the host holds but the app registration does not know
 (``online_app["unregistered_certificate_thumbprint"]``, a renewed certificate never uploaded) gives AADSTS700027
 "Client assertion contains an invalid signature. [Reason - The key was not found., ...]" with MSAL's Trace ID,
-Correlation ID and Timestamp lines. A runspace the lab throttles (fault kind ``throttle`` on the online endpoint)
+Correlation ID and Timestamp lines. ``-CertificateFilePath`` with ``-CertificatePassword`` (a SecureString) reads a
+PFX as .NET does on Linux (a wrong password: "The certificate data cannot be read with the provided password, the
+password may be incorrect."; a missing file: "Could not find file '...'."); its certificate's SHA-1 thumbprint then
+goes through the same checks (``lab serve`` registers its PFX's thumbprint on the app). A runspace the lab throttles (fault kind ``throttle`` on the online endpoint)
 fails its first Connect-ExchangeOnline with Exchange Online's "... Please wait for N seconds." On success the
 session's Exchange Online cmdlets become available, limited to ``-CommandName`` when given and renamed by ``-Prefix``.
 """
@@ -175,6 +178,33 @@ def _auth_error(ctx: CmdletContext, message: str, error_id: str, target: Any) ->
                     reason="MsalServiceException", target=target, activity=ctx.name)
 
 
+def _file_thumbprint(ctx: CmdletContext, path: str, password: Any) -> str:
+    """The thumbprint of the certificate in a PFX file, read as .NET's X509Certificate2 reads it (on Linux)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    secret = getattr(password, "value", password)
+    try:
+        with open(path, "rb") as handle:
+            blob = handle.read()
+    except OSError:
+        raise ctx.terminate(LabError(
+            message=f"Could not find file '{path}'.", exception_type="System.IO.FileNotFoundException",
+            fully_qualified_error_id="System.IO.FileNotFoundException", category="ObjectNotFound",
+            reason="FileNotFoundException", target=path, activity=ctx.name)) from None
+    try:
+        _, certificate, _ = pkcs12.load_key_and_certificates(blob, str(secret).encode() if secret else None)
+    except (ValueError, TypeError):
+        certificate = None
+    if certificate is None:
+        raise ctx.terminate(LabError(
+            message="The certificate data cannot be read with the provided password, the password may be incorrect.",
+            exception_type="System.Security.Cryptography.CryptographicException",
+            fully_qualified_error_id="System.Security.Cryptography.CryptographicException", category="NotSpecified",
+            reason="CryptographicException", target=path, activity=ctx.name))
+    return hashlib.sha1(certificate.public_bytes(serialization.Encoding.DER)).hexdigest().upper()  # noqa: S324
+
+
 @cmdlet("Connect-ExchangeOnline")
 def connect_exchange_online(ctx: CmdletContext) -> None:
     """App-only sign-in to the lab tenant; success makes Exchange Online cmdlets available in this runspace."""
@@ -187,11 +217,14 @@ def connect_exchange_online(ctx: CmdletContext) -> None:
             fully_qualified_error_id="AuthZ-AuthorizationException", category="ResourceUnavailable",
             reason="AuthorizationException", activity=ctx.name))
     given = {key: ctx.params.get(key) for key in ("AppId", "CertificateThumbprint", "Organization")}
+    if ctx.params.get("CertificateFilePath") and not given["CertificateThumbprint"]:
+        given["CertificateThumbprint"] = _file_thumbprint(ctx, str(ctx.params["CertificateFilePath"]),
+                                                          ctx.params.get("CertificatePassword"))
     if not all(given.values()):
         raise ctx.terminate(LabError(
             message="The hybridkit lab's Exchange Online endpoint accepts app-only certificate sign-in only: pass "
-            "-AppId, -CertificateThumbprint and -Organization (interactive sign-in is impossible in a remote, "
-            "non-interactive runspace).",
+            "-AppId, -Organization and -CertificateThumbprint or -CertificateFilePath with -CertificatePassword "
+            "(interactive sign-in is impossible in a remote, non-interactive runspace).",
             exception_type="System.ArgumentException", fully_qualified_error_id="LabInteractiveSignInUnavailable",
             category="InvalidArgument", reason="ArgumentException", activity=ctx.name))
     organization = str(given["Organization"])
@@ -202,6 +235,8 @@ def connect_exchange_online(ctx: CmdletContext) -> None:
             "there are no active subscriptions for the tenant." + _msal_trailer(ctx), "AADSTS90002", organization))
     thumbprint = str(given["CertificateThumbprint"]).replace(" ", "")
     registered = str(app.get("certificate_thumbprint", ""))
+    if str(app.get("pfx_certificate_thumbprint", "")).lower() == thumbprint.lower():
+        registered = thumbprint  # the certificate of the lab's PFX file is registered on the app too
     if thumbprint.lower() not in (registered.lower(), unregistered_thumbprint(app).lower()):
         raise ctx.terminate(LabError(
             message=f"No certificate with thumbprint '{thumbprint}' was found in the CurrentUser or LocalMachine "
