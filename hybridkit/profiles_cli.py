@@ -137,7 +137,8 @@ def list_profiles(ctx: typer.Context) -> None:
     if not config.profiles:
         config.profile(None)  # raises the "nothing configured" ConfigError
     rows = [
-        {"name": p.name, "kind": p.kind, "endpoint": p.endpoint_url, "auth": p.auth, "username": p.username,
+        {"name": p.name, "kind": p.kind, "endpoint": p.endpoint_url,
+         "auth": "app certificate" if p.kind == "pwsh" else p.auth, "username": p.username,
          "default": p.name == (config.default_profile or (p.name if len(config.profiles) == 1 else None))}
         for p in config.profiles.values()
     ]

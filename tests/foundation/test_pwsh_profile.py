@@ -155,3 +155,4 @@ def test_profiles_init_writes_a_commented_pwsh_profile(tmp_path: Path, monkeypat
     listed = runner.invoke(app, ["-o", "json", "profiles", "list"])
     row = next(r for r in json.loads(listed.stdout)["items"] if r["name"] == "pwsh")
     assert row["kind"] == "pwsh" and row["endpoint"] == "out-of-process: pwsh -NoLogo -NoProfile -s"
+    assert row["auth"] == "app certificate" and row["username"] is None  # no WinRM auth or account
