@@ -9,6 +9,7 @@ from hybridkit.config._lab import lab_kerberos_overrides, lab_profile_from_ready
 from hybridkit.config._profile import Profile
 from hybridkit.config._pwsh import pwsh_argv
 from hybridkit.config._secrets import resolve_certificate_password, resolve_password
+from hybridkit.errors import ConfigError
 from hybridkit.ps import Connection, OnlineConnect
 from hybridkit.ps._kerberos import kerberos_connection_fields
 
@@ -65,6 +66,9 @@ def _pwsh_connection(profile: Profile) -> Connection:
     No WinRM server, account or password: the process is PowerShell 7 itself (or ssh to a host's subsystem). The
     WSMan fields keep neutral values; ``server`` names the SSH host (or localhost) for messages.
     """
+    if profile.certificate_path and not profile.ssh and not Path(profile.certificate_path).is_file():
+        raise ConfigError(f"profile {profile.name!r}: certificate_path {profile.certificate_path} is not a file "
+                          "(the app registration's certificate as a PFX, for Connect-ExchangeOnline)")
     online = OnlineConnect(
         str(profile.app_id),
         str(profile.certificate_thumbprint or ""),

@@ -47,6 +47,10 @@ def test_pwsh_profile_runs_local_pwsh_with_a_certificate_file(tmp_path: Path, mo
     assert profile.certificate_path == str(tmp_path / "certs" / "eol.pfx")  # relative to hybridkit.toml
     assert profile.endpoint_url == "out-of-process: pwsh -NoLogo -NoProfile -s"
     monkeypatch.setenv("HK_TEST_PFX", "pfx-s3cret")
+    with pytest.raises(ConfigError, match=r"'eol': certificate_path .*eol\.pfx is not a file"):
+        resolve_connection(profile)  # checked here, before a process starts (over ssh it is the host's path)
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "eol.pfx").write_bytes(b"0")
     conn = resolve_connection(profile)
     assert conn.kind == "pwsh" and conn.process == ("pwsh", "-NoLogo", "-NoProfile", "-s")
     assert conn.online is not None and conn.online.certificate_file == str(tmp_path / "certs" / "eol.pfx")
@@ -60,6 +64,8 @@ def test_pwsh_profile_runs_local_pwsh_with_a_certificate_file(tmp_path: Path, mo
 def test_pwsh_certificate_password_variable_unset_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HK_TEST_PFX", raising=False)
     profile = load_config(_load(tmp_path, LOCAL)).profile("eol")
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "eol.pfx").write_bytes(b"0")
     with pytest.raises(ConfigError, match=r"'eol'.*HK_TEST_PFX .*eol\.pfx.* is not set"):
         resolve_connection(profile)
 
