@@ -171,7 +171,8 @@ class LabServer:
         """The out-of-process endpoint and the app's PFX (see ``transport._outofproc``)."""
         opts = self.options
         self._pwsh = PwshSocketServer(engine, opts.username,
-                                      pipeline_reporter(self.audit, EndpointKind.ONLINE, opts.username)).start()
+                                      pipeline_reporter(self.audit, EndpointKind.ONLINE, opts.username),
+                                      latency_ms=opts.latency_ms).start()
         ready = Path(opts.ready_file) if opts.ready_file is not None else None
         pfx = ready.with_name(ready.stem + "-app.pfx") if ready is not None else self._pwsh.directory / "app.pfx"
         online = getattr(getattr(engine, "org", None), "online", None)

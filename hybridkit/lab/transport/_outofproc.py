@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from typing import Callable
 
@@ -52,15 +53,18 @@ class OutOfProcConnection:
         engine: The Exchange emulation.
         user: Whom the audit log names.
         on_pipeline: Called with each finished pipeline's report (audit).
+        latency_ms: Delay before answering each packet (``lab serve --latency-ms``: the round trip of an SSH link).
     """
 
     def __init__(self, read: Callable[[], bytes], write: Callable[[bytes], None], engine: Engine, *,
-                 user: str = "pwsh", on_pipeline: Callable[[PipelineReport], None] | None = None) -> None:
+                 user: str = "pwsh", on_pipeline: Callable[[PipelineReport], None] | None = None,
+                 latency_ms: float = 0.0) -> None:
         self._read = read
         self._write = write
         self._engine = engine
         self._write_lock = threading.Lock()
         self._closed = False
+        self._latency = max(0.0, latency_ms) / 1000.0
         shell_id = str(uuid.uuid4()).upper()
         self.session = LabSession(endpoint=EndpointKind.ONLINE, user=user, shell_id=shell_id)
         self.driver = ShellDriver(shell_id, self.session, engine, on_pipeline, push=self._push)
@@ -104,6 +108,8 @@ class OutOfProcConnection:
 
     def _handle(self, packet: Packet) -> bool:
         """Act on one packet; False once the pool is closed."""
+        if self._latency and packet.kind in ("Data", "Command", "Signal", "Close"):
+            time.sleep(self._latency)
         guid = packet.guid
         pipeline = None if guid == NIL_GUID else str(guid).upper()
         if packet.kind == "Data":

@@ -63,8 +63,10 @@ def write_app_pfx(path: Path, organization: str) -> tuple[str, str]:
 class PwshSocketServer:
     """Accept out-of-process clients on a Unix socket in a private (0700) temporary directory."""
 
-    def __init__(self, engine: Engine, user: str, on_pipeline: Callable[[PipelineReport], None]) -> None:
+    def __init__(self, engine: Engine, user: str, on_pipeline: Callable[[PipelineReport], None],
+                 latency_ms: float = 0.0) -> None:
         self._engine = engine
+        self._latency_ms = latency_ms
         self._user = user
         self._on_pipeline = on_pipeline
         self._dir = tempfile.mkdtemp(prefix="hybridkit-pwsh-")  # mkdtemp makes it 0700
@@ -93,7 +95,7 @@ class PwshSocketServer:
     def _serve(self, conn: socket.socket) -> None:
         try:
             OutOfProcConnection(lambda: conn.recv(1 << 16), conn.sendall, self._engine, user=self._user,
-                                on_pipeline=self._on_pipeline).serve()
+                                on_pipeline=self._on_pipeline, latency_ms=self._latency_ms).serve()
         except OSError as exc:
             log.debug("out-of-process client ended: %s", exc)
         finally:
