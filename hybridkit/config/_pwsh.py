@@ -1,6 +1,7 @@
 """``kind = "pwsh"`` profiles: Exchange Online through PowerShell 7 run here, or on a host reached over SSH.
 
-PowerShell 7 serves PSRP on its stdin/stdout with ``pwsh -s`` (the "server mode" its SSH remoting uses); the
+PowerShell 7 serves PSRP on its stdin/stdout with ``pwsh -s`` (``-ServerMode``, how PowerShell's own Start-Job
+starts a job's process, "-s -NoLogo -NoProfile"; over SSH the host's sshd runs ``pwsh -sshs``, the same for SSH); the
 ExchangeOnlineManagement module's ``Connect-ExchangeOnline`` runs there with app-only certificate auth, which
 works off Windows with a certificate file (``-CertificateFilePath`` and ``-CertificatePassword``) and on a
 Windows host from its certificate store (``-CertificateThumbprint``). Sources followed:
