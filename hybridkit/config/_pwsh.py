@@ -38,8 +38,9 @@ PWSH_ONLY = ("command", "ssh", "ssh_port", "ssh_identity", "ssh_config", "certif
 _PWSH_KEYS = frozenset({"kind", *PWSH_ONLY, "app_id", "organization", "certificate_thumbprint", "exchange_version",
                         "max_shells", "shell_limit", "chunk_size", "connection_timeout", "operation_timeout",
                         "read_timeout"})
-# user@host or host: a name, an IPv4 address or a [bracketed] IPv6 one; never an option (leading "-").
-_SSH_TARGET = re.compile(r"^(?:[A-Za-z0-9._\\-]+@)?(?:[A-Za-z0-9_][A-Za-z0-9._-]*|\[[0-9A-Fa-f:.]+\])$")
+# user@host or host: a name, an IPv4 address or a [bracketed] IPv6 one; never an option (leading "-"). The user
+# may hold "@" or a backslash (Windows OpenSSH: svc@contoso.local@mgmt01): ssh splits at the last "@".
+_SSH_TARGET = re.compile(r"^(?:[^\s@-][^\s]*@)?(?:[A-Za-z0-9_][A-Za-z0-9._-]*|\[[0-9A-Fa-f:.]+\])$")
 
 
 class PwshSettings(Protocol):

@@ -85,6 +85,13 @@ def test_pwsh_profile_over_ssh_builds_a_batch_mode_ssh_argv(tmp_path: Path) -> N
     assert (conn.server, conn.username) == ("mgmt01.contoso.local", "admin")
 
 
+def test_pwsh_ssh_user_may_be_a_windows_domain_user(tmp_path: Path) -> None:
+    text = REMOTE.replace('ssh = "admin@mgmt01.contoso.local"', 'ssh = "svc@contoso.local@mgmt01"')
+    conn = resolve_connection(load_config(_load(tmp_path, text)).profile("mgmt"))
+    assert conn.process[-2:] == ("svc@contoso.local@mgmt01", "powershell")
+    assert (conn.server, conn.username) == ("mgmt01", "svc@contoso.local")  # ssh splits at the last "@"
+
+
 def test_pwsh_certificate_path_over_ssh_is_the_hosts_path(tmp_path: Path) -> None:
     text = REMOTE.replace('certificate_thumbprint = "ABCDEF0123"', 'certificate_path = "certs/eol.pfx"')
     profile = load_config(_load(tmp_path, text)).profile("mgmt")
@@ -121,6 +128,7 @@ _BASE = 'kind = "pwsh"\napp_id = "a"\norganization = "o"\n'
         (_BASE + 'certificate_thumbprint = "T"\ncommand = ["pwsh", 7]', "command must be a list of strings"),
         (_BASE + 'certificate_thumbprint = "T"\nssh = "-oProxyCommand=x"', 'ssh must be "user@host"'),
         (_BASE + 'certificate_thumbprint = "T"\nssh = "a b"', 'ssh must be "user@host"'),
+        (_BASE + 'certificate_thumbprint = "T"\nssh = "u@-oProxyCommand=x"', 'ssh must be "user@host"'),
         (_BASE + 'certificate_thumbprint = "T"\nssh = "h"\ncommand = ["pwsh"]', "command or ssh, not both"),
         (_BASE + 'certificate_thumbprint = "T"\nssh_port = 22', "ssh_port without ssh"),
         (_BASE + 'certificate_thumbprint = "T"\nssh = "h"\nssh_port = 0', "ssh_port must be between"),
