@@ -170,3 +170,13 @@ def test_profiles_init_writes_a_commented_pwsh_profile(tmp_path: Path, monkeypat
     row = next(r for r in json.loads(listed.stdout)["items"] if r["name"] == "pwsh")
     assert row["kind"] == "pwsh" and row["endpoint"] == "out-of-process: pwsh -NoLogo -NoProfile -s"
     assert row["auth"] == "app certificate" and row["username"] is None  # no WinRM auth or account
+
+
+def test_readme_pwsh_profiles_load_as_written(tmp_path: Path) -> None:
+    """The README's tour of the three ways to Exchange Online shows two pwsh profiles: they are valid as written."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Three ways to reach Exchange Online", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    config = load_config(_load(tmp_path, block))
+    assert {name: p.endpoint_url for name, p in config.profiles.items()} == {
+        "eol": "out-of-process: pwsh -NoLogo -NoProfile -s", "eol-mgmt": "ssh svc-migration@mgmt01.contoso.local"}
+    assert all(side_of(p) is Side.ONLINE for p in config.profiles.values())
