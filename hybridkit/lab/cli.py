@@ -124,6 +124,7 @@ def serve(
             info = server.ready_info()
             if app_ctx.json:
                 emit_json(app_ctx, {**info, "password": "****", **({"kerberos_password": "****"} if kdc else {}),
+                                    "pwsh": {**info["pwsh"], "certificate_password": "****"},
                                     "ready_file": str(ready_file) if ready_file else None})
             else:
                 app_ctx.console.print(_table(info, ready_file, password_env))
@@ -189,9 +190,11 @@ def _table(info: dict[str, Any], ready_file: Path | None = None, password_env: s
     # A password the user chose (--password-env) or that the ready file holds is not echoed to the terminal.
     in_file = f"(in {ready_file})" if ready_file else None
     hidden = {"password": f"(from ${password_env})" if password_env else in_file, "kerberos_password": in_file}
+    pwsh = info.get("pwsh") or {}
+    info = {**info, "pwsh_socket": pwsh.get("socket"), "pwsh_certificate_file": pwsh.get("certificate_file")}
     for key in ("onprem_url", "online_url", "auth", "username", "password", "ca_path", "audit_path",
-                "online_app_id", "online_certificate_thumbprint", "online_organization",
-                "krb5_config", "kerberos_principal", "kerberos_password"):
+                "online_app_id", "online_certificate_thumbprint", "online_organization", "pwsh_socket",
+                "pwsh_certificate_file", "krb5_config", "kerberos_principal", "kerberos_password"):
         if info.get(key) not in (None, ""):
             value = hidden.get(key) or str(info[key])
             table.add_row(key, value)

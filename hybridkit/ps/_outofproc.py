@@ -204,9 +204,11 @@ class _Process:
         self._packets: collections.deque[Packet] = collections.deque()
         self._stderr = collections.deque(maxlen=20)
         self.failure: str | None = None
+        self.not_framing: str | None = None  # what it wrote instead of packets (a wrong command line)
         self._reader = threading.Thread(target=self._read_stdout, name="hk-oop-reader", daemon=True)
         self._reader.start()
-        threading.Thread(target=self._read_stderr, name="hk-oop-stderr", daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, name="hk-oop-stderr", daemon=True)
+        self._stderr_reader.start()
 
     def _read_stdout(self) -> None:
         reader = PacketReader()
@@ -224,7 +226,7 @@ class _Process:
                         self._packets.extend(packets)
                         self._cond.notify_all()
         except FramingError as exc:
-            failure = f"it wrote something that is not PowerShell's out-of-process framing ({exc})"
+            failure = self.not_framing = str(exc)
         except OSError as exc:
             failure = f"reading its output failed ({exc})"
         with self._cond:
@@ -239,12 +241,20 @@ class _Process:
                 if text:
                     self._stderr.append(text)
 
-    def fault(self) -> TransportError:
-        """The ``TransportError`` for a process that stopped talking (how it ended, and its last stderr line)."""
+    def fault(self) -> TransportError | ConfigError:
+        """Why the process stopped talking: ``TransportError`` (it ended: retry on a new one, with its last stderr
+        line), or ``ConfigError`` when it wrote something else than packets (the command does not start a
+        PowerShell server; retrying would not help)."""
+        if self.not_framing is not None:
+            return ConfigError(f"the process {' '.join(self.argv[:3])} does not speak PowerShell's out-of-process "
+                               f"transport on stdout ({self.not_framing}); start pwsh with -s (or ssh -s HOST "
+                               "powershell, the subsystem running pwsh -sshs)")
         code = self.proc.poll()
         if code is None:
             with suppress(subprocess.TimeoutExpired):
                 code = self.proc.wait(0.2)
+        if code is not None:
+            self._stderr_reader.join(0.5)  # its last words, when it ended
         how = f"exited with code {code}" if code is not None else (self.failure or "stopped answering")
         tail = f": {self._stderr[-1]}" if self._stderr else ""
         return TransportError(f"the PowerShell process ({self.argv[0]}) {how}{tail}")

@@ -1,4 +1,5 @@
-"""The session protocol capabilities program against. ``_pypsrp.PypsrpSession`` implements it over pypsrp."""
+"""The session protocol capabilities program against. ``_pypsrp.PypsrpSession`` implements it over pypsrp (WSMan),
+``_outofproc.OutOfProcSession`` over a PowerShell process's stdin/stdout (``Connection.process``)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ class PSSession(Protocol):
 
     @property
     def request_count(self) -> int:
-        """WSMan requests sent so far on this session (for benchmarks and the audit)."""
+        """Requests sent so far on this session: WSMan requests, or out-of-process packets (each waits for its ack)."""
 
     def run(self, command: Command | Pipeline, input_items: Sequence[Any] | None = None) -> PSResult:
         """Run one pipeline (retrying transient faults). Raises ``CommandFailed`` on a terminating error."""

@@ -62,3 +62,7 @@ def test_bad_lines_are_refused_with_what_is_wrong(line: str, words: str) -> None
 def test_bytes_that_are_not_utf8_are_refused() -> None:
     with pytest.raises(FramingError, match="not UTF-8"):
         PacketReader().feed(b"\xff\xfe<Data\n")
+
+
+def test_lines_ending_in_crlf_as_pwsh_on_windows_writes_them_are_read() -> None:
+    assert PacketReader().feed(f"<CommandAck PSGuid='{PIPE}' />\r\n".encode()) == [Packet("CommandAck", PIPE)]

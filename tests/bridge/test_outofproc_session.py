@@ -5,8 +5,10 @@ an AuthError in the lab's words, and a dead process is replaced."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 import pytest
 
 from hybridkit.config import lab_profile_from_ready, resolve_connection
-from hybridkit.errors import AuthError
+from hybridkit.errors import AuthError, ConfigError, TransportError
 from hybridkit.lab.exchange.engine import ExchangeEngine
 from hybridkit.lab.server import LabOptions, LabServer
 from hybridkit.lab.transport._audit import read_audit
@@ -71,14 +73,20 @@ def test_the_ready_file_names_the_socket_and_the_app_certificate(served: tuple[L
 def test_mailboxes_through_pwsh_equal_the_wsman_path(served: tuple[LabServer, Path]) -> None:
     server, ready = served
     wsman = resolve_connection(lab_profile_from_ready("lab", json.loads(ready.read_text()), endpoint="online"))
+    missing = Command.of("Get-Mailbox", Identity="nobody-here")
     with open_session(wsman) as session:
         expected = session.run(Command.of("Get-Mailbox", ResultSize="Unlimited")).output
+        expected_error = session.run(missing).errors[0]
     with open_session(pwsh_connection(ready), retry=FAST_RETRY) as session:
         assert isinstance(session, OutOfProcSession) and session.name == "pwsh"
         got = session.run(Command.of("Get-Mailbox", ResultSize="Unlimited")).output
+        error = session.run(missing).errors[0]
         info = session.run(Command.of("Get-ConnectionInformation")).output
         requests = session.request_count
     assert got == expected and len(got) > 3
+    same = ("message", "category", "reason", "target", "exception_type")  # error_id carries a new RequestId each time
+    assert [getattr(error, f) for f in same] == [getattr(expected_error, f) for f in same]
+    assert "couldn't be found" in error.message and error.error_id.endswith("GetMailbox")
     first = got[0]
     assert first.type_names[0].endswith("Mailbox") and isinstance(first["Guid"], type(expected[0]["Guid"]))
     assert first["WhenCreated"].tzinfo is not None and isinstance(first["EmailAddresses"], list)
@@ -141,3 +149,70 @@ def test_a_pipeline_after_the_process_died_runs_on_a_new_process(served: tuple[L
         again = session.run(Command.of("Get-AcceptedDomain")).output
         started = session.processes_started
     assert again and started == 2
+
+
+def test_connect_with_a_certificate_file_works_over_wsman_too(served: tuple[LabServer, Path]) -> None:
+    server, ready = served
+    info = json.loads(ready.read_text())
+    wsman = resolve_connection(lab_profile_from_ready("lab", info, endpoint="online"))
+    with_file = OnlineConnect(info["online_app_id"], "", info["online_organization"],
+                              certificate_file=info["pwsh"]["certificate_file"],
+                              certificate_password=Secret(info["pwsh"]["certificate_password"]))
+    with open_session(dataclasses.replace(wsman, online=with_file), retry=FAST_RETRY) as session:
+        assert session.run(Command.of("Get-AcceptedDomain")).output
+    last = _pipelines(server, "Connect-ExchangeOnline")[-1]
+    assert last["outcome"] == "completed"
+    assert dict(map(tuple, last["parameters"][0]))["CertificatePassword"] == "****"
+
+
+def test_a_process_killed_while_its_pipeline_runs_is_retried_on_a_new_one(tmp_path: Path) -> None:
+    ready = tmp_path / "ready.json"
+    with LabServer(LabOptions(port=0, org="demo", latency_ms=150, ready_file=ready)):
+        with open_session(pwsh_connection(ready, max_shells=1), retry=FAST_RETRY) as session:
+            assert isinstance(session, OutOfProcSession)
+            (slot,) = session._all_slots
+            proc = slot.process.proc
+            killer = threading.Timer(0.2, proc.kill)  # the Command/Data/ack exchange takes 150 ms per packet
+            killer.start()
+            result = session.run(Command.of("Get-AcceptedDomain"))
+            killer.join()
+            started = session.processes_started
+    assert proc.returncode is not None and result.output and started == 2
+
+
+def test_cancel_stops_run_items_between_chunks(served: tuple[LabServer, Path]) -> None:
+    _, ready = served
+    with open_session(pwsh_connection(ready, max_shells=1), retry=FAST_RETRY) as session:
+        aliases = [o["Alias"] for o in session.run(Command.of("Get-Mailbox", ResultSize="Unlimited")).output]
+        done: list[int] = []
+
+        def progress(n: int) -> None:
+            done.append(n)
+            session.cancel()
+
+        with pytest.raises(KeyboardInterrupt):
+            session.run_items(Command.of("Get-Mailbox"), aliases, chunk_size=1, on_progress=progress)
+        with pytest.raises(KeyboardInterrupt):
+            session.run(Command.of("Get-AcceptedDomain"))
+    assert done == [1]
+
+
+def test_a_command_that_is_not_a_powershell_server_is_a_config_error(tmp_path: Path) -> None:
+    ready = tmp_path / "ready.json"
+    ready.write_text(json.dumps({"online_app_id": "a", "online_organization": "o", "pwsh": {}}))
+    chatty = (sys.executable, "-c", "print('PowerShell 7.4.1'); import time; time.sleep(10)")
+    with pytest.raises(ConfigError) as caught:
+        open_session(pwsh_connection(ready, thumbprint="AB", process=chatty), retry=FAST_RETRY)
+    assert "does not speak PowerShell's out-of-process transport" in str(caught.value)
+    assert "not an out-of-process packet: 'PowerShell 7.4.1'" in str(caught.value)
+    with pytest.raises(ConfigError, match="cannot start the PowerShell process 'no-such-pwsh-here'"):
+        open_session(pwsh_connection(ready, thumbprint="AB", process=("no-such-pwsh-here", "-s")))
+
+
+def test_a_process_that_exits_at_once_is_a_transport_error_with_its_last_words(tmp_path: Path) -> None:
+    ready = tmp_path / "ready.json"
+    ready.write_text(json.dumps({"online_app_id": "a", "online_organization": "o", "pwsh": {}}))
+    refused = (sys.executable, "-c", "import sys; sys.stderr.write('Permission denied (publickey).\\n'); sys.exit(255)")
+    with pytest.raises(TransportError) as caught:
+        open_session(pwsh_connection(ready, thumbprint="AB", process=refused), retry=FAST_RETRY)
+    assert "exited with code 255: Permission denied (publickey)." in str(caught.value)

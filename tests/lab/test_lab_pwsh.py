@@ -29,18 +29,25 @@ FAST_RETRY = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05, jitter=0.
 
 @pytest.fixture(scope="module")
 def lab_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    """``hybridkit lab serve --org demo --audit A --ready-file R`` as a process: (ready file, audit file)."""
+    """``hybridkit -o json lab serve --org demo --audit A --ready-file R`` as a process: (ready file, audit file).
+
+    On the way out: what it printed hides the PFX password, and stopping it removes the PFX and the socket.
+    """
     root = tmp_path_factory.mktemp("labpwsh")
     ready, audit = root / "ready.json", root / "audit.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "hybridkit", "lab", "serve", "--org", "demo", "--audit",
-                             str(audit), "--ready-file", str(ready)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", "hybridkit", "--output", "json", "lab", "serve", "--org", "demo",
+                             "--audit", str(audit), "--ready-file", str(ready)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_ready(ready, proc)
+        pwsh = wait_ready(ready, proc)["pwsh"]
         yield ready, audit
     finally:
         proc.terminate()
-        proc.wait(10)
+        out, _ = proc.communicate(timeout=20)
+    printed = json.loads(out)
+    assert printed["pwsh"] == {**pwsh, "certificate_password": "****"}
+    assert pwsh["certificate_password"].encode() not in out
+    assert not Path(pwsh["certificate_file"]).exists() and not Path(pwsh["socket"]).exists()
 
 
 def _connection(ready: Path) -> Connection:
@@ -88,8 +95,8 @@ def test_a_pwsh_killed_mid_run_is_replaced_and_each_mailbox_is_changed_once(
         identities = [str(m["Alias"]) for m in mailboxes if not m.get("LitigationHoldEnabled")
                       and licensed & {str(c) for c in m.get("PersistedCapabilities") or []}]
         assert len(identities) >= 5  # three steps or more: the process dies between two of them
-        steps = [HoldStep(f"online/{n}", Side.ONLINE, tuple(identities[n:n + 2]), ("enable",) * len(identities[n:n + 2]))
-                 for n in range(0, len(identities), 2)]
+        pairs = [tuple(identities[n:n + 2]) for n in range(0, len(identities), 2)]
+        steps = [HoldStep(f"online/{k}", Side.ONLINE, pair, ("enable",) * len(pair)) for k, pair in enumerate(pairs)]
         settings = HoldSettings(30, comment="Case 17", duration_given=True)
         with Journal(tmp_path / "journal.sqlite") as journal:
             with open_run(journal, "hold", "pwsh-kill", [chunk_step(s, settings) for s in steps]) as run:
