@@ -116,7 +116,8 @@ def test(
         "connect_ms": round(open_ms, 1),
         **negotiated_info,
         **info,
-        "wsman_requests": requests,
+        # WSMan requests, or the packets sent to a pwsh process (each one waits for its acknowledgement)
+        ("packets_sent" if connection.process else "wsman_requests"): requests,
         "warnings": [],
     }
     if app_ctx.json:

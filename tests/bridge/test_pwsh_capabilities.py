@@ -50,6 +50,7 @@ def test_pwsh_connect_test_shows_the_transport(pwsh_lab: tuple[Any, Path]) -> No
     assert data["transport"] == "out-of-process" and data["endpoint"].startswith("out-of-process: ")
     assert data["endpoint"].endswith("-m hybridkit lab pwsh --ready-file " + str(config.parent / "ready.json"))
     assert data["organization"] and "Get-OrganizationConfig" in pwsh_cmdlets(handle)
+    assert data["packets_sent"] > 0 and "wsman_requests" not in data
     assert lab_pfx_password(config.parent / "ready.json") not in result.stdout + json.dumps(handle.audit_records())
 
 
