@@ -43,6 +43,7 @@ from hybridkit.ps._errors import is_tls_name_mismatch, pipeline_failed, translat
 from hybridkit.ps._kerberos import describe_mechanism, wsman_kerberos_kwargs
 from hybridkit.ps._kerberos_errors import explain_kerberos_errors
 from hybridkit.ps._result import PSError, PSObject, PSResult
+from hybridkit.ps._retry import DEFAULT_RETRY, RetryPolicy
 from hybridkit.ps._tls import certificate_names, name_mismatch_message
 
 __all__ = ["PypsrpSession", "from_wire", "parse_datetime", "to_wire"]
@@ -221,8 +222,9 @@ IDLE_REUSE_SECONDS = 240.0
 class PypsrpSession(PooledSession):
     """A ``PSSession`` to one endpoint over pypsrp (see the module docstring)."""
 
-    def __init__(self, connection: Connection, **options: Any) -> None:
-        super().__init__(connection, **options)
+    def __init__(self, connection: Connection, *, max_pools: int | None = None, retry: RetryPolicy = DEFAULT_RETRY,
+                 chunk_size: int | None = None) -> None:
+        super().__init__(connection, max_pools=max_pools, retry=retry, chunk_size=chunk_size)
         self._warned_validation = False
 
     def _new_slot(self, index: int) -> _Slot:
