@@ -189,10 +189,10 @@ def test_connect_test_names_a_stale_lab_ready_file(isolated: Path, monkeypatch: 
     """A lab killed with -9 leaves its ready file: connect test says so, not only 'connection refused'."""
     import socket
 
-    import hybridkit.ps._pool as pool
+    import hybridkit.ps._pypsrp as bridge
     from hybridkit.ps import NO_RETRY
 
-    monkeypatch.setitem(pool.PooledSession.__init__.__kwdefaults__, "retry", NO_RETRY)  # fail fast in the test
+    monkeypatch.setitem(bridge.PypsrpSession.__init__.__kwdefaults__, "retry", NO_RETRY)  # fail fast in the test
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
