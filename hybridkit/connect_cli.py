@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from hybridkit.cli_support import app_context, emit_json, profile_for
-from hybridkit.config import resolve_connection
+from hybridkit.config import Connection, Profile, resolve_connection
 from hybridkit.errors import CommandFailed, TransportError
 from hybridkit.ps import Command, Pipeline, PSObject, PSSession, negotiated, open_session
 
@@ -55,6 +55,35 @@ def probe(session: PSSession, *, online: bool) -> dict[str, Any]:
     return info
 
 
+def _how_reached(profile: Profile, connection: Connection) -> dict[str, str]:
+    """Transport, endpoint, auth and account as ``connect test`` shows them.
+
+    WinRM profiles: ``wsman`` and the URL. pwsh profiles: the process (``out-of-process: pwsh -NoLogo -NoProfile
+    -s``) or ``ssh user@host``, and the app-only certificate Connect-ExchangeOnline uses.
+    """
+    if connection.process:
+        online = connection.online
+        certificate = (f"certificate file {online.certificate_file}" if online and online.certificate_file
+                       else f"certificate thumbprint {online.certificate_thumbprint}" if online else "none")
+        return {
+            "transport": "ssh" if profile.ssh else "out-of-process",
+            "endpoint": profile.endpoint_url,
+            "configuration": connection.configuration,
+            "auth": f"app-only ({certificate})",
+            "account": f"app {online.app_id} in {online.organization}" if online else "",
+            "certificate_validation": "ssh host keys (OpenSSH known_hosts)" if profile.ssh else "not applicable",
+        }
+    return {
+        "transport": "wsman",
+        "endpoint": connection.url,
+        "configuration": connection.configuration,
+        "auth": connection.auth,
+        "account": connection.username or "(Kerberos ticket cache)",
+        "certificate_validation": "CA bundle " + connection.cert_validation
+        if isinstance(connection.cert_validation, str) else ("on" if connection.cert_validation else "OFF"),
+    }
+
+
 @app.command("test")
 def test(
     ctx: typer.Context,
@@ -83,16 +112,12 @@ def test(
     data = {
         "profile": chosen.name,
         "kind": chosen.kind,
-        "endpoint": connection.url,
-        "configuration": connection.configuration,
-        "auth": connection.auth,
-        "account": connection.username or "(Kerberos ticket cache)",
-        "certificate_validation": "CA bundle " + connection.cert_validation
-        if isinstance(connection.cert_validation, str) else ("on" if connection.cert_validation else "OFF"),
+        **_how_reached(chosen, connection),
         "connect_ms": round(open_ms, 1),
         **negotiated_info,
         **info,
-        "wsman_requests": requests,
+        # WSMan requests, or the packets sent to a pwsh process (each one waits for its acknowledgement)
+        ("packets_sent" if connection.process else "wsman_requests"): requests,
         "warnings": [],
     }
     if app_ctx.json:
@@ -101,7 +126,10 @@ def test(
     table = Table(title=f"Connected: {chosen.name}", show_header=False)
     table.add_column("", style="bold")
     table.add_column("")
-    for key in ("endpoint", "configuration", "auth", "account", "certificate_validation", "organization"):
+    for key in ("transport", "endpoint", "configuration", "auth", "account", "certificate_validation",
+                "organization"):
+        if key == "transport" and data["transport"] != "wsman":
+            continue  # the endpoint row says it: "out-of-process: pwsh ..." or "ssh user@host"
         table.add_row(key.replace("_", " "), str(data.get(key) or ""))
     for key in negotiated_info:
         table.add_row(key, negotiated_info[key])

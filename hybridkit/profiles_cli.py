@@ -23,7 +23,8 @@ app = typer.Typer(help="Connection profiles in hybridkit.toml.", no_args_is_help
 
 TEMPLATE = """\
 # hybridkit.toml: connection profiles. Pick one with `hybridkit --profile NAME ...`.
-# Relative paths (ready_file, ca_bundle, krb5_config) are relative to this file's folder.
+# Relative paths (ready_file, ca_bundle, krb5_config, certificate_path, ssh_identity, ssh_config) are relative
+# to this file's folder.
 # Passwords never go in this file: name an environment variable (password_env), store the password in the
 # OS keyring (service "hybridkit", user "<profile>:<username>", when the keyring package is installed), or
 # be prompted when running from a terminal.
@@ -66,12 +67,38 @@ app_id = "00000000-0000-0000-0000-000000000000"
 certificate_thumbprint = "0000000000000000000000000000000000000000"
 organization = "contoso.onmicrosoft.com"
 
+# Exchange Online from PowerShell 7 with the ExchangeOnlineManagement module, no Windows jump host: hybridkit runs
+# `pwsh -s` here and speaks PowerShell remoting (PSRP) over its stdin/stdout; each new runspace first runs
+# Connect-ExchangeOnline with app-only certificate auth. Needs pwsh 7 and Install-Module ExchangeOnlineManagement.
+[profiles.pwsh]
+kind = "pwsh"
+command = ["pwsh", "-NoLogo", "-NoProfile", "-s"]   # the default; give the full path if pwsh is not on PATH
+# Or run PowerShell 7 on another host over SSH (`ssh -s HOST powershell`, through your OpenSSH client; host keys
+# are checked against known_hosts as OpenSSH does, and it never prompts). The host's sshd_config needs
+# `Subsystem powershell /usr/bin/pwsh -sshs -NoLogo` (Windows: c:/progra~1/powershell/7/pwsh.exe -sshs -NoLogo).
+# Use ssh instead of command, not both.
+# ssh = "svc-migration@mgmt01.contoso.local"
+# ssh_port = 22
+# ssh_identity = "~/.ssh/id_ed25519"     # a key without a passphrase, or one loaded in ssh-agent
+# ssh_config = "~/.ssh/config"           # passed as ssh -F (e.g. to use a known_hosts file of your own)
+app_id = "00000000-0000-0000-0000-000000000000"
+organization = "contoso.onmicrosoft.com"
+# The app's certificate as a PFX file (works on Linux, macOS and Windows; over ssh it is a path on that host),
+# its password in the environment variable named here (never in this file)...
+certificate_path = "exo-app.pfx"
+certificate_password_env = "HYBRIDKIT_EXO_PFX_PASSWORD"
+# ...or, on a Windows host over ssh, a certificate in its store instead of certificate_path:
+# certificate_thumbprint = "0000000000000000000000000000000000000000"
+
 # The embedded lab: start it with `hybridkit lab serve --ready-file .hybridkit/lab.json`.
 [profiles.lab]
 kind = "lab"
 ready_file = ".hybridkit/lab.json"
 endpoint = "onprem"               # onprem (/PowerShell) or online (/wsman + Connect-ExchangeOnline)
 """
+
+
+_INIT_PROFILES = ("onprem", "online", "pwsh", "lab")
 
 
 @app.command("init")
@@ -81,7 +108,7 @@ def init(
     user: Annotated[bool, typer.Option("--user", help="Write to the user config directory instead.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a commented hybridkit.toml with one profile of each kind (onprem, online, lab)."""
+    """Write a commented hybridkit.toml with one profile of each kind (onprem, online, pwsh, lab)."""
     app_ctx = app_context(ctx)
     if path is not None and user:
         raise InputError("give a path or --user, not both")
@@ -95,10 +122,10 @@ def init(
         raise ConfigError(f"{target}: cannot write: {exc}") from exc
     if app_ctx.json:
         emit_json(app_ctx, {"written": str(target), "items": [
-            {"profile": name, "kind": name, "outcome": "created", "detail": None} for name in ("onprem", "online", "lab")],
-            "summary": {"created": 3}, "warnings": []})
+            {"profile": name, "kind": name, "outcome": "created", "detail": None} for name in _INIT_PROFILES],
+            "summary": {"created": len(_INIT_PROFILES)}, "warnings": []})
     else:
-        app_ctx.console.print(f"Wrote [bold]{target}[/] with profiles onprem, online and lab. Edit it, then run "
+        app_ctx.console.print(f"Wrote [bold]{target}[/] with profiles onprem, online, pwsh and lab. Edit it, then run "
                               "`hybridkit connect test --profile onprem`.")
 
 
@@ -110,7 +137,8 @@ def list_profiles(ctx: typer.Context) -> None:
     if not config.profiles:
         config.profile(None)  # raises the "nothing configured" ConfigError
     rows = [
-        {"name": p.name, "kind": p.kind, "endpoint": p.endpoint_url, "auth": p.auth, "username": p.username,
+        {"name": p.name, "kind": p.kind, "endpoint": p.endpoint_url,
+         "auth": "app certificate" if p.kind == "pwsh" else p.auth, "username": p.username,
          "default": p.name == (config.default_profile or (p.name if len(config.profiles) == 1 else None))}
         for p in config.profiles.values()
     ]
@@ -142,7 +170,11 @@ def show(
     data = profile.redacted()
     if profile.kind == "lab" and profile.ready_file and not profile.server:
         data.update(_lab_settings(profile))
-    if profile.password_env:
+    if profile.kind == "pwsh":
+        data["transport"] = profile.endpoint_url
+        data["certificate_password_source"] = (f"environment variable {profile.certificate_password_env}"
+                                               if profile.certificate_password_env else "none")
+    elif profile.password_env:
         data["password_source"] = f"environment variable {profile.password_env}"
     elif profile.kind == "lab":
         data["password_source"] = "the lab's ready file"

@@ -56,8 +56,8 @@ class Side(enum.StrEnum):
 
 
 def side_of(profile: Profile) -> Side:
-    """The side ``profile`` reaches: online for Exchange Online (or a lab profile's ``online`` endpoint)."""
-    online = profile.kind == "online" or (profile.kind == "lab" and profile.endpoint == "online")
+    """The side ``profile`` reaches: online for Exchange Online (a jump host, pwsh, or a lab's ``online`` endpoint)."""
+    online = profile.kind in ("online", "pwsh") or (profile.kind == "lab" and profile.endpoint == "online")
     return Side.ONLINE if online else Side.ONPREM
 
 
@@ -96,8 +96,9 @@ def pick_sides(
         profile = config.profile(name)
         if profile.kind == "lab":
             profile = dataclasses.replace(profile, endpoint=side.value)
-        elif profile.kind != side:
-            raise ConfigError(f"profile {name!r} is a {profile.kind} profile; --{side} needs a {side} (or lab) profile")
+        elif side_of(profile) is not side:
+            wanted = "an onprem (or lab)" if side is Side.ONPREM else "an online or pwsh (or lab)"
+            raise ConfigError(f"profile {name!r} is a {profile.kind} profile; --{side} needs {wanted} profile")
         chosen[side] = profile
     if chosen:
         return chosen

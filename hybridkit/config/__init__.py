@@ -4,7 +4,9 @@ One concept per module:
 
 * ``_files``: where hybridkit.toml is found, loading it (``load_config`` -> ``Config``);
 * ``_profile``: ``Profile``, one named profile as written, and its checks;
-* ``_secrets``: a profile's password (environment variable, OS keyring, hidden prompt; never argv);
+* ``_pwsh``: ``kind = "pwsh"`` profiles' own settings: the process (``command``, or ``ssh -s HOST powershell``);
+* ``_secrets``: a profile's password (environment variable, OS keyring, hidden prompt; never argv), and a pwsh
+  profile's certificate password (its environment variable only);
 * ``_lab``: profiles for a running lab, from its ready file;
 * ``_connection``: ``resolve_connection``, a profile turned into the bridge's ``ps.Connection``.
 

@@ -1,6 +1,6 @@
 """``Profile``: one named connection profile as written in hybridkit.toml, read and checked.
 
-Three kinds of profile::
+Four kinds of profile::
 
     [profiles.onprem]            # Exchange Server: http(s)://server/PowerShell, Microsoft.Exchange
     kind = "onprem"
@@ -11,6 +11,12 @@ Three kinds of profile::
     kind = "online"
     server = "jump01.contoso.local"
     app_id = "..."; certificate_thumbprint = "..."; organization = "contoso.onmicrosoft.com"
+
+    [profiles.eol]               # Exchange Online from PowerShell 7 run here (or on a host over SSH)
+    kind = "pwsh"
+    command = ["pwsh", "-NoLogo", "-NoProfile", "-s"]      # or: ssh = "admin@mgmt01" (``ssh -s HOST powershell``)
+    app_id = "..."; organization = "contoso.onmicrosoft.com"
+    certificate_path = "eol-app.pfx"; certificate_password_env = "EOL_PFX_PASSWORD"   # or certificate_thumbprint
 
     [profiles.lab]               # the embedded lab (``hybridkit lab serve --ready-file F``)
     kind = "lab"
@@ -28,13 +34,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from hybridkit.config._pwsh import DEFAULT_PWSH_COMMAND, check_pwsh_keys, command_argv, pwsh_transport, validate_pwsh
 from hybridkit.errors import ConfigError
 from hybridkit.ps import DEFAULT_MAX_SHELLS, Secret
 
-__all__ = ["AUTH_METHODS", "DEFAULT_SHELL_LIMIT", "EXCHANGE_VERSIONS", "PROFILE_KINDS", "Profile",
+__all__ = ["AUTH_METHODS", "DEFAULT_PWSH_COMMAND", "DEFAULT_SHELL_LIMIT", "EXCHANGE_VERSIONS", "PROFILE_KINDS", "Profile",
            "profile_from_table"]
 
-PROFILE_KINDS = ("onprem", "online", "lab")
+PROFILE_KINDS = ("onprem", "online", "pwsh", "lab")
 AUTH_METHODS = ("kerberos", "negotiate", "ntlm", "basic", "credssp")
 EXCHANGE_VERSIONS = ("2010", "2013", "2016", "2019", "SE", "online")  # SE: Exchange Server Subscription Edition
 DEFAULT_SHELL_LIMIT = 18  # Exchange on-prem PowerShellMaxConcurrency per user
@@ -75,11 +82,26 @@ class Profile:
     spn_service: str | None = None
     spn_hostname: str | None = None
     krb5_config: str | None = None
+    # pwsh (hybridkit.config._pwsh): the process speaking PSRP on stdin/stdout, or the SSH host whose powershell
+    # subsystem does; the app certificate as a PFX file (password from an environment variable) or a thumbprint.
+    command: tuple[str, ...] = DEFAULT_PWSH_COMMAND
+    ssh: str | None = None
+    ssh_port: int | None = None
+    ssh_identity: str | None = None
+    ssh_config: str | None = None
+    certificate_path: str | None = None
+    certificate_password_env: str | None = None
 
     def redacted(self) -> dict[str, Any]:
         """The profile as plain data with secrets masked (for ``profiles show`` and JSON output)."""
         data = dataclasses.asdict(self)
         data["password"] = "****" if self.password is not None else None
+        if self.kind == "pwsh":  # a process, not a WinRM endpoint: its WSMan settings mean nothing
+            data["command"] = list(self.command)
+            for key in _WSMAN_ONLY:
+                data.pop(key, None)
+        else:
+            data.pop("command")
         return {k: v for k, v in data.items() if v is not None}
 
     @property
@@ -87,12 +109,17 @@ class Profile:
         """The URL the profile points at (lab profiles: as far as known without reading the ready file)."""
         if self.kind == "lab" and not self.server:
             return f"lab ({self.ready_file or 'embedded'})"
+        if self.kind == "pwsh":
+            return pwsh_transport(self)
         scheme = "https" if self.https else "http"
         port = f":{self.port}" if self.port else ""
         return f"{scheme}://{self.server}{port}{self.path}"
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Profile)}
+_WSMAN_ONLY = ("server", "port", "https", "path", "auth", "username", "password_env", "password", "cert_validation",
+               "ca_bundle", "ready_file", "endpoint", "allow_unencrypted", "realm", "spn_service", "spn_hostname",
+               "krb5_config")
 _TYPES: dict[str, tuple[type, ...]] = {
     "port": (int,),
     "https": (bool,),
@@ -105,10 +132,12 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "operation_timeout": (int,),
     "read_timeout": (int,),
     "exchange_version": (str, int),  # "2019" or 2019 alike
+    "command": (list,),
+    "ssh_port": (int,),
 }
 
 
-_PATH_FIELDS = ("ready_file", "ca_bundle", "krb5_config")
+_PATH_FIELDS = ("ready_file", "ca_bundle", "krb5_config", "ssh_identity", "ssh_config", "certificate_path")
 
 
 def profile_from_table(name: str, table: Mapping[str, Any], where: str) -> Profile:
@@ -127,6 +156,8 @@ def profile_from_table(name: str, table: Mapping[str, Any], where: str) -> Profi
         values.update(path="/wsman", configuration="Microsoft.PowerShell", exchange_version="online")
     if kind == "lab":
         values.update(https=False, auth="basic", allow_unencrypted=True)
+    if kind == "pwsh":
+        values.update(configuration="Microsoft.PowerShell", exchange_version="online")
     for key, value in table.items():
         if key not in _FIELDS or key in ("name", "password"):
             raise ConfigError(f"{where}: profile {name!r}: unknown setting {key!r}")
@@ -134,12 +165,17 @@ def profile_from_table(name: str, table: Mapping[str, Any], where: str) -> Profi
         if isinstance(value, bool) and bool not in expected or not isinstance(value, expected):
             raise ConfigError(f"{where}: profile {name!r}: {key} must be {expected[0].__name__}")
         values[key] = value
+    check_pwsh_keys(kind, table, f"{where}: profile {name!r}")
+    if "command" in values:
+        values["command"] = command_argv(values["command"], f"{where}: profile {name!r}")
     if "exchange_version" in values:
         version = str(values["exchange_version"]).strip()
         values["exchange_version"] = version.upper() if version.upper() == "SE" else version
     if isinstance(values.get("server"), str):
         values.update(_server_settings(values["server"], table, f"{where}: profile {name!r}"))
     for key in _PATH_FIELDS:  # relative paths are relative to the hybridkit.toml that names them
+        if key == "certificate_path" and values.get("ssh"):
+            continue  # a path on the SSH host, where Connect-ExchangeOnline runs
         if isinstance(values.get(key), str) and values[key]:
             path = Path(values[key]).expanduser()
             values[key] = str(path if path.is_absolute() else (Path(where).resolve().parent / path))
@@ -189,7 +225,9 @@ def _server_settings(server: str, table: Mapping[str, Any], prefix: str) -> dict
 
 def _validate(p: Profile, where: str) -> None:
     prefix = f"{where}: profile {p.name!r}"
-    if p.kind != "lab" and not p.server:
+    if p.kind == "pwsh":
+        validate_pwsh(p, prefix)
+    if p.kind not in ("lab", "pwsh") and not p.server:
         raise ConfigError(f"{prefix}: server is required")
     if p.auth not in AUTH_METHODS:
         raise ConfigError(f"{prefix}: auth must be one of {', '.join(AUTH_METHODS)} (got {p.auth!r})")

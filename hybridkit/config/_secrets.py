@@ -1,5 +1,8 @@
 """A profile's password, from anywhere but argv.
 
+A pwsh profile's certificate password comes only from the environment variable ``certificate_password_env``
+names (``resolve_certificate_password``).
+
 A profile names an environment variable (``password_env``); otherwise the OS keyring is asked (service
 ``hybridkit``, user ``<profile>:<username>``) when the ``keyring`` package is installed; otherwise a hidden prompt
 when stdin is a terminal. Kerberos without a username uses the ticket cache and needs no password.
@@ -15,7 +18,7 @@ from hybridkit.config._profile import Profile
 from hybridkit.errors import ConfigError
 from hybridkit.ps import Secret
 
-__all__ = ["resolve_password"]
+__all__ = ["resolve_certificate_password", "resolve_password"]
 
 
 def resolve_password(profile: Profile, *, interactive: bool | None = None) -> Secret | None:
@@ -53,3 +56,17 @@ def resolve_password(profile: Profile, *, interactive: bool | None = None) -> Se
             "store it in the OS keyring, or run from a terminal to be prompted"
         )
     return Secret(getpass.getpass(f"Password for {profile.username} ({profile.name}): "))
+
+
+def resolve_certificate_password(profile: Profile) -> Secret | None:
+    """A pwsh profile's PFX password, from the environment variable ``certificate_password_env`` names.
+
+    None when the profile names no variable (a PFX without a password, or a certificate thumbprint).
+    """
+    if not profile.certificate_password_env:
+        return None
+    value = os.environ.get(profile.certificate_password_env)
+    if value is None:
+        raise ConfigError(f"profile {profile.name!r}: environment variable {profile.certificate_password_env} "
+                          f"(certificate_password_env, the password of {profile.certificate_path}) is not set")
+    return Secret(value)

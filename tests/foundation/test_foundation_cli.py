@@ -22,7 +22,7 @@ def test_profiles_init_list_show(isolated: Path, monkeypatch: pytest.MonkeyPatch
     assert result.exit_code == 0, result.output
     written = isolated / "hybridkit.toml"
     config = load_config(written)
-    assert {p.kind for p in config.profiles.values()} == {"onprem", "online", "lab"}
+    assert {p.kind for p in config.profiles.values()} == {"onprem", "online", "pwsh", "lab"}
     assert "#" in written.read_text()  # commented
 
     again = runner.invoke(app, ["profiles", "init"])
@@ -31,8 +31,8 @@ def test_profiles_init_list_show(isolated: Path, monkeypatch: pytest.MonkeyPatch
     listed = runner.invoke(app, ["--output", "json", "profiles", "list"])
     assert listed.exit_code == 0, listed.output
     rows = json.loads(listed.stdout)["items"]
-    assert [r["name"] for r in rows] == ["onprem", "online", "lab"]
-    assert [r["default"] for r in rows] == [True, False, False]
+    assert [r["name"] for r in rows] == ["onprem", "online", "pwsh", "lab"]
+    assert [r["default"] for r in rows] == [True, False, False, False]
 
     monkeypatch.setenv("HYBRIDKIT_JUMP_PASSWORD", "jump-pa55-word")
     shown = runner.invoke(app, ["-o", "json", "profiles", "show", "online"])

@@ -110,7 +110,7 @@ def test_pick_sides(tmp_path: Path) -> None:
     assert list(pick_sides(config, default="exo")) == [Side.ONLINE]
     named = pick_sides(config, onprem="ex", online="lab")
     assert named[Side.ONPREM].name == "ex" and named[Side.ONLINE].endpoint == "online"
-    with pytest.raises(ConfigError, match="--online needs a online"):
+    with pytest.raises(ConfigError, match="--online needs an online or pwsh"):
         pick_sides(config, online="ex")
 
 
