@@ -55,7 +55,7 @@ from psrpcore.types import (
 )
 from psrpcore.types import PSObject as CorePSObject
 
-from hybridkit.errors import ConfigError, TransportError
+from hybridkit.errors import AuthError, ConfigError, TransportError
 from hybridkit.ps._command import Pipeline, Secret, Switch
 from hybridkit.ps._connection import Connection
 from hybridkit.ps._errors import pipeline_failed
@@ -70,6 +70,10 @@ log = logging.getLogger("hybridkit.ps")
 FRAGMENT_SIZE = 32 * 1024  # PSRP fragment size on this transport (PowerShell's default for out-of-process)
 _DESERIALIZED = "Deserialized."
 _I32 = range(-(2**31), 2**31)
+
+# OpenSSH's own words when it will not let us in (ssh.c / sshconnect.c); retrying cannot change them.
+_SSH_REFUSALS = ("Host key verification failed", "REMOTE HOST IDENTIFICATION HAS CHANGED", "Permission denied (",
+                 "No more authentication methods available")
 
 
 # -- values ----------------------------------------------------------------------------------------------------
@@ -241,7 +245,7 @@ class _Process:
                 if text:
                     self._stderr.append(text)
 
-    def fault(self) -> TransportError | ConfigError:
+    def fault(self) -> TransportError | ConfigError | AuthError:
         """Why the process stopped talking: ``TransportError`` (it ended: retry on a new one, with its last stderr
         line), or ``ConfigError`` when it wrote something else than packets (the command does not start a
         PowerShell server; retrying would not help)."""
@@ -257,6 +261,12 @@ class _Process:
             self._stderr_reader.join(0.5)  # its last words, when it ended
         how = f"exited with code {code}" if code is not None else (self.failure or "stopped answering")
         tail = f": {self._stderr[-1]}" if self._stderr else ""
+        said = " ".join(self._stderr)
+        if any(words in said for words in _SSH_REFUSALS):  # OpenSSH refused: a new process would be refused too
+            return AuthError(f"ssh refused the connection ({self.argv[0]} {how}): {said}")
+        if "subsystem request failed" in said:
+            return ConfigError(f"the SSH server has no 'powershell' subsystem ({self.argv[0]} {how}): {said}; add "
+                               "`Subsystem powershell /usr/bin/pwsh -sshs -NoLogo -NoProfile` to its sshd_config")
         return TransportError(f"the PowerShell process ({self.argv[0]}) {how}{tail}")
 
     def send(self, packet: Packet) -> None:

@@ -212,7 +212,24 @@ def test_a_command_that_is_not_a_powershell_server_is_a_config_error(tmp_path: P
 def test_a_process_that_exits_at_once_is_a_transport_error_with_its_last_words(tmp_path: Path) -> None:
     ready = tmp_path / "ready.json"
     ready.write_text(json.dumps({"online_app_id": "a", "online_organization": "o", "pwsh": {}}))
-    refused = (sys.executable, "-c", "import sys; sys.stderr.write('Permission denied (publickey).\\n'); sys.exit(255)")
+    reset = (sys.executable, "-c", "import sys; sys.stderr.write('Connection reset by 10.0.0.5 port 22\\n'); sys.exit(255)")
     with pytest.raises(TransportError) as caught:
+        open_session(pwsh_connection(ready, thumbprint="AB", process=reset), retry=FAST_RETRY)
+    assert "exited with code 255: Connection reset by 10.0.0.5 port 22" in str(caught.value)
+
+
+@pytest.mark.parametrize(("said", "error", "words"), [
+    ("Permission denied (publickey).", AuthError, "ssh refused the connection"),
+    ("Host key verification failed.", AuthError, "ssh refused the connection"),
+    ("subsystem request failed on channel 0", ConfigError, "no 'powershell' subsystem"),
+])  # fmt: skip
+def test_what_openssh_refuses_for_good_is_not_retried(tmp_path: Path, said: str, error: type, words: str) -> None:
+    ready = tmp_path / "ready.json"
+    ready.write_text(json.dumps({"online_app_id": "a", "online_organization": "o", "pwsh": {}}))
+    starts = tmp_path / "starts"
+    refused = (sys.executable, "-c", f"import sys; open({str(starts)!r}, 'a').write('x'); "
+               f"sys.stderr.write({said + chr(10)!r}); sys.exit(255)")
+    with pytest.raises(error) as caught:
         open_session(pwsh_connection(ready, thumbprint="AB", process=refused), retry=FAST_RETRY)
-    assert "exited with code 255: Permission denied (publickey)." in str(caught.value)
+    assert words in str(caught.value) and said in str(caught.value)
+    assert starts.read_text() == "x"  # one process: no retry
