@@ -80,7 +80,7 @@ def online_session(profile: Profile) -> Iterator[PSSession]:
     """
     if side_of(profile) is Side.ONPREM:
         raise ConfigError(f"profile {profile.name!r} reaches on-premises Exchange; migration batches are created in "
-                          "Exchange Online: use an online profile (or a lab profile with endpoint = \"online\")")
+                          "Exchange Online: use an online or pwsh profile (or a lab profile with endpoint = \"online\")")
     session = connect(profile)
     try:
         yield session

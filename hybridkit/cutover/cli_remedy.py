@@ -51,7 +51,7 @@ def _online(app_ctx: AppContext) -> Iterator[PSSession]:
     profile = profile_for(app_ctx)
     if side_of(profile) is Side.ONPREM:
         raise ConfigError(f"profile {profile.name!r} reaches on-premises Exchange; migration users live in Exchange "
-                          "Online: use an online profile (or a lab profile with endpoint = \"online\")")
+                          "Online: use an online or pwsh profile (or a lab profile with endpoint = \"online\")")
     session = connect(profile)
     try:
         yield session

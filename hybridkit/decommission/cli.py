@@ -33,7 +33,7 @@ __all__ = ["app"]
 app = typer.Typer(help="Tear the Exchange hybrid down: plan, apply (with backup), restore.", no_args_is_help=True)
 
 OnpremOpt = Annotated[str, typer.Option("--onprem", help="Profile of the on-premises Exchange server.")]
-OnlineOpt = Annotated[str, typer.Option("--online", help="Profile of Exchange Online (jump host).")]
+OnlineOpt = Annotated[str, typer.Option("--online", help="Profile of Exchange Online (a jump host, or pwsh).")]
 IncludeHcOpt = Annotated[bool, typer.Option(
     "--include-hybrid-configuration",
     help="Also run Remove-HybridConfiguration (its page says: only under Microsoft support's direction).")]

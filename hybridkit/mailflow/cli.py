@@ -31,7 +31,7 @@ __all__ = ["app"]
 app = typer.Typer(help="Mail-flow connectors as declared state: plan, apply, scaffold.", no_args_is_help=True)
 
 OnpremOpt = Annotated[str, typer.Option("--onprem", help="Profile of the on-premises Exchange server.")]
-OnlineOpt = Annotated[str, typer.Option("--online", help="Profile of Exchange Online (jump host).")]
+OnlineOpt = Annotated[str, typer.Option("--online", help="Profile of Exchange Online (a jump host, or pwsh).")]
 FileArg = Annotated[Path, typer.Argument(help="The mailflow.toml declaring the wanted state.")]
 
 
