@@ -99,5 +99,5 @@ def print_manifest(console: Console, manifest: Manifest, out: Path) -> None:
     console.print(
         f"{sum(manifest.mailboxes.values())} mailboxes "
         f"({', '.join(f'{k}: {v}' for k, v in manifest.mailboxes.items())}),"
-        f" {len(manifest.failures)} per-mailbox failure(s), {manifest.requests} WSMan requests; see manifest.json",
+        f" {len(manifest.failures)} per-mailbox failure(s), {manifest.requests} requests to Exchange; see manifest.json",
         highlight=False)
