@@ -14,9 +14,9 @@ It follows the old path rule by rule (pypsrp 0.9 ``serializer.Serializer.deseria
   ``_x000A_`` unescaping whenever they could hold such an escape;
 * an ``<Obj>`` holding ``LST``/``IE``/``QUE``/``STK`` is a list (hybridkit's override);
 * any other ``<Obj>`` only when pypsrp itself would read its type names as a dynamic ``GenericComplexObject``
-  (asked of pypsrp once per type-name chain, see ``_is_dynamic``), then ``from_wire``'s rules: an enum reads as
-  its ToString; an object with no properties, one bare value and no ToString reads as that value; otherwise a
-  ``PSObject`` with adapted then extended properties;
+  (``dynamic``: asked of pypsrp once per type-name chain, ``_pypsrp._is_dynamic``), then ``from_wire``'s rules:
+  an enum reads as its ToString; an object with no properties, one bare value and no ToString reads as that
+  value; otherwise a ``PSObject`` with adapted then extended properties;
 * ``TN``/``TNRef`` and ``Ref`` by RefId within the message (a ``Ref`` gives a copy, as ``from_wire`` converts
   each occurrence anew).
 
@@ -32,9 +32,6 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
-
-from pypsrp.complex_objects import GenericComplexObject
-from pypsrp.serializer import Serializer
 
 from hybridkit.ps._result import PSObject
 
@@ -73,38 +70,14 @@ _LISTS = frozenset(("LST", "IE", "QUE", "STK"))
 _ENUMS = ("System.Enum", "Deserialized.System.Enum")
 _PENDING = object()  # an <Obj> being read: a Ref to it (a cycle) is left to the old path
 
-_DYNAMIC: dict[tuple[str, ...], bool] = {}
-
-
-def _is_dynamic(types: list[str]) -> bool:
-    """Whether pypsrp reads an ``<Obj>`` with these type names as a ``GenericComplexObject``.
-
-    Asked of pypsrp itself (an empty object with the same TN), so its table of known types is not repeated here.
-    """
-    key = tuple(types)
-    known = _DYNAMIC.get(key)
-    if known is None:
-        probe = ET.Element("Obj", RefId="0")
-        if types:
-            tn = ET.SubElement(probe, "TN", RefId="0")
-            for name in types:
-                ET.SubElement(tn, "T").text = name
-        try:
-            known = type(Serializer().deserialize(probe)) is GenericComplexObject
-        except Exception:
-            known = False
-        if len(_DYNAMIC) > 1000:
-            _DYNAMIC.clear()
-        _DYNAMIC[key] = known
-    return known
-
-
 class _Reader:
-    """One message's walk: its TN and RefId tables; pypsrp's string unescaping and hybridkit's DateTime reader."""
+    """One message's walk: its TN and RefId tables, and the old path's rules it is given (see ``read_fast``)."""
 
-    def __init__(self, unescape: Callable[[str], str], datetime: Callable[[str], Any]) -> None:
+    def __init__(self, unescape: Callable[[str], str], datetime: Callable[[str], Any],
+                 dynamic: Callable[[list[str]], bool]) -> None:
         self.unescape = unescape
         self.datetime = datetime
+        self.dynamic = dynamic
         self.tn: dict[str, list[str]] = {}
         self.refs: dict[str, Any] = {}
 
@@ -161,7 +134,7 @@ class _Reader:
                 values = [self.value(c) for c in child]
                 self.refs[ref] = values
                 return values
-        if not _is_dynamic(types):
+        if not self.dynamic(types):
             raise _GiveUp(types[0] if types else "Obj")
         self.refs[ref] = _PENDING
         adapted: dict[str, Any] = {}
@@ -193,12 +166,15 @@ class _Reader:
         return result
 
 
-def read_fast(root: ET.Element, unescape: Callable[[str], str], datetime: Callable[[str], Any]) -> Plain | None:
+def read_fast(root: ET.Element, *, unescape: Callable[[str], str], datetime: Callable[[str], Any],
+              dynamic: Callable[[list[str]], bool]) -> Plain | None:
     """One message's parsed CLIXML as ``from_wire`` would give it, or None to leave it to the old path.
 
-    ``unescape``: pypsrp's ``Serializer._deserialize_string``; ``datetime``: ``_pypsrp.parse_datetime``.
+    The old path's rules, from ``_pypsrp`` (the only module that imports pypsrp): ``unescape``, pypsrp's
+    ``Serializer._deserialize_string``; ``datetime``, ``parse_datetime``; ``dynamic``, whether pypsrp reads an
+    ``<Obj>`` with these type names as a ``GenericComplexObject``.
     """
     try:
-        return Plain(_Reader(unescape, datetime).value(root))
+        return Plain(_Reader(unescape, datetime, dynamic).value(root))
     except Exception:  # _GiveUp, or input the old path must answer for itself (a KeyError, a bad number...)
         return None

@@ -82,6 +82,32 @@ def parse_datetime(text: str) -> dt.datetime | str:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
+_DYNAMIC: dict[tuple[str, ...], bool] = {}
+
+
+def _is_dynamic(types: list[str]) -> bool:
+    """Whether pypsrp reads an ``<Obj>`` with these type names as a ``GenericComplexObject`` (for ``_fastread``).
+
+    Asked of pypsrp itself (an empty object with the same TN), so its table of known types is not repeated here.
+    """
+    key = tuple(types)
+    known = _DYNAMIC.get(key)
+    if known is None:
+        probe = ET.Element("Obj", RefId="0")
+        if types:
+            tn = ET.SubElement(probe, "TN", RefId="0")
+            for name in types:
+                ET.SubElement(tn, "T").text = name
+        try:
+            known = type(Serializer().deserialize(probe)) is GenericComplexObject
+        except Exception:
+            known = False
+        if len(_DYNAMIC) > 1000:
+            _DYNAMIC.clear()
+        _DYNAMIC[key] = known
+    return known
+
+
 class _Serializer(Serializer):
     """pypsrp's serializer, reading DateTimes as datetimes and Exchange's typed collections as lists/dicts.
 
@@ -99,7 +125,8 @@ class _Serializer(Serializer):
             except ET.ParseError:
                 return super().deserialize(element, metadata, clear)
             if clear and self.fast:
-                plain = read_fast(element, self._deserialize_string, parse_datetime)
+                plain = read_fast(element, unescape=self._deserialize_string, datetime=parse_datetime,
+                                  dynamic=_is_dynamic)
                 if plain is not None:
                     return plain
         if isinstance(element, ET.Element) and (metadata is None or getattr(metadata, "tag", "*") == "*"):

@@ -313,8 +313,8 @@ def test_fastread_live_session_reads_fast_and_equal(lab: Any, monkeypatch: pytes
     read = _fastread.read_fast
     counts = {"fast": 0, "fell back": 0}
 
-    def counted(*args: Any) -> Any:
-        plain = read(*args)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        plain = read(*args, **kwargs)
         counts["fast" if plain is not None else "fell back"] += 1
         return plain
 
