@@ -12,6 +12,13 @@ Get-Mailbox, Get-Recipient). Each message is read through
 and the values are checked equal. Prints objects per second for each and the ratio, per shape and overall.
 
 Run: ``python bench/deserialize.py [--mailboxes 400] [--repeat 3]``
+
+Measured once (2 shared cores, 6 December 2026, 400 mailboxes, 2,654 messages): every message read by the fast
+path; 677 objects/s through pypsrp's path, 13,264 through the fast one (19.6x); per read 9.7x (``Get-Mailbox |
+Select-Object``) to 18x (full Get-MoveRequestStatistics and Get-Mailbox objects). In ``bench/waves.py`` at 10,000
+mailboxes, ``cutover status --plan`` read 20,020 messages: deserialising took 6.0 s of client CPU before, 0.47 s
+after, and the step 28.5 s before, 16.0 s after (noisy: another pair of runs gave 24.0 s and 21.8 s; the lab's
+server, in the same process, and the bridge's Receive pacing take most of what is left).
 """
 
 from __future__ import annotations
