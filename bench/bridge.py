@@ -13,6 +13,8 @@ Connect-ExchangeOnline: over WSMan to the jump host (``/wsman``) and over PowerS
 packet it answers by the same latency, as an SSH link would).
 
 Run: ``python bench/bridge.py [--items 1000] [--latency-ms 20] [--pools 4] [--no-pwsh]``
+
+The client's cost of reading each output object (CLIXML to ``PSObject``) is measured apart: ``bench/deserialize.py``.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ from hybridkit.errors import AuthError
 from hybridkit.ps._command import Pipeline, Secret, Switch
 from hybridkit.ps._connection import Connection
 from hybridkit.ps._pool import PooledSession, PooledSlot
+from hybridkit.ps._fastread import Plain, read_fast
 from hybridkit.ps._errors import is_tls_name_mismatch, pipeline_failed, translate_errors
 from hybridkit.ps._kerberos import describe_mechanism, wsman_kerberos_kwargs
 from hybridkit.ps._kerberos_errors import explain_kerberos_errors
@@ -81,8 +82,41 @@ def parse_datetime(text: str) -> dt.datetime | str:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
+_DYNAMIC: dict[tuple[str, ...], bool] = {}
+
+
+def _is_dynamic(types: list[str]) -> bool:
+    """Whether pypsrp reads an ``<Obj>`` with these type names as a ``GenericComplexObject`` (for ``_fastread``).
+
+    Asked of pypsrp itself (an empty object with the same TN), so its table of known types is not repeated here.
+    """
+    key = tuple(types)
+    known = _DYNAMIC.get(key)
+    if known is None:
+        probe = ET.Element("Obj", RefId="0")
+        if types:
+            tn = ET.SubElement(probe, "TN", RefId="0")
+            for name in types:
+                ET.SubElement(tn, "T").text = name
+        try:
+            known = type(Serializer().deserialize(probe)) is GenericComplexObject
+        except Exception:
+            known = False
+        if len(_DYNAMIC) > 1000:
+            _DYNAMIC.clear()
+        _DYNAMIC[key] = known
+    return known
+
+
 class _Serializer(Serializer):
-    """pypsrp's serializer, reading DateTimes as datetimes and Exchange's typed collections as lists/dicts."""
+    """pypsrp's serializer, reading DateTimes as datetimes and Exchange's typed collections as lists/dicts.
+
+    A whole message given as text with no metadata (pypsrp's ``Message.unpack`` for PIPELINE_OUTPUT) is first
+    offered to ``_fastread.read_fast``, which gives the value ``from_wire`` would give, wrapped in ``Plain``, for
+    the common shapes, and leaves the rest to this path (``fast = False``: always this path).
+    """
+
+    fast = True
 
     def deserialize(self, element: Any, metadata: Any = None, clear: bool = True) -> Any:
         if isinstance(element, str) and metadata is None:
@@ -90,6 +124,11 @@ class _Serializer(Serializer):
                 element = ET.fromstring(element)
             except ET.ParseError:
                 return super().deserialize(element, metadata, clear)
+            if clear and self.fast:
+                plain = read_fast(element, unescape=self._deserialize_string, datetime=parse_datetime,
+                                  dynamic=_is_dynamic)
+                if plain is not None:
+                    return plain
         if isinstance(element, ET.Element) and (metadata is None or getattr(metadata, "tag", "*") == "*"):
             if element.tag == "DT" and element.text:
                 return parse_datetime(element.text)
@@ -147,6 +186,8 @@ def _input_to_wire(item: Any) -> Any:
 
 def from_wire(value: Any) -> Any:
     """pypsrp output as plain Python: PSObject for complex objects, lists, dicts and primitives."""
+    if isinstance(value, Plain):  # read by _fastread: already plain
+        return value.value
     if isinstance(value, GenericComplexObject):
         props: dict[str, Any] = {}
         for source in (value.adapted_properties, value.extended_properties):
