@@ -67,8 +67,9 @@ def test_ctrl_c_stops_the_crawl_within_a_second_and_the_rerun_resumes(
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, stderr
-    # ~0.9 s measured on a loaded 2-core machine, interpreter exit included (17 s before: every chunk ran).
-    assert took < 2.0, f"took {took:.2f} s to stop after Ctrl-C"
+    # ~0.9 s measured on a quiet 2-core machine, 3.8 s once with other test runs on both cores, interpreter exit
+    # included; 17 s before the fix (every chunk ran). The bound tells the two apart without timing the machine.
+    assert took < 6.0, f"took {took:.2f} s to stop after Ctrl-C"
     assert b"Traceback" not in stderr and stderr.decode().strip().endswith("Interrupted.")
     # Nothing new started once the crawl had seen the interrupt (a pipeline may have been starting as it came).
     late = [r for r in handle.audit_records("request") if r["action"] == "Command"
