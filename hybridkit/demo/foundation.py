@@ -54,14 +54,15 @@ def summary_step(ctx: DemoContext) -> dict[str, Any]:
         table.add_row(escape(name), escape(str(d.get("Server") or "")), str(by_db.get(name, 0)))
     ctx.console.print(table)
 
-    table = Table(title=f"Mailboxes by type ({len(mailboxes)})", title_justify="left",
-                  caption=f"Get-Mailbox -ResultSize Unlimited | Select-Object RecipientTypeDetails,Database: "
-                          f"{elapsed:.2f} s", caption_justify="left")
+    table = Table(title=f"Mailboxes by type ({len(mailboxes)})", title_justify="left")
     table.add_column("RecipientTypeDetails", overflow="fold")
     table.add_column("Count", justify="right")
     for kind, count in by_type.most_common():
         table.add_row(escape(kind), str(count))
     ctx.console.print(table)
+    # on its own line: a caption is as narrow as this two-column table and would break the pipeline mid-word
+    ctx.console.print(f"Get-Mailbox -ResultSize Unlimited | Select-Object RecipientTypeDetails,Database: "
+                      f"{elapsed:.2f} s", highlight=False, markup=False, soft_wrap=True)
     return {
         "servers": [str(s.get("Name")) for s in servers],
         "databases": [str(d.get("Name")) for d in databases],

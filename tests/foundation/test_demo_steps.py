@@ -72,3 +72,16 @@ def test_cutover_demo_step_ends_with_remediation_and_the_quota_one_stays_listed(
     audit = handle.server.engine.org.online.settings["lab_migration_audit"]
     assert [e["identity"] for e in audit if e["event"] == "ApproveSkippedItems"] == [fixed]
     assert [e["identity"] for e in audit if e["event"] == "Start-MigrationUser"] == [fixed]  # never the quota one
+
+
+def test_summary_demo_step_prints_its_pipeline_whole_at_80_columns(lab_factory: Any, tmp_path: Path) -> None:
+    from hybridkit.demo.foundation import summary_step
+
+    ctx, buffer = _context(lab_factory(org="demo"), tmp_path)
+    ctx.app.console.width = 80  # the table caption was as narrow as the table: the pipeline broke mid-word
+    try:
+        summary_step(ctx)
+    finally:
+        ctx.session.close()
+    assert any(line.startswith("Get-Mailbox -ResultSize Unlimited | Select-Object RecipientTypeDetails,Database: ")
+               for line in buffer.getvalue().splitlines())
