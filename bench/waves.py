@@ -24,7 +24,10 @@ Measured once (2 shared cores, lab in this process, 0 ms latency; 6 December 202
 plan 4.9 s; create 178 s (365 requests, 105 pipelines: the 50 batches and each one's users read back); status
 --plan 146 s (358 requests, 53 pipelines: one Get-MigrationUser, one move read per batch); complete --wave 4.2 s
 and 3.9 s (17 requests, 4 pipelines each, 500 mailboxes); the 101st batch refused in Exchange's words; 584 s in
-all. Most of status's time is deserialising 200,000 objects' CLIXML (pypsrp's Serializer, client side).
+all. Most of status's time was then deserialising 200,000 objects' CLIXML (pypsrp's Serializer, client side).
+Again after the fast reader (``hybridkit/ps/_fastread.py``), same machine and day: plan 4.2 s; create 119 s (367
+requests); status --plan 93 s (391 requests, 53 pipelines); complete --wave 3.8 s and 3.7 s; 378 s in all. The lab
+runs in this process, so its own work (building and serialising the objects) is in every figure.
 
 ``run(...)`` is what ``tests/cutover/test_cutover_waves.py`` runs at a few thousand mailboxes with the lab's limit
 lowered (its ``migration_max_batches`` setting), so the test and this benchmark walk the same path.
