@@ -180,3 +180,14 @@ def test_receives_are_paced_to_come_back_fuller(lab_factory: Any, monkeypatch: p
         receives[pace] = sum(1 for r in handle.audit_records("request")[before:] if r["action"] == "Receive")
     assert outputs[0.0] == outputs[bridge.RECEIVE_PACE_MAX] and len(outputs[0.0]) == 600
     assert receives[bridge.RECEIVE_PACE_MAX] < receives[0.0], receives  # measured: 5 unpaced, 3 paced
+
+
+def test_receive_pacing_counts_the_wait_before_asking_in_the_fill_rate() -> None:
+    """A 250 KB answer that filled over 0.5 s of waiting plus a 0.1 s request: 375 KB wants 0.8 s more, not 0.05 s
+    (the rate taken over the request alone made a faster reader ask sooner and get emptier envelopes)."""
+    from hybridkit.ps._pypsrp import RECEIVE_PACE_MAX, receive_delay
+
+    assert receive_delay(250_000, 375_000, interval=0.1, window=0.6) == pytest.approx(0.8)
+    assert receive_delay(250_000, 375_000, interval=0.1, window=0.1) == pytest.approx(0.05)  # no wait before it
+    assert receive_delay(400_000, 375_000, interval=0.1, window=0.6) == 0.0  # full enough already
+    assert receive_delay(1_000, 375_000, interval=0.1, window=0.6) == RECEIVE_PACE_MAX  # never over the cap
