@@ -15,16 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
-from hybridkit.cli import app  # noqa: E402
-from hybridkit.lab.exchange.cmdlets import hold as lab_hold  # noqa: E402
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
 from hybridkit.mailflow._scaffold import SCENARIOS  # noqa: E402
 from tests._labconfig import PWSH_PASSWORD_ENV, lab_pfx_password, pwsh_cmdlets, write_pwsh_config  # noqa: E402
-from tests.hold._holdkit import licensed  # noqa: E402
+from tests.bridge._pwshkit import assert_hold_enables_a_cloud_mailbox, cli  # noqa: E402
 
 
 @pytest.fixture
@@ -36,10 +33,6 @@ def pwsh_lab(lab_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv(PWSH_PASSWORD_ENV, lab_pfx_password(ready))
     monkeypatch.chdir(tmp_path)  # journals go to ./.hybridkit of the test's own folder
     return handle, config
-
-
-def cli(config: Path, *args: str) -> Any:
-    return CliRunner().invoke(app, ["--config", str(config), "-o", "json", *args])
 
 
 def test_pwsh_connect_test_shows_the_transport(pwsh_lab: tuple[Any, Path]) -> None:
@@ -69,16 +62,7 @@ def test_pwsh_inventory_reads_exchange_online(pwsh_lab: tuple[Any, Path]) -> Non
 
 def test_pwsh_hold_enables_a_cloud_mailbox(pwsh_lab: tuple[Any, Path]) -> None:
     handle, config = pwsh_lab
-    org = handle.server.engine.org
-    cloud = next(r for r in org.online.recipients.values() if r.get("RecipientTypeDetails") in lab_hold.MAILBOX_TYPES
-                 and licensed(r) and not r.get("LitigationHoldEnabled"))
-    result = cli(config, "hold", "enable", "--online", "online", "--mailbox", cloud["PrimarySmtpAddress"],
-                 "--owner", "Legal case 17")
-    assert result.exit_code == 0, result.output
-    assert [(i["mailbox"], i["outcome"]) for i in json.loads(result.stdout)["items"]] == [
-        (cloud["PrimarySmtpAddress"], "enabled")]
-    assert cloud["LitigationHoldEnabled"] is True and cloud["LitigationHoldOwner"] == "Legal case 17"
-    assert "Set-Mailbox" in pwsh_cmdlets(handle)
+    assert_hold_enables_a_cloud_mailbox(handle, config, "Legal case 17")
 
 
 def test_pwsh_cutover_creates_a_batch_in_exchange_online(pwsh_lab: tuple[Any, Path]) -> None:

@@ -19,11 +19,9 @@ from typer.testing import CliRunner
 pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine is not available")
 
 from hybridkit.cli import app  # noqa: E402
-from hybridkit.lab.exchange.cmdlets import hold as lab_hold  # noqa: E402
-from tests._labconfig import (  # noqa: E402
-    PWSH_PASSWORD_ENV, lab_pfx_password, lab_pwsh_subsystem, pwsh_cmdlets, write_pwsh_config)
+from tests._labconfig import PWSH_PASSWORD_ENV, lab_pfx_password, lab_pwsh_subsystem, write_pwsh_config  # noqa: E402
 from tests._sshd import Sshd, loopback_sshd  # noqa: E402
-from tests.hold._holdkit import licensed  # noqa: E402
+from tests.bridge._pwshkit import assert_hold_enables_a_cloud_mailbox, cli  # noqa: E402
 
 
 @pytest.fixture
@@ -38,10 +36,6 @@ def ssh_lab(lab_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         yield handle, config, sshd
 
 
-def cli(config: Path, *args: str) -> Any:
-    return CliRunner().invoke(app, ["--config", str(config), "-o", "json", *args])
-
-
 def test_pwsh_over_ssh_connect_test_and_hold(ssh_lab: tuple[Any, Path, Sshd]) -> None:
     handle, config, sshd = ssh_lab
     tested = cli(config, "connect", "test", "-p", "online")
@@ -50,16 +44,7 @@ def test_pwsh_over_ssh_connect_test_and_hold(ssh_lab: tuple[Any, Path, Sshd]) ->
     assert data["transport"] == "ssh" and data["endpoint"] == f"ssh {sshd.target} (port {sshd.port})"
     assert data["certificate_validation"] == "ssh host keys (OpenSSH known_hosts)" and data["organization"]
 
-    org = handle.server.engine.org
-    cloud = next(r for r in org.online.recipients.values() if r.get("RecipientTypeDetails") in lab_hold.MAILBOX_TYPES
-                 and licensed(r) and not r.get("LitigationHoldEnabled"))
-    result = cli(config, "hold", "enable", "--online", "online", "--mailbox", cloud["PrimarySmtpAddress"],
-                 "--owner", "Legal case 17 (ssh)")
-    assert result.exit_code == 0, result.output
-    assert [(i["mailbox"], i["outcome"]) for i in json.loads(result.stdout)["items"]] == [
-        (cloud["PrimarySmtpAddress"], "enabled")]
-    assert cloud["LitigationHoldEnabled"] is True and cloud["LitigationHoldOwner"] == "Legal case 17 (ssh)"
-    assert "Set-Mailbox" in pwsh_cmdlets(handle)
+    assert_hold_enables_a_cloud_mailbox(handle, config, "Legal case 17 (ssh)")
 
 
 def test_pwsh_over_ssh_unknown_host_key_is_refused(ssh_lab: tuple[Any, Path, Sshd],
