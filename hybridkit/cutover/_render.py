@@ -33,9 +33,11 @@ from hybridkit.cutover._model import (
 from hybridkit.cutover._waves import STAGES, WaveProgress
 from hybridkit.cutover._when import iso_z, show_time
 from hybridkit.outcomes import Outcome
+from hybridkit.outfiles import write_script_line
 from hybridkit.ps import Command, Pipeline, quote
 
 __all__ = [
+    "print_applied",
     "complete_doc",
     "complete_table",
     "complete_what_if_doc",
@@ -362,3 +364,17 @@ def complete_table(results: Sequence[CompletionResult], at: dt.datetime, method:
 def completion_lines(pipelines: Sequence[Pipeline], ready: Sequence[str]) -> list[str]:
     """The completion pipelines for ``ready``, as pasteable PowerShell lines."""
     return [p.render(list(ready)) for p in pipelines] if ready else []
+
+
+def print_applied(console: Any, err_console: Any, view: RenderableType, *, commands: Sequence[str], what_if: bool,
+                  run_id: str | None, resumed: bool, nothing: str) -> None:
+    """How ``remediate`` and ``remove-completed`` end in table mode: under ``--what-if`` the exact PowerShell on stdout
+    (``nothing`` on stderr when there is none) and the table on stderr; otherwise the table, then the journal run."""
+    if what_if:
+        for line in commands:
+            write_script_line(console, line)
+        if not commands:
+            err_console.print(nothing, highlight=False, markup=False)
+    (err_console if what_if else console).print(view, highlight=False)
+    if run_id:
+        err_console.print(f"journal run {run_id}" + (" (resumed)" if resumed else ""), highlight=False)

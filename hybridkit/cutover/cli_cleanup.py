@@ -14,9 +14,9 @@ from hybridkit.cli_support import app_context, confirm_changes, emit_json, profi
 from hybridkit.cutover._cleanup_render import cleanup_doc, cleanup_view
 from hybridkit.cutover._cleanup_run import remove_completed
 from hybridkit.cutover._options import check_names
+from hybridkit.cutover._render import print_applied
 from hybridkit.cutover._service import online_session
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
-from hybridkit.outfiles import write_script_line
 
 __all__ = ["register"]
 
@@ -52,15 +52,8 @@ def remove_completed_command(
     if app_ctx.json:
         emit_json(app_ctx, cleanup_doc(result))
     else:
-        if what_if:
-            for line in result.commands:
-                write_script_line(app_ctx.console, line)
-            if not result.commands:
-                app_ctx.err_console.print("# nothing to remove", highlight=False, markup=False)
-        (app_ctx.err_console if what_if else app_ctx.console).print(cleanup_view(result), highlight=False)
-        if result.run_id:
-            app_ctx.err_console.print(f"journal run {result.run_id}" + (" (resumed)" if result.resumed else ""),
-                                      highlight=False)
+        print_applied(app_ctx.console, app_ctx.err_console, cleanup_view(result), commands=result.commands,
+                      what_if=what_if, run_id=result.run_id, resumed=result.resumed, nothing="# nothing to remove")
     if not what_if and result.failed:
         raise typer.Exit(1)
 

@@ -24,9 +24,10 @@ from hybridkit.cutover._failures_render import (
 from hybridkit.cutover._options import check_names, check_positive
 from hybridkit.cutover._remedy import MinScore
 from hybridkit.cutover._remedy_run import list_failures, remediate
+from hybridkit.cutover._render import print_applied
 from hybridkit.errors import ConfigError, InputError
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
-from hybridkit.outfiles import check_writable, write_script_line
+from hybridkit.outfiles import check_writable
 from hybridkit.ps import PSSession
 from hybridkit.sides import Side, connect, side_of
 
@@ -132,15 +133,8 @@ def remediate_command(
     else:
         for warning in result.warnings:
             app_ctx.err_console.print(f"warning: {warning}", highlight=False, markup=False)
-        if what_if:
-            for line in result.commands:
-                write_script_line(app_ctx.console, line)
-            if not result.commands:
-                app_ctx.err_console.print("# nothing to send", highlight=False, markup=False)
-        (app_ctx.err_console if what_if else app_ctx.console).print(remedy_view(result), highlight=False)
-        if result.run_id:
-            app_ctx.err_console.print(f"journal run {result.run_id}" + (" (resumed)" if result.resumed else ""),
-                                      highlight=False)
+        print_applied(app_ctx.console, app_ctx.err_console, remedy_view(result), commands=result.commands,
+                      what_if=what_if, run_id=result.run_id, resumed=result.resumed, nothing="# nothing to send")
     if not what_if and any(r.failed for r in result.items):
         raise typer.Exit(1)
 
