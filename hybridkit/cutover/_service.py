@@ -72,15 +72,15 @@ def utcnow() -> dt.datetime:
 
 
 @contextlib.contextmanager
-def online_session(profile: Profile) -> Iterator[PSSession]:
+def online_session(profile: Profile, *, why: str = "migration batches are created in") -> Iterator[PSSession]:
     """A session to Exchange Online (where migration batches live), closed on the way out.
 
     Raises:
-        ConfigError: the profile reaches on-premises Exchange.
+        ConfigError: the profile reaches on-premises Exchange (``why`` says what lives in Exchange Online).
     """
     if side_of(profile) is Side.ONPREM:
-        raise ConfigError(f"profile {profile.name!r} reaches on-premises Exchange; migration batches are created in "
-                          "Exchange Online: use an online or pwsh profile (or a lab profile with endpoint = \"online\")")
+        raise ConfigError(f"profile {profile.name!r} reaches on-premises Exchange; {why} Exchange Online: use an "
+                          "online or pwsh profile (or a lab profile with endpoint = \"online\")")
     session = connect(profile)
     try:
         yield session

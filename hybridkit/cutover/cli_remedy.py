@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from hybridkit._context import AppContext
 from hybridkit._progress import RichReporter
 from hybridkit.cli_support import app_context, confirm_changes, emit_json, profile_for
 from hybridkit.cutover._failures_render import (
@@ -25,14 +22,14 @@ from hybridkit.cutover._options import check_names, check_positive
 from hybridkit.cutover._remedy import MinScore
 from hybridkit.cutover._remedy_run import list_failures, remediate
 from hybridkit.cutover._render import print_applied
-from hybridkit.errors import ConfigError, InputError
+from hybridkit.cutover._service import online_session
+from hybridkit.errors import InputError
 from hybridkit.journal import DEFAULT_JOURNAL, Journal
 from hybridkit.outfiles import check_writable
-from hybridkit.ps import PSSession
-from hybridkit.sides import Side, connect, side_of
 
 __all__ = ["register"]
 
+_WHY = "migration users live in"  # what the on-prem refusal says lives in Exchange Online
 _FAILURES_HELP = (
     "Mailboxes that did not arrive: Failed, stalled (StatusDetail StalledDueTo*), DataConsistencyScore below Good, "
     "or with skipped items awaiting approval; per mailbox Exchange's status, failure type, score, skipped items by "
@@ -45,20 +42,6 @@ _REMEDIATE_HELP = (
     "restarted. Journaled: a re-run carries on an interrupted run without approving or restarting anyone twice. "
     "Exit 1 when a mailbox failed or still needs a person."
 )
-
-
-@contextmanager
-def _online(app_ctx: AppContext) -> Iterator[PSSession]:
-    profile = profile_for(app_ctx)
-    if side_of(profile) is Side.ONPREM:
-        raise ConfigError(f"profile {profile.name!r} reaches on-premises Exchange; migration users live in Exchange "
-                          "Online: use an online or pwsh profile (or a lab profile with endpoint = \"online\")")
-    session = connect(profile)
-    try:
-        yield session
-    finally:
-        session.close()
-
 
 def _addresses(values: list[str] | None) -> list[str]:
     out = []
@@ -85,7 +68,7 @@ def failures(
         if report.suffix.lower() not in (".csv", ".xlsx"):
             raise InputError(f"--report {report}: give a .csv or .xlsx file")
         check_writable(report)
-    with _online(app_ctx) as session:
+    with online_session(profile_for(app_ctx), why=_WHY) as session:
         found = list_failures(session, batches=names, chunk_size=chunk_size)
     if report is not None:
         write_failures_report(report, found)
@@ -123,7 +106,7 @@ def remediate_command(
     if not what_if:
         confirm_changes(yes, "Approve and restart the eligible mailboxes in Exchange Online?",
                         refusal="remediate changes Exchange Online: give --what-if to see the commands, or --yes")
-    with _online(app_ctx) as session, Journal(journal_path) as journal:
+    with online_session(profile_for(app_ctx), why=_WHY) as session, Journal(journal_path) as journal:
         with RichReporter(app_ctx.err_console, notes=not app_ctx.json) as reporter:
             result = remediate(session, journal, batches=names, mailboxes=addresses, approve=approve_skipped,
                                restart=restart_failed, min_score=min_score, what_if=what_if, chunk_size=chunk_size,
