@@ -182,3 +182,15 @@ def test_sigkill_mid_remediation_then_rerun_approves_and_restarts_each_exactly_o
                            timeout=180)
     assert [i["action"] for i in json.loads(again.stdout)["items"]] == ["none"]  # only the quota one is left
     assert sorted(_audit(org, "Start-MigrationUser")) == sorted(eligible)
+
+
+def test_failures_and_remediate_refuse_an_onprem_profile_saying_where_migration_users_live(
+        lab: Any, tmp_path: Path) -> None:
+    config = online_config(tmp_path, lab)
+    config.write_text(config.read_text().replace('endpoint = "online"', 'endpoint = "onprem"'))
+    for args in (["cutover", "failures"], ["cutover", "remediate", "--approve-skipped", "--what-if"]):
+        result = CliRunner().invoke(app, ["--config", str(config), *args])
+        assert result.exit_code == 2, result.output
+        words = " ".join(result.stderr.split())
+        assert "reaches on-premises Exchange; migration users live in Exchange Online: use an online or pwsh " \
+               "profile" in words and "Traceback" not in result.output
