@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,7 @@ from hybridkit.config import lab_profile_from_ready  # noqa: E402
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
 from hybridkit.ps import Command  # noqa: E402
 from hybridkit.sides import connect  # noqa: E402
+from tests._killkit import kill_after_steps  # noqa: E402
 from tests.cutover._labkit import online_config  # noqa: E402
 
 TDD = "contoso.mail.onmicrosoft.com"
@@ -157,20 +155,7 @@ def test_sigkill_mid_completion_then_rerun_completes_each_exactly_once(lab_facto
     argv = [sys.executable, "-m", "hybridkit", "--config", str(config), "cutover", "complete", "--batch", "Wave-K",
             "--chunk-size", "2", "--journal", str(journal)]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if _done_steps(journal) >= 4:
-                break
-            if proc.poll() is not None:
-                pytest.fail("the CLI finished before it could be killed")
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_after_steps(argv, env, journal, 4, timeout=60)
     sent_before = len(_audit(org, "Resume-MoveRequest"))
     assert 4 <= sent_before < 12, "killed mid-completion"
     rerun = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
@@ -184,16 +169,6 @@ def test_sigkill_mid_completion_then_rerun_completes_each_exactly_once(lab_facto
     assert {r["status"] for r in status["items"][0]["mailboxes"] if r["mailbox"] in ready} == {"Completed"}
     wire = [r for r in handle.audit_records("pipeline") if "Resume-MoveRequest" in r.get("cmdlets", [])]
     assert sum(int(r["input_count"]) for r in wire) == len(ready), "no mailbox sent twice on the wire"
-
-
-def _done_steps(journal: Path) -> int:
-    if not journal.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=1) as db:
-            return db.execute("SELECT count(*) FROM steps WHERE state='done'").fetchone()[0]
-    except sqlite3.Error:
-        return 0
 
 
 def test_from_file_what_if_then_migrationuser_and_status_table(online_lab, tmp_path):

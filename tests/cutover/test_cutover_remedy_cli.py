@@ -7,11 +7,8 @@ import csv
 import datetime as dt
 import json
 import os
-import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ from hybridkit.lab import InProcessSession  # noqa: E402
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
 from hybridkit.lab.exchange.migration_faults import MoveFault, mark_moves  # noqa: E402
 from hybridkit.ps import Command, Switch  # noqa: E402
+from tests._killkit import kill_after_steps  # noqa: E402
 from tests.cutover._labkit import online_config  # noqa: E402
 
 TDD = "contoso.mail.onmicrosoft.com"
@@ -130,16 +128,6 @@ def test_remediate_usage_errors_exit_2_with_a_message(faulty):
     assert report.exit_code == 2 and ".csv or .xlsx" in report.output
 
 
-def _done_steps(journal: Path) -> int:
-    if not journal.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=1) as db:
-            return db.execute("SELECT count(*) FROM steps WHERE state='done'").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-
-
 def test_sigkill_mid_remediation_then_rerun_approves_and_restarts_each_exactly_once(lab_factory, tmp_path):
     handle = lab_factory(org="demo", time_scale=0.0, latency_ms=40.0)
     org = handle.server.engine.org
@@ -153,20 +141,7 @@ def test_sigkill_mid_remediation_then_rerun_approves_and_restarts_each_exactly_o
     argv = [sys.executable, "-m", "hybridkit", "--config", str(config), "cutover", "remediate", "--batch", "Wave-K",
             "--approve-skipped", "--restart-failed", "--yes", "--chunk-size", "2", "--journal", str(journal)]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if _done_steps(journal) >= 3:
-                break
-            if proc.poll() is not None:
-                pytest.fail("the CLI finished before it could be killed")
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    kill_after_steps(argv, env, journal, 3, timeout=90)
     approved_before = _audit(org, "ApproveSkippedItems")
     assert 6 <= len(approved_before) + len(_audit(org, "Start-MigrationUser")) < 20, "killed mid-remediation"
     rerun = subprocess.run([*argv[:5], "-o", "json", *argv[5:]], env=env, capture_output=True, text=True,

@@ -5,12 +5,10 @@ A real ``hybridkit`` process gets SIGINT while crawling a lab with latency; the 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -25,19 +23,9 @@ pytest.importorskip("hybridkit.lab.exchange.engine", reason="the Exchange engine
 from hybridkit.cli import app  # noqa: E402
 from hybridkit.inventory._crawl import JOURNAL_KIND  # noqa: E402
 from hybridkit.journal import Journal, RunStatus, StepState  # noqa: E402
+from tests._killkit import done_steps  # noqa: E402
 
 CRAWL = ("Get-MailboxStatistics", "Get-MailboxPermission")
-
-
-def _done_steps(journal: Path) -> int:
-    """Steps the running crawl has finished, read from its journal as it goes."""
-    if not journal.exists():
-        return 0
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=1)) as db:
-            return int(db.execute("SELECT count(*) FROM steps WHERE state='done'").fetchone()[0])
-    except sqlite3.OperationalError:  # the schema is not there yet
-        return 0
 
 
 def test_ctrl_c_stops_the_crawl_within_a_second_and_the_rerun_resumes(
@@ -54,7 +42,7 @@ def test_ctrl_c_stops_the_crawl_within_a_second_and_the_rerun_resumes(
                             stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         deadline = time.monotonic() + 120
-        while _done_steps(tmp_path / ".hybridkit" / "journal.sqlite") < 2:  # two steps finished: something to keep
+        while done_steps(tmp_path / ".hybridkit" / "journal.sqlite") < 2:  # two steps finished: something to keep
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the crawl finished no step in time"
             time.sleep(0.02)
