@@ -24,7 +24,8 @@ from hybridkit.cli import app  # noqa: E402
 from hybridkit.cutover import _render  # noqa: E402
 from hybridkit.cutover._model import CompletionResult, MoveState, ObservedBatch, ObservedUser  # noqa: E402
 from hybridkit.lab.exchange.cmdlets.migration import DEFAULT_ENDPOINT  # noqa: E402
-from tests.cutover.test_cutover_cli import HOUR, TDD, _cli, _done_steps, _plan, _users  # noqa: E402
+from tests._killkit import done_steps  # noqa: E402
+from tests.cutover.test_cutover_cli import HOUR, TDD, _cli, _plan, _users  # noqa: E402
 from tests.cutover._labkit import online_config  # noqa: E402
 
 UTC = dt.timezone.utc
@@ -189,7 +190,7 @@ def test_sigint_mid_completion_records_the_run_interrupted(lab_factory, tmp_path
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while _done_steps(journal) < 2 and time.monotonic() < deadline:
+        while done_steps(journal) < 2 and time.monotonic() < deadline:
             if proc.poll() is not None:
                 pytest.fail("the CLI finished before it could be interrupted")
             time.sleep(0.02)
