@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from hybridkit.cutover._model import FAILED_USER_STATUSES
+from hybridkit.cutover._model import FAILED_USER_STATUSES, ObservedUser
 
 __all__ = [
     "SCORES",
@@ -79,13 +79,9 @@ class FailureKind(str, enum.Enum):
 
 
 @dataclasses.dataclass(frozen=True)
-class MigrationUserView:
-    """A migration user as Get-MigrationUser reports it (the columns ``_failures_read`` selects)."""
+class MigrationUserView(ObservedUser):
+    """A migration user as Get-MigrationUser reports it, with the columns ``_failures_read`` adds for a failure."""
 
-    mailbox: str
-    batch: str
-    status: str
-    error: str = ""
     score: str = ""
     skipped_count: int = 0
     has_unapproved: bool = False
